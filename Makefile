@@ -1,0 +1,61 @@
+# The README's two commands: `make demo` and `make test`. Each sets itself up.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+
+# jsii prints a Node 20 end-of-life banner on every process; CDK CLI telemetry and notices off.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CDK_DISABLE_CLI_TELEMETRY := true
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help setup test lint demo synth review bench deploy clean
+
+help:
+	@echo "make demo    deploy the reference app to a local AWS emulator and show its traces"
+	@echo "make test    set up and run the whole test suite (lint + pytest)"
+	@echo "make synth   synthesize the reference app into cdk.out/"
+	@echo "make review  synthesize, then report tracing coverage of cdk.out/"
+	@echo "make bench   cold-start and per-call benchmark against aws-xray-sdk and Powertools"
+	@echo "make deploy  deploy the reference app to your AWS account (uses your AWS profile)"
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip>=24"
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(VENV)/.installed node_modules/.installed
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: setup lint
+	$(PY) -m pytest
+
+demo: setup
+	$(PY) -m cdk_lambda_xray demo
+
+synth: setup
+	npx --no-install cdk synth --quiet
+
+review: synth
+	$(PY) -m cdk_lambda_xray review cdk.out
+
+bench: setup
+	$(PY) bench/run.py
+
+deploy: setup
+	npx --no-install cdk deploy --all
+
+clean:
+	rm -rf cdk.out .cdk-home .demo build dist .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,38 @@
+"""cdk-lambda-xray: trace Python AWS Lambda applications end to end with AWS X-Ray.
+
+The public API is ``__all__``. Names load on first use, so the command-line
+tools (``python -m cdk_lambda_xray collect``) start without loading the CDK.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# public name -> submodule that defines it
+_EXPORTS: dict[str, str] = {
+    # --- traced functions, layer, validation (constructs core) ---
+    # --- tracing aspect ---
+    # --- event wiring and upstream tracing ---
+    # --- cdk-nag ---
+}
+
+__all__ = sorted(_EXPORTS)  # noqa: PLE0605
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers only
+    pass
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'cdk_lambda_xray' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"cdk_lambda_xray.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])
