@@ -1,0 +1,253 @@
+"""Start and stop the pinned MiniStack (a local AWS emulator) on 127.0.0.1.
+
+MiniStack runs Python Lambda functions in worker processes it spawns from its
+own interpreter, with its own environment plus the function's variables. That
+is how the platform-provided variables reach the functions here:
+``AWS_XRAY_DAEMON_ADDRESS`` (the collector, as Lambda points it at its daemon)
+and ``AWS_ENDPOINT_URL`` (MiniStack itself, so boto3 inside a function calls the
+emulator and never the internet). With ``TracingConfig`` ``Active`` MiniStack
+sets ``_X_AMZN_TRACE_ID`` per invocation. It does not emit Lambda's own
+``AWS::Lambda`` / ``AWS::Lambda::Function`` segments: the trace view shows the
+function's subsegments under their (unreceived) parent id.
+
+MiniStack's worker imports ``boto3`` for CDK's S3-notification custom resource,
+so it must run from an interpreter that has boto3 (this package's own, by
+default).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any, Self
+
+HEALTH_PATH = "/_ministack/health"
+
+#: Variables of the calling process that must not leak into the emulator or
+#: the functions it runs (they would point boto3 or the layer elsewhere).
+_SCRUBBED_ENV = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_ENDPOINT_URL",
+    "AWS_XRAY_DAEMON_ADDRESS",
+    "_X_AMZN_TRACE_ID",
+    "PYTHONPATH",
+    "SERVICES",
+    "LAMBDA_EXECUTOR",
+    "S3_PERSIST",
+    "LOCALSTACK_PERSISTENCE",
+)
+
+
+def _no_proxy(current: str) -> str:
+    """``NO_PROXY`` extended so loopback calls never go through a proxy."""
+    hosts = [h for h in current.split(",") if h]
+    hosts += [h for h in ("127.0.0.1", "localhost") if h not in hosts]
+    return ",".join(hosts)
+
+
+class EmulatorError(RuntimeError):
+    """MiniStack did not start, or stopped unexpectedly; the message has its log tail."""
+
+
+def free_tcp_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that was free a moment ago (bind to port 0, read it, close)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class MiniStack:
+    """The pinned MiniStack on 127.0.0.1 and a free port, health-checked, stopped by pid.
+
+    ``log_path`` receives MiniStack's output (and that of the functions it
+    runs). ``timeout`` bounds the start-up health check. ``xray_daemon_address``
+    is given to every function as ``AWS_XRAY_DAEMON_ADDRESS``; ``env`` adds
+    further variables to the emulator's environment (and so to the functions').
+    The emulator and every worker it spawns run in their own process group,
+    which :meth:`stop` ends — also when start-up fails.
+    """
+
+    def __init__(
+        self,
+        log_path: Path,
+        *,
+        timeout: float = 60,
+        xray_daemon_address: str | None = None,
+        env: Mapping[str, str] | None = None,
+        python: str | None = None,
+    ) -> None:
+        self.log_path = Path(log_path)
+        self.timeout = timeout
+        self._xray_daemon_address = xray_daemon_address
+        self._extra_env = dict(env or {})
+        self._python = python or sys.executable
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+        self._workdir: tempfile.TemporaryDirectory[str] | None = None
+        self.port = 0
+        self.start_seconds = 0.0
+
+    # -- lifecycle -------------------------------------------------------------
+
+    @property
+    def endpoint_url(self) -> str:
+        """``http://127.0.0.1:PORT`` (the value for ``AWS_ENDPOINT_URL``)."""
+        if not self.port:
+            raise RuntimeError("MiniStack not started")
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        """Process id of the emulator (also its process group id), if running."""
+        return self._proc.pid if self._proc is not None else None
+
+    def environment(self) -> dict[str, str]:
+        """The environment MiniStack (and so every function it runs) starts with."""
+        assert self._workdir is not None
+        work = Path(self._workdir.name)
+        env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
+        env.update(
+            {
+                "GATEWAY_PORT": str(self.port),
+                "BIND_HOST": "127.0.0.1",
+                "MINISTACK_HOST": "localhost",
+                "MINISTACK_REGION": "us-east-1",
+                "MINISTACK_ACCOUNT_ID": "000000000000",
+                "AWS_ACCESS_KEY_ID": "test",
+                "AWS_SECRET_ACCESS_KEY": "test",
+                "AWS_DEFAULT_REGION": "us-east-1",
+                "AWS_REGION": "us-east-1",
+                "AWS_ENDPOINT_URL": f"http://127.0.0.1:{self.port}",
+                # Pid file, S3 data and worker temp dirs stay in this run's own directory.
+                "TMPDIR": str(work),
+                "S3_DATA_DIR": str(work / "s3"),
+                "S3_PERSIST": "0",
+                "PYTHONUNBUFFERED": "1",
+                "NO_PROXY": _no_proxy(env.get("NO_PROXY", "")),
+                "no_proxy": _no_proxy(env.get("no_proxy", "")),
+                "PYTHONDONTWRITEBYTECODE": "1",
+            }
+        )
+        if self._xray_daemon_address:
+            env["AWS_XRAY_DAEMON_ADDRESS"] = self._xray_daemon_address
+        env.update(self._extra_env)
+        return env
+
+    def start(self) -> Self:
+        """Start MiniStack and wait until its health endpoint answers."""
+        if self._proc is not None:
+            raise RuntimeError("MiniStack already started")
+        started = time.monotonic()
+        self._workdir = tempfile.TemporaryDirectory(prefix="cdk-lambda-xray-ministack-")
+        self.port = free_tcp_port()
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = self.log_path.open("wb")
+        try:
+            self._proc = subprocess.Popen(
+                [self._python, "-m", "ministack"],
+                stdin=subprocess.DEVNULL,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+                env=self.environment(),
+                cwd=self._workdir.name,
+                start_new_session=True,
+            )
+            self._wait_healthy(started + self.timeout)
+        except BaseException:
+            self.stop()
+            raise
+        self.start_seconds = time.monotonic() - started
+        return self
+
+    def stop(self, grace: float = 5.0) -> None:
+        """Stop the emulator and its workers (SIGTERM, then SIGKILL), close the log."""
+        proc = self._proc
+        if proc is not None:
+            self._signal_group(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                self._signal_group(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=grace)
+            # Workers outlive a SIGTERM'd parent if they ignore it; end the group.
+            self._signal_group(proc.pid, signal.SIGKILL)
+            self._proc = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        if self._workdir is not None:
+            self._workdir.cleanup()
+            self._workdir = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- helpers ---------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        """MiniStack's health document (raises ``OSError`` if it does not answer)."""
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(self.endpoint_url + HEALTH_PATH, timeout=2) as response:
+            body: dict[str, Any] = json.loads(response.read())
+            return body
+
+    def is_running(self) -> bool:
+        """Whether the emulator process is still alive."""
+        return self._proc is not None and self._proc.poll() is None
+
+    def log_tail(self, lines: int = 30) -> str:
+        """The last ``lines`` lines of the emulator's log."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def _wait_healthy(self, deadline: float) -> None:
+        assert self._proc is not None
+        while True:
+            code = self._proc.poll()
+            if code is not None:
+                raise EmulatorError(
+                    f"MiniStack exited with status {code} during start-up; "
+                    f"log {self.log_path}:\n{self.log_tail()}"
+                )
+            with contextlib.suppress(OSError, ValueError):
+                self.health()
+                return
+            if time.monotonic() > deadline:
+                raise EmulatorError(
+                    f"MiniStack did not answer {HEALTH_PATH} within {self.timeout:g}s; "
+                    f"log {self.log_path}:\n{self.log_tail()}"
+                )
+            time.sleep(0.1)
+
+    @staticmethod
+    def _signal_group(pid: int, sig: signal.Signals) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, sig)

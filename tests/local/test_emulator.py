@@ -1,0 +1,152 @@
+"""MiniStack lifecycle, and what a function running in it sees (real emulator, real boto3)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3  # type: ignore[import-untyped]
+import pytest
+from cdk_lambda_xray.local.collector import Collector
+from cdk_lambda_xray.local.emulator import EmulatorError, MiniStack
+
+# A function that reports what the platform gave it and sends one document
+# to the daemon address, the way a tracing library does.
+PROBE = """
+import json, os, socket, time
+import probe_layer
+
+def handler(event, context):
+    header = os.environ.get("_X_AMZN_TRACE_ID", "")
+    fields = dict(p.split("=", 1) for p in header.split(";") if "=" in p)
+    host, port = os.environ["AWS_XRAY_DAEMON_ADDRESS"].rsplit(":", 1)
+    doc = {"name": "probe", "id": "0123456789abcdef", "type": "subsegment",
+           "trace_id": fields.get("Root", ""), "parent_id": fields.get("Parent", ""),
+           "start_time": time.time(), "end_time": time.time()}
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.sendto(b'{"format":"json","version":1}\\n' + json.dumps(doc).encode(), (host, int(port)))
+    return {"trace": header, "endpoint": os.environ.get("AWS_ENDPOINT_URL"),
+            "daemon": os.environ.get("AWS_XRAY_DAEMON_ADDRESS"), "layer": probe_layer.WHERE}
+"""
+
+
+def _zip(files: dict[str, str]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, text in files.items():
+            zf.writestr(name, text)
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def collector() -> Iterator[Collector]:
+    with Collector() as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def ministack(
+    tmp_path_factory: pytest.TempPathFactory, collector: Collector
+) -> Iterator[MiniStack]:
+    log = tmp_path_factory.mktemp("ministack") / "ministack.log"
+    with MiniStack(log, timeout=60, xray_daemon_address=collector.address) as emulator:
+        yield emulator
+
+
+def _client(ministack: MiniStack, service: str) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=ministack.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+
+
+def test_endpoint_is_loopback_on_a_free_port(ministack: MiniStack) -> None:
+    assert ministack.endpoint_url == f"http://127.0.0.1:{ministack.port}"
+    assert ministack.port != 4566
+
+
+def test_health_lists_the_services_the_demo_needs(ministack: MiniStack) -> None:
+    services = ministack.health()["services"]
+    for name in ("lambda", "s3", "sns", "dynamodb", "cloudformation", "iam", "ssm"):
+        assert name in services
+
+
+def test_log_file_receives_the_emulator_output(ministack: MiniStack) -> None:
+    assert "Running on http://127.0.0.1:" in ministack.log_path.read_text()
+
+
+@pytest.fixture(scope="module")
+def probe_result(ministack: MiniStack) -> dict[str, Any]:
+    lam = _client(ministack, "lambda")
+    layer = lam.publish_layer_version(
+        LayerName="probe-layer",
+        Content={"ZipFile": _zip({"python/probe_layer.py": "WHERE = __file__\n"})},
+        CompatibleRuntimes=["python3.12"],
+    )
+    lam.create_function(
+        FunctionName="probe",
+        Runtime="python3.12",
+        Role="arn:aws:iam::000000000000:role/probe",
+        Handler="probe.handler",
+        Code={"ZipFile": _zip({"probe.py": PROBE})},
+        Layers=[layer["LayerVersionArn"]],
+        TracingConfig={"Mode": "Active"},
+        Timeout=30,
+    )
+    response = lam.invoke(FunctionName="probe", Payload=b"{}")
+    assert "FunctionError" not in response, response["Payload"].read()
+    result: dict[str, Any] = json.loads(response["Payload"].read())
+    return result
+
+
+def test_active_tracing_gives_the_function_a_sampled_trace_header(
+    probe_result: dict[str, Any],
+) -> None:
+    assert probe_result["trace"].startswith("Root=1-")
+    assert "Sampled=1" in probe_result["trace"]
+
+
+def test_function_calls_go_to_the_emulator(
+    probe_result: dict[str, Any], ministack: MiniStack
+) -> None:
+    assert probe_result["endpoint"] == ministack.endpoint_url
+
+
+def test_layer_python_directory_is_importable(probe_result: dict[str, Any]) -> None:
+    assert probe_result["layer"].endswith(os.path.join("python", "probe_layer.py"))
+
+
+def test_function_documents_reach_the_collector(
+    probe_result: dict[str, Any], collector: Collector
+) -> None:
+    assert probe_result["daemon"] == collector.address
+    docs = collector.wait_for(lambda d: any(x["name"] == "probe" for x in d), timeout=10)
+    root = probe_result["trace"].split(";")[0].removeprefix("Root=")
+    assert any(d["trace_id"] == root for d in docs)
+
+
+def test_start_failure_raises_with_the_log_and_leaves_nothing_running(tmp_path: Path) -> None:
+    fake = tmp_path / "fake-python"
+    fake.write_text("#!/bin/sh\necho 'no ministack here' >&2\nexit 3\n")
+    fake.chmod(0o755)
+    emulator = MiniStack(tmp_path / "log.txt", timeout=10, python=str(fake))
+    with pytest.raises(EmulatorError, match="no ministack here"):
+        emulator.start()
+    assert emulator.pid is None
+
+
+def test_stop_ends_the_emulator_process_group(tmp_path: Path) -> None:
+    emulator = MiniStack(tmp_path / "log.txt", timeout=60).start()
+    pid = emulator.pid
+    assert pid is not None
+    emulator.stop()
+    with pytest.raises(ProcessLookupError):
+        os.killpg(pid, 0)
