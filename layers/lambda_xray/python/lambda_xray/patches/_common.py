@@ -1,0 +1,97 @@
+"""Pieces every client patch shares: the one-layer guard, URL hygiene, safe calls.
+
+The guard: requests sits on urllib3, which sits on http.client, and botocore
+sits on urllib3. The outermost patched layer records the call and sets
+``in_traced_call`` for its duration; the layers below see it and pass the call
+straight through, so one logical call is one subsegment, carrying one header.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextvars import ContextVar
+from typing import Final
+
+from lambda_xray import _recorder
+from lambda_xray._recorder import Subsegment
+
+TRACE_HEADER: Final = "X-Amzn-Trace-Id"
+TRACE_HEADER_LOWER: Final = "x-amzn-trace-id"
+
+# True while an outer patched layer is recording the current call.
+in_traced_call: ContextVar[bool] = ContextVar("lambda_xray_in_traced_call", default=False)
+
+_log = logging.getLogger("lambda_xray")
+_warned: set[str] = set()
+
+
+def warn_once(key: str, message: str) -> None:
+    """Log ``message`` (with the current exception, if any) the first time only."""
+    if key in _warned:
+        return
+    _warned.add(key)
+    _log.warning("lambda_xray: %s", message, exc_info=True)
+
+
+def begin(name: str, namespace: str) -> tuple[Subsegment | None, str | None]:
+    """Open a subsegment and compute the header to send with the call.
+
+    Returns ``(None, header)`` when nothing is recorded (the header may still
+    carry ``Sampled=0`` or a pass-through value). ``ContextMissingError``
+    (RUNTIME_ERROR mode, the user's choice) propagates; anything else is
+    contained.
+    """
+    try:
+        sub = _recorder.begin_subsegment(name, namespace)
+    except _recorder.ContextMissingError:
+        raise
+    except Exception:
+        warn_once("begin", "could not open a subsegment; call not traced")
+        return None, None
+    try:
+        return sub, _recorder.outgoing_trace_header(sub)
+    except Exception:
+        warn_once("header", "could not build the outgoing trace header")
+        return sub, None
+
+
+def end(sub: Subsegment, status: int | None = None, error: BaseException | None = None) -> None:
+    """Close ``sub``; contained like everything else here."""
+    try:
+        _recorder.end_subsegment(sub, status=status, error=error)
+    except Exception:
+        warn_once("end", "could not close a subsegment")
+
+
+def clean_url(scheme: str, host: str, port: int | None, target: str) -> str:
+    """``scheme://host[:port]/path`` without userinfo, query string or fragment.
+
+    ``target`` is what the client put on the request line: usually a path
+    (``/a/b?q=1``), an absolute URL when talking to a proxy.
+    """
+    if "://" in target:
+        scheme, _, rest = target.partition("://")
+        authority, slash, path = rest.partition("/")
+        authority = authority.rpartition("@")[2]
+        target = slash + path
+    else:
+        authority = _authority(scheme, host, port)
+    path = target.split("?", 1)[0].split("#", 1)[0] or "/"
+    if not path.startswith("/"):
+        path = "/" + path
+    return f"{scheme}://{authority}{path}"
+
+
+def hostname(authority: str) -> str:
+    """Host part of ``[userinfo@]host[:port]`` (IPv6 brackets removed)."""
+    host = authority.rpartition("@")[2]
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    return host.rpartition(":")[0] if host.count(":") == 1 else host
+
+
+def _authority(scheme: str, host: str, port: int | None) -> str:
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    default = 443 if scheme == "https" else 80
+    return host if port is None or port == default else f"{host}:{port}"

@@ -1,0 +1,122 @@
+"""http.client (and so urllib.request): a ``remote`` subsegment per request.
+
+``HTTPConnection.request`` opens the subsegment and adds the trace header;
+``HTTPConnection.getresponse`` records the status and closes it. A request
+that fails before a response (connection refused, timeout) is closed as a
+fault with its cause. Calls made while an outer layer (requests, urllib3,
+botocore) records the call pass straight through, and so do calls to the
+Lambda Runtime API itself (the runtime client uses http.client to report
+init errors).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any, Final
+
+from lambda_xray.patches import _common
+
+_MARK: Final = "__lambda_xray_wrapped__"
+_PENDING: Final = "_lambda_xray_subsegment"
+
+_runtime_api: list[str | None] = []  # lazily read AWS_LAMBDA_RUNTIME_API, once
+
+
+def patch(module: ModuleType) -> None:
+    """Wrap ``HTTPConnection.request`` and ``HTTPConnection.getresponse`` (idempotent)."""
+    connection = module.HTTPConnection
+    request = connection.request
+    getresponse = connection.getresponse
+    if not getattr(request, _MARK, False):
+        connection.request = _wrap_request(request, module)
+    if not getattr(getresponse, _MARK, False):
+        connection.getresponse = _wrap_getresponse(getresponse)
+
+
+def _is_runtime_api(host: str, port: int | None) -> bool:
+    if not _runtime_api:
+        _runtime_api.append(os.environ.get("AWS_LAMBDA_RUNTIME_API"))
+    api = _runtime_api[0]
+    return api is not None and api == f"{host}:{port}"
+
+
+def _wrap_request(original: Callable[..., Any], module: ModuleType) -> Callable[..., Any]:
+    guard = _common.in_traced_call
+    https = getattr(module, "HTTPSConnection", None)
+    header_name = _common.TRACE_HEADER
+    header_lower = _common.TRACE_HEADER_LOWER
+
+    def request(
+        self: Any,
+        method: str,
+        url: str,
+        body: Any = None,
+        headers: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        if headers is None:
+            headers = {}
+        if guard.get():
+            return original(self, method, url, body, headers, **kwargs)
+        try:
+            host = self._tunnel_host or self.host
+            port = self._tunnel_port if self._tunnel_host else self.port
+            if _is_runtime_api(host, port):
+                return original(self, method, url, body, headers, **kwargs)
+            scheme = "https" if https is not None and isinstance(self, https) else "http"
+            name = host
+            full_url = _common.clean_url(scheme, host, port, url)
+        except Exception:
+            _common.warn_once("http.client-describe", "could not describe an HTTP request")
+            return original(self, method, url, body, headers, **kwargs)
+        sub, header = _common.begin(name, "remote")
+        if header is not None:
+            try:
+                headers = {k: v for k, v in headers.items() if k.lower() != header_lower}
+                headers[header_name] = header
+            except Exception:
+                _common.warn_once("http.client-header", "could not add the trace header")
+        if sub is not None:
+            sub.http["request"] = {"method": method, "url": full_url}
+        token = guard.set(True)
+        try:
+            original(self, method, url, body, headers, **kwargs)
+        except BaseException as exc:
+            if sub is not None:
+                _common.end(sub, error=exc)
+            raise
+        finally:
+            guard.reset(token)
+        if sub is not None:
+            setattr(self, _PENDING, sub)
+
+    setattr(request, _MARK, True)
+    request.__wrapped__ = original  # type: ignore[attr-defined]
+    request.__doc__ = original.__doc__
+    return request
+
+
+def _wrap_getresponse(original: Callable[..., Any]) -> Callable[..., Any]:
+    guard = _common.in_traced_call
+
+    def getresponse(self: Any) -> Any:
+        sub = self.__dict__.pop(_PENDING, None)
+        if sub is None:
+            return original(self)
+        token = guard.set(True)
+        try:
+            response = original(self)
+        except BaseException as exc:
+            _common.end(sub, error=exc)
+            raise
+        finally:
+            guard.reset(token)
+        _common.end(sub, status=getattr(response, "status", None))
+        return response
+
+    setattr(getresponse, _MARK, True)
+    getresponse.__wrapped__ = original  # type: ignore[attr-defined]
+    getresponse.__doc__ = original.__doc__
+    return getresponse

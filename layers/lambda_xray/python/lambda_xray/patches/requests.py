@@ -1,0 +1,75 @@
+"""requests: a ``remote`` subsegment per ``Session.send`` (redirects included).
+
+``Session.send`` is what ``requests.get``/``post``/... and every session call
+end in. It is wrapped at the class level, so sessions created before the layer
+loaded are traced too. Redirects call ``send`` again inside the first call;
+the guard keeps them in the one subsegment, and the urllib3 and http.client
+layers below are not recorded again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any, Final
+
+from lambda_xray.patches import _common
+
+_MARK: Final = "__lambda_xray_wrapped__"
+
+
+def patch(module: ModuleType) -> None:
+    """Wrap ``requests.sessions.Session.send`` (idempotent)."""
+    session = module.Session
+    send = session.send
+    if not getattr(send, _MARK, False):
+        session.send = _wrap_send(send)
+
+
+def _describe(request: Any) -> tuple[str, str]:
+    url: str = request.url
+    scheme, _, rest = url.partition("://")
+    authority, slash, path = rest.partition("/")
+    host = _common.hostname(authority)
+    authority = authority.rpartition("@")[2]
+    path = (slash + path).split("?", 1)[0].split("#", 1)[0] or "/"
+    return host, f"{scheme}://{authority}{path}"
+
+
+def _wrap_send(original: Callable[..., Any]) -> Callable[..., Any]:
+    guard = _common.in_traced_call
+    header_name = _common.TRACE_HEADER
+
+    def send(self: Any, request: Any, **kwargs: Any) -> Any:
+        if guard.get():
+            return original(self, request, **kwargs)
+        try:
+            name, full_url = _describe(request)
+        except Exception:
+            _common.warn_once("requests-describe", "could not describe an HTTP request")
+            return original(self, request, **kwargs)
+        sub, header = _common.begin(name, "remote")
+        if header is not None:
+            try:
+                request.headers[header_name] = header  # case-insensitive dict
+            except Exception:
+                _common.warn_once("requests-header", "could not add the trace header")
+        if sub is not None:
+            sub.http["request"] = {"method": request.method, "url": full_url}
+        token = guard.set(True)
+        try:
+            response = original(self, request, **kwargs)
+        except BaseException as exc:
+            if sub is not None:
+                _common.end(sub, error=exc)
+            raise
+        finally:
+            guard.reset(token)
+        if sub is not None:
+            _common.end(sub, status=getattr(response, "status_code", None))
+        return response
+
+    setattr(send, _MARK, True)
+    send.__wrapped__ = original  # type: ignore[attr-defined]
+    send.__doc__ = original.__doc__
+    return send
