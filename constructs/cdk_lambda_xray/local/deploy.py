@@ -1,0 +1,228 @@
+"""Run the pinned CDK CLI (``npx --no-install cdk``) against a local AWS emulator.
+
+Every command runs under a timeout in its own process group (``npx`` starts
+``node``, which starts the app's ``python``; a timeout ends them all), with:
+
+- a fresh ``CDK_HOME`` per runner (the CLI caches account lookups there),
+- fake credentials, region ``us-east-1`` and ``AWS_ENDPOINT_URL`` pointing at
+  the emulator, so nothing can reach a real account,
+- notices, telemetry and version reporting off,
+- its own ``--output`` directory, so a user's ``cdk.out`` is left alone,
+- the interpreter running this code first on ``PATH``, so an app whose
+  ``cdk.json`` says ``python3 app.py`` gets an interpreter with ``aws_cdk``.
+
+The CLI's output goes to one log file per command; errors quote its tail.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+LOCAL_ACCOUNT = "000000000000"
+LOCAL_REGION = "us-east-1"
+
+#: Variables of the calling shell that must not steer a local deploy elsewhere.
+_SCRUBBED_ENV = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "CDK_DEFAULT_ACCOUNT",
+    "CDK_DEFAULT_REGION",
+)
+
+
+class CdkError(RuntimeError):
+    """A CDK CLI command failed or timed out; the message names it and quotes its log."""
+
+
+@dataclass(frozen=True)
+class CdkRun:
+    """One finished CDK CLI command."""
+
+    args: tuple[str, ...]
+    seconds: float
+    log_path: Path
+
+
+def find_cli_root(start: Path) -> Path:
+    """The nearest directory at or above ``start`` with ``node_modules/.bin/cdk``.
+
+    Falls back to the directory holding this package's repository checkout.
+    """
+    candidates = [start.resolve(), *start.resolve().parents]
+    candidates += list(Path(__file__).resolve().parents)
+    for directory in candidates:
+        if (directory / "node_modules" / ".bin" / "cdk").exists():
+            return directory
+    raise CdkError(
+        f"no pinned CDK CLI found at or above {start} (node_modules/.bin/cdk); "
+        "run `npm ci` (or `make setup`) in the repository first"
+    )
+
+
+def _tail(path: Path, lines: int = 25) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return "(no output)"
+    return "\n".join(text.splitlines()[-lines:]) or "(no output)"
+
+
+class CdkCli:
+    """The pinned CDK CLI aimed at a local emulator.
+
+    ``app_dir`` holds the app's ``cdk.json``; ``work_dir`` receives ``CDK_HOME``,
+    the cloud assembly (``cdk.out``), the outputs file and one log per command.
+    """
+
+    def __init__(
+        self,
+        app_dir: Path,
+        work_dir: Path,
+        *,
+        endpoint_url: str,
+        cli_root: Path | None = None,
+    ) -> None:
+        self.app_dir = Path(app_dir).resolve()
+        self.work_dir = Path(work_dir).resolve()
+        self.endpoint_url = endpoint_url
+        self.cli_root = cli_root or find_cli_root(self.app_dir)
+        self.cdk_home = self.work_dir / "cdk-home"
+        self.assembly_dir = self.work_dir / "cdk.out"
+        self.outputs_file = self.work_dir / "outputs.json"
+
+    def environment(self) -> dict[str, str]:
+        """The CLI's environment: fake credentials, the emulator endpoint, no telemetry."""
+        env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
+        python_bin = str(Path(sys.executable).parent)
+        env.update(
+            {
+                "PATH": os.pathsep.join([python_bin, env.get("PATH", "")]),
+                "CDK_HOME": str(self.cdk_home),
+                "AWS_ENDPOINT_URL": self.endpoint_url,
+                "AWS_ACCESS_KEY_ID": "test",
+                "AWS_SECRET_ACCESS_KEY": "test",
+                "AWS_REGION": LOCAL_REGION,
+                "AWS_DEFAULT_REGION": LOCAL_REGION,
+                "CDK_DISABLE_CLI_TELEMETRY": "true",
+                "CDK_DISABLE_VERSION_CHECK": "true",
+                "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+                "NO_PROXY": ",".join(filter(None, [env.get("NO_PROXY"), "127.0.0.1,localhost"])),
+                "CI": "true",
+            }
+        )
+        return env
+
+    def run(self, args: list[str], *, timeout: float, log_name: str) -> CdkRun:
+        """Run ``cdk <args>`` in ``app_dir``; raise :class:`CdkError` on failure or timeout."""
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        self.cdk_home.mkdir(parents=True, exist_ok=True)
+        log_path = self.work_dir / f"{log_name}.log"
+        command = [
+            "npx",
+            "--prefix",
+            str(self.cli_root),
+            "--no-install",
+            "cdk",
+            *args,
+            "--no-notices",
+            "--no-version-reporting",
+            "--output",
+            str(self.assembly_dir),
+        ]
+        started = time.monotonic()
+        with log_path.open("wb") as log:
+            proc = subprocess.Popen(
+                command,
+                cwd=self.app_dir,
+                env=self.environment(),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            try:
+                code = proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self._kill_group(proc)
+                raise CdkError(
+                    f"`cdk {' '.join(args)}` did not finish within {timeout:g}s and was stopped. "
+                    f"If it hung on a custom resource, check that the emulator's Python "
+                    f"can import boto3. Log {log_path}:\n{_tail(log_path)}"
+                ) from None
+            finally:
+                # node may leave children behind (the app's python); end the group.
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+        seconds = time.monotonic() - started
+        if code != 0:
+            raise CdkError(
+                f"`cdk {' '.join(args)}` failed with status {code} after {seconds:.1f}s. "
+                f"Log {log_path}:\n{_tail(log_path)}"
+            )
+        return CdkRun(tuple(args), seconds, log_path)
+
+    def bootstrap(self, *, timeout: float = 180) -> CdkRun:
+        """``cdk bootstrap aws://000000000000/us-east-1``."""
+        target = f"aws://{LOCAL_ACCOUNT}/{LOCAL_REGION}"
+        return self.run(["bootstrap", target], timeout=timeout, log_name="cdk-bootstrap")
+
+    def deploy(self, stack: str, *, timeout: float = 300) -> tuple[CdkRun, dict[str, str]]:
+        """``cdk deploy <stack>``; returns the run and the stack's outputs."""
+        with contextlib.suppress(FileNotFoundError):
+            self.outputs_file.unlink()
+        run = self.run(
+            [
+                "deploy",
+                stack,
+                "--require-approval",
+                "never",
+                "--outputs-file",
+                str(self.outputs_file),
+            ],
+            timeout=timeout,
+            log_name="cdk-deploy",
+        )
+        try:
+            outputs = json.loads(self.outputs_file.read_text())
+        except (OSError, ValueError) as exc:
+            raise CdkError(f"cdk deploy wrote no readable {self.outputs_file}: {exc}") from exc
+        stack_outputs = outputs.get(stack, {})
+        return run, {str(k): str(v) for k, v in stack_outputs.items()}
+
+    def destroy(self, stack: str, *, timeout: float = 180) -> CdkRun:
+        """``cdk destroy --force <stack>``."""
+        return self.run(["destroy", stack, "--force"], timeout=timeout, log_name="cdk-destroy")
+
+    def template(self, stack: str) -> dict[str, object]:
+        """The synthesized template of ``stack`` from this runner's cloud assembly."""
+        path = self.assembly_dir / f"{stack}.template.json"
+        try:
+            template: dict[str, object] = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise CdkError(f"no synthesized template at {path}: {exc}") from exc
+        return template
+
+    @staticmethod
+    def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)
