@@ -3,7 +3,7 @@
 Each benchmark module defines ``run() -> list[dict]``; every dict is one row:
 
 - ``bench``: short group name (e.g. ``"layer"``), ``metric``: what was measured,
-- ``value`` (float) and ``unit`` (``"ms"``, ``"µs"``, ``"KB"``, ``"×"``, ...),
+- ``value`` (float) and ``unit`` (``"ms"``, ``"µs"``, ``"KB"``, ``"x"`` for ratios, ...),
 - ``goal``: human-readable goal (``"≤ 3 ms"``) or ``None``,
 - ``passed``: ``True``/``False`` against the goal, ``None`` for context rows,
 - ``detail``: optional free text (medians, sample counts, the compared tools).
