@@ -13,30 +13,28 @@ layer.
 
 from __future__ import annotations
 
-import importlib
-import logging
 import sys
-import threading
-from types import ModuleType
-from typing import Final
+from _thread import allocate_lock
 
-from lambda_xray.patches._import_hook import PostImportFinder
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from lambda_xray.patches._import_hook import PostImportFinder
 
 __all__ = ["install", "installed"]
-
-_log = logging.getLogger("lambda_xray")
 
 # Module whose import triggers the patch -> patch module in this package.
 # The trigger is the module that defines the patched classes, so the patch
 # runs once the class exists, whichever package import brought it in.
-_TARGETS: Final[dict[str, str]] = {
+_TARGETS = {
     "botocore.client": "lambda_xray.patches.botocore",
     "http.client": "lambda_xray.patches.http_client",
     "urllib3.connectionpool": "lambda_xray.patches.urllib3",
     "requests.sessions": "lambda_xray.patches.requests",
 }
 
-_lock = threading.Lock()
+_lock = allocate_lock()
 _finder: PostImportFinder | None = None
 _done: set[str] = set()  # attempted (patched or failed), never retried
 _patched: set[str] = set()
@@ -45,9 +43,8 @@ _patched: set[str] = set()
 def install() -> None:
     """Patch every supported client library now or when the function imports it.
 
-    Idempotent and cheap (a few dictionary look-ups after the first call).
-    Never raises: a failure is logged once and tracing of that library is
-    skipped.
+    Idempotent and cheap (one global check after the first call). Never
+    raises: a failure is logged once and tracing of that library is skipped.
     """
     global _finder
     if _finder is not None:
@@ -56,26 +53,24 @@ def install() -> None:
         with _lock:
             if _finder is not None:
                 return
+            from lambda_xray.patches._import_hook import PostImportFinder
+
             finder = PostImportFinder()
             for target in _TARGETS:
                 module = sys.modules.get(target)
                 if module is not None:
                     _apply(target, module)
                 else:
-                    finder.watch(target, _callback_for(target))
+                    finder.watch(target, _Callback(target))
             sys.meta_path.insert(0, finder)
             _finder = finder
     except Exception:  # never break the function over tracing
-        _log.warning("lambda_xray: could not install client patches", exc_info=True)
+        _warn("install", "could not install the client patches; downstream calls not traced")
 
 
 def installed() -> frozenset[str]:
-    """Names of the trigger modules whose library has been patched so far."""
+    """Trigger modules (``"botocore.client"``, ...) whose library is patched so far."""
     return frozenset(_patched)
-
-
-def _callback_for(target: str) -> _Callback:
-    return _Callback(target)
 
 
 class _Callback:
@@ -95,13 +90,19 @@ def _apply(target: str, module: ModuleType) -> None:
         return
     _done.add(target)
     try:
-        patcher = importlib.import_module(_TARGETS[target])
-        patcher.patch(module)
+        name = _TARGETS[target]
+        __import__(name)
+        sys.modules[name].patch(module)
         _patched.add(target)
     except Exception:
         # Logged once: the target is never retried, the import still succeeds.
-        _log.warning(
-            "lambda_xray: tracing of %s is off, patching it failed",
-            target.partition(".")[0],
-            exc_info=True,
-        )
+        _warn(target, f"tracing of {target.partition('.')[0]} is off, patching it failed")
+
+
+def _warn(key: str, message: str) -> None:
+    try:
+        from lambda_xray.patches._common import warn_once
+
+        warn_once(key, message)
+    except Exception:  # logging itself failed: stay silent rather than break
+        pass

@@ -8,29 +8,36 @@ straight through, so one logical call is one subsegment, carrying one header.
 
 from __future__ import annotations
 
-import logging
 from contextvars import ContextVar
-from typing import Final
 
 from lambda_xray import _recorder
-from lambda_xray._recorder import Subsegment
+from lambda_xray.context_missing import ContextMissingError
 
-TRACE_HEADER: Final = "X-Amzn-Trace-Id"
-TRACE_HEADER_LOWER: Final = "x-amzn-trace-id"
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from lambda_xray._recorder import Subsegment
+
+TRACE_HEADER = "X-Amzn-Trace-Id"
+TRACE_HEADER_LOWER = "x-amzn-trace-id"
 
 # True while an outer patched layer is recording the current call.
 in_traced_call: ContextVar[bool] = ContextVar("lambda_xray_in_traced_call", default=False)
 
-_log = logging.getLogger("lambda_xray")
 _warned: set[str] = set()
 
 
 def warn_once(key: str, message: str) -> None:
-    """Log ``message`` (with the current exception, if any) the first time only."""
+    """Log ``message`` (with the current exception, if any) the first time only.
+
+    ``logging`` is imported here, not at module import: Lambda's runtime has
+    it loaded already, and the layer says nothing on the happy path.
+    """
     if key in _warned:
         return
     _warned.add(key)
-    _log.warning("lambda_xray: %s", message, exc_info=True)
+    import logging
+
+    logging.getLogger("lambda_xray").warning("lambda_xray: %s", message, exc_info=True)
 
 
 def begin(name: str, namespace: str) -> tuple[Subsegment | None, str | None]:
@@ -43,7 +50,7 @@ def begin(name: str, namespace: str) -> tuple[Subsegment | None, str | None]:
     """
     try:
         sub = _recorder.begin_subsegment(name, namespace)
-    except _recorder.ContextMissingError:
+    except ContextMissingError:
         raise
     except Exception:
         warn_once("begin", "could not open a subsegment; call not traced")

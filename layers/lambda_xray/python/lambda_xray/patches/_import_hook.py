@@ -2,32 +2,38 @@
 
 A finder placed first on ``sys.meta_path`` answers only for the watched module
 names: it asks the remaining finders for the real spec and wraps the loader so
-the callback runs after ``exec_module``. Every other import costs one set
-lookup. The module's ``__loader__`` and ``__spec__.loader`` are put back to
+the callback runs after ``exec_module``. Every other import costs one dict
+look-up. The module's ``__loader__`` and ``__spec__.loader`` are put back to
 the original loader afterwards, so nothing downstream ever sees the wrapper.
+
+Duck-typed on purpose: ``importlib.abc`` costs tens of milliseconds to import,
+more than the whole layer is allowed at cold start.
 """
 
 from __future__ import annotations
 
 import sys
-import threading
-from collections.abc import Callable, Sequence
-from importlib.abc import Loader, MetaPathFinder
-from importlib.machinery import ModuleSpec
-from types import ModuleType
 
-Callback = Callable[[ModuleType], None]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from importlib.machinery import ModuleSpec
+    from types import ModuleType
+    from typing import Any
+
+    Callback = Callable[[ModuleType], None]
 
 
-class _PatchingLoader(Loader):
+class _PatchingLoader:
     """Delegates to the real loader, then calls the callback once."""
 
-    def __init__(self, loader: Loader, callback: Callback) -> None:
+    def __init__(self, loader: Any, callback: Callback) -> None:
         self._loader = loader
         self._callback = callback
 
     def create_module(self, spec: ModuleSpec) -> ModuleType | None:
-        return self._loader.create_module(spec)
+        create = getattr(self._loader, "create_module", None)
+        return None if create is None else create(spec)  # type: ignore[no-any-return]
 
     def exec_module(self, module: ModuleType) -> None:
         spec = module.__spec__
@@ -41,17 +47,17 @@ class _PatchingLoader(Loader):
                 module.__loader__ = self._loader
         self._callback(module)
 
-    def __getattr__(self, name: str) -> object:
+    def __getattr__(self, name: str) -> Any:
         # get_data, get_filename, is_package, ... of the real loader.
         return getattr(self._loader, name)
 
 
-class PostImportFinder(MetaPathFinder):
+class PostImportFinder:
     """Meta path finder that reports the import of watched module names."""
 
     def __init__(self) -> None:
         self._callbacks: dict[str, Callback] = {}
-        self._busy = threading.local()
+        self._busy: set[str] = set()
 
     def watch(self, name: str, callback: Callback) -> None:
         """Call ``callback(module)`` after ``name`` is next imported."""
@@ -68,23 +74,26 @@ class PostImportFinder(MetaPathFinder):
         target: ModuleType | None = None,
     ) -> ModuleSpec | None:
         callback = self._callbacks.get(fullname)
-        if callback is None or getattr(self._busy, "name", None) == fullname:
+        if callback is None or fullname in self._busy:
             return None
-        self._busy.name = fullname
+        self._busy.add(fullname)
         try:
             spec = _find_with_others(self, fullname, path, target)
         finally:
-            self._busy.name = None
+            self._busy.discard(fullname)
         if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
             return spec
         # One shot: a reload or a second copy of the module is not patched twice.
         self._callbacks.pop(fullname, None)
-        spec.loader = _PatchingLoader(spec.loader, callback)
+        spec.loader = _PatchingLoader(spec.loader, callback)  # type: ignore[assignment]
         return spec
+
+    def invalidate_caches(self) -> None:
+        """Nothing cached here (``importlib.invalidate_caches`` calls this)."""
 
 
 def _find_with_others(
-    me: MetaPathFinder,
+    me: object,
     fullname: str,
     path: Sequence[str] | None,
     target: ModuleType | None,

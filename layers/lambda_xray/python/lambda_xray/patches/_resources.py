@@ -11,7 +11,10 @@ are recorded as the list of its keys under the plural field.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Final
 
 # parameter -> aws field, for every operation of the service that has it.
 SCALAR_FIELDS: Final[Mapping[str, Mapping[str, str]]] = {

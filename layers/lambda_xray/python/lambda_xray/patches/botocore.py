@@ -17,13 +17,17 @@ below (urllib3, http.client) is not traced again.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from contextvars import ContextVar
-from types import ModuleType
-from typing import Any, Final
 
 from lambda_xray.patches import _common
 from lambda_xray.patches._resources import THROTTLING_CODES, ResourceExtractor
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import ModuleType
+    from typing import Any, Final
 
 _MARK: Final = "__lambda_xray_wrapped__"
 _SKIPPED_SERVICES: Final = frozenset({"XRay"})

@@ -12,11 +12,14 @@ init errors).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from types import ModuleType
-from typing import Any, Final
 
 from lambda_xray.patches import _common
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import ModuleType
+    from typing import Any, Final
 
 _MARK: Final = "__lambda_xray_wrapped__"
 _PENDING: Final = "_lambda_xray_subsegment"

@@ -9,11 +9,13 @@ layers below are not recorded again.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from types import ModuleType
-from typing import Any, Final
-
 from lambda_xray.patches import _common
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import ModuleType
+    from typing import Any, Final
 
 _MARK: Final = "__lambda_xray_wrapped__"
 
