@@ -1,0 +1,184 @@
+"""The recording core every instrumentation point uses (handler wrapper, client patches, user API).
+
+- :func:`begin_subsegment` / :func:`end_subsegment`: one recorded call.
+- :func:`outgoing_trace_header`: the ``X-Amzn-Trace-Id`` value to send with it.
+- :func:`start_invocation` / :func:`finish_invocation`: one handler invocation.
+
+Only :func:`begin_subsegment` may raise, and only :class:`ContextMissingError`
+in ``RUNTIME_ERROR`` mode (the user's choice).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from lambda_xray import _contract, config, context, document, emitter
+from lambda_xray import header as _header
+from lambda_xray.context_missing import ContextMissingError, report
+from lambda_xray.document import Subsegment
+
+__all__ = [
+    "ContextMissingError",
+    "Subsegment",
+    "begin_subsegment",
+    "end_subsegment",
+    "finish_invocation",
+    "outgoing_trace_header",
+    "start_invocation",
+]
+
+_cold_start = True
+
+
+def begin_subsegment(name: str, namespace: str | None = None) -> Subsegment | None:
+    """Open a subsegment under the current one; ``None`` when nothing is recorded.
+
+    The subsegment does not become current (calls made while it is open do not
+    nest under it); the user API's ``subsegment`` does that. Outside an
+    invocation the context-missing strategy applies and may raise
+    :class:`ContextMissingError`.
+    """
+    parent = context.current.get()
+    invocation = context.active
+    if parent is None or parent.invocation is not invocation or invocation is None:
+        if invocation is None:
+            report(name)
+            return None
+        parent = invocation.root
+        if parent is None:
+            return None
+    return Subsegment(name, parent.trace_id, parent.id, namespace, invocation)
+
+
+def end_subsegment(
+    sub: Subsegment, *, status: int | None = None, error: BaseException | None = None
+) -> None:
+    """Close ``sub``, set its flags from ``status``/``error`` and send it. Never raises.
+
+    429 -> throttle + error; other 4xx -> error; 5xx -> fault; ``error`` with
+    no status (or a status below 400) -> fault. ``error`` is recorded as the
+    cause (``remote`` when a response was received). A second call is ignored.
+    """
+    try:
+        if sub.end_time is not None:
+            return
+        sub.end_time = time.time()
+        if status is not None:
+            response = sub.http.get("response")
+            if response is None:
+                sub.http["response"] = {"status": status}
+            else:
+                response["status"] = status
+            if status >= 500:
+                sub.fault = True
+            elif status == 429:
+                sub.throttle = True
+                sub.error = True
+            elif status >= 400:
+                sub.error = True
+            elif error is not None:
+                sub.fault = True
+        elif error is not None:
+            sub.fault = True
+        if error is not None:
+            sub.add_exception(error, remote=status is not None)
+        emitter.emit(sub)
+    except Exception:
+        pass
+
+
+def outgoing_trace_header(sub: Subsegment | None) -> str | None:
+    """Value for the outgoing ``X-Amzn-Trace-Id`` of a call (see the module docs).
+
+    For a recorded call (``sub``): Root, ``Parent=<sub.id>``, ``Sampled=1`` and
+    the other received fields. With ``sub`` ``None``: ``Root=...;Sampled=0;...``
+    in an unsampled invocation, the header as received when it carried no
+    sampling decision, ``None`` when there is no trace context.
+    """
+    if sub is not None:
+        trace_header = getattr(sub.invocation, "header", None)
+        if trace_header is not None:
+            child: str = trace_header.child(sub.id)
+            return child
+        return f"Root={sub.trace_id};Parent={sub.id};Sampled=1"
+    invocation = context.active
+    return invocation.forward_header() if invocation is not None else None
+
+
+# -- invocations ----------------------------------------------------------------
+
+
+def start_invocation(handler_name: str) -> context.Invocation:
+    """Begin an invocation from ``_X_AMZN_TRACE_ID``; activates it. Never raises.
+
+    When the header asks for recording, the root subsegment ``## <handler>``
+    is opened with the ``ColdStart`` and ``Service`` annotations and made
+    current in this context (the caller resets ``context.current``).
+    """
+    global _cold_start
+    cold, _cold_start = _cold_start, False
+    try:
+        settings = config.get()
+        trace_header = (
+            None if settings.disabled else _header.parse(os.environ.get(_contract.ENV_TRACE_ID))
+        )
+        root = None
+        if trace_header is not None and trace_header.mode == _header.RECORD:
+            root = Subsegment("## " + handler_name, trace_header.root, trace_header.parent or "")
+            root.annotations["ColdStart"] = cold
+            root.annotations["Service"] = settings.service
+        invocation = context.Invocation(trace_header, root)
+        if root is not None:
+            root.invocation = invocation
+    except Exception:
+        invocation = context.Invocation(None, None)
+    context.activate(invocation)
+    return invocation
+
+
+def finish_invocation(
+    invocation: context.Invocation,
+    *,
+    error: BaseException | None = None,
+    response: object = None,
+    has_response: bool = False,
+) -> None:
+    """End ``invocation``: close and send its root subsegment, deactivate it. Never raises.
+
+    ``error`` (the handler's exception) makes the root a fault with that
+    cause; the response and the error are added as metadata when the
+    ``LAMBDA_XRAY_CAPTURE_*`` switches say so.
+    """
+    try:
+        root = invocation.root
+        if root is not None and root.end_time is None:
+            settings = config.get()
+            namespace = (
+                settings.service if not settings.service.startswith("AWS.") else "lambda_xray"
+            )
+            if error is not None:
+                root.fault = True
+                root.add_exception(error)
+                if settings.capture_error:
+                    root.metadata.setdefault(namespace, {})["error"] = {
+                        "type": type(error).__name__,
+                        "message": _message(error),
+                    }
+            elif has_response and settings.capture_response:
+                root.metadata.setdefault(namespace, {})["response"] = response
+            root.end_time = time.time()
+            emitter.emit(root)
+    except Exception:
+        pass
+    finally:
+        if context.active is invocation:
+            context.activate(None)
+        document.forget_exceptions()
+
+
+def _message(error: BaseException) -> str:
+    try:
+        return str(error)[: document.MAX_MESSAGE]
+    except Exception:
+        return ""

@@ -1,0 +1,183 @@
+"""The layer's settings, read from the environment once, on first need.
+
+Importing this module reads nothing. ``get()`` reads the environment the
+first time it is called (the first invocation, or the first recording
+attempt during init) and keeps the result for the life of the process; a bad
+value falls back to its default with one warning naming the variable, the
+value and what is accepted.
+"""
+
+from __future__ import annotations
+
+import os
+
+from lambda_xray import _contract, _log
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Final
+
+LOG_ERROR: Final = "LOG_ERROR"
+RUNTIME_ERROR: Final = "RUNTIME_ERROR"
+IGNORE_ERROR: Final = "IGNORE_ERROR"
+
+_TRUE: Final = frozenset({"1", "true", "yes", "on"})
+_FALSE: Final = frozenset({"0", "false", "no", "off", ""})
+_DEFAULT_PORT: Final = 2000
+_DEFAULT_HOST: Final = "127.0.0.1"
+#: Annotation values are limited to 1000 characters.
+_MAX_SERVICE: Final = 1000
+
+
+class Config:
+    """Settings for this process (see ``docs/layer.md`` for each variable)."""
+
+    __slots__ = (
+        "capture_error",
+        "capture_response",
+        "context_missing",
+        "daemon_address",
+        "disabled",
+        "handler",
+        "service",
+    )
+
+    def __init__(
+        self,
+        *,
+        handler: str | None,
+        service: str,
+        capture_response: bool,
+        capture_error: bool,
+        disabled: bool,
+        context_missing: str,
+        daemon_address: tuple[str, int],
+    ) -> None:
+        self.handler = handler
+        self.service = service
+        self.capture_response = capture_response
+        self.capture_error = capture_error
+        self.disabled = disabled
+        self.context_missing = context_missing
+        self.daemon_address = daemon_address
+
+
+_current: Config | None = None
+
+
+def get() -> Config:
+    """The process's settings, read from ``os.environ`` on the first call."""
+    return _current if _current is not None else _load()
+
+
+def reset() -> None:
+    """Forget the settings; the next ``get()`` reads the environment again."""
+    global _current
+    _current = None
+
+
+def _load() -> Config:
+    global _current
+    _current = from_environ(os.environ)
+    return _current
+
+
+def from_environ(environ: Mapping[str, str]) -> Config:
+    """Build settings from ``environ``; bad values warn once and use the default."""
+    service = (
+        environ.get(_contract.ENV_SERVICE_NAME)
+        or environ.get("AWS_LAMBDA_FUNCTION_NAME")
+        or "unknown"
+    )
+    return Config(
+        handler=environ.get(_contract.ENV_HANDLER) or None,
+        service=service[:_MAX_SERVICE],
+        capture_response=_flag(environ, _contract.ENV_CAPTURE_RESPONSE, False),
+        capture_error=_flag(environ, _contract.ENV_CAPTURE_ERROR, True),
+        disabled=_flag(environ, _contract.ENV_DISABLED, False),
+        context_missing=_context_missing(environ.get(_contract.ENV_CONTEXT_MISSING)),
+        daemon_address=_daemon_address(environ.get(_contract.ENV_DAEMON_ADDRESS)),
+    )
+
+
+def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    _log.warning_once(
+        "env:" + name,
+        "lambda_xray: %s=%r is not a boolean (use true or false); using %s",
+        name,
+        raw,
+        "true" if default else "false",
+    )
+    return default
+
+
+def _context_missing(raw: str | None) -> str:
+    if raw is None or raw == "":
+        return _contract.DEFAULT_CONTEXT_MISSING
+    value = raw.strip().upper()
+    if value in _contract.CONTEXT_MISSING_VALUES:
+        return value
+    _log.warning_once(
+        "env:" + _contract.ENV_CONTEXT_MISSING,
+        "lambda_xray: %s=%r is not one of %s; using %s",
+        _contract.ENV_CONTEXT_MISSING,
+        raw,
+        ", ".join(_contract.CONTEXT_MISSING_VALUES),
+        _contract.DEFAULT_CONTEXT_MISSING,
+    )
+    return _contract.DEFAULT_CONTEXT_MISSING
+
+
+def parse_daemon_address(raw: str) -> tuple[str, int] | None:
+    """The UDP ``(host, port)`` in ``raw``, or ``None`` when it is not valid.
+
+    Accepts ``host:port`` and ``tcp:host:port udp:host:port`` (either order);
+    an IPv6 host is written in brackets (``[::1]:2000``).
+    """
+    parts = raw.split()
+    if len(parts) == 1:
+        target = parts[0]
+    elif len(parts) == 2:
+        found = {p.partition(":")[0].lower(): p.partition(":")[2] for p in parts}
+        if set(found) != {"tcp", "udp"}:
+            return None
+        target = found["udp"]
+    else:
+        return None
+    host, sep, port_text = target.rpartition(":")
+    if not sep or not host or not port_text.isdigit() or not port_text.isascii():
+        return None
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif ":" in host:
+        return None
+    port = int(port_text)
+    if not host or not 0 < port < 65536:
+        return None
+    return host, port
+
+
+def _daemon_address(raw: str | None) -> tuple[str, int]:
+    if raw is None or raw.strip() == "":
+        return _DEFAULT_HOST, _DEFAULT_PORT
+    parsed = parse_daemon_address(raw.strip())
+    if parsed is not None:
+        return parsed
+    _log.warning_once(
+        "env:" + _contract.ENV_DAEMON_ADDRESS,
+        "lambda_xray: %s=%r is not 'host:port' or 'tcp:host:port udp:host:port'; "
+        "sending to the default %s",
+        _contract.ENV_DAEMON_ADDRESS,
+        raw,
+        _contract.DEFAULT_DAEMON_ADDRESS,
+    )
+    return _DEFAULT_HOST, _DEFAULT_PORT

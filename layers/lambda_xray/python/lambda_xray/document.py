@@ -1,0 +1,482 @@
+"""The subsegment document: the model, its exceptions, and its encoding for the daemon.
+
+A :class:`Subsegment` is a plain slotted object; :func:`encode` turns a closed
+one into the exact datagram the daemon receives: the header line, a newline
+and one JSON document, never longer than :data:`MAX_DATAGRAM` bytes.
+
+Encoding is one call of the C JSON encoder on a dict built field by field (no
+reflection). Only when that fails (a value JSON cannot hold: NaN, a
+non-string key, a cycle, an object without a JSON form) is the document
+rebuilt with every such value replaced by a safe form (``repr`` for objects).
+Only when the result is too large is it trimmed, in this order: metadata
+(largest entries first), exception stacks and messages, long strings, and as
+a last resort everything but the identity, timing and flags. What was cut is
+marked: exceptions carry ``truncated`` (frames dropped) and the metadata
+namespace ``lambda_xray`` gets ``truncated: true`` and the dropped keys.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import TracebackType
+    from typing import Any, Final
+
+#: The daemon's header line, sent before every document.
+HEADER: Final = b'{"format": "json", "version": 1}\n'
+#: Largest document (JSON bytes after the header line) the layer sends. X-Ray
+#: documents may be up to 64 kB; the datagram also has to fit UDP (65,507 bytes).
+MAX_DOCUMENT: Final = 64_000
+#: Largest datagram the layer sends.
+MAX_DATAGRAM: Final = len(HEADER) + MAX_DOCUMENT
+#: Segment names: at most this many characters.
+MAX_NAME: Final = 200
+#: Metadata namespace where trimming notes what it dropped.
+TRUNCATION_NAMESPACE: Final = "lambda_xray"
+#: Frames kept per recorded exception (the innermost ones).
+MAX_FRAMES: Final = 32
+#: Chained exceptions (``__cause__``/``__context__``) recorded after the first.
+MAX_CHAINED: Final = 4
+#: Exception messages are cut to this many characters.
+MAX_MESSAGE: Final = 4096
+#: ``http.request`` strings are limited to this many characters by the schema.
+MAX_HTTP_STRING: Final = 250
+
+_NAME_ASCII: Final = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 _.:/%&#=+-@"
+)
+_name_cache: dict[str, str] = {}
+_NAME_CACHE_SIZE: Final = 512
+
+
+def new_id() -> str:
+    """A new 16-hex-digit entity id from the OS's secure random source."""
+    return os.urandom(8).hex()
+
+
+def sanitize_name(name: str) -> str:
+    """``name`` with the characters X-Ray rejects removed, cut to 200 characters."""
+    cached = _name_cache.get(name)
+    if cached is not None:
+        return cached
+    if not isinstance(name, str):
+        name = str(name)
+    if name.isascii():
+        clean = "".join(ch for ch in name if ch in _NAME_ASCII)
+    else:
+        from lambda_xray._names import DISALLOWED
+
+        clean = DISALLOWED.sub("", name)
+    clean = clean[:MAX_NAME] or "unnamed"
+    if len(_name_cache) >= _NAME_CACHE_SIZE:
+        _name_cache.clear()
+    _name_cache[name] = clean
+    return clean
+
+
+class Subsegment:
+    """One X-Ray subsegment, sent on its own once closed.
+
+    ``http`` (``request``/``response`` dicts), ``aws``, ``annotations`` and
+    ``metadata`` (``{namespace: {key: value}}``) are plain dicts that callers
+    fill in; empty ones are left out of the document.
+    """
+
+    __slots__ = (
+        "annotations",
+        "aws",
+        "cause",
+        "end_time",
+        "error",
+        "fault",
+        "http",
+        "id",
+        "invocation",
+        "metadata",
+        "name",
+        "namespace",
+        "parent_id",
+        "start_time",
+        "throttle",
+        "trace_id",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        trace_id: str,
+        parent_id: str,
+        namespace: str | None = None,
+        invocation: object = None,
+    ) -> None:
+        self.id: str = os.urandom(8).hex()
+        self.trace_id = trace_id
+        self.parent_id = parent_id
+        self.name = sanitize_name(name)
+        self.namespace = namespace
+        self.start_time: float = time.time()
+        self.end_time: float | None = None
+        self.http: dict[str, Any] = {}
+        self.aws: dict[str, Any] = {}
+        self.annotations: dict[str, str | int | float | bool] = {}
+        self.metadata: dict[str, dict[str, Any]] = {}
+        self.error = False
+        self.throttle = False
+        self.fault = False
+        self.cause: dict[str, Any] | str | None = None
+        #: The invocation this subsegment belongs to (opaque to this module).
+        self.invocation = invocation
+
+    def add_exception(self, exc: BaseException, remote: bool = False) -> None:
+        """Record ``exc`` as this subsegment's ``cause``.
+
+        An exception already recorded on another subsegment of the same
+        invocation is referenced by its id instead of being copied. Flags are
+        left to the caller. Never raises.
+        """
+        try:
+            self.cause = _cause_for(exc, remote)
+        except Exception:
+            self.cause = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The document as a dict (shares the caller's dicts; do not mutate it)."""
+        doc: dict[str, Any] = {
+            "type": "subsegment",
+            "id": self.id,
+            "trace_id": self.trace_id,
+            "parent_id": self.parent_id,
+            "name": self.name,
+            "start_time": self.start_time,
+        }
+        if self.end_time is not None:
+            doc["end_time"] = self.end_time
+        else:
+            doc["in_progress"] = True
+        if self.namespace:
+            doc["namespace"] = self.namespace
+        if self.error:
+            doc["error"] = True
+        if self.throttle:
+            doc["throttle"] = True
+        if self.fault:
+            doc["fault"] = True
+        if self.http:
+            doc["http"] = _clamp_http(self.http)
+        if self.aws:
+            doc["aws"] = self.aws
+        if self.annotations:
+            doc["annotations"] = self.annotations
+        if self.metadata:
+            doc["metadata"] = self.metadata
+        if self.cause is not None:
+            doc["cause"] = self.cause
+        return doc
+
+    def __repr__(self) -> str:
+        return f"Subsegment(name={self.name!r}, id={self.id!r}, parent_id={self.parent_id!r})"
+
+
+def _clamp_http(http: dict[str, Any]) -> dict[str, Any]:
+    request = http.get("request")
+    if not isinstance(request, dict):
+        return http
+    for value in request.values():
+        if isinstance(value, str) and len(value) > MAX_HTTP_STRING:
+            break
+    else:
+        return http
+    clamped = {k: v[:MAX_HTTP_STRING] if isinstance(v, str) else v for k, v in request.items()}
+    return {**http, "request": clamped}
+
+
+# -- exceptions -----------------------------------------------------------------
+
+# id(exception) -> (exception, its cause id), for the current invocation only.
+# The exception is kept alive so its id() cannot be reused while it is here.
+_recorded: dict[int, tuple[BaseException, str]] = {}
+_cwd: str | None = None
+
+
+def forget_exceptions() -> None:
+    """Drop the invocation's exception registry (called when an invocation ends)."""
+    _recorded.clear()
+
+
+def _working_directory() -> str:
+    global _cwd
+    if _cwd is None:
+        try:
+            _cwd = os.getcwd()
+        except OSError:
+            _cwd = ""
+    return _cwd
+
+
+def _cause_for(exc: BaseException, remote: bool) -> dict[str, Any] | str:
+    known = _recorded.get(id(exc))
+    if known is not None and known[0] is exc:
+        return known[1]
+    exceptions: list[dict[str, Any]] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and len(exceptions) <= MAX_CHAINED and id(current) not in seen:
+        seen.add(id(current))
+        entry = _describe(current, remote if current is exc else False)
+        if exceptions:
+            exceptions[-1]["cause"] = entry["id"]
+        exceptions.append(entry)
+        chained = current.__cause__
+        if chained is None and not current.__suppress_context__:
+            chained = current.__context__
+        current = chained
+    _recorded[id(exc)] = (exc, exceptions[0]["id"])
+    return {"working_directory": _working_directory(), "exceptions": exceptions}
+
+
+def _describe(exc: BaseException, remote: bool) -> dict[str, Any]:
+    try:
+        message = str(exc)
+    except Exception:
+        message = "<exception message could not be read>"
+    entry: dict[str, Any] = {
+        "id": new_id(),
+        "type": type(exc).__name__,
+        "message": message[:MAX_MESSAGE],
+    }
+    if remote:
+        entry["remote"] = True
+    stack, dropped = _stack(exc.__traceback__)
+    entry["stack"] = stack
+    if dropped:
+        entry["truncated"] = dropped
+    return entry
+
+
+def _stack(tb: TracebackType | None) -> tuple[list[dict[str, Any]], int]:
+    """Frames outermost first, as Lambda's runtime reports them; keeps the innermost."""
+    frames: list[dict[str, Any]] = []
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        frames.append({"path": code.co_filename, "line": tb.tb_lineno, "label": code.co_name})
+        tb = tb.tb_next
+    dropped = max(0, len(frames) - MAX_FRAMES)
+    return (frames[dropped:] if dropped else frames), dropped
+
+
+# -- encoding -------------------------------------------------------------------
+
+
+def _default(value: Any) -> Any:
+    """JSON form of a value ``json`` cannot encode: sets as lists, the rest as text."""
+    if isinstance(value, (set, frozenset)):
+        return list(value)
+    decimal = sys.modules.get("decimal")
+    if decimal is not None and isinstance(value, decimal.Decimal):
+        return str(value)
+    isoformat = getattr(type(value), "isoformat", None)
+    if isoformat is not None and type(value).__module__ == "datetime":
+        return str(isoformat(value))
+    return _repr(value)
+
+
+def _repr(value: Any) -> str:
+    try:
+        text = repr(value)
+    except Exception:
+        return f"<unrepresentable {type(value).__name__}>"
+    return text[:MAX_MESSAGE] if isinstance(text, str) else "<bad repr>"
+
+
+def _make_dumps() -> Callable[[Any], str]:
+    import json.encoder as encoder
+
+    maker = getattr(encoder, "c_make_encoder", None)
+    if maker is not None:
+        # The C encoder, built once: separators without spaces, ASCII output
+        # (bytes length == characters), NaN rejected, no circularity markers
+        # (a cycle ends in RecursionError and takes the safe path below).
+        c_encode = maker(
+            None, _default, encoder.encode_basestring_ascii, None, ":", ",", False, False, False
+        )
+
+        def dumps(obj: Any) -> str:
+            return "".join(c_encode(obj, 0))
+
+        return dumps
+    return encoder.JSONEncoder(  # pragma: no cover - CPython always has _json
+        separators=(",", ":"), default=_default, allow_nan=False
+    ).encode
+
+
+def _lazy_dumps(obj: Any) -> str:
+    global _dumps
+    _dumps = _make_dumps()
+    return _dumps(obj)
+
+
+_dumps: Callable[[Any], str] = _lazy_dumps
+
+
+def encode(sub: Subsegment) -> bytes:
+    """The datagram for ``sub``: header line + JSON, at most :data:`MAX_DATAGRAM` bytes.
+
+    Never raises for any content a caller put in the subsegment.
+    """
+    doc = sub.to_dict()
+    try:
+        body = _dumps(doc)
+    except Exception:
+        doc = _safe_document(doc)
+        body = _dumps(doc)
+    if len(body) <= MAX_DOCUMENT:
+        return HEADER + body.encode("ascii")
+    return HEADER + _trim(doc, body).encode("ascii")
+
+
+def _safe_document(doc: dict[str, Any]) -> dict[str, Any]:
+    """``doc`` with every value JSON cannot hold replaced (fresh containers)."""
+    safe = dict(doc)
+    for key in ("http", "aws", "annotations", "metadata", "cause"):
+        if key in safe:
+            safe[key] = make_safe(safe[key])
+    for key in ("start_time", "end_time"):
+        value = safe.get(key)
+        if not isinstance(value, float) or value != value or value in (_INF, -_INF):
+            safe[key] = time.time() if key == "start_time" else safe.get("start_time", 0.0)
+    return safe
+
+
+_INF: Final = float("inf")
+_MAX_DEPTH: Final = 32
+_INT_LIMIT: Final = 2**64
+
+
+def make_safe(value: Any, _depth: int = 0, _path: frozenset[int] = frozenset()) -> Any:
+    """A JSON-encodable copy of ``value``: objects become their ``repr``, NaN a string.
+
+    Depth is capped (deeper values become ``repr`` text) and cycles end in the
+    string ``"<cycle>"``.
+    """
+    if value is None or isinstance(value, (str, bool)):
+        return value
+    if isinstance(value, int):
+        return value if -_INT_LIMIT < value < _INT_LIMIT else f"<int of {value.bit_length()} bits>"
+    if isinstance(value, float):
+        return value if value == value and value not in (_INF, -_INF) else repr(value)
+    if _depth >= _MAX_DEPTH:
+        return _repr(value)[:200]
+    if isinstance(value, (dict, list, tuple, set, frozenset)):
+        if id(value) in _path:
+            return "<cycle>"
+        path = _path | {id(value)}
+        if isinstance(value, dict):
+            return {
+                (k if isinstance(k, str) else _repr(k)): make_safe(v, _depth + 1, path)
+                for k, v in list(value.items())
+            }
+        return [make_safe(v, _depth + 1, path) for v in list(value)]
+    converted = _default(value)
+    return converted if isinstance(converted, str) else make_safe(converted, _depth + 1, _path)
+
+
+def _trim(doc: dict[str, Any], body: str) -> str:
+    """Cut ``doc`` down until its JSON fits :data:`MAX_DOCUMENT`; returns the JSON."""
+    doc = dict(doc)
+    for step in (_trim_metadata, _trim_cause, _trim_strings):
+        if step(doc, len(body) - MAX_DOCUMENT):
+            try:
+                body = _dumps(doc)
+            except Exception:
+                doc = _safe_document(doc)
+                body = _dumps(doc)
+            if len(body) <= MAX_DOCUMENT:
+                return body
+    return _dumps(_minimal(doc))
+
+
+def _trim_metadata(doc: dict[str, Any], excess: int) -> bool:
+    metadata = doc.get("metadata")
+    if not metadata:
+        return False
+    sized: list[tuple[int, str, str]] = []
+    for namespace, entries in metadata.items():
+        if isinstance(entries, dict):
+            for key, value in entries.items():
+                sized.append((_size(value) + len(str(key)) + 4, namespace, key))
+    sized.sort(key=lambda item: item[0], reverse=True)
+    trimmed = {ns: dict(entries) for ns, entries in metadata.items() if isinstance(entries, dict)}
+    dropped: list[str] = []
+    budget = excess + 1024  # room for the note added below
+    for size, namespace, key in sized:
+        if budget <= 0:
+            break
+        del trimmed[namespace][key]
+        dropped.append(f"{str(namespace)[:100]}.{str(key)[:100]}")
+        budget -= size
+    trimmed = {ns: entries for ns, entries in trimmed.items() if entries}
+    note = dict(trimmed.get(TRUNCATION_NAMESPACE, {}))
+    note["truncated"] = True
+    note["dropped"] = dropped[:5]
+    if len(dropped) > 5:
+        note["dropped_count"] = len(dropped)
+    trimmed[TRUNCATION_NAMESPACE] = note
+    doc["metadata"] = trimmed
+    return True
+
+
+def _size(value: Any) -> int:
+    try:
+        return len(_dumps(value))
+    except Exception:
+        return len(_dumps(make_safe(value)))
+
+
+def _trim_cause(doc: dict[str, Any], excess: int) -> bool:
+    cause = doc.get("cause")
+    if not isinstance(cause, dict) or not cause.get("exceptions"):
+        return False
+    trimmed = []
+    for exc in cause["exceptions"]:
+        exc = dict(exc)
+        stack = exc.get("stack") or []
+        exc["truncated"] = int(exc.get("truncated") or 0) + len(stack)
+        exc["stack"] = []
+        message = exc.get("message")
+        if isinstance(message, str) and len(message) > 1024:
+            exc["message"] = message[:1024]
+        trimmed.append(exc)
+    doc["cause"] = {**cause, "exceptions": trimmed}
+    return True
+
+
+def _trim_strings(doc: dict[str, Any], excess: int) -> bool:
+    for key in ("http", "aws", "annotations", "metadata", "cause"):
+        if key in doc:
+            doc[key] = _cut_strings(doc[key], 256)
+    return True
+
+
+def _cut_strings(value: Any, limit: int) -> Any:
+    if isinstance(value, str):
+        return value[:limit]
+    if isinstance(value, dict):
+        return {str(k)[:limit]: _cut_strings(v, limit) for k, v in list(value.items())[:100]}
+    if isinstance(value, list):
+        return [_cut_strings(v, limit) for v in value[:100]]
+    return value
+
+
+def _minimal(doc: dict[str, Any]) -> dict[str, Any]:
+    keep = ("type", "id", "trace_id", "parent_id", "name", "start_time", "end_time")
+    minimal = {k: doc[k] for k in keep if k in doc}
+    for flag in ("in_progress", "error", "throttle", "fault", "namespace"):
+        if flag in doc:
+            minimal[flag] = doc[flag]
+    minimal["metadata"] = {TRUNCATION_NAMESPACE: {"truncated": True}}
+    return minimal

@@ -1,0 +1,120 @@
+"""Sending closed subsegments: one UDP datagram each, to ``AWS_XRAY_DAEMON_ADDRESS``.
+
+The socket is created on the first send (never at import), is non-blocking
+and, for an IP address, connected once, so each send is a single ``send``
+system call. Sending never raises and never blocks: a full buffer, an
+unreachable daemon or any other error drops that one document (counted in
+:attr:`UDPEmitter.dropped`). A daemon host given by name is resolved once,
+on the first send.
+
+Any object with a ``send(sub)`` method can stand in for the UDP emitter
+(:func:`set_emitter`); ``lambda_xray.testing.InMemoryEmitter`` is one.
+"""
+
+from __future__ import annotations
+
+from lambda_xray import _log, config
+from lambda_xray.document import encode
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import socket
+    from typing import Protocol
+
+    from lambda_xray.document import Subsegment
+
+    class Emitter(Protocol):
+        """Receives every closed subsegment that is to be sent."""
+
+        def send(self, sub: Subsegment) -> None:
+            """Send (or keep) ``sub``; must not raise."""
+
+
+class UDPEmitter:
+    """Sends each document as one datagram to the X-Ray daemon.
+
+    ``address`` defaults to ``AWS_XRAY_DAEMON_ADDRESS`` (read on the first
+    send, through :mod:`lambda_xray.config`).
+    """
+
+    __slots__ = ("_address", "_sock", "dropped", "sent")
+
+    def __init__(self, address: tuple[str, int] | None = None) -> None:
+        self._address = address
+        self._sock: socket.socket | None = None
+        self.sent = 0
+        self.dropped = 0
+
+    def send(self, sub: Subsegment) -> None:
+        """Encode ``sub`` and send it; never raises, never blocks."""
+        try:
+            data = encode(sub)
+            sock = self._sock
+            if sock is None:
+                sock = self._open()
+            sock.send(data)
+            self.sent += 1
+        except Exception:
+            self.dropped += 1
+
+    def close(self) -> None:
+        """Close the socket; the next send opens a new one."""
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            sock.close()
+
+    def _open(self) -> socket.socket:
+        import socket
+
+        host, port = self._address or config.get().daemon_address
+        try:
+            infos = socket.getaddrinfo(host, port, 0, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
+        except OSError:
+            _log.warning_once(
+                "daemon-resolve",
+                "lambda_xray: cannot resolve the X-Ray daemon host %r; documents are dropped",
+                host,
+            )
+            raise
+        family, kind, proto, _, sockaddr = infos[0]
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.setblocking(False)
+            sock.connect(sockaddr)
+        except OSError:
+            sock.close()
+            raise
+        self._sock = sock
+        return sock
+
+
+_emitter: Emitter | None = None
+
+
+def get_emitter() -> Emitter:
+    """The emitter in use (a :class:`UDPEmitter` unless one was set)."""
+    global _emitter
+    if _emitter is None:
+        _emitter = UDPEmitter()
+    return _emitter
+
+
+def set_emitter(emitter: Emitter | None) -> Emitter | None:
+    """Use ``emitter`` for every document from now on; returns the previous one.
+
+    ``None`` goes back to a fresh :class:`UDPEmitter` on the next send.
+    """
+    global _emitter
+    previous, _emitter = _emitter, emitter
+    return previous
+
+
+def emit(sub: Subsegment) -> None:
+    """Send ``sub`` with the current emitter. Never raises."""
+    emitter = _emitter
+    if emitter is None:
+        emitter = get_emitter()
+    try:
+        emitter.send(sub)
+    except Exception:
+        _log.warning_once("emitter", "lambda_xray: the emitter raised; document dropped")
