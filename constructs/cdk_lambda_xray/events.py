@@ -63,9 +63,11 @@ class TracedEvents:
 
     def __init__(self, function: lambda_.IFunction) -> None:
         if not (hasattr(function, "add_event_source") and hasattr(function, "function_arn")):
+            path = getattr(getattr(function, "node", None), "path", repr(function))
             raise TracingConfigError(
-                f"trace_events() needs a Lambda function (aws_lambda.IFunction), got "
-                f"{type(function).__name__}: {function!r}."
+                path,
+                f"trace_events() got a {type(function).__name__}, not a Lambda function",
+                "pass a TracedFunction or another aws_lambda.IFunction",
             )
         self._function = function
         _watch_tracing(function)
@@ -100,11 +102,13 @@ class TracedEvents:
         path = bucket.node.path
         if not isinstance(bucket, s3.Bucket):
             raise TracingConfigError(
-                f"S3 bucket {path} is imported (not defined in this app); wiring it "
-                "here would let this stack rewrite the notification configuration of a "
-                "bucket it does not own. Define the bucket in this app, or have its "
-                "owner turn on EventBridge notifications and use from_eventbridge() "
-                'with event_pattern source ["aws.s3"].'
+                path,
+                "this S3 bucket is imported (not defined in this app); wiring it here "
+                "would let this stack rewrite the notification configuration of a bucket "
+                "it does not own",
+                "define the bucket in this app, or have its owner turn on EventBridge "
+                "notifications and use from_eventbridge(event_pattern=events.EventPattern("
+                'source=["aws.s3"], ...))',
             )
         self._same_stack(
             bucket,
@@ -153,15 +157,17 @@ class TracedEvents:
         fifo = topic.fifo
         if fifo is True:
             raise TracingConfigError(
-                f"SNS topic {path} is a FIFO topic; SNS delivers FIFO topics only to "
-                "SQS queues, never to Lambda. Subscribe a FIFO queue to it and wire the "
-                "queue with from_sqs()."
+                path,
+                "this SNS topic is a FIFO topic, and SNS delivers FIFO topics only to SQS "
+                "queues, never to Lambda",
+                "subscribe a FIFO queue to the topic and wire the queue with from_sqs()",
             )
         if filter_policy is not None and filter_policy_with_message_body is not None:
             raise TracingConfigError(
-                f"from_sns({path}) got both filter_policy and "
-                "filter_policy_with_message_body; an SNS subscription has one filter "
-                "policy scope. Keep one of them."
+                path,
+                "from_sns() got both filter_policy and filter_policy_with_message_body, "
+                "but an SNS subscription has one filter policy scope",
+                "keep one of them",
             )
         if active_tracing:
             trace_topic(topic)
@@ -233,16 +239,19 @@ class TracedEvents:
         path = table.node.path
         if table.table_stream_arn is None:
             raise TracingConfigError(
-                f"DynamoDB table {path} has no stream, so nothing can invoke the "
-                "function. Turn one on: dynamodb.Table(..., stream=dynamodb."
-                "StreamViewType.NEW_AND_OLD_IMAGES) (TableV2: dynamo_stream=...), or for "
-                "an imported table pass table_stream_arn to Table.from_table_attributes()."
+                path,
+                "this DynamoDB table has no stream (table_stream_arn is None), so nothing "
+                "could invoke the function",
+                "turn one on: dynamodb.Table(..., stream=dynamodb.StreamViewType."
+                "NEW_AND_OLD_IMAGES) (TableV2: dynamo_stream=...); for an imported table "
+                "pass table_stream_arn to Table.from_table_attributes()",
             )
         if starting_position == lambda_.StartingPosition.AT_TIMESTAMP:
             raise TracingConfigError(
-                f"from_dynamodb({path}) got starting_position AT_TIMESTAMP, which "
-                "DynamoDB streams do not support; use StartingPosition.LATEST or "
-                "TRIM_HORIZON."
+                path,
+                "from_dynamodb() got starting_position AT_TIMESTAMP, which DynamoDB "
+                "streams do not support",
+                "use StartingPosition.LATEST or StartingPosition.TRIM_HORIZON",
             )
         self._function.add_event_source(
             sources.DynamoEventSource(
@@ -285,15 +294,18 @@ class TracedEvents:
         at_timestamp = starting_position == lambda_.StartingPosition.AT_TIMESTAMP
         if at_timestamp and starting_position_timestamp is None:
             raise TracingConfigError(
-                f"from_kinesis({path}) got starting_position AT_TIMESTAMP without "
-                "starting_position_timestamp; pass the Unix time in seconds to start from."
+                path,
+                "from_kinesis() got starting_position AT_TIMESTAMP without "
+                "starting_position_timestamp",
+                "pass starting_position_timestamp= (Unix time in seconds to start from)",
             )
         if not at_timestamp and starting_position_timestamp is not None:
             raise TracingConfigError(
-                f"from_kinesis({path}) got starting_position_timestamp="
+                path,
+                f"from_kinesis() got starting_position_timestamp="
                 f"{starting_position_timestamp!r} with starting_position "
-                f"{starting_position.name}; use StartingPosition.AT_TIMESTAMP or drop "
-                "the timestamp."
+                f"{starting_position.name}",
+                "use StartingPosition.AT_TIMESTAMP, or drop the timestamp",
             )
         self._function.add_event_source(
             sources.KinesisEventSource(
@@ -348,37 +360,45 @@ class TracedEvents:
         makes_rule = event_pattern is not None or schedule is not None
         if rule is not None and (makes_rule or event_bus is not None):
             raise TracingConfigError(
-                f"from_eventbridge() for {fpath} got an existing rule ({rule.node.path}) "
-                "and event_pattern/schedule/event_bus; pass either the rule, or the "
-                "pattern/schedule to create one."
+                fpath,
+                f"from_eventbridge() got an existing rule ({rule.node.path}) and "
+                "event_pattern/schedule/event_bus",
+                "pass either the rule, or the pattern/schedule to create one",
             )
         if rule is not None:
             if not isinstance(rule, events.Rule):
                 raise TracingConfigError(
-                    f"EventBridge rule {rule.node.path} is imported; targets can be added "
-                    "only to an events.Rule defined in this app. Pass event_pattern= to "
-                    "create a rule here instead."
+                    rule.node.path,
+                    "this EventBridge rule is imported; targets can be added only to an "
+                    "events.Rule defined in this app",
+                    "pass event_pattern= (and event_bus=) to create a rule here instead",
                 )
             rule.add_target(target)
             return self
         if not makes_rule:
             raise TracingConfigError(
-                f"from_eventbridge() for {fpath} needs a rule, an event_pattern or a "
-                'schedule, for example event_pattern=events.EventPattern(source=["my.app"]).'
+                fpath,
+                "from_eventbridge() got no rule, event_pattern or schedule",
+                'pass one, for example event_pattern=events.EventPattern(source=["my.app"])',
             )
         if schedule is not None and event_bus is not None:
             raise TracingConfigError(
-                f"from_eventbridge() for {fpath}: scheduled rules run only on the default "
-                f"event bus, not on {event_bus.node.path}; drop event_bus or use "
-                "EventBridge Scheduler."
+                fpath,
+                "from_eventbridge() got a schedule and event_bus "
+                f"{event_bus.node.path}, but scheduled rules run only on the default bus",
+                "drop event_bus (or use EventBridge Scheduler)",
             )
-        if self._function.node.try_find_child(rule_id) is not None:
+        scope = (
+            self._function if isinstance(self._function, Construct) else Stack.of(self._function)
+        )
+        if scope.node.try_find_child(rule_id) is not None:
             raise TracingConfigError(
-                f"{fpath} already has a child {rule_id!r}; pass a different rule_id= for "
-                "each rule you create with from_eventbridge()."
+                f"{fpath}/{rule_id}",
+                f"the function already has a child {rule_id!r}",
+                "pass a different rule_id= for each rule you create with from_eventbridge()",
             )
         events.Rule(
-            self._function,
+            scope,
             rule_id,
             event_pattern=event_pattern,
             schedule=schedule,
@@ -395,10 +415,11 @@ class TracedEvents:
         if source_stack is function_stack:
             return
         raise TracingConfigError(
-            f"{kind} {source.node.path} is in stack {source_stack.node.path} but the "
-            f"function {self._function.node.path} is in stack {function_stack.node.path}; "
-            f"{why}, so the two stacks would depend on each other (a cycle). Define both "
-            "in one stack, or route the events through EventBridge or an SNS topic."
+            source.node.path,
+            f"this {kind} is in stack {source_stack.node.path} but the function "
+            f"{self._function.node.path} is in stack {function_stack.node.path}; {why}, "
+            "so the two stacks would depend on each other (a cycle)",
+            "define both in one stack, or route the events through EventBridge or an SNS topic",
         )
 
     def _check_visibility_timeout(self, queue: sqs.IQueue) -> None:
@@ -416,17 +437,18 @@ class TracedEvents:
             return
         if timeout > visibility:
             raise TracingConfigError(
-                f"function {self._function.node.path} has a timeout of {timeout} s but "
-                f"SQS queue {queue.node.path} a visibility timeout of {visibility} s; "
-                "Lambda rejects this event source mapping. Set the queue's "
-                f"visibility_timeout to at least {timeout} s (AWS suggests 6x the "
-                "function timeout)."
+                queue.node.path,
+                f"the queue's visibility timeout ({visibility} s) is shorter than the "
+                f"timeout of function {self._function.node.path} ({timeout} s), and Lambda "
+                "rejects such an event source mapping",
+                f"set the queue's visibility_timeout to at least {timeout} s (AWS suggests "
+                "6 times the function timeout)",
             )
 
 
 def _s3_event_types(given: Sequence[s3.EventType], path: str) -> list[s3.EventType]:
     if isinstance(given, s3.EventType | str):
-        given = [given]  # type: ignore[list-item]  # forgiving: a single event
+        given = [given]  # forgiving: a single event instead of a list
     result: list[s3.EventType] = []
     for item in given:
         if isinstance(item, s3.EventType):
@@ -439,12 +461,13 @@ def _s3_event_types(given: Sequence[s3.EventType], path: str) -> list[s3.EventTy
             else "use an s3.EventType member such as s3.EventType.OBJECT_CREATED"
         )
         raise TracingConfigError(
-            f"from_s3({path}) got event {item!r}, which is not an s3.EventType; {hint}."
+            path, f"from_s3() got event {item!r}, which is not an s3.EventType", hint
         )
     if not result:
         raise TracingConfigError(
-            f"from_s3({path}) got no events; pass at least one s3.EventType "
-            "(default: s3.EventType.OBJECT_CREATED)."
+            path,
+            "from_s3() got an empty events list",
+            "pass at least one s3.EventType, or leave events out (default: OBJECT_CREATED)",
         )
     return result
 
@@ -456,14 +479,18 @@ def _s3_key_filter(
         if value is None:
             continue
         if not isinstance(value, str) or (value == "" and not Token.is_unresolved(value)):
+            example = "uploads/" if name == "prefix" else ".jpg"
             raise TracingConfigError(
-                f"from_s3({path}) got {name}={value!r}; pass a non-empty string such as "
-                f"{'uploads/' if name == 'prefix' else '.jpg'!r}, or leave it out."
+                path,
+                f"from_s3() got {name}={value!r}",
+                f"pass a non-empty string such as {example!r}, or leave {name} out",
             )
         if "*" in value:
             raise TracingConfigError(
-                f"from_s3({path}) got {name}={value!r}; S3 key filters are literal, "
-                "not wildcards: drop the '*'."
+                path,
+                f"from_s3() got {name}={value!r}, but S3 key filters are literal text, "
+                "not wildcards",
+                "drop the '*'",
             )
     if prefix is None and suffix is None:
         return None

@@ -83,9 +83,9 @@ def sns_resource_policy_enabled(scope: IConstruct) -> bool:
     if text in {"false", "0", "no"}:
         return False
     raise TracingConfigError(
-        f"CDK context {CONTEXT_SNS_RESOURCE_POLICY!r} is {value!r}; "
-        "use true or false (for example `cdk synth -c "
-        f"{CONTEXT_SNS_RESOURCE_POLICY}=false`)."
+        scope.node.path or "App",
+        f"CDK context {CONTEXT_SNS_RESOURCE_POLICY!r} is {value!r}, not a boolean",
+        f"use true or false, for example `cdk synth -c {CONTEXT_SNS_RESOURCE_POLICY}=false`",
     )
 
 
@@ -119,9 +119,10 @@ class SnsTracingPolicy(Construct):
             return cls(stack, _POLICY_ID)
         if not isinstance(existing, cls):
             raise TracingConfigError(
-                f"{stack.node.path}/{_POLICY_ID} exists but is a "
-                f"{type(existing).__name__}, not an SnsTracingPolicy; the id "
-                f"{_POLICY_ID!r} is reserved by cdk_lambda_xray: rename your construct."
+                existing.node.path,
+                f"the construct id {_POLICY_ID!r} is reserved by cdk_lambda_xray for the "
+                f"stack's SNS X-Ray resource policy, but this is a {type(existing).__name__}",
+                "rename your construct",
             )
         return existing
 
@@ -139,9 +140,10 @@ class SnsTracingPolicy(Construct):
         """Let ``topic`` send its active-tracing segments to X-Ray. Idempotent."""
         if Stack.of(topic) is not self._stack:
             raise TracingConfigError(
-                f"topic {topic.node.path} is in stack {Stack.of(topic).node.path}, "
-                f"but this X-Ray policy belongs to {self._stack.node.path}; use "
-                "SnsTracingPolicy.of(topic) so the policy lives with the topic."
+                topic.node.path,
+                f"the topic is in stack {Stack.of(topic).node.path} but this X-Ray "
+                f"resource policy belongs to stack {self._stack.node.path}",
+                "use SnsTracingPolicy.of(topic) so the policy lives with the topic",
             )
         arn = topic.topic_arn
         if arn in self._topic_arns:
@@ -200,17 +202,21 @@ def trace_topic(topic: sns.ITopic, *, resource_policy: bool | None = None) -> sn
     cfn = topic.node.default_child
     if not isinstance(topic, sns.Topic) or not isinstance(cfn, sns.CfnTopic):
         raise TracingConfigError(
-            f"SNS topic {topic.node.path} is imported (not defined in this app), so "
-            "its active tracing cannot be turned on here. Turn it on where the topic "
-            "is defined (trace_topic(topic) or sns.Topic(..., tracing_config="
-            "sns.TracingConfig.ACTIVE)), or pass active_tracing=False when wiring it."
+            topic.node.path,
+            "this SNS topic is imported (not defined in this app), so its active tracing "
+            "cannot be turned on here",
+            "turn it on where the topic is defined (trace_topic(topic) or sns.Topic(..., "
+            "tracing_config=sns.TracingConfig.ACTIVE)), or pass active_tracing=False "
+            "when wiring it",
         )
     current = cfn.tracing_config
     if current is not None and not Token.is_unresolved(current) and current != "Active":
         raise TracingConfigError(
-            f"SNS topic {topic.node.path} has tracing_config {current!r}; cdk_lambda_xray "
-            "will not override an explicit choice. Use sns.TracingConfig.ACTIVE on the "
-            "topic, or pass active_tracing=False when wiring it."
+            topic.node.path,
+            f"the SNS topic has tracing_config {current!r}, and an explicit choice is "
+            "never overridden",
+            "use sns.TracingConfig.ACTIVE on the topic, or pass active_tracing=False "
+            "when wiring it",
         )
     cfn.tracing_config = "Active"
     wanted = sns_resource_policy_enabled(topic) if resource_policy is None else resource_policy
@@ -239,9 +245,11 @@ def _cfn_stage_of(api: IConstruct) -> apigw.CfnStage:
     path = api.node.path
     if isinstance(api, apigwv2.HttpApi | apigwv2.WebSocketApi | apigwv2.CfnApi):
         raise TracingConfigError(
-            f"{path} is an API Gateway v2 (HTTP/WebSocket) API, which X-Ray cannot "
-            "trace. Use an apigateway.RestApi (REST API) if you need the API Gateway "
-            "hop in your traces; the Lambda function behind it is still traced."
+            path,
+            f"{type(api).__name__} is an API Gateway v2 (HTTP/WebSocket) API, which "
+            "X-Ray cannot trace",
+            "use an apigateway.RestApi if you need the API Gateway hop in your traces "
+            "(the Lambda function behind the API is traced either way)",
         )
     if isinstance(api, apigw.CfnStage):
         return api
@@ -252,14 +260,17 @@ def _cfn_stage_of(api: IConstruct) -> apigw.CfnStage:
     elif isinstance(api, apigw.RestApiBase):
         if not _has_stage(api):
             raise TracingConfigError(
-                f"REST API {path} has no deployment stage (deploy=False); pass the "
-                "apigateway.Stage you create yourself to trace_rest_api()."
+                path,
+                "this REST API has no deployment stage (deploy=False)",
+                "pass the apigateway.Stage you create yourself to trace_rest_api()",
             )
         return _cfn_stage_of(api.deployment_stage)
     raise TracingConfigError(
-        f"trace_rest_api() got {path} ({type(api).__name__}); pass an "
-        "apigateway.RestApi, SpecRestApi, LambdaRestApi, Stage or CfnStage defined in this "
-        "app (an imported API's stages cannot be changed here)."
+        path,
+        f"trace_rest_api() got a {type(api).__name__}, which has no stage it can change "
+        "(imported APIs' stages cannot be changed here)",
+        "pass an apigateway.RestApi, SpecRestApi, LambdaRestApi, Stage or CfnStage "
+        "defined in this app",
     )
 
 
@@ -284,9 +295,10 @@ def trace_state_machine(state_machine: sfn.IStateMachine) -> sfn.StateMachine:
     cfn = state_machine.node.default_child
     if not isinstance(state_machine, sfn.StateMachine) or not isinstance(cfn, sfn.CfnStateMachine):
         raise TracingConfigError(
-            f"state machine {state_machine.node.path} is imported (not defined in this "
-            "app), so its tracing cannot be turned on here. Use "
-            "sfn.StateMachine(..., tracing_enabled=True) where it is defined."
+            state_machine.node.path,
+            "this state machine is imported (not defined in this app), so its tracing "
+            "cannot be turned on here",
+            "use sfn.StateMachine(..., tracing_enabled=True) where it is defined",
         )
     if _tracing_enabled(cfn):
         return state_machine
