@@ -10,10 +10,9 @@ in ``RUNTIME_ERROR`` mode (the user's choice).
 
 from __future__ import annotations
 
-import os
 import time
 
-from lambda_xray import _contract, config, context, document, emitter
+from lambda_xray import config, context, document, emitter
 from lambda_xray import header as _header
 from lambda_xray.context_missing import ContextMissingError, report
 from lambda_xray.document import Subsegment
@@ -109,8 +108,18 @@ def outgoing_trace_header(sub: Subsegment | None) -> str | None:
 # -- invocations ----------------------------------------------------------------
 
 
-def start_invocation(handler_name: str) -> context.Invocation:
-    """Begin an invocation from ``_X_AMZN_TRACE_ID``; activates it. Never raises.
+def reset() -> None:
+    """Back to a fresh process: next invocation is a cold start, none is active."""
+    global _cold_start
+    _cold_start = True
+    context.activate(None)
+    document.forget_exceptions()
+
+
+def start_invocation(handler_name: str, raw_header: str | None) -> context.Invocation:
+    """Begin an invocation whose trace header (``_X_AMZN_TRACE_ID``) is ``raw_header``.
+
+    Activates the invocation. Never raises.
 
     When the header asks for recording, the root subsegment ``## <handler>``
     is opened with the ``ColdStart`` and ``Service`` annotations and made
@@ -120,9 +129,7 @@ def start_invocation(handler_name: str) -> context.Invocation:
     cold, _cold_start = _cold_start, False
     try:
         settings = config.get()
-        trace_header = (
-            None if settings.disabled else _header.parse(os.environ.get(_contract.ENV_TRACE_ID))
-        )
+        trace_header = None if settings.disabled else _header.parse(raw_header)
         root = None
         if trace_header is not None and trace_header.mode == _header.RECORD:
             root = Subsegment("## " + handler_name, trace_header.root, trace_header.parent or "")

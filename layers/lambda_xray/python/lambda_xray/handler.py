@@ -19,6 +19,7 @@ import nothing themselves); it reads no environment and opens nothing.
 from __future__ import annotations
 
 import sys
+from os import environ
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -35,6 +36,8 @@ __all__ = [
     "MalformedHandlerName",
     "UserCodeSyntaxError",
     "handler",
+    "load_handler",
+    "reset",
 ]
 
 
@@ -92,6 +95,15 @@ class HandlerNotFound(HandlerError):
 
 _user_handler: UserHandler | None = None
 _handler_name = ""
+# Bound by _load() on the first invocation, so importing this module loads nothing.
+if TYPE_CHECKING:
+    from contextvars import ContextVar
+
+    from lambda_xray._recorder import finish_invocation, start_invocation
+    from lambda_xray.document import Subsegment
+
+    current: ContextVar[Subsegment | None]
+    ENV_TRACE_ID: str
 
 
 def handler(event: Any, context: Any) -> Any:
@@ -99,10 +111,7 @@ def handler(event: Any, context: Any) -> Any:
     user_handler = _user_handler
     if user_handler is None:
         user_handler = _load()
-    from lambda_xray._recorder import finish_invocation, start_invocation
-    from lambda_xray.context import current
-
-    invocation = start_invocation(_handler_name)
+    invocation = start_invocation(_handler_name, environ.get(ENV_TRACE_ID))
     root = invocation.root
     if root is None:
         try:
@@ -122,8 +131,14 @@ def handler(event: Any, context: Any) -> Any:
 
 
 def _load() -> UserHandler:
-    global _user_handler, _handler_name
-    from lambda_xray import _contract, config
+    """First invocation: bind the recorder and load the function's handler."""
+    global _user_handler, _handler_name, start_invocation, finish_invocation, current, ENV_TRACE_ID
+    from lambda_xray import _contract, _recorder, config, context
+
+    start_invocation = _recorder.start_invocation
+    finish_invocation = _recorder.finish_invocation
+    current = context.current
+    ENV_TRACE_ID = _contract.ENV_TRACE_ID
 
     name = config.get().handler
     if name is None:
@@ -169,6 +184,12 @@ def load_handler(name: str) -> UserHandler:
         raise HandlerNotFound(f"Handler '{fname}' on module '{modname}' is not callable")
     loaded: UserHandler = found
     return loaded
+
+
+def reset() -> None:
+    """Forget the loaded handler; the next invocation loads it again (tests)."""
+    global _user_handler, _handler_name
+    _user_handler, _handler_name = None, ""
 
 
 def _install_patches() -> None:
