@@ -16,6 +16,12 @@ _EXPORTS: dict[str, str] = {
     # --- traced functions, layer, validation (constructs core) ---
     # --- tracing aspect ---
     # --- event wiring and upstream tracing ---
+    "TracedEvents": "events",
+    "trace_events": "events",
+    "SnsTracingPolicy": "upstream",
+    "trace_topic": "upstream",
+    "trace_rest_api": "upstream",
+    "trace_state_machine": "upstream",
     # --- cdk-nag ---
 }
 
