@@ -1,0 +1,165 @@
+"""Rules on how a Python function's code is instrumented (this layer or another tracer)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Final
+
+from ..._contract import ENV_HANDLER, WRAPPER_HANDLER
+from ..model import Function, Model
+from ..tracers import OURS, our_layer
+from .base import Finding, Rule, Severity
+
+
+def _not_instrumented(model: Model) -> Iterator[Finding]:
+    for fn in model.functions.values():
+        if fn.internal is None and fn.is_python and not fn.tracers:
+            yield NOT_INSTRUMENTED.finding(
+                model,
+                fn.id,
+                f"Python function ({fn.runtime}) has no tracing layer and no handler redirect: "
+                "X-Ray shows the invocation but none of its AWS or HTTP calls",
+                functions=(fn.id,),
+            )
+
+
+NOT_INSTRUMENTED: Final = Rule(
+    id="XRAY003",
+    name="python-function-not-instrumented",
+    severity=Severity.WARNING,
+    summary="A Python function has neither the tracing layer nor another tracer.",
+    fix="Use TracedFunction or trace_app(app): they add the lambda_xray layer and point "
+    f"Handler at {WRAPPER_HANDLER} (the original handler goes to {ENV_HANDLER}).",
+    check=_not_instrumented,
+)
+
+
+def _incomplete_problems(fn: Function) -> list[tuple[Severity, str]]:
+    original = fn.env_literal(ENV_HANDLER)
+    redirected = fn.handler == WRAPPER_HANDLER
+    layer = our_layer(fn)
+    problems: list[tuple[Severity, str]] = []
+    if redirected and layer is None:
+        problems.append(
+            (
+                Severity.ERROR,
+                f"Handler is {WRAPPER_HANDLER} but the lambda_xray layer is not attached: "
+                "every invocation fails with Runtime.ImportModuleError",
+            )
+        )
+    if redirected and ENV_HANDLER not in fn.environment:
+        problems.append(
+            (Severity.ERROR, f"Handler is {WRAPPER_HANDLER} but {ENV_HANDLER} is not set")
+        )
+    if original == WRAPPER_HANDLER:
+        problems.append(
+            (Severity.ERROR, f"{ENV_HANDLER} points at the wrapper itself ({WRAPPER_HANDLER})")
+        )
+    if not redirected and ENV_HANDLER in fn.environment:
+        problems.append(
+            (
+                Severity.WARNING,
+                f"{ENV_HANDLER} is set but Handler is {fn.handler}: the wrapper never runs",
+            )
+        )
+    elif not redirected and layer is not None:
+        problems.append(
+            (
+                Severity.WARNING,
+                f"the lambda_xray layer is attached but Handler is {fn.handler}, "
+                "not the wrapper: nothing is instrumented",
+            )
+        )
+    if layer is not None and fn.runtime and not fn.is_python:
+        problems.append(
+            (Severity.WARNING, f"the lambda_xray layer is Python-only; runtime is {fn.runtime}")
+        )
+    return problems
+
+
+def _incomplete(model: Model) -> Iterator[Finding]:
+    for fn in model.functions.values():
+        if not any(t.name == OURS for t in fn.tracers):
+            continue
+        for severity, message in _incomplete_problems(fn):
+            yield INCOMPLETE.finding(model, fn.id, message, severity=severity, functions=(fn.id,))
+
+
+INCOMPLETE: Final = Rule(
+    id="XRAY004",
+    name="instrumentation-incomplete",
+    severity=Severity.ERROR,
+    summary="The handler redirect, the original-handler variable and the layer do not all agree.",
+    fix="Let TracedFunction or trace_app(app) set Handler, the layer and "
+    f"{ENV_HANDLER} together instead of setting any of them by hand.",
+    check=_incomplete,
+)
+
+
+def _conflicts(fn: Function) -> tuple[Severity, str] | None:
+    wrappers = [t for t in fn.tracers if t.mechanism != "layer"]
+    libraries = [t for t in fn.tracers if t.mechanism == "layer"]
+    if len(wrappers) >= 2:
+        names = " and ".join(f"{t.name} ({t.evidence})" for t in wrappers)
+        return Severity.ERROR, (
+            f"two tracers wrap the handler: {names}; each records the same calls and "
+            "they fight over the handler"
+        )
+    if any(t.name == OURS for t in wrappers) and libraries:
+        names = ", ".join(f"{t.name} ({t.evidence})" for t in libraries)
+        return Severity.WARNING, (
+            f"lambda_xray wraps the handler and {names} is also attached: if the code "
+            "uses that tracer too, every AWS call is recorded twice"
+        )
+    return None
+
+
+def _wrapper_conflict(model: Model) -> Iterator[Finding]:
+    for fn in model.functions.values():
+        conflict = _conflicts(fn)
+        if conflict is not None:
+            yield WRAPPER_CONFLICT.finding(
+                model, fn.id, conflict[1], severity=conflict[0], functions=(fn.id,)
+            )
+
+
+WRAPPER_CONFLICT: Final = Rule(
+    id="XRAY005",
+    name="wrapper-conflict",
+    severity=Severity.ERROR,
+    summary="Two tracers instrument the same function (e.g. AWS_LAMBDA_EXEC_WRAPPER plus "
+    "the lambda_xray handler redirect).",
+    fix="Keep one tracer: remove AWS_LAMBDA_EXEC_WRAPPER and the other tracer's layer, "
+    "or exclude the function from trace_app(app, exclude=...).",
+    check=_wrapper_conflict,
+)
+
+
+def _other_tracer(model: Model) -> Iterator[Finding]:
+    for fn in model.functions.values():
+        others = [t for t in fn.tracers if t.name != OURS]
+        if not others or any(t.name == OURS for t in fn.tracers) or _conflicts(fn):
+            continue
+        tracer = others[0]
+        if tracer.mechanism == "layer":
+            message = (
+                f"{tracer.name} ({tracer.evidence}) is attached: the function is traced only "
+                "where its code uses that tracer, which a template cannot show"
+            )
+        else:
+            message = (
+                f"instrumented by {tracer.name} ({tracer.evidence}) instead of lambda_xray: "
+                "fine, but its traces follow that tracer's conventions"
+            )
+        yield OTHER_TRACER.finding(model, fn.id, message, functions=(fn.id,))
+
+
+OTHER_TRACER: Final = Rule(
+    id="XRAY006",
+    name="other-tracer",
+    severity=Severity.INFO,
+    summary="A function is instrumented by another tracer (ADOT, Powertools, Datadog, ...).",
+    fix="Nothing to fix; to use lambda_xray instead, remove the other tracer and use "
+    "TracedFunction.",
+    check=_other_tracer,
+)

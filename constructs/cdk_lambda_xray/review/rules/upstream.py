@@ -1,0 +1,138 @@
+"""Rules on the hop before a traced function: SNS topics, API Gateway stages, state machines.
+
+Each rule looks only at upstream resources that invoke a function whose tracing
+is Active (an untraced function is already reported by XRAY001), and reports
+once per upstream resource, naming the functions it reaches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Final
+
+from ..model import Model
+from ..resolve import ResourceId
+from .base import Finding, Rule, Severity
+
+_SNS: Final = "sns.amazonaws.com"
+
+
+def _reaching(model: Model, kind: str) -> dict[ResourceId, list[ResourceId]]:
+    """Upstream resource of ``kind`` -> the traced functions it invokes."""
+    out: dict[ResourceId, list[ResourceId]] = {}
+    for edge in model.event_sources:
+        fn = model.functions.get(edge.function)
+        if edge.kind == kind and edge.source is not None and fn is not None and fn.traced:
+            out.setdefault(edge.source, []).append(fn.id)
+    return out
+
+
+def _names(model: Model, functions: list[ResourceId]) -> str:
+    return ", ".join(model.path_of(f) for f in functions)
+
+
+def _sns_tracing(model: Model) -> Iterator[Finding]:
+    for rid, functions in _reaching(model, "sns").items():
+        topic = model.topics.get(rid)
+        if topic is None or topic.tracing == "Active":
+            continue
+        mode = topic.tracing or "PassThrough (default)"
+        yield SNS_TRACING.finding(
+            model,
+            rid,
+            f"topic tracing is {mode}: the topic is missing from traces into "
+            f"{_names(model, functions)}",
+            functions=tuple(functions),
+        )
+
+
+SNS_TRACING: Final = Rule(
+    id="XRAY009",
+    name="sns-topic-tracing-not-active",
+    severity=Severity.WARNING,
+    summary="An SNS topic that invokes a traced function does not have active tracing.",
+    fix="Wire the subscription with cdk_lambda_xray's events helpers or call "
+    "upstream.trace_topic(topic) (active tracing plus the X-Ray resource policy); "
+    "by hand: sns.Topic(tracing_config=sns.TracingConfig.ACTIVE).",
+    check=_sns_tracing,
+)
+
+
+def _policy_covers(model: Model, topic: ResourceId) -> bool:
+    return any(
+        _SNS in p.services and (p.source_topics is None or topic in p.source_topics)
+        for p in model.xray_policies
+    )
+
+
+def _sns_policy(model: Model) -> Iterator[Finding]:
+    for rid, functions in _reaching(model, "sns").items():
+        topic = model.topics.get(rid)
+        if topic is None or topic.tracing != "Active" or _policy_covers(model, rid):
+            continue
+        yield SNS_POLICY.finding(
+            model,
+            rid,
+            f"no X-Ray resource policy in this app lets {_SNS} send segments for this "
+            "topic: its active tracing records nothing",
+            functions=tuple(functions),
+        )
+
+
+SNS_POLICY: Final = Rule(
+    id="XRAY010",
+    name="sns-xray-resource-policy-missing",
+    severity=Severity.WARNING,
+    summary="An actively traced SNS topic has no X-Ray resource policy for sns.amazonaws.com.",
+    fix="Call upstream.trace_topic(topic) (it adds SnsTracingPolicy); if the account's policy "
+    "is managed elsewhere, suppress this finding with that reason.",
+    check=_sns_policy,
+)
+
+
+def _api_stage(model: Model) -> Iterator[Finding]:
+    for api, functions in _reaching(model, "apigateway").items():
+        for stage in model.stages:
+            if stage.api == api and not stage.tracing_enabled:
+                yield API_STAGE.finding(
+                    model,
+                    stage.id,
+                    f"stage {stage.stage_name or '?'} has tracing disabled: API Gateway is "
+                    f"missing from traces into {_names(model, functions)}",
+                    functions=tuple(functions),
+                )
+
+
+API_STAGE: Final = Rule(
+    id="XRAY011",
+    name="apigateway-stage-tracing-disabled",
+    severity=Severity.WARNING,
+    summary="A REST API stage in front of a traced function has tracing disabled.",
+    fix="Call upstream.trace_rest_api(api), or deploy_options=apigw.StageOptions("
+    "tracing_enabled=True); raw stages: TracingEnabled: true.",
+    check=_api_stage,
+)
+
+
+def _state_machine(model: Model) -> Iterator[Finding]:
+    for rid, functions in _reaching(model, "stepfunctions").items():
+        sm = model.state_machines.get(rid)
+        if sm is not None and not sm.tracing_enabled:
+            yield STATE_MACHINE.finding(
+                model,
+                rid,
+                "state machine tracing is disabled: executions are missing from traces "
+                f"into {_names(model, functions)}",
+                functions=tuple(functions),
+            )
+
+
+STATE_MACHINE: Final = Rule(
+    id="XRAY012",
+    name="state-machine-tracing-disabled",
+    severity=Severity.WARNING,
+    summary="A state machine that invokes a traced function has tracing disabled.",
+    fix="Call upstream.trace_state_machine(state_machine), or "
+    "sfn.StateMachine(tracing_enabled=True).",
+    check=_state_machine,
+)

@@ -1,0 +1,116 @@
+"""Recognize how a function is instrumented: this project's layer, or another tracer.
+
+This project's instrumentation is the handler redirect (``Handler`` set to the
+wrapper, the user's handler in ``LAMBDA_XRAY_HANDLER``) plus the layer. Other
+tracers are recognized by the marks they leave in a template: an
+``AWS_LAMBDA_EXEC_WRAPPER`` script (ADOT, Lumigo, Elastic, ...), a handler
+redirect of their own (Datadog, New Relic) or their published layer's name
+(Powertools, which traces only if the code uses its ``Tracer``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final
+
+from .._contract import ENV_EXEC_WRAPPER, ENV_HANDLER, WRAPPER_HANDLER
+from .model import Function, Layer, Tracer
+
+OURS: Final = "lambda_xray"
+
+
+@dataclass(frozen=True, slots=True)
+class _Vendor:
+    name: str
+    layer_pattern: re.Pattern[str] | None = None
+    wrapper_pattern: re.Pattern[str] | None = None
+    handler: str | None = None
+    handler_env: str | None = None
+
+
+#: Other tracers, recognized by their layer name, exec wrapper or handler redirect.
+VENDORS: Final = (
+    _Vendor(
+        "ADOT (OpenTelemetry)",
+        layer_pattern=re.compile(r":layer:(aws-otel-|AWSOpenTelemetryDistro)", re.I),
+        wrapper_pattern=re.compile(r"^/opt/otel-"),
+    ),
+    _Vendor("Powertools", layer_pattern=re.compile(r":layer:AWSLambdaPowertools", re.I)),
+    _Vendor(
+        "Datadog",
+        layer_pattern=re.compile(r":layer:Datadog-", re.I),
+        wrapper_pattern=re.compile(r"^/opt/datadog_wrapper"),
+        handler="datadog_lambda.handler.handler",
+        handler_env="DD_LAMBDA_HANDLER",
+    ),
+    _Vendor(
+        "New Relic",
+        layer_pattern=re.compile(r":layer:NewRelic", re.I),
+        handler="newrelic_lambda_wrapper.handler",
+        handler_env="NEW_RELIC_LAMBDA_HANDLER",
+    ),
+    _Vendor("Lumigo", wrapper_pattern=re.compile(r"^/opt/lumigo")),
+    _Vendor("Elastic APM", wrapper_pattern=re.compile(r"^/opt/python/bin/elasticapm")),
+    _Vendor("Dynatrace", wrapper_pattern=re.compile(r"^/opt/dynatrace")),
+)
+
+_OUR_LAYER_NAME = re.compile(r":layer:[^:]*lambda[-_]?xray", re.I)
+
+
+def layer_tracer_from_arn(arn: str) -> str | None:
+    """Which tracer a layer ARN belongs to, by its published name."""
+    if _OUR_LAYER_NAME.search(arn):
+        return OURS
+    for vendor in VENDORS:
+        if vendor.layer_pattern is not None and vendor.layer_pattern.search(arn):
+            return vendor.name
+    return None
+
+
+def detect(fn: Function) -> list[Tracer]:
+    """Every instrumentation ``fn`` shows, ours first (empty when none)."""
+    found: list[Tracer] = []
+    ours = _ours(fn)
+    if ours is not None:
+        found.append(ours)
+    wrapper = fn.env_literal(ENV_EXEC_WRAPPER)
+    for vendor in VENDORS:
+        if vendor.handler is not None and fn.handler == vendor.handler:
+            found.append(Tracer(vendor.name, "handler", f"Handler {fn.handler}"))
+        elif wrapper and vendor.wrapper_pattern and vendor.wrapper_pattern.search(wrapper):
+            found.append(Tracer(vendor.name, "exec-wrapper", f"{ENV_EXEC_WRAPPER}={wrapper}"))
+        elif vendor.handler_env and vendor.handler_env in fn.environment:
+            found.append(Tracer(vendor.name, "handler", f"{vendor.handler_env} is set"))
+        else:
+            layer = _layer_of(fn.layers, vendor.name)
+            if layer is not None:
+                found.append(Tracer(vendor.name, "layer", f"layer {layer.label}"))
+    if ENV_EXEC_WRAPPER in fn.environment and not any(t.mechanism == "exec-wrapper" for t in found):
+        shown = wrapper if wrapper is not None else fn.environment[ENV_EXEC_WRAPPER].text()
+        found.append(Tracer("exec wrapper", "exec-wrapper", f"{ENV_EXEC_WRAPPER}={shown}"))
+    return found
+
+
+def _ours(fn: Function) -> Tracer | None:
+    evidence = []
+    if fn.handler == WRAPPER_HANDLER:
+        evidence.append(f"Handler {WRAPPER_HANDLER}")
+    if ENV_HANDLER in fn.environment:
+        evidence.append(f"{ENV_HANDLER} is set")
+    layer = _layer_of(fn.layers, OURS)
+    if layer is not None:
+        evidence.append(f"layer {layer.label}")
+    if not evidence:
+        return None
+    mechanism = "handler" if fn.handler == WRAPPER_HANDLER else "layer"
+    return Tracer(OURS, mechanism, "; ".join(evidence))
+
+
+def _layer_of(layers: list[Layer], tracer: str) -> Layer | None:
+    return next((layer for layer in layers if layer.tracer == tracer), None)
+
+
+def our_layer(fn: Function) -> Layer | None:
+    """This project's layer on ``fn``, if attached."""
+    return _layer_of(fn.layers, OURS)
