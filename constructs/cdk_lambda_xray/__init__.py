@@ -14,6 +14,10 @@ __version__ = "0.1.0"
 # public name -> submodule that defines it
 _EXPORTS: dict[str, str] = {
     # --- traced functions, layer, validation (constructs core) ---
+    "ContextMissing": "function",
+    "TracedFunction": "function",
+    "TracingLayer": "layer",
+    "TracingConfigError": "errors",
     # --- tracing aspect ---
     # --- event wiring and upstream tracing ---
     "TracedEvents": "events",
@@ -23,6 +27,7 @@ _EXPORTS: dict[str, str] = {
     "trace_rest_api": "upstream",
     "trace_state_machine": "upstream",
     # --- cdk-nag ---
+    "acknowledge_xray_wildcard": "nag",
 }
 
 __all__ = sorted(_EXPORTS)  # noqa: PLE0605

@@ -1,0 +1,42 @@
+"""cdk-nag acknowledgement for the X-Ray write statement (no cdk-nag import).
+
+X-Ray's write actions (``xray:PutTraceSegments``, ``xray:PutTelemetryRecords``)
+support no resource-level permissions, so their statement must use
+``Resource: "*"``; cdk-nag's ``AwsSolutions-IAM5`` flags that as
+``AwsSolutions-IAM5[Resource::*]``. The constructs put the statement in its own
+IAM policy and acknowledge exactly that finding on that policy, with CDK's own
+``Validations.of(...).acknowledge`` (what cdk-nag 3 reads), so other wildcard
+findings of the same role stay visible. cdk-nag itself is an optional extra.
+"""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+
+from constructs import IConstruct
+
+__all__ = ["XRAY_WILDCARD_FINDING", "XRAY_WILDCARD_REASON", "acknowledge_xray_wildcard"]
+
+#: The cdk-nag finding the X-Ray statement raises.
+XRAY_WILDCARD_FINDING = "AwsSolutions-IAM5[Resource::*]"
+
+#: Why it is acceptable; shown in cdk-nag's reports and audit trails.
+XRAY_WILDCARD_REASON = (
+    "X-Ray write actions (xray:PutTraceSegments, xray:PutTelemetryRecords) support no "
+    "resource-level permissions; AWS requires Resource '*' for them."
+)
+
+
+def acknowledge_xray_wildcard(construct: IConstruct) -> None:
+    """Acknowledge ``AwsSolutions-IAM5[Resource::*]`` on ``construct``.
+
+    Use it on an IAM policy that holds only X-Ray write statements, e.g. one
+    you wrote yourself. The acknowledgement covers the construct and all its
+    children, so give it the policy, not the stack: on a scope that also holds
+    other ``Resource: "*"`` statements it would hide those findings too.
+    ``TracedFunction`` and the ``XRayTracing`` aspect call it on the policy
+    they create.
+    """
+    cdk.Validations.of(construct).acknowledge(
+        cdk.Acknowledgment(id=XRAY_WILDCARD_FINDING, reason=XRAY_WILDCARD_REASON)
+    )

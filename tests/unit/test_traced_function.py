@@ -1,0 +1,378 @@
+"""TracedFunction: what a user sees in the synthesized template."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk.assertions import Annotations, Match, Template
+from cdk_lambda_xray import _contract
+from cdk_lambda_xray.function import ContextMissing, TracedFunction
+from cdk_lambda_xray.layer import TracingLayer
+
+CODE = lambda_.Code.from_inline("def handler(event, context):\n    return event\n")
+PY = lambda_.Runtime.PYTHON_3_12
+Find = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def _fn(scope: cdk.Stack, id: str, **props: Any) -> TracedFunction:
+    props.setdefault("runtime", PY)
+    props.setdefault("handler", "app.handler")
+    props.setdefault("code", CODE)
+    return TracedFunction(scope, id, **props)
+
+
+@pytest.fixture(scope="module")
+def built() -> SimpleNamespace:
+    app = cdk.App()
+    stack = cdk.Stack(app, "Traced")
+    repo = ecr.Repository.from_repository_name(stack, "Repo", "images")
+    own_role = iam.Role(stack, "OwnRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    fns = SimpleNamespace(
+        default=_fn(stack, "Default"),
+        arm=_fn(stack, "Arm", architecture=lambda_.Architecture.ARM_64),
+        custom=_fn(
+            stack,
+            "Custom",
+            service_name="orders",
+            capture_response=True,
+            capture_error=False,
+            context_missing=ContextMissing.IGNORE_ERROR,
+            environment={"TABLE_NAME": "orders-table"},
+            memory_size=512,
+            timeout=cdk.Duration.seconds(9),
+            description="keeps its props",
+        ),
+        string_cm=_fn(stack, "StringContextMissing", context_missing="RUNTIME_ERROR"),
+        user_env=_fn(
+            stack,
+            "UserEnv",
+            environment={
+                _contract.ENV_SERVICE_NAME: "from-env",
+                _contract.ENV_CONTEXT_MISSING: "IGNORE_ERROR",
+                _contract.ENV_CAPTURE_RESPONSE: "true",
+            },
+        ),
+        same_value=_fn(
+            stack,
+            "SameValue",
+            service_name="same",
+            environment={_contract.ENV_SERVICE_NAME: "same"},
+        ),
+        pass_through=_fn(stack, "PassThrough", tracing=lambda_.Tracing.PASS_THROUGH),
+        disabled=_fn(stack, "Disabled", tracing=lambda_.Tracing.DISABLED),
+        node=_fn(stack, "Node", runtime=lambda_.Runtime.NODEJS_22_X, handler="index.handler"),
+        image=_fn(
+            stack,
+            "Image",
+            runtime=lambda_.Runtime.FROM_IMAGE,
+            handler=lambda_.Handler.FROM_IMAGE,
+            code=lambda_.Code.from_ecr_image(repo),
+        ),
+        own_role=_fn(stack, "OwnRoleFn", role=own_role),
+        imported_role=_fn(
+            stack,
+            "ImportedRoleFn",
+            role=iam.Role.from_role_arn(
+                stack, "Imported", "arn:aws:iam::123456789012:role/fixed", mutable=False
+            ),
+        ),
+        four_layers=_fn(
+            stack,
+            "FourLayers",
+            layers=[
+                lambda_.LayerVersion.from_layer_version_arn(
+                    stack, f"L{i}", f"arn:aws:lambda:us-east-1:123456789012:layer:l{i}:1"
+                )
+                for i in range(4)
+            ],
+        ),
+        token_env=_fn(
+            stack,
+            "TokenEnv",
+            environment={
+                _contract.ENV_DAEMON_ADDRESS: cdk.Fn.import_value("DaemonAddress"),
+                _contract.ENV_CONTEXT_MISSING: cdk.Fn.ref("AWS::NoValue"),
+            },
+        ),
+        daemon=_fn(
+            stack,
+            "Daemon",
+            environment={_contract.ENV_DAEMON_ADDRESS: "tcp:10.0.0.1:2000 udp:10.0.0.2:2001"},
+        ),
+    )
+    template = Template.from_stack(stack)
+    return SimpleNamespace(
+        app=app, stack=stack, fns=fns, template=template, json=template.to_json(), role=own_role
+    )
+
+
+def props(built: SimpleNamespace, find: Find, fn: Any) -> dict[str, Any]:
+    result: dict[str, Any] = find(built.json, fn)["Properties"]
+    return result
+
+
+def env(built: SimpleNamespace, find: Find, fn: Any) -> dict[str, Any]:
+    result: dict[str, Any] = props(built, find, fn).get("Environment", {}).get("Variables", {})
+    return result
+
+
+def policies_of(built: SimpleNamespace, role: iam.IRole) -> list[dict[str, Any]]:
+    role_ref = {"Ref": built.stack.resolve((role.node.default_child).logical_id)}
+    return [
+        r["Properties"]
+        for r in built.json["Resources"].values()
+        if r["Type"] == "AWS::IAM::Policy" and role_ref in r["Properties"].get("Roles", [])
+    ]
+
+
+XRAY_STATEMENT = {
+    "Sid": "LambdaXrayWrite",
+    "Effect": "Allow",
+    "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+    "Resource": "*",
+}
+
+
+# --- tracing mode -------------------------------------------------------------
+
+
+def test_tracing_is_active_by_default(built: SimpleNamespace, find_resource: Find) -> None:
+    assert props(built, find_resource, built.fns.default)["TracingConfig"] == {"Mode": "Active"}
+
+
+def test_pass_through_is_selectable(built: SimpleNamespace, find_resource: Find) -> None:
+    tracing = props(built, find_resource, built.fns.pass_through)["TracingConfig"]
+    assert tracing == {"Mode": "PassThrough"}
+
+
+def test_disabled_renders_no_tracing_config(built: SimpleNamespace, find_resource: Find) -> None:
+    assert "TracingConfig" not in props(built, find_resource, built.fns.disabled)
+
+
+# --- permission -----------------------------------------------------------------
+
+
+def test_role_gets_the_xray_write_statement(built: SimpleNamespace) -> None:
+    policies = policies_of(built, built.fns.default.role)
+    assert [p["PolicyDocument"]["Statement"] for p in policies] == [[XRAY_STATEMENT]]
+
+
+def test_function_waits_for_the_xray_policy(built: SimpleNamespace, find_resource: Find) -> None:
+    depends = find_resource(built.json, built.fns.default)["DependsOn"]
+    policy = built.fns.default.node.find_child("LambdaXrayWritePolicy").node.default_child
+    assert built.stack.resolve(policy.logical_id) in depends
+
+
+def test_a_role_passed_by_the_user_gets_the_statement(built: SimpleNamespace) -> None:
+    policies = policies_of(built, built.role)
+    assert [p["PolicyDocument"]["Statement"] for p in policies] == [[XRAY_STATEMENT]]
+
+
+def test_pass_through_adds_no_xray_permission(built: SimpleNamespace) -> None:
+    assert policies_of(built, built.fns.pass_through.role) == []
+
+
+def test_disabled_adds_no_xray_permission(built: SimpleNamespace) -> None:
+    assert policies_of(built, built.fns.disabled.role) == []
+
+
+def test_immutable_role_is_warned_about(built: SimpleNamespace) -> None:
+    Annotations.from_stack(built.stack).has_warning(
+        "/Traced/ImportedRoleFn",
+        Match.string_like_regexp("accepts no new policy.*xray:PutTraceSegments"),
+    )
+
+
+def test_immutable_role_is_left_untouched(built: SimpleNamespace) -> None:
+    roles = [
+        role
+        for r in built.json["Resources"].values()
+        if r["Type"] == "AWS::IAM::Policy"
+        for role in r["Properties"]["Roles"]
+    ]
+    assert "fixed" not in roles
+
+
+def test_imported_mutable_role_gets_the_statement_in_its_default_policy() -> None:
+    app = cdk.App()
+    stack = cdk.Stack(app, "ImportedMutable")
+    role = iam.Role.from_role_arn(stack, "Shared", "arn:aws:iam::123456789012:role/shared")
+    _fn(stack, "One", role=role)
+    _fn(stack, "Two", role=role)
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::IAM::Policy",
+        {"Roles": ["shared"], "PolicyDocument": {"Statement": [XRAY_STATEMENT]}},
+    )
+
+
+# --- handler redirect and layer ---------------------------------------------------
+
+
+def test_python_handler_is_redirected(built: SimpleNamespace, find_resource: Find) -> None:
+    assert props(built, find_resource, built.fns.default)["Handler"] == _contract.WRAPPER_HANDLER
+
+
+def test_original_handler_is_kept_in_the_environment(
+    built: SimpleNamespace, find_resource: Find
+) -> None:
+    assert env(built, find_resource, built.fns.default)[_contract.ENV_HANDLER] == "app.handler"
+
+
+def test_python_function_gets_the_shared_layer(built: SimpleNamespace, find_resource: Find) -> None:
+    layer = TracingLayer.of(built.stack)
+    layer_ref = {"Ref": built.stack.resolve(layer.node.default_child.logical_id)}
+    assert props(built, find_resource, built.fns.default)["Layers"] == [layer_ref]
+
+
+def test_one_layer_serves_every_function_of_the_stack(built: SimpleNamespace) -> None:
+    built.template.resource_count_is("AWS::Lambda::LayerVersion", 1)
+
+
+def test_user_layers_come_first_and_five_are_allowed(
+    built: SimpleNamespace, find_resource: Find
+) -> None:
+    layers = props(built, find_resource, built.fns.four_layers)["Layers"]
+    assert len(layers) == 5
+    assert layers[:4] == [f"arn:aws:lambda:us-east-1:123456789012:layer:l{i}:1" for i in range(4)]
+
+
+def test_arm64_function_is_traced_with_the_same_layer(
+    built: SimpleNamespace, find_resource: Find
+) -> None:
+    arm = props(built, find_resource, built.fns.arm)
+    assert arm["Architectures"] == ["arm64"]
+    assert arm["Layers"] == props(built, find_resource, built.fns.default)["Layers"]
+    assert arm["Handler"] == _contract.WRAPPER_HANDLER
+
+
+# --- environment ----------------------------------------------------------------------
+
+
+def test_defaults_written_to_the_environment(built: SimpleNamespace, find_resource: Find) -> None:
+    assert env(built, find_resource, built.fns.default) == {
+        _contract.ENV_HANDLER: "app.handler",
+        _contract.ENV_CONTEXT_MISSING: "LOG_ERROR",
+        _contract.ENV_CAPTURE_RESPONSE: "false",
+        _contract.ENV_CAPTURE_ERROR: "true",
+    }
+
+
+def test_options_become_layer_switches(built: SimpleNamespace, find_resource: Find) -> None:
+    variables = env(built, find_resource, built.fns.custom)
+    assert variables[_contract.ENV_SERVICE_NAME] == "orders"
+    assert variables[_contract.ENV_CAPTURE_RESPONSE] == "true"
+    assert variables[_contract.ENV_CAPTURE_ERROR] == "false"
+    assert variables[_contract.ENV_CONTEXT_MISSING] == "IGNORE_ERROR"
+
+
+def test_user_variables_are_kept(built: SimpleNamespace, find_resource: Find) -> None:
+    assert env(built, find_resource, built.fns.custom)["TABLE_NAME"] == "orders-table"
+
+
+def test_other_function_props_keep_working(built: SimpleNamespace, find_resource: Find) -> None:
+    custom = props(built, find_resource, built.fns.custom)
+    assert (custom["MemorySize"], custom["Timeout"], custom["Description"]) == (
+        512,
+        9,
+        "keeps its props",
+    )
+
+
+def test_context_missing_accepts_a_plain_string(
+    built: SimpleNamespace, find_resource: Find
+) -> None:
+    variables = env(built, find_resource, built.fns.string_cm)
+    assert variables[_contract.ENV_CONTEXT_MISSING] == "RUNTIME_ERROR"
+
+
+def test_user_set_layer_variables_win_over_defaults(
+    built: SimpleNamespace, find_resource: Find
+) -> None:
+    variables = env(built, find_resource, built.fns.user_env)
+    assert variables[_contract.ENV_SERVICE_NAME] == "from-env"
+    assert variables[_contract.ENV_CONTEXT_MISSING] == "IGNORE_ERROR"
+    assert variables[_contract.ENV_CAPTURE_RESPONSE] == "true"
+
+
+def test_prop_and_variable_with_the_same_value_agree(
+    built: SimpleNamespace, find_resource: Find
+) -> None:
+    assert env(built, find_resource, built.fns.same_value)[_contract.ENV_SERVICE_NAME] == "same"
+
+
+def test_unresolved_tokens_are_not_validated(built: SimpleNamespace, find_resource: Find) -> None:
+    variables = env(built, find_resource, built.fns.token_env)
+    assert variables[_contract.ENV_DAEMON_ADDRESS] == {"Fn::ImportValue": "DaemonAddress"}
+
+
+def test_two_part_daemon_address_is_accepted(built: SimpleNamespace, find_resource: Find) -> None:
+    variables = env(built, find_resource, built.fns.daemon)
+    assert variables[_contract.ENV_DAEMON_ADDRESS] == "tcp:10.0.0.1:2000 udp:10.0.0.2:2001"
+
+
+# --- other runtimes --------------------------------------------------------------------
+
+
+def test_node_function_is_traced_without_the_layer(
+    built: SimpleNamespace, find_resource: Find
+) -> None:
+    node = props(built, find_resource, built.fns.node)
+    assert (node["Handler"], node.get("Layers"), node["TracingConfig"]) == (
+        "index.handler",
+        None,
+        {"Mode": "Active"},
+    )
+    assert node["Environment"]["Variables"] == {_contract.ENV_CONTEXT_MISSING: "LOG_ERROR"}
+
+
+def test_node_function_gets_the_permission(built: SimpleNamespace) -> None:
+    policies = policies_of(built, built.fns.node.role)
+    assert [p["PolicyDocument"]["Statement"] for p in policies] == [[XRAY_STATEMENT]]
+
+
+def test_node_function_is_annotated(built: SimpleNamespace) -> None:
+    Annotations.from_stack(built.stack).has_info(
+        "/Traced/Node",
+        Match.string_like_regexp("nodejs22.x runtime.*without the Python tracing layer"),
+    )
+
+
+def test_image_function_is_traced_without_the_layer(
+    built: SimpleNamespace, find_resource: Find
+) -> None:
+    image = props(built, find_resource, built.fns.image)
+    assert (image["PackageType"], image.get("Layers"), image["TracingConfig"]) == (
+        "Image",
+        None,
+        {"Mode": "Active"},
+    )
+    assert "Handler" not in image
+
+
+def test_image_function_is_annotated(built: SimpleNamespace) -> None:
+    Annotations.from_stack(built.stack).has_info(
+        "/Traced/Image",
+        Match.string_like_regexp("container image.*without the Python tracing layer"),
+    )
+
+
+# --- explicit layer -----------------------------------------------------------------------
+
+
+def test_an_explicit_tracing_layer_is_used() -> None:
+    app = cdk.App()
+    stack = cdk.Stack(app, "Explicit")
+    layer = lambda_.LayerVersion.from_layer_version_arn(
+        stack, "Mine", "arn:aws:lambda:us-east-1:123456789012:layer:lambda-xray:7"
+    )
+    fn = _fn(stack, "Fn", tracing_layer=layer)
+    cfn = fn.node.default_child
+    assert stack.resolve(cfn.layers) == [layer.layer_version_arn]
+    assert stack.node.try_find_child(TracingLayer.SHARED_ID) is None
