@@ -1,0 +1,150 @@
+"""Lay out the service map: event sources -> functions -> what the roles may call.
+
+Three columns, one node per event source, per function and per downstream
+target; one edge per event source edge of the model and per downstream entry.
+Sources and targets are ordered by the position of the functions they touch
+(barycenter), which keeps most edges short and uncrossed. The output is plain
+data; the HTML template draws it as inline SVG and Markdown as Mermaid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from .model import HopStatus, Model
+from .resolve import ResourceId
+
+NODE_W: Final = 250
+NODE_H: Final = 34
+GAP: Final = 12
+COLUMN_GAP: Final = 150
+MARGIN: Final = 20
+HEADER: Final = 28
+_LABEL_MAX: Final = 34
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    key: str
+    kind: str  # "source" | "function" | "resource"
+    label: str
+    title: str
+    x: int
+    y: int
+    css: str
+
+    @property
+    def cx(self) -> int:
+        return self.x + NODE_W // 2
+
+    @property
+    def text_y(self) -> int:
+        return self.y + NODE_H // 2 + 4
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    kind: str  # "source" | "call"
+    source: str
+    target: str
+    d: str
+    css: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class Diagram:
+    width: int
+    height: int
+    nodes: tuple[Node, ...]
+    edges: tuple[Edge, ...]
+    columns: tuple[tuple[int, str], ...]
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= _LABEL_MAX else "…" + text[-(_LABEL_MAX - 1) :]
+
+
+def _key(prefix: str, rid: ResourceId | None, label: str) -> str:
+    return f"{prefix}:{rid}" if rid is not None else f"{prefix}:{label}"
+
+
+def layout(model: Model) -> Diagram:
+    """Place every node and route every edge of ``model``'s service map."""
+    functions = sorted(model.functions.values(), key=lambda f: f.path)
+    fn_index = {fn.id: i for i, fn in enumerate(functions)}
+
+    source_members: dict[str, list[int]] = {}
+    source_info: dict[str, tuple[str, str]] = {}
+    for edge in model.event_sources:
+        key = _key("src", edge.source, edge.label)
+        source_members.setdefault(key, []).append(fn_index.get(edge.function, 0))
+        source_info[key] = (edge.label, edge.kind)
+    call_members: dict[str, list[int]] = {}
+    call_info: dict[str, tuple[str, str]] = {}
+    for d in model.downstream:
+        key = _key("res", d.target, d.label)
+        call_members.setdefault(key, []).append(fn_index.get(d.function, 0))
+        call_info[key] = (d.label, d.service)
+
+    def ordered(members: dict[str, list[int]]) -> list[str]:
+        return sorted(members, key=lambda k: (sum(members[k]) / len(members[k]), k))
+
+    x_src, x_fn = MARGIN, MARGIN + NODE_W + COLUMN_GAP
+    x_res = x_fn + NODE_W + COLUMN_GAP
+    nodes: dict[str, Node] = {}
+    for i, key in enumerate(ordered(source_members)):
+        label, kind = source_info[key]
+        text = f"{kind}: {label}"
+        nodes[key] = Node(key, "source", _short(text), text, x_src, _y(i), "node source")
+    for i, fn in enumerate(functions):
+        state = "traced" if fn.traced else "untraced"
+        extra = " internal" if fn.internal else ""
+        runtime = fn.runtime or fn.package_type
+        title = f"{fn.path} ({runtime}, tracing {fn.tracing_mode or 'not set'})"
+        key = _key("fn", fn.id, fn.path)
+        nodes[key] = Node(
+            key, "function", _short(fn.path), title, x_fn, _y(i), f"node function {state}{extra}"
+        )
+    for i, key in enumerate(ordered(call_members)):
+        label, service = call_info[key]
+        nodes[key] = Node(
+            key, "resource", _short(label), f"{service}: {label}", x_res, _y(i), "node resource"
+        )
+
+    edges: list[Edge] = []
+    for edge in model.event_sources:
+        src = nodes[_key("src", edge.source, edge.label)]
+        dst = nodes[_key("fn", edge.function, "")]
+        css = "edge source-edge hop-" + edge.hop.value.replace(" ", "-")
+        title = f"{edge.label} -> {model.path_of(edge.function)}: {edge.hop.value} ({edge.detail})"
+        edges.append(Edge("source", src.key, dst.key, _curve(src, dst), css, title))
+    for d in model.downstream:
+        src = nodes[_key("fn", d.function, "")]
+        dst = nodes[_key("res", d.target, d.label)]
+        actions = ", ".join(d.actions[:6]) + (" …" if len(d.actions) > 6 else "")
+        curve = _curve(src, dst)
+        edges.append(Edge("call", src.key, dst.key, curve, "edge call-edge", f"may call {actions}"))
+    rows = max(len(source_members), len(functions), len(call_members), 1)
+    width = x_res + NODE_W + MARGIN if call_members else x_fn + NODE_W + MARGIN
+    columns: tuple[tuple[int, str], ...] = ((x_src, "event sources"), (x_fn, "functions"))
+    if call_members:
+        columns += ((x_res, "may call (from IAM)"),)
+    return Diagram(width, _y(rows) + MARGIN, tuple(nodes.values()), tuple(edges), columns)
+
+
+def _y(row: int) -> int:
+    return MARGIN + HEADER + row * (NODE_H + GAP)
+
+
+def _curve(a: Node, b: Node) -> str:
+    x1, y1 = a.x + NODE_W, a.y + NODE_H // 2
+    x2, y2 = b.x, b.y + NODE_H // 2
+    mid = (x1 + x2) // 2
+    return f"M{x1},{y1} C{mid},{y1} {mid},{y2} {x2},{y2}"
+
+
+def hop_is_gap(hop: HopStatus) -> bool:
+    """Whether the hop is drawn as a gap (dashed red)."""
+    return hop in {HopStatus.UNTRACED, HopStatus.UNKNOWN}
