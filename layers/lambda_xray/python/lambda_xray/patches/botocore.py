@@ -17,6 +17,7 @@ below (urllib3, http.client) is not traced again.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from contextvars import ContextVar
 
@@ -41,10 +42,12 @@ _services: dict[str, tuple[str | None, ResourceExtractor]] = {}
 
 def patch(client_module: ModuleType) -> None:
     """Wrap ``BaseClient._make_api_call`` and ``Endpoint.create_request`` (idempotent)."""
-    import botocore.endpoint  # already loaded: botocore.client imports it
-
+    endpoint_module = sys.modules.get("botocore.endpoint")
+    if endpoint_module is None:  # botocore.client imports it; this is only a fallback
+        __import__("botocore.endpoint")
+        endpoint_module = sys.modules["botocore.endpoint"]
     base_client = client_module.BaseClient
-    endpoint = botocore.endpoint.Endpoint
+    endpoint = endpoint_module.Endpoint
     make_api_call = base_client._make_api_call
     create_request = endpoint.create_request
     if not getattr(make_api_call, _MARK, False):

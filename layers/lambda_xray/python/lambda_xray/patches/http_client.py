@@ -58,7 +58,7 @@ def _wrap_request(original: Callable[..., Any], module: ModuleType) -> Callable[
         body: Any = None,
         headers: Any = None,
         **kwargs: Any,
-    ) -> None:
+    ) -> Any:
         if headers is None:
             headers = {}
         if guard.get():
@@ -94,6 +94,7 @@ def _wrap_request(original: Callable[..., Any], module: ModuleType) -> Callable[
             guard.reset(token)
         if sub is not None:
             setattr(self, _PENDING, sub)
+        return None
 
     setattr(request, _MARK, True)
     request.__wrapped__ = original  # type: ignore[attr-defined]

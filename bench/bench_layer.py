@@ -1,0 +1,485 @@
+"""The runtime layer against aws-xray-sdk (patch_all, Lambda mode) and Powertools Tracer.
+
+Measured in one run, each tool in its own fresh processes, as ratios:
+
+- cold start: import + patch cost over ``import boto3`` (median of N fresh
+  interpreters per variant, variants interleaved so machine noise hits all);
+- added CPU per traced AWS call: a real boto3 DynamoDB client whose
+  ``before-send`` handler returns a canned response (no network), with the
+  tool's patch switched on and off in alternating rounds in the same process
+  (median of the per-round differences), sampled and unsampled;
+- cost per emitted document: open + close + serialise + ``sendto`` of one
+  subsegment, next to the floor (``json.dumps`` + ``sendto`` of a similar
+  document);
+- layer zip size (what ``TracingLayer`` uploads: ``layers/lambda_xray``).
+
+Documents go to a UDP socket that is bound but never read (the kernel drops
+what overflows; the sender pays the same ``sendto``), for every tool alike.
+Run ``python bench/bench_layer.py`` alone, or ``make bench`` for all benchmarks.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+LAYER_ROOT = REPO_ROOT / "layers" / "lambda_xray"
+LAYER_PYTHON = LAYER_ROOT / "python"
+
+COLD_SAMPLES = int(os.environ.get("BENCH_COLD_SAMPLES", "15"))
+CALL_ROUNDS = int(os.environ.get("BENCH_CALL_ROUNDS", "15"))
+CALLS_PER_ROUND = int(os.environ.get("BENCH_CALLS_PER_ROUND", "200"))
+DOCS = int(os.environ.get("BENCH_DOCS", "5000"))
+
+TRACE_SAMPLED = "Root=1-6745a1b2-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1"
+TRACE_UNSAMPLED = "Root=1-6745a1b2-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=0"
+
+# Goals from the issue.
+GOAL_COLD_MS = 3.0
+GOAL_COLD_RATIO = 0.2
+GOAL_CALL_US = 40.0
+GOAL_CALL_RATIO = 0.25
+GOAL_UNSAMPLED_US = 10.0
+GOAL_DOC_US = 12.0
+GOAL_ZIP_KB = 50.0
+
+COLD_CODE = {
+    "boto3": "import boto3",
+    "layer": "import lambda_xray.handler\nimport boto3",
+    "xray-sdk": (
+        "from aws_xray_sdk.core import xray_recorder, patch_all\npatch_all()\nimport boto3"
+    ),
+    "powertools": (
+        "from aws_lambda_powertools import Tracer\nTracer(service='bench')\nimport boto3"
+    ),
+}
+
+
+def _lambda_env(daemon: str, trace: str | None = TRACE_SAMPLED) -> dict[str, str]:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PYTHONPATH": str(LAYER_PYTHON),
+        "LAMBDA_TASK_ROOT": str(LAYER_PYTHON),
+        "AWS_LAMBDA_FUNCTION_NAME": "bench",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_XRAY_DAEMON_ADDRESS": daemon,
+        "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
+        "POWERTOOLS_TRACE_DISABLED": "false",
+        "LAMBDA_XRAY_HANDLER": "lx_bench_target.handler",
+    }
+    if trace is not None:
+        env["_X_AMZN_TRACE_ID"] = trace
+    return env
+
+
+def _sink() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+# -- cold start ------------------------------------------------------------------
+
+
+def _cold_once(variant: str, env: dict[str, str]) -> float:
+    code = (
+        "import time\n_t = time.perf_counter()\n"
+        + COLD_CODE[variant]
+        + "\nprint((time.perf_counter() - _t) * 1000)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def bench_cold(samples: int) -> dict[str, list[float]]:
+    """Import times (ms) per variant, fresh interpreter each, interleaved."""
+    with _sink() as sink:
+        env = _lambda_env(f"127.0.0.1:{sink.getsockname()[1]}")
+        for variant in COLD_CODE:  # warm the page cache and .pyc files once
+            _cold_once(variant, env)
+        times: dict[str, list[float]] = {v: [] for v in COLD_CODE}
+        for _ in range(samples):
+            for variant in COLD_CODE:
+                times[variant].append(_cold_once(variant, env))
+    return times
+
+
+# -- per call (runs in a child process) ------------------------------------------
+
+
+class _Raw:
+    """Stands in for urllib3's response body: what AWSResponse.content reads."""
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> list[bytes]:
+        return [self._body]
+
+
+def _canned_client() -> Any:
+    import boto3  # type: ignore[import-untyped]
+    from botocore.awsrequest import AWSResponse  # type: ignore[import-untyped]
+
+    client = boto3.client("dynamodb", endpoint_url="http://127.0.0.1:9")
+    headers = {
+        "x-amzn-RequestId": "BENCHREQUEST0000000000000000000000000000000000000000",
+        "Content-Type": "application/x-amz-json-1.0",
+    }
+
+    def canned(request: Any, **_: Any) -> Any:
+        return AWSResponse(request.url, 200, headers, _Raw(b"{}"))
+
+    client.meta.events.register("before-send.dynamodb.PutItem", canned)
+    return client
+
+
+def _patch_points() -> list[tuple[Any, str]]:
+    from botocore.client import BaseClient  # type: ignore[import-untyped]
+    from botocore.endpoint import Endpoint  # type: ignore[import-untyped]
+
+    return [
+        (BaseClient, "_make_api_call"),
+        (Endpoint, "create_request"),
+        (Endpoint, "prepare_request"),
+        (Endpoint, "_send_request"),
+    ]
+
+
+def _per_call_rounds(client: Any, originals: list[Any], rounds: int, calls: int) -> list[float]:
+    """Alternate untraced/traced rounds; per-round added CPU per call in µs."""
+    points = _patch_points()
+    traced = [getattr(owner, name) for owner, name in points]
+    item = {"pk": {"S": "bench"}}
+
+    def one_round(functions: list[Any]) -> float:
+        for (owner, name), fn in zip(points, functions, strict=True):
+            setattr(owner, name, fn)
+        t0 = time.process_time()
+        for _ in range(calls):
+            client.put_item(TableName="bench-table", Item=item)
+        return (time.process_time() - t0) / calls * 1e6
+
+    for _ in range(3):  # warm both paths
+        one_round(originals)
+        one_round(traced)
+    added = []
+    base = []
+    for _ in range(rounds):
+        b = one_round(originals)
+        t = one_round(traced)
+        base.append(b)
+        added.append(t - b)
+    for (owner, name), fn in zip(points, traced, strict=True):
+        setattr(owner, name, fn)
+    return [statistics.median(base), *added]
+
+
+class _Context:
+    aws_request_id = "bench-request"
+    function_name = "bench"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:bench"
+    memory_limit_in_mb = 128
+    log_group_name = "/aws/lambda/bench"
+    log_stream_name = "bench"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+def _child_per_call(tool: str, rounds: int, calls: int) -> dict[str, Any]:
+    client = _canned_client()
+    originals = [getattr(owner, name) for owner, name in _patch_points()]
+    if tool == "layer":
+        import types
+
+        result: dict[str, Any] = {}
+        target = types.ModuleType("lx_bench_target")
+
+        def handler(event: Any, context: Any) -> str:
+            result["samples"] = _per_call_rounds(client, originals, rounds, calls)
+            return "ok"
+
+        target.handler = handler  # type: ignore[attr-defined]
+        sys.modules["lx_bench_target"] = target
+        import lambda_xray.handler
+
+        lambda_xray.handler.handler({}, _Context())
+        return result
+    if tool == "xray-sdk":
+        from aws_xray_sdk.core import patch_all  # type: ignore[import-untyped]
+
+        patch_all()
+    elif tool == "powertools":
+        from aws_lambda_powertools import Tracer
+
+        Tracer(service="bench")
+    else:
+        raise ValueError(tool)
+    return {"samples": _per_call_rounds(client, originals, rounds, calls)}
+
+
+def _child_per_document(count: int) -> dict[str, Any]:
+    """Cost of one begin/end/emit inside an invocation, and the floor."""
+    import types
+
+    result: dict[str, Any] = {}
+    target = types.ModuleType("lx_bench_target")
+
+    def handler(event: Any, context: Any) -> str:
+        from lambda_xray import _recorder
+
+        begin, end = _recorder.begin_subsegment, _recorder.end_subsegment
+        for _ in range(200):
+            warm = begin("DynamoDB", "aws")
+            if warm is not None:
+                end(warm, status=200)
+        t0 = time.process_time()
+        for _ in range(count):
+            sub = begin("DynamoDB", "aws")
+            if sub is None:
+                raise RuntimeError("the layer did not record inside a sampled invocation")
+            sub.aws["operation"] = "PutItem"
+            sub.aws["table_name"] = "bench-table"
+            end(sub, status=200)
+        result["per_document_us"] = (time.process_time() - t0) / count * 1e6
+        return "ok"
+
+    target.handler = handler  # type: ignore[attr-defined]
+    sys.modules["lx_bench_target"] = target
+    import lambda_xray.handler
+
+    lambda_xray.handler.handler({}, _Context())
+
+    # Floor: json.dumps + sendto of a document of the same shape.
+    host, _, port = os.environ["AWS_XRAY_DAEMON_ADDRESS"].rpartition(":")
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    doc = {
+        "name": "DynamoDB",
+        "id": "53995c3f42cd8ad8",
+        "start_time": time.time(),
+        "end_time": time.time(),
+        "type": "subsegment",
+        "trace_id": "1-6745a1b2-0123456789abcdef01234567",
+        "parent_id": "53995c3f42cd8ad9",
+        "namespace": "aws",
+        "http": {"response": {"status": 200}},
+        "aws": {"operation": "PutItem", "region": "us-east-1", "table_name": "bench-table"},
+    }
+    header = b'{"format": "json", "version": 1}\n'
+    dumps = json.dumps
+    t0 = time.process_time()
+    for _ in range(count):
+        sock.sendto(header + dumps(doc).encode(), (host, int(port)))
+    result["floor_us"] = (time.process_time() - t0) / count * 1e6
+    sock.close()
+    return result
+
+
+def _run_child(args: list[str], env: dict[str, str]) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, __file__, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"bench child {args} failed:\n{out.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+# -- zip -------------------------------------------------------------------------
+
+
+def layer_zip_bytes() -> int:
+    """Size of the layer asset zipped (deflate), as CDK would upload it."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(LAYER_ROOT.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                archive.write(path, path.relative_to(LAYER_ROOT).as_posix())
+    return len(buffer.getvalue())
+
+
+# -- orchestration ---------------------------------------------------------------
+
+
+def _row(
+    metric: str,
+    value: float,
+    unit: str,
+    goal: str | None = None,
+    passed: bool | None = None,
+    detail: str = "",
+) -> dict[str, Any]:
+    return {
+        "bench": "layer",
+        "metric": metric,
+        "value": round(value, 3),
+        "unit": unit,
+        "goal": goal,
+        "passed": passed,
+        "detail": detail,
+    }
+
+
+def run() -> list[dict[str, Any]]:
+    """Measure everything; return rows for bench/run.py."""
+    rows: list[dict[str, Any]] = []
+
+    cold = bench_cold(COLD_SAMPLES)
+    med = {k: statistics.median(v) for k, v in cold.items()}
+    over = {k: med[k] - med["boto3"] for k in med if k != "boto3"}
+    sdk_cold = over["xray-sdk"]
+    rows.append(
+        _row(
+            "cold start: import boto3 (baseline)",
+            med["boto3"],
+            "ms",
+            detail=f"median of {COLD_SAMPLES} fresh interpreters",
+        )
+    )
+    rows.append(
+        _row(
+            "cold start over boto3: layer",
+            over["layer"],
+            "ms",
+            f"≤ {GOAL_COLD_MS:g} ms",
+            over["layer"] <= GOAL_COLD_MS,
+            f"xray-sdk +{sdk_cold:.1f} ms, powertools +{over['powertools']:.1f} ms",
+        )
+    )
+    rows.append(
+        _row(
+            "cold start ratio layer / xray-sdk",
+            over["layer"] / sdk_cold if sdk_cold > 0 else float("nan"),
+            "x",
+            f"≤ {GOAL_COLD_RATIO:g}x",
+            sdk_cold > 0 and over["layer"] / sdk_cold <= GOAL_COLD_RATIO,
+            f"powertools / xray-sdk {over['powertools'] / sdk_cold:.2f}x" if sdk_cold > 0 else "",
+        )
+    )
+
+    per_call: dict[str, tuple[float, float]] = {}
+    with _sink() as sink:
+        daemon = f"127.0.0.1:{sink.getsockname()[1]}"
+        plan = [
+            ("layer", TRACE_SAMPLED),
+            ("layer", TRACE_UNSAMPLED),
+            ("xray-sdk", TRACE_SAMPLED),
+            ("xray-sdk", TRACE_UNSAMPLED),
+            ("powertools", TRACE_SAMPLED),
+        ]
+        for tool, trace in plan:
+            out = _run_child(
+                ["per-call", tool, str(CALL_ROUNDS), str(CALLS_PER_ROUND)],
+                _lambda_env(daemon, trace),
+            )
+            base, *added = out["samples"]
+            key = tool if trace is TRACE_SAMPLED else f"{tool} unsampled"
+            per_call[key] = (statistics.median(added), base)
+        docs = _run_child(["per-document", str(DOCS)], _lambda_env(daemon))
+
+    layer_call, base_call = per_call["layer"]
+    sdk_call = per_call["xray-sdk"][0]
+    rows.append(
+        _row(
+            "per AWS call: untraced botocore (baseline)",
+            base_call,
+            "µs",
+            detail=f"canned response, median of {CALL_ROUNDS}x{CALLS_PER_ROUND} calls",
+        )
+    )
+    rows.append(
+        _row(
+            "per AWS call added: layer, sampled",
+            layer_call,
+            "µs",
+            f"≤ {GOAL_CALL_US:g} µs",
+            layer_call <= GOAL_CALL_US,
+            f"xray-sdk +{sdk_call:.0f} µs, powertools +{per_call['powertools'][0]:.0f} µs",
+        )
+    )
+    rows.append(
+        _row(
+            "per AWS call ratio layer / xray-sdk",
+            layer_call / sdk_call if sdk_call > 0 else float("nan"),
+            "x",
+            f"≤ {GOAL_CALL_RATIO:g}x",
+            sdk_call > 0 and layer_call / sdk_call <= GOAL_CALL_RATIO,
+        )
+    )
+    unsampled = per_call["layer unsampled"][0]
+    rows.append(
+        _row(
+            "per AWS call added: layer, Sampled=0",
+            unsampled,
+            "µs",
+            f"≤ {GOAL_UNSAMPLED_US:g} µs",
+            unsampled <= GOAL_UNSAMPLED_US,
+            f"xray-sdk Sampled=0 +{per_call['xray-sdk unsampled'][0]:.0f} µs",
+        )
+    )
+    rows.append(
+        _row(
+            "per emitted document (open+close+send)",
+            docs["per_document_us"],
+            "µs",
+            f"≤ {GOAL_DOC_US:g} µs",
+            docs["per_document_us"] <= GOAL_DOC_US,
+            f"floor json.dumps+sendto {docs['floor_us']:.1f} µs",
+        )
+    )
+    size_kb = layer_zip_bytes() / 1024
+    rows.append(
+        _row(
+            "layer zip size",
+            size_kb,
+            "KB",
+            f"≤ {GOAL_ZIP_KB:g} KB",
+            size_kb <= GOAL_ZIP_KB,
+            "layers/lambda_xray, deflate, no __pycache__",
+        )
+    )
+    return rows
+
+
+def _child_main(argv: list[str]) -> None:
+    if argv[0] == "per-call":
+        out = _child_per_call(argv[1], int(argv[2]), int(argv[3]))
+    elif argv[0] == "per-document":
+        out = _child_per_document(int(argv[1]))
+    else:
+        raise SystemExit(f"unknown child mode {argv[0]!r}")
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1:
+        _child_main(sys.argv[1:])
+    else:
+        for r in run():
+            print(r)
