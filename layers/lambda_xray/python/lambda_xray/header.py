@@ -36,7 +36,17 @@ class TraceHeader:
     exactly as received.
     """
 
-    __slots__ = ("_prefix", "_tail", "extra", "mode", "parent", "raw", "root", "sampled")
+    __slots__ = (
+        "_forward",
+        "_prefix",
+        "_tail",
+        "extra",
+        "mode",
+        "parent",
+        "raw",
+        "root",
+        "sampled",
+    )
 
     def __init__(
         self, raw: str, root: str, parent: str | None, sampled: str | None, extra: tuple[str, ...]
@@ -55,8 +65,7 @@ class TraceHeader:
             self.mode = PASS_THROUGH
         self._prefix = f"Root={root};Parent="
         self._tail = ";Sampled=1" + suffix
-        if self.mode == UNSAMPLED:
-            self._tail = f"Root={root};Sampled=0{suffix}"
+        self._forward = f"Root={root};Sampled=0{suffix}" if self.mode == UNSAMPLED else raw
 
     def child(self, parent_id: str) -> str:
         """Outgoing header for a recorded call whose subsegment id is ``parent_id``."""
@@ -68,9 +77,7 @@ class TraceHeader:
         ``Sampled=0`` invocations send ``Root=...;Sampled=0`` plus the other
         fields; pass-through invocations send the header as received.
         """
-        if self.mode == UNSAMPLED:
-            return self._tail
-        return self.raw
+        return self._forward
 
     def __repr__(self) -> str:
         return f"TraceHeader({self.raw!r})"

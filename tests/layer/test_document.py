@@ -1,0 +1,301 @@
+"""Subsegment documents: content, names, exceptions, unsafe values and the size limit."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import json
+import math
+from collections.abc import Callable
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from lambda_xray import document
+from lambda_xray.document import HEADER, MAX_DATAGRAM, MAX_DOCUMENT, Subsegment, encode
+
+TRACE_ID = "1-5759e988-bd862e3fe1be46a994272793"
+PARENT = "53995c3f42cd8ad8"
+
+Check = Callable[[list[dict[str, Any]]], None]
+
+
+def closed(name: str = "work", **fields: Any) -> Subsegment:
+    sub = Subsegment(name, TRACE_ID, PARENT, fields.pop("namespace", None))
+    for key, value in fields.items():
+        setattr(sub, key, value)
+    sub.end_time = sub.start_time + 0.001
+    return sub
+
+
+def decode(datagram: bytes) -> dict[str, Any]:
+    assert datagram.startswith(HEADER)
+    assert len(datagram) <= MAX_DATAGRAM
+    doc = json.loads(datagram[len(HEADER) :])
+    assert isinstance(doc, dict)
+    return doc
+
+
+def test_datagram_is_the_daemon_header_line_then_one_json_document() -> None:
+    datagram = encode(closed())
+    header_line, _, body = datagram.partition(b"\n")
+    assert json.loads(header_line) == {"format": "json", "version": 1}
+    assert json.loads(body)["name"] == "work"
+
+
+def test_document_is_a_standalone_subsegment_with_ids_and_times(assert_valid: Check) -> None:
+    sub = closed("DynamoDB", namespace="aws")
+    doc = decode(encode(sub))
+    assert_valid([doc])
+    assert doc["type"] == "subsegment"
+    assert (doc["trace_id"], doc["parent_id"], doc["namespace"]) == (TRACE_ID, PARENT, "aws")
+    assert len(doc["id"]) == 16 and int(doc["id"], 16) >= 0
+    assert isinstance(doc["start_time"], float) and doc["end_time"] > doc["start_time"]
+
+
+def test_ids_are_unique() -> None:
+    ids = {Subsegment("x", TRACE_ID, PARENT).id for _ in range(2000)}
+    assert len(ids) == 2000
+
+
+def test_empty_sections_and_false_flags_are_left_out() -> None:
+    doc = decode(encode(closed()))
+    for key in ("http", "aws", "annotations", "metadata", "cause", "error", "fault", "throttle"):
+        assert key not in doc
+
+
+def test_names_lose_characters_xray_rejects_and_are_cut_to_200(assert_valid: Check) -> None:
+    assert document.sanitize_name("## app.handler") == "## app.handler"
+    assert document.sanitize_name("a<b>c!d\\e\"f'g") == "abcdefg"
+    assert document.sanitize_name("x" * 300) == "x" * 200
+    assert document.sanitize_name("<>") == "unnamed"
+    assert document.sanitize_name("Überweisung 東京") == "Überweisung 東京"
+    assert document.sanitize_name("tab\there\u2603") == "tabhere"
+    assert_valid([decode(encode(closed("Bad\nname<script>")))])
+
+
+def test_long_http_request_strings_are_cut_to_the_schema_limit(assert_valid: Check) -> None:
+    url = "https://example.com/" + "p" * 400
+    doc = decode(encode(closed(http={"request": {"url": url, "method": "GET"}})))
+    assert_valid([doc])
+    assert doc["http"]["request"]["url"] == url[:250]
+
+
+def raise_chain() -> BaseException:
+    try:
+        try:
+            raise KeyError("inner")
+        except KeyError as inner:
+            raise ValueError("outer") from inner
+    except ValueError as exc:
+        return exc
+
+
+def test_exception_is_recorded_with_type_message_stack_and_chain(assert_valid: Check) -> None:
+    sub = closed(fault=True)
+    sub.add_exception(raise_chain())
+    doc = decode(encode(sub))
+    assert_valid([doc])
+    outer, inner = doc["cause"]["exceptions"]
+    assert (outer["type"], outer["message"]) == ("ValueError", "outer")
+    assert (inner["type"], inner["message"]) == ("KeyError", "'inner'")
+    assert outer["cause"] == inner["id"]
+    assert outer["stack"][-1]["label"] == "raise_chain"
+    assert outer["stack"][-1]["path"] == __file__
+    assert doc["cause"]["working_directory"]
+
+
+def test_an_exception_recorded_twice_is_referenced_by_id(assert_valid: Check) -> None:
+    exc = raise_chain()
+    child, parent = closed(), closed()
+    child.add_exception(exc, remote=True)
+    parent.add_exception(exc)
+    child_doc, parent_doc = decode(encode(child)), decode(encode(parent))
+    assert_valid([child_doc, parent_doc])
+    assert child_doc["cause"]["exceptions"][0]["remote"] is True
+    assert parent_doc["cause"] == child_doc["cause"]["exceptions"][0]["id"]
+    document.forget_exceptions()
+
+
+def test_deep_stacks_keep_the_innermost_frames_and_count_the_rest() -> None:
+    def recurse(n: int) -> None:
+        if n == 0:
+            raise RuntimeError("deep")
+        recurse(n - 1)
+
+    try:
+        recurse(100)
+    except RuntimeError as exc:
+        sub = closed()
+        sub.add_exception(exc)
+    doc = decode(encode(sub))
+    entry = doc["cause"]["exceptions"][0]
+    assert len(entry["stack"]) == document.MAX_FRAMES
+    assert entry["truncated"] > 60
+    assert entry["stack"][-1]["label"] == "recurse"
+
+
+class Opaque:
+    def __repr__(self) -> str:
+        return "<Opaque thing>"
+
+
+class BrokenRepr:
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr")
+
+
+def test_values_json_cannot_hold_are_sent_in_a_safe_form(assert_valid: Check) -> None:
+    cyclic: list[Any] = [1]
+    cyclic.append(cyclic)
+    sub = closed(
+        metadata={
+            "default": {
+                "object": Opaque(),
+                "broken": BrokenRepr(),
+                "set": {3},
+                "nan": math.nan,
+                "when": datetime.datetime(2026, 11, 25, 12, 0, tzinfo=datetime.UTC),
+                "price": decimal.Decimal("1.10"),
+                "tuple_keys": {(1, 2): "a"},
+                "cycle": cyclic,
+                "bytes": b"\x00\xff",
+            }
+        }
+    )
+    doc = decode(encode(sub))
+    assert_valid([doc])
+    values = doc["metadata"]["default"]
+    assert values["object"] == "<Opaque thing>"
+    assert values["broken"] == "<unrepresentable BrokenRepr>"
+    assert values["set"] == [3]
+    assert values["nan"] == "nan"
+    assert values["when"] == "2026-11-25T12:00:00+00:00"
+    assert values["price"] == "1.10"
+    assert values["tuple_keys"] == {"(1, 2)": "a"}
+    assert values["cycle"] == [1, "<cycle>"]
+    assert values["bytes"] == "b'\\x00\\xff'"
+
+
+def test_encoding_does_not_change_the_subsegment() -> None:
+    metadata = {"default": {"big": "x" * 100_000, "small": 1}}
+    sub = closed(metadata=metadata)
+    encode(sub)
+    assert sub.metadata is metadata and len(metadata["default"]["big"]) == 100_000
+
+
+def test_oversized_metadata_is_dropped_largest_first_and_marked(assert_valid: Check) -> None:
+    sub = closed(
+        metadata={
+            "default": {"huge": "x" * 70_000, "small": "kept"},
+            "other": {"medium": "y" * 1000},
+        }
+    )
+    datagram = encode(sub)
+    doc = decode(datagram)
+    assert_valid([doc])
+    assert doc["metadata"]["default"] == {"small": "kept"}
+    assert doc["metadata"]["other"] == {"medium": "y" * 1000}
+    assert doc["metadata"]["lambda_xray"] == {"truncated": True, "dropped": ["default.huge"]}
+
+
+def test_many_metadata_entries_are_dropped_until_the_document_fits(assert_valid: Check) -> None:
+    entries = {f"k{i}": "v" * 900 for i in range(200)}
+    doc = decode(encode(closed(metadata={"default": entries})))
+    assert_valid([doc])
+    note = doc["metadata"]["lambda_xray"]
+    assert note["truncated"] is True and note["dropped_count"] > 100
+    assert 0 < len(doc["metadata"]["default"]) < 200
+
+
+def test_oversized_exception_loses_its_stack_after_the_metadata(assert_valid: Check) -> None:
+    frame = {"path": "/var/task/" + "deep/" * 40 + "module.py", "line": 1, "label": "f"}
+    sub = closed(fault=True, metadata={"default": {"note": "n" * 5000}})
+    sub.cause = {
+        "exceptions": [{"id": document.new_id(), "message": "m" * 5000, "stack": [frame] * 400}]
+    }
+    doc = decode(encode(sub))
+    assert_valid([doc])
+    assert "default" not in doc["metadata"]  # metadata went first
+    entry = doc["cause"]["exceptions"][0]
+    assert entry["stack"] == [] and entry["truncated"] == 400
+    assert len(entry["message"]) == 1024
+    assert doc["fault"] is True
+
+
+def test_oversized_aws_fields_are_cut_and_the_identity_always_survives(
+    assert_valid: Check,
+) -> None:
+    sub = closed(aws={"operation": "PutItem", "keys": ["k" * 1000] * 200}, error=True)
+    doc = decode(encode(sub))
+    assert_valid([doc])
+    assert doc["id"] == sub.id and doc["error"] is True
+    assert doc["aws"]["operation"] == "PutItem"
+
+
+# -- properties -------------------------------------------------------------------
+
+json_leaf = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=50),
+    st.binary(max_size=20),
+    st.builds(Opaque),
+    st.builds(BrokenRepr),
+)
+json_value = st.recursive(
+    json_leaf,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=5),
+        st.dictionaries(st.one_of(st.text(max_size=10), st.integers()), inner, max_size=5),
+    ),
+    max_leaves=20,
+)
+annotation_value = st.one_of(
+    st.text(max_size=1000),
+    st.integers(min_value=-(2**53), max_value=2**53),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.booleans(),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    name=st.text(max_size=300),
+    namespace=st.sampled_from([None, "aws", "remote"]),
+    annotations=st.dictionaries(
+        st.text(alphabet="abcXYZ019_", min_size=1, max_size=20), annotation_value, max_size=5
+    ),
+    metadata=st.dictionaries(
+        st.text(min_size=1, max_size=10),
+        st.dictionaries(st.text(max_size=10), json_value, max_size=4),
+        max_size=3,
+    ),
+    padding=st.integers(min_value=0, max_value=120_000),
+    message=st.text(max_size=200),
+    flags=st.tuples(st.booleans(), st.booleans(), st.booleans()),
+)
+def test_any_content_encodes_to_a_valid_datagram_within_the_limit(
+    xray_schema: Any,
+    name: str,
+    namespace: str | None,
+    annotations: dict[str, Any],
+    metadata: dict[str, dict[str, Any]],
+    padding: int,
+    message: str,
+    flags: tuple[bool, bool, bool],
+) -> None:
+    sub = closed(name, namespace=namespace, annotations=annotations, metadata=metadata)
+    sub.error, sub.throttle, sub.fault = flags
+    if padding:
+        sub.metadata.setdefault("pad", {})["p"] = "p" * padding
+    sub.add_exception(ValueError(message))
+    datagram = encode(sub)
+    doc = decode(datagram)
+    assert not list(xray_schema.iter_errors(doc))
+    assert len(datagram) <= MAX_DATAGRAM and len(datagram) - len(HEADER) <= MAX_DOCUMENT
+    assert (doc["id"], doc["trace_id"], doc["parent_id"]) == (sub.id, TRACE_ID, PARENT)
+    document.forget_exceptions()

@@ -1,0 +1,135 @@
+"""The UDP emitter: real datagrams to a local collector, addresses, failures, the size limit."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from lambda_xray import config, emitter
+from lambda_xray.document import HEADER, MAX_DATAGRAM, Subsegment
+from lambda_xray.emitter import UDPEmitter
+
+TRACE_ID = "1-5759e988-bd862e3fe1be46a994272793"
+PARENT = "53995c3f42cd8ad8"
+
+Check = Callable[[list[dict[str, Any]]], None]
+
+
+def closed(name: str = "work", **metadata: Any) -> Subsegment:
+    sub = Subsegment(name, TRACE_ID, PARENT)
+    if metadata:
+        sub.metadata["default"] = metadata
+    sub.end_time = sub.start_time + 0.001
+    return sub
+
+
+def test_each_document_arrives_as_one_datagram(collector: Any, assert_valid: Check) -> None:
+    subs = [closed(f"step {i}") for i in range(5)]
+    for sub in subs:
+        emitter.emit(sub)
+    docs = collector.wait_for(lambda d: len(d) >= 5, timeout=5)
+    assert_valid(docs)
+    assert [d["name"] for d in docs] == [f"step {i}" for i in range(5)]
+    assert collector.rejects == 0
+
+
+def test_the_tcp_udp_address_form_sends_to_the_udp_address(
+    collector: Any, monkeypatch: pytest.MonkeyPatch, assert_valid: Check
+) -> None:
+    monkeypatch.setenv("AWS_XRAY_DAEMON_ADDRESS", f"tcp:127.0.0.1:9 udp:127.0.0.1:{collector.port}")
+    emitter.emit(closed("both forms"))
+    assert_valid(collector.wait_for(lambda d: len(d) >= 1, timeout=5))
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("127.0.0.1:2000", ("127.0.0.1", 2000)),
+        ("169.254.79.129:2000", ("169.254.79.129", 2000)),
+        ("udp:10.0.0.1:2001 tcp:10.0.0.1:2000", ("10.0.0.1", 2001)),
+        ("tcp:10.0.0.1:2000 udp:10.0.0.2:2002", ("10.0.0.2", 2002)),
+        ("[::1]:2000", ("::1", 2000)),
+        ("localhost:2000", ("localhost", 2000)),
+    ],
+)
+def test_daemon_address_forms(raw: str, expected: tuple[str, int]) -> None:
+    assert config.parse_daemon_address(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw", ["nonsense", "127.0.0.1", "127.0.0.1:0", "127.0.0.1:70000", "::1:2000", "tcp:1.2.3.4:5"]
+)
+def test_bad_daemon_address_falls_back_to_the_default_with_one_warning(
+    raw: str, layer: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("AWS_XRAY_DAEMON_ADDRESS", raw)
+    assert config.get().daemon_address == ("127.0.0.1", 2000)
+    config.reset()
+    assert config.get().daemon_address == ("127.0.0.1", 2000)
+    warnings = [r for r in caplog.records if "AWS_XRAY_DAEMON_ADDRESS" in r.getMessage()]
+    assert len(warnings) == 1
+    assert raw in warnings[0].getMessage() and "127.0.0.1:2000" in warnings[0].getMessage()
+
+
+def test_an_unreachable_daemon_drops_documents_without_raising(layer: None) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    sender = UDPEmitter(("127.0.0.1", closed_port))
+    for _ in range(5):  # the ICMP "port unreachable" surfaces on a later send
+        sender.send(closed())
+    assert sender.sent + sender.dropped == 5
+    assert sender.dropped >= 1
+    sender.close()
+
+
+def test_an_unresolvable_daemon_host_drops_documents_with_one_warning(
+    layer: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    sender = UDPEmitter(("no-such-host.invalid", 2000))
+    sender.send(closed())
+    sender.send(closed())
+    assert sender.dropped == 2
+    assert len([r for r in caplog.records if "cannot resolve" in r.getMessage()]) == 1
+
+
+def test_the_socket_is_opened_on_first_send_and_is_non_blocking(collector: Any) -> None:
+    sender = UDPEmitter()
+    assert sender._sock is None
+    sender.send(closed())
+    assert sender._sock is not None and sender._sock.getblocking() is False
+    collector.wait_for(lambda d: len(d) >= 1, timeout=5)
+    sender.close()
+
+
+def test_an_emitter_that_raises_never_reaches_the_caller(layer: None) -> None:
+    class Exploding:
+        def send(self, sub: Subsegment) -> None:
+            raise RuntimeError("boom")
+
+    previous = emitter.set_emitter(Exploding())
+    try:
+        emitter.emit(closed())
+    finally:
+        emitter.set_emitter(previous)
+
+
+def test_oversized_documents_arrive_trimmed_and_nothing_larger_is_sent(
+    layer: None, assert_valid: Check
+) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as receiver:
+        receiver.bind(("127.0.0.1", 0))
+        receiver.settimeout(5)
+        sender = UDPEmitter(receiver.getsockname())
+        sender.send(closed("big", blob="b" * 200_000, small="s"))
+        datagram = receiver.recv(200_000)
+        sender.close()
+    assert len(datagram) <= MAX_DATAGRAM
+    doc = json.loads(datagram[len(HEADER) :])
+    assert_valid([doc])
+    assert doc["metadata"]["default"] == {"small": "s"}
+    assert doc["metadata"]["lambda_xray"]["truncated"] is True
