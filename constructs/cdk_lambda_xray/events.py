@@ -21,6 +21,7 @@ A function wired here is checked at synth: if its tracing is not ``Active`` or
 
 from __future__ import annotations
 
+import re
 import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
@@ -46,8 +47,8 @@ __all__ = ["TracedEvents", "trace_events"]
 
 _DEFAULT_RULE_ID: Final = "TracedEventsRule"
 _TRACED_MODES: Final = frozenset({"Active", "PassThrough"})
+_UNRESOLVED: Final = "<token>"
 _WARNING_ID: Final = "cdk-lambda-xray:eventTargetNotTraced"
-_S3_EVENT_VALUES: Final = {member.value: member for member in s3.EventType}
 
 
 def trace_events(function: lambda_.IFunction) -> TracedEvents:
@@ -454,7 +455,7 @@ def _s3_event_types(given: Sequence[s3.EventType], path: str) -> list[s3.EventTy
         if isinstance(item, s3.EventType):
             result.append(item)
             continue
-        known = _S3_EVENT_VALUES.get(item) if isinstance(item, str) else None
+        known = _s3_event_named(item) if isinstance(item, str) else None
         hint = (
             f"use s3.EventType.{known.name}"
             if known is not None
@@ -470,6 +471,14 @@ def _s3_event_types(given: Sequence[s3.EventType], path: str) -> list[s3.EventTy
             "pass at least one s3.EventType, or leave events out (default: OBJECT_CREATED)",
         )
     return result
+
+
+def _s3_event_named(text: str) -> s3.EventType | None:
+    """The member a user meant: ``"s3:ObjectCreated:Put"`` -> ``OBJECT_CREATED_PUT``."""
+    body = text.removeprefix("s3:").replace("*", "").strip(":")
+    words = re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+", body)
+    name = "_".join(w.upper() for w in words) if words else text.upper()
+    return s3.EventType.__members__.get(name)
 
 
 def _s3_key_filter(
@@ -512,14 +521,17 @@ class _TracingCheck:
         if not isinstance(cfn, lambda_.CfnFunction):
             return []  # imported function: its tracing is managed where it lives
         mode = _tracing_mode(cfn)
-        if mode is None or mode not in _TRACED_MODES:
-            Annotations.of(self._function).add_warning_v2(
-                _WARNING_ID,
-                f"{self._function.node.path} is wired to event sources with "
-                f"trace_events() but its tracing is {mode or 'not set (Lambda: PassThrough)'}"
-                "; the trace ends before this function. Use TracedFunction, or apply "
-                "trace_app(app).",
-            )
+        if mode == _UNRESOLVED or mode in _TRACED_MODES:
+            return []  # a token is not a value: never guessed at
+        shown = "not set" if mode is None else mode
+        Annotations.of(self._function).add_warning_v2(
+            _WARNING_ID,
+            f"{self._function.node.path} is wired to event sources with "
+            f"trace_events(), but its tracing mode is {shown}, not Active or "
+            "PassThrough: Lambda records no segment for it and the trace ends before "
+            "this function. Use TracedFunction (tracing Active), or apply "
+            "trace_app(app).",
+        )
         return []
 
 
@@ -529,7 +541,7 @@ def _tracing_mode(cfn: lambda_.CfnFunction) -> str | None:
         return None
     if isinstance(config, lambda_.CfnFunction.TracingConfigProperty):
         return config.mode
-    return "a token" if Token.is_unresolved(config) else None
+    return _UNRESOLVED if Token.is_unresolved(config) else None
 
 
 _WATCHED: Final[weakref.WeakSet[lambda_.Function]] = weakref.WeakSet()
