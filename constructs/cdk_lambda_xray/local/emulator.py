@@ -10,6 +10,11 @@ sets ``_X_AMZN_TRACE_ID`` per invocation. It does not emit Lambda's own
 ``AWS::Lambda`` / ``AWS::Lambda::Function`` segments: the trace view shows the
 function's subsegments under their (unreceived) parent id.
 
+MiniStack's CloudFormation does not know ``AWS::XRay::ResourcePolicy`` (the
+reference app needs one for SNS active tracing); it is started through
+:mod:`cdk_lambda_xray.local._ministack_boot`, which records such policies so the
+very template that goes to AWS deploys here too.
+
 MiniStack's worker imports ``boto3`` for CDK's S3-notification custom resource,
 so it must run from an interpreter that has boto3 (this package's own, by
 default).
@@ -33,6 +38,8 @@ from types import TracebackType
 from typing import IO, Any, Self
 
 HEALTH_PATH = "/_ministack/health"
+#: Runs MiniStack's own entry point after one documented addition (see that module).
+BOOT_MODULE = "cdk_lambda_xray.local._ministack_boot"
 
 #: Variables of the calling process that must not leak into the emulator or
 #: the functions it runs (they would point boto3 or the layer elsewhere).
@@ -161,7 +168,7 @@ class MiniStack:
         self._log = self.log_path.open("wb")
         try:
             self._proc = subprocess.Popen(
-                [self._python, "-m", "ministack"],
+                [self._python, "-m", BOOT_MODULE],
                 stdin=subprocess.DEVNULL,
                 stdout=self._log,
                 stderr=subprocess.STDOUT,
