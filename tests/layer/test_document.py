@@ -11,7 +11,6 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from lambda_xray import document
 from lambda_xray.document import HEADER, MAX_DATAGRAM, MAX_DOCUMENT, Subsegment, encode
 
