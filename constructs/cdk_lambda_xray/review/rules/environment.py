@@ -52,7 +52,7 @@ def _context_missing(model: Model) -> Iterator[Finding]:
 
 CONTEXT_MISSING: Final = Rule(
     id="XRAY007",
-    name="context-missing-invalid",
+    name="context-missing-strategy",
     severity=Severity.ERROR,
     summary=f"{ENV_CONTEXT_MISSING} is invalid (error) or unset on an instrumented "
     "function (info).",

@@ -51,9 +51,9 @@ SNS_TRACING: Final = Rule(
     name="sns-topic-tracing-not-active",
     severity=Severity.WARNING,
     summary="An SNS topic that invokes a traced function does not have active tracing.",
-    fix="Wire the subscription with cdk_lambda_xray's events helpers or call "
-    "upstream.trace_topic(topic) (active tracing plus the X-Ray resource policy); "
-    "by hand: sns.Topic(tracing_config=sns.TracingConfig.ACTIVE).",
+    fix="Subscribe with trace_events(fn).from_sns(topic) or call trace_topic(topic) "
+    "(active tracing plus the X-Ray resource policy); by hand: "
+    "sns.Topic(tracing_config=sns.TracingConfig.ACTIVE).",
     check=_sns_tracing,
 )
 
@@ -84,7 +84,7 @@ SNS_POLICY: Final = Rule(
     name="sns-xray-resource-policy-missing",
     severity=Severity.WARNING,
     summary="An actively traced SNS topic has no X-Ray resource policy for sns.amazonaws.com.",
-    fix="Call upstream.trace_topic(topic) (it adds SnsTracingPolicy); if the account's policy "
+    fix="Call trace_topic(topic) (it adds SnsTracingPolicy); if the account's policy "
     "is managed elsewhere, suppress this finding with that reason.",
     check=_sns_policy,
 )
@@ -108,7 +108,7 @@ API_STAGE: Final = Rule(
     name="apigateway-stage-tracing-disabled",
     severity=Severity.WARNING,
     summary="A REST API stage in front of a traced function has tracing disabled.",
-    fix="Call upstream.trace_rest_api(api), or deploy_options=apigw.StageOptions("
+    fix="Call trace_rest_api(api), or deploy_options=apigw.StageOptions("
     "tracing_enabled=True); raw stages: TracingEnabled: true.",
     check=_api_stage,
 )
@@ -132,7 +132,6 @@ STATE_MACHINE: Final = Rule(
     name="state-machine-tracing-disabled",
     severity=Severity.WARNING,
     summary="A state machine that invokes a traced function has tracing disabled.",
-    fix="Call upstream.trace_state_machine(state_machine), or "
-    "sfn.StateMachine(tracing_enabled=True).",
+    fix="Call trace_state_machine(state_machine), or sfn.StateMachine(tracing_enabled=True).",
     check=_state_machine,
 )
