@@ -294,24 +294,24 @@ def _repr(value: Any) -> str:
 
 
 def _make_dumps() -> Callable[[Any], str]:
-    import json.encoder as encoder
+    try:
+        # The C encoder straight from _json: json/__init__ would also load the
+        # decoder and re, which encoding never needs.
+        from _json import encode_basestring_ascii, make_encoder
+    except ImportError:  # pragma: no cover - CPython always has _json
+        import json
 
-    maker = getattr(encoder, "c_make_encoder", None)
-    if maker is not None:
-        # The C encoder, built once: separators without spaces, ASCII output
-        # (bytes length == characters), NaN rejected, no circularity markers
-        # (a cycle ends in RecursionError and takes the safe path below).
-        c_encode = maker(
-            None, _default, encoder.encode_basestring_ascii, None, ":", ",", False, False, False
-        )
+        return json.JSONEncoder(separators=(",", ":"), default=_default, allow_nan=False).encode
+    # Built once: no spaces, ASCII output (so bytes == characters), NaN rejected,
+    # no circularity markers (a cycle ends in RecursionError and takes the safe path).
+    c_encode = make_encoder(
+        None, _default, encode_basestring_ascii, None, ":", ",", False, False, False
+    )
 
-        def dumps(obj: Any) -> str:
-            return "".join(c_encode(obj, 0))
+    def dumps(obj: Any) -> str:
+        return "".join(c_encode(obj, 0))
 
-        return dumps
-    return encoder.JSONEncoder(  # pragma: no cover - CPython always has _json
-        separators=(",", ":"), default=_default, allow_nan=False
-    ).encode
+    return dumps
 
 
 def _lazy_dumps(obj: Any) -> str:

@@ -18,7 +18,7 @@ from lambda_xray.document import encode
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import socket
+    import _socket
     from typing import Protocol
 
     from lambda_xray.document import Subsegment
@@ -41,7 +41,7 @@ class UDPEmitter:
 
     def __init__(self, address: tuple[str, int] | None = None) -> None:
         self._address = address
-        self._sock: socket.socket | None = None
+        self._sock: _socket.socket | None = None
         self.sent = 0
         self.dropped = 0
 
@@ -63,12 +63,16 @@ class UDPEmitter:
         if sock is not None:
             sock.close()
 
-    def _open(self) -> socket.socket:
-        import socket
+    def _open(self) -> _socket.socket:
+        # _socket, not socket: the same calls without loading socket.py, enum
+        # and selectors into a function that may never need them.
+        import _socket
 
         host, port = self._address or config.get().daemon_address
         try:
-            infos = socket.getaddrinfo(host, port, 0, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
+            # An ASCII host as bytes: a str would load the idna codec first.
+            target: str | bytes = host.encode("ascii") if host.isascii() else host
+            infos = _socket.getaddrinfo(target, port, 0, _socket.SOCK_DGRAM, _socket.IPPROTO_UDP)
         except OSError:
             _log.warning_once(
                 "daemon-resolve",
@@ -77,7 +81,7 @@ class UDPEmitter:
             )
             raise
         family, kind, proto, _, sockaddr = infos[0]
-        sock = socket.socket(family, kind, proto)
+        sock = _socket.socket(family, kind, proto)
         try:
             sock.setblocking(False)
             sock.connect(sockaddr)

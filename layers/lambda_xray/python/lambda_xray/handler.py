@@ -168,10 +168,10 @@ def load_handler(name: str) -> UserHandler:
         )
     if modname.split(".")[0] in sys.builtin_module_names:
         raise BuiltInModuleConflict(f"Cannot use built-in module {modname} as a handler module")
-    import importlib
-
+    dotted = modname.replace("/", ".")
     try:
-        module = importlib.import_module(modname.replace("/", "."))
+        __import__(dotted)  # importlib.import_module without loading importlib
+        module = sys.modules[dotted]
     except ImportError as e:
         raise ImportModuleError(f"Unable to import module '{modname}': {e}") from e
     except SyntaxError as e:
