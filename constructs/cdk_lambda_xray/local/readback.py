@@ -122,6 +122,8 @@ class _Resolver:
                 if any(not isinstance(p, str) for p in resolved):
                     return _UNRESOLVED
                 return str(sep).join(resolved)
+            if key.startswith("Fn::"):
+                return _UNRESOLVED  # Fn::Sub, Fn::Select, ...: not evaluated, never guessed
         if isinstance(value, dict):
             items2 = {k: self.resolve(v) for k, v in value.items()}
             return _UNRESOLVED if _UNRESOLVED in items2.values() else items2

@@ -1,0 +1,123 @@
+"""The demo's pieces that run without deploying: flow matching, progress, work dir, CLI."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cdk_lambda_xray.local import demo
+from cdk_lambda_xray.local.demo import FLOWS, Progress, StepFailed, find_flow_trace, missing_flows
+from cdk_lambda_xray.local.traceview import build_traces
+
+T = "1-6743a2b1-0123456789abcdef01234567"
+
+
+def _doc(name: str, id_: str, parent: str, **kw: Any) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "name": name,
+        "id": id_,
+        "trace_id": kw.pop("trace_id", T),
+        "parent_id": parent,
+        "type": "subsegment",
+        "start_time": 1.0,
+        "end_time": 1.1,
+    }
+    doc.update(kw)
+    return doc
+
+
+def _call(service: str, op: str, id_: str, parent: str, status: int = 200) -> dict[str, Any]:
+    return _doc(
+        service,
+        id_,
+        parent,
+        namespace="aws",
+        aws={"operation": op},
+        http={"response": {"status": status}},
+    )
+
+
+UPLOAD = [
+    _doc("## record_upload.handler", "1" * 16, "f" * 16),
+    _call("DynamoDB", "ListTables", "2" * 16, "1" * 16),
+    _call("DynamoDB", "PutItem", "3" * 16, "1" * 16),
+]
+SPEC = {s.key: s for s in FLOWS}
+
+
+def test_flow_trace_needs_every_expected_call_with_status_200() -> None:
+    assert find_flow_trace(build_traces(UPLOAD), SPEC["upload"]) is not None
+    without_put = UPLOAD[:2]
+    assert find_flow_trace(build_traces(without_put), SPEC["upload"]) is None
+    failed_put = [*UPLOAD[:2], _call("DynamoDB", "PutItem", "3" * 16, "1" * 16, status=400)]
+    assert find_flow_trace(build_traces(failed_put), SPEC["upload"]) is None
+
+
+def test_failure_flow_needs_a_fault_with_the_message() -> None:
+    ok = _doc("## write_object.handler", "4" * 16, "f" * 16)
+    assert find_flow_trace(build_traces([ok]), SPEC["failure"]) is None
+    fault = _doc(
+        "## write_object.handler",
+        "4" * 16,
+        "f" * 16,
+        fault=True,
+        cause={"exceptions": [{"type": "ValueError", "message": "requested failure"}]},
+    )
+    assert find_flow_trace(build_traces([fault]), SPEC["failure"]) is not None
+    # and a faulted writer never counts as the successful invoke flow
+    put = _call("S3", "PutObject", "5" * 16, "4" * 16)
+    assert find_flow_trace(build_traces([fault, put]), SPEC["invoke"]) is None
+
+
+def test_missing_flows_names_what_has_not_arrived() -> None:
+    assert [s.key for s in missing_flows(UPLOAD, FLOWS)] == ["invoke", "publish", "failure"]
+
+
+def test_progress_prints_start_and_result_with_timing() -> None:
+    out = io.StringIO()
+    progress = Progress(out, heartbeat=0.05)
+    with progress.step("first") as step:
+        step.detail = "fine"
+    with pytest.raises(StepFailed), progress.step("second"):
+        raise StepFailed("it broke")
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "[ 1] first ..."
+    assert lines[1].startswith("     ok (") and lines[1].endswith(" s)  fine")
+    assert lines[2] == "[ 2] second ..."
+    assert lines[3].startswith("     FAILED (") and lines[3].endswith("it broke")
+    assert [r.ok for r in progress.records] == [True, False]
+
+
+def test_progress_heartbeat_shows_a_long_step_is_alive() -> None:
+    out = io.StringIO()
+    progress = Progress(out, heartbeat=0.05)
+    with progress.step("slow"):
+        import time
+
+        time.sleep(0.2)
+    assert "... slow:" in out.getvalue()
+
+
+def test_work_dir_is_cleared_of_the_previous_run_only(tmp_path: Path) -> None:
+    (tmp_path / "cdk-home").mkdir()
+    (tmp_path / "cdk-home" / "cache").write_text("old")
+    (tmp_path / "traces.html").write_text("old")
+    (tmp_path / "notes.txt").write_text("the user's")
+    demo._prepare_work_dir(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_app_dir_is_found_from_a_subdirectory(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text("")
+    (tmp_path / "cdk.json").write_text("{}")
+    (tmp_path / "functions").mkdir()
+    assert demo.find_app_dir(tmp_path / "functions") == tmp_path.resolve()
+
+
+def test_demo_without_an_app_explains_and_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert demo.main(["--app-dir", str(tmp_path)]) == 2
+    assert "no CDK app found" in capsys.readouterr().err
