@@ -1,0 +1,159 @@
+"""Cold start discipline: importing the layer loads only itself, reads no environment, does no I/O.
+
+Each check runs a fresh interpreter (the layer on ``sys.path`` as ``/opt/python``
+would be) that records, while the import runs: the modules it adds, every
+read of ``os.environ`` and every audit event (files opened, sockets, processes).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+LAYER_PYTHON = Path(__file__).resolve().parents[2] / "layers" / "lambda_xray" / "python"
+
+PROBE = r"""
+import json, os, sys
+
+sys.path.insert(0, sys.argv[1])
+reads = []
+
+
+class RecordingEnviron:
+    def __init__(self, real):
+        self._real = real
+
+    def __getitem__(self, key):
+        reads.append(key)
+        return self._real[key]
+
+    def get(self, key, default=None):
+        reads.append(key)
+        return self._real.get(key, default)
+
+    def __contains__(self, key):
+        reads.append(key)
+        return key in self._real
+
+    def __iter__(self):
+        reads.append("<iter>")
+        return iter(self._real)
+
+    def __len__(self):
+        return len(self._real)
+
+    def __getattr__(self, name):
+        reads.append("<" + name + ">")
+        return getattr(self._real, name)
+
+
+os.environ = RecordingEnviron(os.environ)
+events = []
+recording = [True]
+
+
+def hook(event, args):
+    if recording[0] and event not in ("exec", "compile", "marshal.loads", "object.__setattr__"):
+        events.append([event, [a if isinstance(a, (str, int)) else repr(a) for a in args]])
+
+
+sys.addaudithook(hook)
+before = set(sys.modules)
+__import__(sys.argv[2])
+recording[0] = False
+print(json.dumps({"modules": sorted(set(sys.modules) - before), "reads": reads, "events": events}))
+"""
+
+
+def probe(module: str) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, str(LAYER_PYTHON), module],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+@pytest.fixture(scope="module")
+def handler_import() -> dict[str, Any]:
+    return probe("lambda_xray.handler")
+
+
+def is_layer_module(name: str) -> bool:
+    return name == "lambda_xray" or name.startswith("lambda_xray.")
+
+
+def test_importing_the_handler_loads_only_the_layers_own_modules(
+    handler_import: dict[str, Any],
+) -> None:
+    extra = [m for m in handler_import["modules"] if not is_layer_module(m)]
+    # __future__ is what ``from __future__ import annotations`` costs (~0.1 ms).
+    assert extra == ["__future__"], f"importing lambda_xray.handler also loaded {extra}"
+
+
+@pytest.mark.parametrize(
+    "heavy",
+    [
+        "botocore",
+        "boto3",
+        "urllib3",
+        "requests",
+        "http.client",
+        "socket",
+        "json",
+        "logging",
+        "threading",
+        "asyncio",
+        "typing",
+        "inspect",
+        "re",
+        "importlib.abc",
+        "functools",
+    ],
+)
+def test_importing_the_handler_does_not_load(heavy: str, handler_import: dict[str, Any]) -> None:
+    assert heavy not in handler_import["modules"]
+
+
+def test_importing_the_handler_loads_only_the_layer_modules_it_runs_first(
+    handler_import: dict[str, Any],
+) -> None:
+    layer_modules = {m for m in handler_import["modules"] if is_layer_module(m)}
+    # The recorder, document model, emitter and settings wait for the first invocation.
+    for later in ("_recorder", "document", "emitter", "config", "api", "_contract"):
+        assert f"lambda_xray.{later}" not in layer_modules
+
+
+def test_importing_the_handler_reads_no_environment(handler_import: dict[str, Any]) -> None:
+    assert handler_import["reads"] == []
+
+
+def test_importing_the_handler_opens_nothing_but_module_files(
+    handler_import: dict[str, Any],
+) -> None:
+    stdlib = sysconfig.get_paths()["stdlib"]
+    allowed_roots = (str(LAYER_PYTHON), stdlib)
+    for event, args in handler_import["events"]:
+        assert not event.startswith(("socket.", "subprocess.", "os.system", "os.posix_spawn"))
+        if event == "open":
+            path, mode = str(args[0]), args[1]
+            assert path.startswith(allowed_roots), path
+            assert path.endswith((".py", ".pyc")), path
+            assert mode in ("r", "rb", None), (path, mode)
+        else:
+            assert event in ("import", "os.listdir", "sys._getframe"), (event, args)
+
+
+def test_importing_the_package_loads_nothing_else() -> None:
+    result = probe("lambda_xray")
+    assert result["modules"] == ["__future__", "lambda_xray"]
+    assert result["reads"] == []
