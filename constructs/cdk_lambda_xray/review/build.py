@@ -273,7 +273,7 @@ class _Builder:
         target = value.only_target()
         if target is not None:
             return self.model.roles.get(target.resource)
-        text = value.literal
+        text = value.concrete
         if text:
             match = _ROLE_ARN.search(text)
             rid = self.roles_by_name.get(match.group(1) if match else text)
@@ -364,7 +364,7 @@ class _Builder:
         target = value.only_target()
         if target is not None and target.resource in self.layers:
             return self.layers[target.resource]
-        text = value.literal
+        text = value.concrete
         if text:
             name = text.split(":layer:", 1)[-1]
             return Layer(label=name, arn=text, tracer=layer_tracer_from_arn(text))
@@ -386,7 +386,7 @@ class _Builder:
                 res = self.templates[target.resource.stack].resources[target.resource.logical_id]
                 inner = self._resolve(target.resource, _props(res).get("FunctionName"))
                 return self._function_from_value(target.resource, "FunctionName", inner, depth + 1)
-        text = value.literal
+        text = value.concrete
         if text:
             match = _LAMBDA_ARN.match(text)
             name = match.group(1) if match else text.split(":", 1)[0]
@@ -694,15 +694,10 @@ class _Builder:
 
     # -- downstream -------------------------------------------------------------
     def _downstream(self) -> None:
-        sources: dict[ResourceId, set[ResourceId]] = {}
-        for edge in self.model.event_sources:
-            if edge.source is not None:
-                sources.setdefault(edge.function, set()).add(edge.source)
         for fn in self.model.functions.values():
             if fn.role is None:
                 continue
             seen: dict[tuple[str, ResourceId | None], Downstream] = {}
-            own_sources = sources.get(fn.id, set())
             for st in fn.role.statements:
                 if st.effect != "Allow" or not st.actions:
                     continue
@@ -711,21 +706,15 @@ class _Builder:
                 if not services:
                     continue
                 calls = tuple(a for a in st.actions if a.split(":", 1)[0].lower() in services)
+                if all(a.lower() in _POLLER_ACTIONS for a in calls):
+                    continue  # Lambda's event-source poller, not the function's code
+                service = sorted(services)[0]
                 for resource in st.resources:
                     targets = [t.resource for t in resource.targets]
-                    if (
-                        targets
-                        and all(t in own_sources for t in targets)
-                        and all(a.lower() in _POLLER_ACTIONS for a in calls)
-                    ):
-                        continue
                     if targets and all(t == fn.id for t in targets):
                         continue
                     keys: list[ResourceId | None] = list(dict.fromkeys(targets)) or [None]
                     for target in keys:
-                        service = sorted(services)[0]
-                        if target is None and all(a.lower() in _POLLER_ACTIONS for a in calls):
-                            continue
                         entry = seen.get((service, target))
                         if entry is None:
                             label = (

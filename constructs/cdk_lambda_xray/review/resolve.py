@@ -65,7 +65,7 @@ class Unknown:
     reason: str
 
     def text(self) -> str:
-        return "${?}"
+        return f"<{self.expression}>"
 
 
 Part = str | Target | Pseudo | Unknown
@@ -95,6 +95,21 @@ class Value:
     def text(self) -> str:
         """Readable form: literals verbatim, the rest as ``${...}``."""
         return "".join(p if isinstance(p, str) else p.text() for p in self.parts)
+
+    @property
+    def concrete(self) -> str | None:
+        """Text for name matching when only pseudo parameters are unknown, else None.
+
+        Pseudo parameters become ``<Region>``-style tokens (no colons), so ARN
+        fields still split on ``:``.
+        """
+        if any(isinstance(p, Target | Unknown) for p in self.parts):
+            return None
+        return "".join(
+            p if isinstance(p, str) else f"<{p.name.rsplit(':', 1)[-1]}>"
+            for p in self.parts
+            if isinstance(p, str | Pseudo)
+        )
 
     def only_target(self) -> Target | None:
         """The target when the value is exactly one ``Ref``/``GetAtt``."""
