@@ -7,6 +7,7 @@ read of ``os.environ`` and every audit event (files opened, sockets, processes).
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -157,3 +158,52 @@ def test_importing_the_package_loads_nothing_else() -> None:
     result = probe("lambda_xray")
     assert result["modules"] == ["__future__", "lambda_xray"]
     assert result["reads"] == []
+
+
+FIRST_INVOCATION = r"""
+import os, sys
+
+sys.path.insert(0, sys.argv[1])
+sys.path.insert(0, sys.argv[2])
+if sys.argv[3] == "preload-typing":
+    import typing
+os.environ["LAMBDA_XRAY_HANDLER"] = "plain.handler"
+os.environ["AWS_XRAY_DAEMON_ADDRESS"] = "127.0.0.1:9"
+os.environ["_X_AMZN_TRACE_ID"] = (
+    "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+)
+import lambda_xray.handler
+
+before = set(sys.modules)
+lambda_xray.handler.handler({}, None)
+added = sorted(set(sys.modules) - before)
+print(repr(added))
+"""
+
+
+def first_invocation_modules(tmp_path: Path, mode: str) -> list[str]:
+    (tmp_path / "plain.py").write_text("def handler(event, context):\n    return 1\n")
+    done = subprocess.run(
+        [sys.executable, "-c", FIRST_INVOCATION, str(LAYER_PYTHON), str(tmp_path), mode],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    modules: list[str] = ast.literal_eval(done.stdout)
+    return modules
+
+
+def test_the_first_invocation_loads_only_builtin_helpers(tmp_path: Path) -> None:
+    modules = first_invocation_modules(tmp_path, "preload-typing")
+    extra = [m for m in modules if not is_layer_module(m) and m != "plain"]
+    assert sorted(extra) == ["_contextvars", "_json", "_socket", "contextvars"]
+
+
+@pytest.mark.xfail(
+    reason="lambda_xray/_contract.py (the lead's) imports typing.Final at run time; "
+    "guarding it with TYPE_CHECKING removes typing (and re) from the first invocation",
+    strict=False,
+)
+def test_the_first_invocation_does_not_load_typing(tmp_path: Path) -> None:
+    assert "typing" not in first_invocation_modules(tmp_path, "plain")
