@@ -9,6 +9,8 @@ from typing import Any
 
 import lambda_xray
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from lambda_xray import annotate, metadata, subsegment
 from lambda_xray.testing import InMemoryEmitter, invocation, trace_header
 
@@ -290,3 +292,38 @@ def test_documents_reach_the_daemon_over_udp(collector: Any, assert_valid: Check
     docs = collector.wait_for(lambda d: len(d) >= 2, timeout=5)
     assert_valid(docs)
     assert {d["name"] for d in docs} == {"work", "## udp"}
+
+
+_anything = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.text(max_size=1200),
+    st.binary(max_size=10),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.floats(), max_size=3),
+)
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    name=st.text(max_size=250),
+    key=st.one_of(st.text(max_size=600), st.integers(), st.none()),
+    value=_anything,
+    namespace=st.one_of(st.text(max_size=20), st.just("AWS.x"), st.integers()),
+)
+def test_no_input_to_the_api_raises_into_user_code_or_breaks_a_document(
+    name: str, key: Any, value: Any, namespace: Any, xray_schema: Any, layer: None
+) -> None:
+    # The layer's default mode (LOG_ERROR): bad input is logged, never raised.
+    with InMemoryEmitter() as xray, invocation(), subsegment(name):
+        annotate(key, value)
+        metadata(key, value, namespace=namespace)
+    assert len(xray.documents) == 2
+    for doc in xray.documents:
+        assert not list(xray_schema.iter_errors(doc))
