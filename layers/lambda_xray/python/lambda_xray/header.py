@@ -99,17 +99,44 @@ def is_entity_id(value: str) -> bool:
     return len(value) == 16 and _HEX.issuperset(value)
 
 
+_KNOWN_KEYS: Final = frozenset({"root", "parent", "sampled"})
+
+
 def parse(value: str | None) -> TraceHeader | None:
     """Parse a trace header; ``None`` when it is absent or malformed. Never raises."""
     if not value or len(value) > MAX_HEADER_LENGTH:
         return None
     if not (value.isascii() and value.isprintable()):
         return None
+    parts = value.split(";")
+    if (
+        len(parts) >= 3
+        and parts[0][:5] == "Root="
+        and parts[1][:7] == "Parent="
+        and parts[2][:8] == "Sampled="
+        and " " not in value
+    ):
+        # Lambda's own shape (Root;Parent;Sampled[;more]): no general parsing needed.
+        extra = parts[3:]
+        if all(
+            field[:1] not in ("", "=")
+            and "=" in field
+            and field.partition("=")[0].lower() not in _KNOWN_KEYS
+            for field in extra
+        ):
+            root, parent = parts[0][5:], parts[1][7:]
+            if is_trace_id(root) and is_entity_id(parent):
+                return TraceHeader(value, root, parent, parts[2][8:], tuple(extra))
+            return None
+    return _parse_general(parts, value)
+
+
+def _parse_general(parts: list[str], value: str) -> TraceHeader | None:
     root: str | None = None
     parent: str | None = None
     sampled: str | None = None
     extra: list[str] = []
-    for part in value.split(";"):
+    for part in parts:
         part = part.strip()
         if not part:
             continue
