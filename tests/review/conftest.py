@@ -161,3 +161,44 @@ def reference_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     outdir = tmp_path_factory.mktemp("reference") / "cdk.out"
     module.build_app(str(outdir)).synth()
     return outdir
+
+
+def _synth_multi(outdir: Path) -> Path:
+    """Two stacks with a cross-stack reference, a nested stack, and a CDK stage."""
+    import aws_cdk as cdk
+    from aws_cdk import aws_lambda as lambda_
+    from aws_cdk import aws_lambda_event_sources as sources
+    from aws_cdk import aws_sns as sns
+    from aws_cdk import aws_sns_subscriptions as subs
+    from aws_cdk import aws_sqs as sqs
+
+    app = cdk.App(outdir=str(outdir))
+    code = lambda_.Code.from_inline("def handler(event, context):\n    return event\n")
+    py = lambda_.Runtime.PYTHON_3_12
+    producer = cdk.Stack(app, "Producer")
+    topic = sns.Topic(producer, "Topic", tracing_config=sns.TracingConfig.ACTIVE)
+    consumer = cdk.Stack(app, "Consumer")
+    on_topic = lambda_.Function(
+        consumer,
+        "OnTopic",
+        runtime=py,
+        handler="index.handler",
+        code=code,
+        tracing=lambda_.Tracing.ACTIVE,
+    )
+    topic.add_subscription(subs.LambdaSubscription(on_topic))
+    queue = sqs.Queue(consumer, "Queue")
+    inner = cdk.NestedStack(consumer, "Inner")
+    worker = lambda_.Function(inner, "Worker", runtime=py, handler="index.handler", code=code)
+    worker.add_event_source(sources.SqsEventSource(queue))
+    stage = cdk.Stage(app, "Prod")
+    staged = cdk.Stack(stage, "Api")
+    lambda_.Function(staged, "StagedFn", runtime=py, handler="index.handler", code=code)
+    app.synth()
+    return outdir
+
+
+@pytest.fixture(scope="session")
+def multi_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """cdk.out with cross-stack references, a nested stack and a stage."""
+    return _synth_multi(tmp_path_factory.mktemp("multi") / "cdk.out")

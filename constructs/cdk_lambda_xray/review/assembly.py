@@ -159,7 +159,9 @@ def _load_stack(
         raise AssemblyError(
             f"stack {artifact_id!r} in {directory}/manifest.json has no templateFile"
         )
-    display = prefix + str(artifact.get("displayName") or artifact_id)
+    # displayName already carries the stage path ("Prod/Api"); ids of nested
+    # assemblies without one get the stage prefix
+    display = str(artifact.get("displayName") or f"{prefix}{artifact_id}")
     key = _unique(assembly, display)
     body = _read_json(directory / str(template_file), f"template of stack {display!r}")
     if not isinstance(body, dict):
