@@ -178,7 +178,7 @@ def test_values_json_cannot_hold_are_sent_in_a_safe_form(assert_valid: Check) ->
 
 
 def test_encoding_does_not_change_the_subsegment() -> None:
-    metadata = {"default": {"big": "x" * 100_000, "small": 1}}
+    metadata: dict[str, dict[str, Any]] = {"default": {"big": "x" * 100_000, "small": 1}}
     sub = closed(metadata=metadata)
     encode(sub)
     assert sub.metadata is metadata and len(metadata["default"]["big"]) == 100_000
