@@ -19,6 +19,8 @@ _EXPORTS: dict[str, str] = {
     "TracingLayer": "layer",
     "TracingConfigError": "errors",
     # --- tracing aspect ---
+    "XRayTracing": "aspect",
+    "trace_app": "aspect",
     # --- event wiring and upstream tracing ---
     "TracedEvents": "events",
     "trace_events": "events",

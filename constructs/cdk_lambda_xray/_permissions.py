@@ -28,20 +28,28 @@ def xray_write_statement() -> iam.PolicyStatement:
     )
 
 
-def grant_xray_write(scope: Construct, role: iam.IRole, function: cdk.CfnResource) -> bool:
+def grant_xray_write(
+    scope: Construct,
+    role: iam.IRole,
+    function: cdk.CfnResource,
+    *,
+    policy_id: str = POLICY_ID,
+    owned: bool | None = None,
+) -> bool:
     """Give ``role`` the X-Ray write statement; ``function`` waits for it.
 
     A role defined in the app (``iam.Role``) gets the statement in its own
-    policy, a child of ``scope`` with the id :data:`POLICY_ID`, acknowledged for
-    cdk-nag; a second call finds it and changes nothing. An imported role gets
-    it through ``add_to_principal_policy`` (its default policy, not
-    acknowledged: other statements may share it). Returns ``False`` when the
+    policy, a child of ``scope`` with the id ``policy_id``, acknowledged for
+    cdk-nag; a second call finds it and changes nothing. ``owned=True`` treats a
+    role reference as such a role (a raw ``CfnRole`` of the same stack). Any
+    other imported role gets it through ``add_to_principal_policy`` (its
+    default policy, not acknowledged: other statements may share it). Returns ``False`` when the
     role accepts no statement (imported with ``mutable=False``): the caller
     says so.
     """
-    if scope.node.try_find_child(POLICY_ID) is not None:
+    if scope.node.try_find_child(policy_id) is not None:
         return True
-    if not isinstance(role, iam.Role):
+    if not (isinstance(role, iam.Role) if owned is None else owned):
         result = role.add_to_principal_policy(xray_write_statement())
         dependable = result.policy_dependable
         # An immutable role claims success but creates nothing to depend on.
@@ -51,7 +59,7 @@ def grant_xray_write(scope: Construct, role: iam.IRole, function: cdk.CfnResourc
             return False
         function.node.add_dependency(dependable)
         return True
-    policy = iam.Policy(scope, POLICY_ID, statements=[xray_write_statement()])
+    policy = iam.Policy(scope, policy_id, statements=[xray_write_statement()])
     policy.attach_to_role(role)
     acknowledge_xray_wildcard(policy)
     # Lambda checks the role can write traces when Active tracing is created.

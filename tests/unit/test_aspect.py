@@ -1,0 +1,525 @@
+"""XRayTracing aspect / trace_app: every function of an app traced or annotated."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+import aws_cdk as cdk
+import jsii
+import pytest
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_notifications as s3n
+from aws_cdk.assertions import Annotations, Match, Template
+from cdk_lambda_xray import _contract
+from cdk_lambda_xray.aspect import XRayTracing, trace_app
+from cdk_lambda_xray.errors import TracingConfigError
+from cdk_lambda_xray.function import TracedFunction
+from cdk_lambda_xray.layer import TracingLayer
+
+CODE = lambda_.Code.from_inline("def handler(event, context):\n    return event\n")
+PY = lambda_.Runtime.PYTHON_3_12
+Find = Callable[[dict[str, Any], Any], dict[str, Any]]
+XRAY_ACTIONS = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+
+
+def _plain(scope: cdk.Stack, id: str, **props: Any) -> lambda_.Function:
+    props.setdefault("runtime", PY)
+    props.setdefault("handler", "app.handler")
+    props.setdefault("code", CODE)
+    return lambda_.Function(scope, id, **props)
+
+
+def _arn_layers(scope: cdk.Stack, count: int) -> list[lambda_.ILayerVersion]:
+    return [
+        lambda_.LayerVersion.from_layer_version_arn(
+            scope, f"Ext{i}", f"arn:aws:lambda:us-east-1:123456789012:layer:ext{i}:1"
+        )
+        for i in range(count)
+    ]
+
+
+def _raw_function(stack: cdk.Stack) -> cdk.CfnResource:
+    """A function the way some libraries write it: raw CfnResource + raw CfnRole."""
+    role = iam.CfnRole(
+        stack,
+        "RawRole",
+        assume_role_policy_document={
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "lambda.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        },
+    )
+    return cdk.CfnResource(
+        stack,
+        "RawFunction",
+        type="AWS::Lambda::Function",
+        properties={
+            "Code": {"ZipFile": "def handler(e, c):\n    return e\n"},
+            "Handler": "index.handler",
+            "Runtime": "python3.12",
+            "Role": role.attr_arn,
+        },
+    )
+
+
+@pytest.fixture(scope="module")
+def built() -> SimpleNamespace:
+    app = cdk.App()
+    stack = cdk.Stack(app, "Mixed")
+    repo = ecr.Repository.from_repository_name(stack, "Repo", "images")
+    skip_obj = _plain(stack, "SkipByObject")
+    fns = SimpleNamespace(
+        plain=_plain(stack, "Plain", environment={"TABLE_NAME": "t1"}),
+        arm=_plain(stack, "Arm", architecture=lambda_.Architecture.ARM_64),
+        single=lambda_.SingletonFunction(
+            stack,
+            "Single",
+            uuid="6a1c0d5e-4a54-4c39-9a5e-1b6f0d1c2e3f",
+            runtime=PY,
+            handler="app.handler",
+            code=CODE,
+        ),
+        l1=lambda_.CfnFunction(
+            stack,
+            "L1Function",
+            code=lambda_.CfnFunction.CodeProperty(zip_file="def handler(e, c):\n    return e\n"),
+            handler="index.handler",
+            runtime="python3.13",
+            role="arn:aws:iam::123456789012:role/external",
+        ),
+        raw=_raw_function(stack),
+        node=_plain(stack, "Node", runtime=lambda_.Runtime.NODEJS_22_X, handler="index.handler"),
+        image=lambda_.DockerImageFunction(
+            stack, "Image", code=lambda_.DockerImageCode.from_ecr(repo)
+        ),
+        wrapper=_plain(
+            stack, "Wrapped", environment={_contract.ENV_EXEC_WRAPPER: "/opt/otel-instrument"}
+        ),
+        vendor=_plain(stack, "Vendor", handler="datadog_lambda.handler.handler"),
+        five=_plain(stack, "FiveLayers", layers=_arn_layers(stack, 5)),
+        own_env=_plain(
+            stack,
+            "OwnEnv",
+            environment={
+                _contract.ENV_CONTEXT_MISSING: "IGNORE_ERROR",
+                _contract.ENV_SERVICE_NAME: "mine",
+            },
+        ),
+        pass_through=_plain(stack, "PassThrough", tracing=lambda_.Tracing.PASS_THROUGH),
+        bad_daemon=_plain(
+            stack, "BadDaemon", environment={_contract.ENV_DAEMON_ADDRESS: "nowhere"}
+        ),
+        skip_glob=_plain(stack, "SkipByGlob"),
+        skip_obj=skip_obj,
+    )
+    bucket = s3.Bucket(stack, "Uploads")
+    bucket.add_object_created_notification(s3n.LambdaDestination(fns.plain))
+    trace_app(app, exclude=["Mixed/SkipByGlob*", skip_obj], service_name="shop")
+    template = Template.from_stack(stack)
+    handler = next(
+        c
+        for c in stack.node.find_all()
+        if isinstance(c, cdk.CfnResource)
+        and c.cfn_resource_type == "AWS::Lambda::Function"
+        and "BucketNotificationsHandler" in c.node.path
+    )
+    return SimpleNamespace(
+        app=app,
+        stack=stack,
+        fns=fns,
+        template=template,
+        json=template.to_json(),
+        annotations=Annotations.from_stack(stack),
+        notifications=handler,
+    )
+
+
+def props(built: SimpleNamespace, find: Find, fn: Any) -> dict[str, Any]:
+    result: dict[str, Any] = find(built.json, fn)["Properties"]
+    return result
+
+
+def env(built: SimpleNamespace, find: Find, fn: Any) -> dict[str, Any]:
+    result: dict[str, Any] = props(built, find, fn).get("Environment", {}).get("Variables", {})
+    return result
+
+
+def layer_ref(built: SimpleNamespace) -> dict[str, str]:
+    layer = TracingLayer.of(built.stack)
+    return {"Ref": built.stack.resolve(layer.node.default_child.logical_id)}
+
+
+def xray_policies_for_role(built: SimpleNamespace, role_logical_id: str) -> list[str]:
+    return [
+        logical_id
+        for logical_id, r in built.json["Resources"].items()
+        if r["Type"] == "AWS::IAM::Policy"
+        and {"Ref": role_logical_id} in r["Properties"]["Roles"]
+        and any(
+            s.get("Action") == XRAY_ACTIONS for s in r["Properties"]["PolicyDocument"]["Statement"]
+        )
+    ]
+
+
+def role_id(built: SimpleNamespace, find: Find, fn: Any) -> str:
+    role: str = props(built, find, fn)["Role"]["Fn::GetAtt"][0]
+    return role
+
+
+# --- plain Python functions ----------------------------------------------------------
+
+
+def test_plain_function_gets_active_tracing(built: SimpleNamespace, find_resource: Find) -> None:
+    assert props(built, find_resource, built.fns.plain)["TracingConfig"] == {"Mode": "Active"}
+
+
+def test_plain_function_gets_the_layer_and_redirect(
+    built: SimpleNamespace, find_resource: Find
+) -> None:
+    plain = props(built, find_resource, built.fns.plain)
+    assert (plain["Handler"], plain["Layers"]) == (_contract.WRAPPER_HANDLER, [layer_ref(built)])
+    assert env(built, find_resource, built.fns.plain)[_contract.ENV_HANDLER] == "app.handler"
+
+
+def test_plain_function_keeps_its_variables_and_gets_the_options(
+    built: SimpleNamespace, find_resource: Find
+) -> None:
+    assert env(built, find_resource, built.fns.plain) == {
+        "TABLE_NAME": "t1",
+        _contract.ENV_CONTEXT_MISSING: "LOG_ERROR",
+        _contract.ENV_HANDLER: "app.handler",
+        _contract.ENV_SERVICE_NAME: "shop",
+        _contract.ENV_CAPTURE_RESPONSE: "false",
+        _contract.ENV_CAPTURE_ERROR: "true",
+    }
+
+
+def test_plain_function_role_gets_the_permission(
+    built: SimpleNamespace, find_resource: Find
+) -> None:
+    role = role_id(built, find_resource, built.fns.plain)
+    assert len(xray_policies_for_role(built, role)) == 1
+
+
+def test_arm64_function_is_instrumented(built: SimpleNamespace, find_resource: Find) -> None:
+    arm = props(built, find_resource, built.fns.arm)
+    assert (arm["Architectures"], arm["Handler"], arm["Layers"]) == (
+        ["arm64"],
+        _contract.WRAPPER_HANDLER,
+        [layer_ref(built)],
+    )
+
+
+def test_singleton_function_is_instrumented(built: SimpleNamespace) -> None:
+    (single,) = [
+        r["Properties"]
+        for lid, r in built.json["Resources"].items()
+        if lid.startswith("SingletonLambda6a1c0d5e") and r["Type"] == "AWS::Lambda::Function"
+    ]
+    assert (single["Handler"], single["TracingConfig"]) == (
+        _contract.WRAPPER_HANDLER,
+        {"Mode": "Active"},
+    )
+
+
+def test_function_variables_win_over_aspect_options(
+    built: SimpleNamespace, find_resource: Find
+) -> None:
+    variables = env(built, find_resource, built.fns.own_env)
+    assert variables[_contract.ENV_CONTEXT_MISSING] == "IGNORE_ERROR"
+    assert variables[_contract.ENV_SERVICE_NAME] == "mine"
+
+
+def test_explicit_pass_through_is_kept(built: SimpleNamespace, find_resource: Find) -> None:
+    tracing = props(built, find_resource, built.fns.pass_through)["TracingConfig"]
+    assert tracing == {"Mode": "PassThrough"}
+
+
+# --- L1 and raw functions --------------------------------------------------------------
+
+
+def test_cfn_function_is_instrumented(built: SimpleNamespace, find_resource: Find) -> None:
+    l1 = props(built, find_resource, built.fns.l1)
+    assert (l1["Handler"], l1["Layers"], l1["TracingConfig"]) == (
+        _contract.WRAPPER_HANDLER,
+        [layer_ref(built)],
+        {"Mode": "Active"},
+    )
+    assert env(built, find_resource, built.fns.l1)[_contract.ENV_HANDLER] == "index.handler"
+
+
+def test_cfn_function_with_an_external_role_is_warned_about(built: SimpleNamespace) -> None:
+    built.annotations.has_warning(
+        "/Mixed/L1Function", Match.string_like_regexp("X-Ray write permission could not be added")
+    )
+
+
+def test_raw_function_with_a_raw_role_gets_the_permission(built: SimpleNamespace) -> None:
+    role = built.stack.resolve(built.stack.node.find_child("RawRole").logical_id)
+    assert len(xray_policies_for_role(built, role)) == 1
+
+
+def test_raw_function_is_redirected(built: SimpleNamespace, find_resource: Find) -> None:
+    raw = props(built, find_resource, built.fns.raw)
+    assert (raw["Handler"], raw["Layers"], raw["TracingConfig"]) == (
+        _contract.WRAPPER_HANDLER,
+        [layer_ref(built)],
+        {"Mode": "Active"},
+    )
+
+
+# --- CDK's own BucketNotificationsHandler ---------------------------------------------------
+
+
+def test_bucket_notifications_handler_gets_active_tracing(
+    built: SimpleNamespace, find_resource: Find
+) -> None:
+    handler = props(built, find_resource, built.notifications)
+    assert handler["TracingConfig"] == {"Mode": "Active"}
+
+
+def test_bucket_notifications_handler_role_gets_the_permission(
+    built: SimpleNamespace, find_resource: Find
+) -> None:
+    role = role_id(built, find_resource, built.notifications)
+    assert len(xray_policies_for_role(built, role)) == 1
+
+
+def test_bucket_notifications_handler_waits_for_the_permission(
+    built: SimpleNamespace, find_resource: Find
+) -> None:
+    role = role_id(built, find_resource, built.notifications)
+    (policy,) = xray_policies_for_role(built, role)
+    assert policy in find_resource(built.json, built.notifications)["DependsOn"]
+
+
+def test_bucket_notifications_handler_inline_code_gets_the_layer(
+    built: SimpleNamespace, find_resource: Find
+) -> None:
+    handler = props(built, find_resource, built.notifications)
+    assert (handler["Handler"], handler["Layers"]) == (
+        _contract.WRAPPER_HANDLER,
+        [layer_ref(built)],
+    )
+    assert env(built, find_resource, built.notifications)[_contract.ENV_HANDLER] == "index.handler"
+
+
+def test_one_layer_for_the_whole_stack(built: SimpleNamespace) -> None:
+    built.template.resource_count_is("AWS::Lambda::LayerVersion", 1)
+
+
+# --- functions that cannot get the layer --------------------------------------------------
+
+
+def test_node_function_traced_without_layer(built: SimpleNamespace, find_resource: Find) -> None:
+    node = props(built, find_resource, built.fns.node)
+    assert (node["TracingConfig"], node["Handler"], node.get("Layers")) == (
+        {"Mode": "Active"},
+        "index.handler",
+        None,
+    )
+    assert len(xray_policies_for_role(built, role_id(built, find_resource, built.fns.node))) == 1
+
+
+def test_node_function_is_annotated(built: SimpleNamespace) -> None:
+    built.annotations.has_info(
+        "/Mixed/Node", Match.string_like_regexp("nodejs22.x function: traced by Lambda")
+    )
+
+
+def test_image_function_traced_without_layer(built: SimpleNamespace, find_resource: Find) -> None:
+    image = props(built, find_resource, built.fns.image)
+    assert (image["TracingConfig"], image.get("Layers")) == ({"Mode": "Active"}, None)
+
+
+def test_image_function_is_annotated(built: SimpleNamespace) -> None:
+    built.annotations.has_info("/Mixed/Image", Match.string_like_regexp("container image function"))
+
+
+def test_exec_wrapper_is_not_double_wrapped(built: SimpleNamespace, find_resource: Find) -> None:
+    wrapped = props(built, find_resource, built.fns.wrapper)
+    assert (wrapped["Handler"], wrapped.get("Layers"), wrapped["TracingConfig"]) == (
+        "app.handler",
+        None,
+        {"Mode": "Active"},
+    )
+
+
+def test_exec_wrapper_conflict_is_reported(built: SimpleNamespace) -> None:
+    built.annotations.has_warning(
+        "/Mixed/Wrapped",
+        Match.string_like_regexp("AWS_LAMBDA_EXEC_WRAPPER is set.*Fix: use one tracer"),
+    )
+
+
+def test_vendor_handler_is_not_double_wrapped(built: SimpleNamespace, find_resource: Find) -> None:
+    vendor = props(built, find_resource, built.fns.vendor)
+    assert (vendor["Handler"], vendor.get("Layers")) == ("datadog_lambda.handler.handler", None)
+
+
+def test_vendor_handler_conflict_is_reported(built: SimpleNamespace) -> None:
+    built.annotations.has_warning(
+        "/Mixed/Vendor", Match.string_like_regexp("belongs to another tracer")
+    )
+
+
+def test_five_layers_get_no_sixth(built: SimpleNamespace, find_resource: Find) -> None:
+    five = props(built, find_resource, built.fns.five)
+    assert (len(five["Layers"]), five["Handler"], five["TracingConfig"]) == (
+        5,
+        "app.handler",
+        {"Mode": "Active"},
+    )
+
+
+def test_five_layers_are_reported(built: SimpleNamespace) -> None:
+    built.annotations.has_warning(
+        "/Mixed/FiveLayers", Match.string_like_regexp("already has 5 layers")
+    )
+
+
+def test_malformed_daemon_address_is_an_error(built: SimpleNamespace) -> None:
+    built.annotations.has_error(
+        "/Mixed/BadDaemon",
+        Match.string_like_regexp("AWS_XRAY_DAEMON_ADDRESS='nowhere' is not a daemon address"),
+    )
+
+
+# --- include / exclude ----------------------------------------------------------------------
+
+
+def test_excluded_by_glob_is_untouched(built: SimpleNamespace, find_resource: Find) -> None:
+    skipped = props(built, find_resource, built.fns.skip_glob)
+    assert (skipped["Handler"], skipped.get("TracingConfig")) == ("app.handler", None)
+
+
+def test_excluded_by_construct_is_untouched(built: SimpleNamespace, find_resource: Find) -> None:
+    skipped = props(built, find_resource, built.fns.skip_obj)
+    assert (skipped["Handler"], skipped.get("TracingConfig")) == ("app.handler", None)
+
+
+def test_include_limits_the_aspect_to_the_given_constructs() -> None:
+    app = cdk.App()
+    stack = cdk.Stack(app, "Included")
+    chosen = _plain(stack, "Chosen")
+    other = _plain(stack, "Other")
+    cdk.Aspects.of(app).add(XRayTracing(include=[chosen]))
+    template = Template.from_stack(stack).to_json()["Resources"]
+    handlers = {
+        fn.node.id: template[stack.resolve(fn.node.default_child.logical_id)]["Properties"][
+            "Handler"
+        ]
+        for fn in (chosen, other)
+    }
+    assert handlers == {"Chosen": _contract.WRAPPER_HANDLER, "Other": "app.handler"}
+
+
+def test_include_accepts_path_globs() -> None:
+    aspect = XRayTracing(include=["Stack/Api*"])
+    app = cdk.App()
+    stack = cdk.Stack(app, "Stack")
+    api = _plain(stack, "ApiHandler")
+    worker = _plain(stack, "Worker")
+    assert aspect.selects(api.node.default_child)
+    assert not aspect.selects(worker.node.default_child)
+
+
+# --- never a silent skip ----------------------------------------------------------------------
+
+
+def test_every_visited_function_is_traced_or_annotated(built: SimpleNamespace) -> None:
+    excluded = {built.fns.skip_glob.node.path, built.fns.skip_obj.node.path}
+    for c in built.stack.node.find_all():
+        if not (isinstance(c, cdk.CfnResource) and c.cfn_resource_type == "AWS::Lambda::Function"):
+            continue
+        if c.node.scope.node.path in excluded:
+            continue
+        resource = built.json["Resources"][built.stack.resolve(c.logical_id)]["Properties"]
+        redirected = resource.get("Handler") == _contract.WRAPPER_HANDLER
+        annotated = any(
+            m.type.startswith("aws:cdk:") and "lambda-xray" in str(m.data)
+            for owner in (c, c.node.scope)
+            for m in owner.node.metadata
+        )
+        assert resource.get("TracingConfig"), c.node.path
+        assert redirected or annotated, c.node.path
+
+
+# --- idempotence ------------------------------------------------------------------------------
+
+
+def _sample_app(aspects: int, traced: bool = False) -> dict[str, Any]:
+    app = cdk.App()
+    stack = cdk.Stack(app, "Idem")
+    if traced:
+        TracedFunction(stack, "Fn", runtime=PY, handler="app.handler", code=CODE)
+    else:
+        _plain(stack, "Fn")
+    _plain(stack, "Node", runtime=lambda_.Runtime.NODEJS_22_X, handler="index.handler")
+    s3.Bucket(stack, "B").add_object_created_notification(
+        s3n.LambdaDestination(stack.node.find_child("Node"))
+    )
+    for _ in range(aspects):
+        trace_app(app)
+    result: dict[str, Any] = Template.from_stack(stack).to_json()
+    return result
+
+
+def test_applying_the_aspect_twice_changes_nothing() -> None:
+    assert _sample_app(aspects=2) == _sample_app(aspects=1)
+
+
+def test_aspect_leaves_a_traced_function_unchanged() -> None:
+    traced = _sample_app(aspects=0, traced=True)
+    with_aspect = _sample_app(aspects=1, traced=True)
+    fn_ids = [k for k, v in traced["Resources"].items() if k.startswith("Fn")]
+    assert fn_ids
+    for logical_id in fn_ids:
+        assert with_aspect["Resources"][logical_id] == traced["Resources"][logical_id]
+
+
+# --- options ------------------------------------------------------------------------------------
+
+
+def test_unknown_context_missing_option_is_an_error() -> None:
+    with pytest.raises(
+        TracingConfigError, match=r"XRayTracing: unknown context-missing value 'LOG'"
+    ):
+        XRayTracing(context_missing="LOG")
+
+
+def test_trace_app_returns_the_added_aspect() -> None:
+    app = cdk.App()
+    aspect = trace_app(app, capture_response=True)
+    assert aspect in cdk.Aspects.of(app).all
+    assert aspect.capture_response is True
+
+
+@jsii.implements(cdk.IStableStringProducer)
+class _Producer:
+    """A Lazy value computed in Python: resolving it calls back into this process."""
+
+    def produce(self) -> str:
+        return "computed-late"
+
+
+def test_python_lazy_values_are_read_and_kept() -> None:
+    app = cdk.App()
+    stack = cdk.Stack(app, "LazyEnv")
+    fn = _plain(stack, "Fn", environment={"LATE_VALUE": cdk.Lazy.string(_Producer())})
+    trace_app(app)
+    cfn = fn.node.default_child
+    resource = Template.from_stack(stack).to_json()["Resources"][stack.resolve(cfn.logical_id)]
+    variables = resource["Properties"]["Environment"]["Variables"]
+    assert variables["LATE_VALUE"] == "computed-late"
+    assert resource["Properties"]["Handler"] == _contract.WRAPPER_HANDLER
