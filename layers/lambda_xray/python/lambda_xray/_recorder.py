@@ -38,16 +38,15 @@ def begin_subsegment(name: str, namespace: str | None = None) -> Subsegment | No
     invocation the context-missing strategy applies and may raise
     :class:`ContextMissingError`.
     """
-    parent = context.current.get()
-    invocation = context.active
-    if parent is None or parent.invocation is not invocation or invocation is None:
-        if invocation is None:
+    parent = context.current_subsegment()
+    if parent is None:
+        if context.active is None:
             report(name)
-            return None
-        parent = invocation.root
-        if parent is None:
-            return None
-    return Subsegment(name, parent.trace_id, parent.id, namespace, invocation)
+        return None
+    try:
+        return Subsegment(name, parent.trace_id, parent.id, namespace, parent.invocation)
+    except Exception:
+        return None
 
 
 def end_subsegment(

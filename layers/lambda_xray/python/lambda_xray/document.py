@@ -61,11 +61,11 @@ def new_id() -> str:
 
 def sanitize_name(name: str) -> str:
     """``name`` with the characters X-Ray rejects removed, cut to 200 characters."""
+    if not isinstance(name, str):
+        name = str(name)
     cached = _name_cache.get(name)
     if cached is not None:
         return cached
-    if not isinstance(name, str):
-        name = str(name)
     if name.isascii():
         clean = "".join(ch for ch in name if ch in _NAME_ASCII)
     else:
