@@ -166,6 +166,26 @@ def test_collector_counted_no_rejects(demo: tuple[DemoResult, str]) -> None:
     assert result.rejects == 0, result.reject_reasons
 
 
+def _live_group_members(pgid: int) -> list[str]:
+    """Processes of group ``pgid`` that still run (exited ones wait for init to reap them)."""
+    live = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        state, pgrp = fields[0], int(fields[2])
+        if pgrp == pgid and state != "Z":
+            live.append(stat.parent.name)
+    return live
+
+
+def test_demo_leaves_no_emulator_process_behind(demo: tuple[DemoResult, str]) -> None:
+    result, _ = demo
+    assert result.emulator_pid is not None
+    assert _live_group_members(result.emulator_pid) == []  # MiniStack and its workers
+
+
 def test_demo_writes_the_html_page_with_every_flow(demo: tuple[DemoResult, str]) -> None:
     result, text = demo
     assert result.html_path is not None and result.html_path.is_file()

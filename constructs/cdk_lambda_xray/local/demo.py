@@ -241,6 +241,7 @@ class DemoResult:
     flow_traces: dict[str, Trace | None] = field(default_factory=dict)
     html_path: Path | None = None
     wall_seconds: float = 0.0
+    emulator_pid: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -285,6 +286,7 @@ def run_demo(options: DemoOptions, out: TextIO | None = None) -> DemoResult:
         )
         with progress.step("start MiniStack (local AWS)") as step:
             emulator.start()
+            result.emulator_pid = emulator.pid
             step.detail = f"{emulator.endpoint_url}, log {emulator.log_path}"
         _deploy_and_run(options, progress, result, collector, emulator, work)
     except Exception:
