@@ -159,7 +159,7 @@ def _worker(external: External) -> dict[str, Any]:
         for k, v in _resources(external, "AWS::Lambda::Function").items()
         if k.startswith("Worker")
     ]
-    return worker
+    return dict(worker)
 
 
 def test_wheel_ships_the_layer_runtime(external: External) -> None:
