@@ -81,7 +81,8 @@ def _synth_broken(outdir: Path) -> Path:
     py = lambda_.Runtime.PYTHON_3_12
 
     # 1. a plain function: not traced, not instrumented
-    lambda_.Function(stack, "Untraced", runtime=py, handler="index.handler", code=code)
+    untraced = lambda_.Function(stack, "Untraced", runtime=py, handler="index.handler", code=code)
+    cdk.Annotations.of(untraced).add_warning_v2("review:test", "left untraced on purpose")
 
     # 2. instrumented and Active, but the role has no X-Ray permission
     #    (tracing switched on by an override, so CDK adds no grant)

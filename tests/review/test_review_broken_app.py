@@ -54,6 +54,12 @@ def test_the_adot_finding_names_both_tracers(review: Review) -> None:
     assert "lambda_xray" in finding.message and "ADOT" in finding.message
 
 
+def test_cdk_warnings_on_a_function_are_carried_to_its_row(review: Review) -> None:
+    row = next(r for r in review.rows if r.path == "Broken/Untraced")
+    assert [level for level, _ in row.annotations] == ["warning"]
+    assert "left untraced on purpose" in row.annotations[0][1]
+
+
 def test_broken_app_fails_the_gate(broken_out: Path, tmp_path: Path) -> None:
     assert main([str(broken_out), "--output", str(tmp_path)]) == 1
 

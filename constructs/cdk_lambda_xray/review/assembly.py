@@ -21,6 +21,7 @@ ASSET_MANIFEST_ARTIFACT: Final = "cdk:asset-manifest"
 NESTED_ASSEMBLY_ARTIFACT: Final = "cdk:cloud-assembly"
 NESTED_STACK_TYPE: Final = "AWS::CloudFormation::Stack"
 
+_ANNOTATION_LEVELS: Final = {"aws:cdk:warning": "warning", "aws:cdk:error": "error"}
 _ASSET_KEY = re.compile(r"([0-9a-f]{64})(?:\.(?:json|zip|yaml))?")
 
 
@@ -44,6 +45,8 @@ class Template:
     handler_markers: set[str] = field(default_factory=set)
     #: logical id of nested stack resources -> child key
     children: dict[str, str] = field(default_factory=dict)
+    #: (construct path, level, message) of CDK warning/error annotations
+    annotations: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def resources(self) -> dict[str, Any]:
@@ -229,6 +232,9 @@ def _assign_paths(
                 template.paths.setdefault(entry["data"], clean)
             elif str(kind).startswith("aws:cdk:is-custom-resource-handler-"):
                 template.handler_markers.add(clean)
+            elif kind in _ANNOTATION_LEVELS and clean != prefix:
+                level = _ANNOTATION_LEVELS[kind]
+                template.annotations.append((clean, level, str(entry.get("data"))))
 
 
 def _load_nested(

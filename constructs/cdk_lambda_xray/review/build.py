@@ -355,8 +355,16 @@ class _Builder:
             role_text=role_text,
             description=description,
         )
-        fn.internal = _internal_kind(self.templates[rid.stack], rid.logical_id, path, description)
+        template = self.templates[rid.stack]
+        fn.internal = _internal_kind(template, rid.logical_id, path, description)
         fn.tracers = detect(fn)
+        full = template.paths.get(rid.logical_id)
+        if full:
+            fn.annotations = [
+                (level, message)
+                for where, level, message in template.annotations
+                if full == where or full.startswith(where + "/")
+            ]
         return fn
 
     def _layer(self, fn: ResourceId, ref: Any) -> Layer:

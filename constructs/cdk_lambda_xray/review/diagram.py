@@ -21,7 +21,7 @@ GAP: Final = 12
 COLUMN_GAP: Final = 150
 MARGIN: Final = 20
 HEADER: Final = 28
-_LABEL_MAX: Final = 34
+_LABEL_MAX: Final = 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +71,16 @@ def _key(prefix: str, rid: ResourceId | None, label: str) -> str:
 
 
 def layout(model: Model) -> Diagram:
-    """Place every node and route every edge of ``model``'s service map."""
+    """Place every node and route every edge of ``model``'s service map.
+
+    Labels drop the stack name when the app has a single stack (the full path
+    is in each node's tooltip); CDK-internal functions are labelled by kind.
+    """
+    prefix = model.stacks[0] + "/" if len(model.stacks) == 1 else ""
+
+    def local(text: str) -> str:
+        return text.removeprefix(prefix) if prefix else text
+
     functions = sorted(model.functions.values(), key=lambda f: f.path)
     fn_index = {fn.id: i for i, fn in enumerate(functions)}
 
@@ -97,20 +106,23 @@ def layout(model: Model) -> Diagram:
     for i, key in enumerate(ordered(source_members)):
         label, kind = source_info[key]
         text = f"{kind}: {label}"
-        nodes[key] = Node(key, "source", _short(text), text, x_src, _y(i), "node source")
+        shown = _short(f"{kind}: {local(label)}")
+        nodes[key] = Node(key, "source", shown, text, x_src, _y(i), "node source")
     for i, fn in enumerate(functions):
         state = "traced" if fn.traced else "untraced"
         extra = " internal" if fn.internal else ""
         runtime = fn.runtime or fn.package_type
         title = f"{fn.path} ({runtime}, tracing {fn.tracing_mode or 'not set'})"
         key = _key("fn", fn.id, fn.path)
+        shown = _short(f"CDK: {fn.internal}" if fn.internal else local(fn.path))
         nodes[key] = Node(
-            key, "function", _short(fn.path), title, x_fn, _y(i), f"node function {state}{extra}"
+            key, "function", shown, title, x_fn, _y(i), f"node function {state}{extra}"
         )
     for i, key in enumerate(ordered(call_members)):
         label, service = call_info[key]
+        shown = _short(local(label))
         nodes[key] = Node(
-            key, "resource", _short(label), f"{service}: {label}", x_res, _y(i), "node resource"
+            key, "resource", shown, f"{service}: {label}", x_res, _y(i), "node resource"
         )
 
     edges: list[Edge] = []

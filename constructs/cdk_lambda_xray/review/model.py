@@ -109,6 +109,8 @@ class Function:
     #: what kind of CDK-internal function this is (None for user functions)
     internal: str | None = None
     tracers: list[Tracer] = field(default_factory=list)
+    #: (level, message) of CDK warning/error annotations on the function's constructs
+    annotations: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def is_python(self) -> bool:

@@ -70,6 +70,7 @@ def to_dict(review: Review, fail_on: Severity | None = None) -> dict[str, Any]:
                 "calls": row.calls,
                 "findings": [f.rule_id for f in row.findings],
                 "suppressed": row.suppressed,
+                "annotations": [{"level": lv, "message": msg} for lv, msg in row.annotations],
             }
             for row in review.rows
         ],

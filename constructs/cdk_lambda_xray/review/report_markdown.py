@@ -134,6 +134,10 @@ def render(review: Review, fail_on: Severity | None = None, *, diagram: bool = T
                 for f, s in review.suppressed
             ],
         )
+    annotated = [(row.path, lv, msg) for row in review.rows for lv, msg in row.annotations]
+    if annotated:
+        out += ["", "### CDK annotations on functions", ""]
+        out += [f"- `{path}` {level}: {_cell(message)}" for path, level, message in annotated]
     if review.unused_suppressions:
         out += ["", "### Unused suppressions", ""]
         out += [

@@ -39,6 +39,8 @@ class FunctionRow:
     calls: list[str]
     findings: list[Finding]
     suppressed: int = 0
+    #: CDK warning/error annotations (level, message) on the function's constructs
+    annotations: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -145,6 +147,7 @@ def _rows(review: Review) -> list[FunctionRow]:
                 calls=calls.get(fn.id, []),
                 findings=by_fn.get(fn.id, []),
                 suppressed=suppressed.get(fn.id, 0),
+                annotations=list(fn.annotations),
             )
         )
     return rows
