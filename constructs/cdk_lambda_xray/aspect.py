@@ -27,7 +27,7 @@ from ._options import ContextMissing
 from ._permissions import POLICY_ID, grant_xray_write
 from ._reflect import resolved_properties
 from .errors import TracingConfigError
-from .layer import TracingLayer
+from .layer import MIN_PYTHON_MINOR, TracingLayer, layer_supports_runtime
 from .validation import (
     MAX_LAYERS,
     Problem,
@@ -278,6 +278,16 @@ class XRayTracing:
                 ),
             )
             return
+        if str(runtime).startswith("python") and not layer_supports_runtime(str(runtime)):
+            target.warn(
+                "UnsupportedPython",
+                Problem(
+                    f"the tracing layer needs python3.{MIN_PYTHON_MINOR} or newer; {runtime} "
+                    "is traced by Lambda without it",
+                    "move the function to a supported Python runtime",
+                ),
+            )
+            return
         if not str(runtime).startswith("python"):
             target.info(
                 f"{runtime} function: traced by Lambda (tracing, permission, context missing) "
@@ -291,6 +301,16 @@ class XRayTracing:
         env = target.env
         if handler == _contract.WRAPPER_HANDLER:
             return  # redirected by hand or by an earlier tool: nothing to add
+        if _contract.ENV_HANDLER in env:
+            target.warn(
+                "HandlerVariable",
+                Problem(
+                    f"{_contract.ENV_HANDLER} is set but the handler is {handler!r}, not the "
+                    "tracing wrapper, so the redirect was not added",
+                    f"remove {_contract.ENV_HANDLER}; the aspect sets it when it redirects",
+                ),
+            )
+            return
         conflict = wrapper_conflict(env, handler)
         if conflict is not None:
             target.warn("WrapperConflict", conflict)

@@ -20,7 +20,7 @@ from ._instrument import (
 from ._options import ContextMissing
 from ._permissions import grant_xray_write
 from .errors import TracingConfigError
-from .layer import TracingLayer
+from .layer import MIN_PYTHON_MINOR, TracingLayer, layer_supports_runtime
 from .validation import (
     Problem,
     environment_problems,
@@ -134,6 +134,10 @@ class TracedFunction(lambda_.Function):
         layers = list(layers or [])
         python = is_python_runtime(runtime)
         image = is_image_runtime(runtime)
+        # Python older than the layer supports: traced by Lambda only, unless the
+        # user brings a layer of their own.
+        old_python = python and not layer_supports_runtime(runtime.name)
+        layered = python and (tracing_layer is not None or not old_python)
 
         for problem in environment_problems(settings.env):
             raise settings.fail(problem)
@@ -154,7 +158,7 @@ class TracedFunction(lambda_.Function):
             _contract.DEFAULT_CONTEXT_MISSING,
             "context_missing",
         )
-        if python:
+        if layered:
             handler = self._redirect(settings, handler, function_props)
             too_many = layer_count_problem(len(layers))
             if too_many:
@@ -187,11 +191,29 @@ class TracedFunction(lambda_.Function):
             **function_props,
         )
         self._configure_tracing(tracing)
-        if not python:
+        if old_python and not layered:
+            Annotations.of(self).add_warning_v2(
+                "lambda-xray:UnsupportedPython",
+                f"lambda-xray: the tracing layer needs python3.{MIN_PYTHON_MINOR} or newer; "
+                f"{runtime.name} is traced by Lambda without it. Fix: move to a supported "
+                "runtime (the old one is deprecated by Lambda)",
+            )
+        elif not python:
             what = "a container image" if image else f"the {runtime.name} runtime"
+            ignored = [
+                name
+                for name, value in (
+                    ("service_name", service_name),
+                    ("capture_response", capture_response),
+                    ("capture_error", capture_error),
+                )
+                if value is not None
+            ]
+            note = f" ({', '.join(ignored)} apply only with the layer)" if ignored else ""
             Annotations.of(self).add_info(
                 f"lambda-xray: {what} is traced by Lambda (tracing, permission, context "
-                "missing) without the Python tracing layer: no subsegments for downstream calls"
+                "missing) without the Python tracing layer: no subsegments for downstream "
+                f"calls{note}"
             )
         mark_instrumented(self.node.default_child)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +15,15 @@ from constructs import Construct
 
 from .errors import TracingConfigError
 
-__all__ = ["LAYER_ASSET_EXCLUDE", "TracingLayer", "layer_asset_path", "layer_content_hash"]
+__all__ = [
+    "LAYER_ASSET_EXCLUDE",
+    "MIN_PYTHON_MINOR",
+    "TracingLayer",
+    "layer_asset_path",
+    "layer_content_hash",
+    "layer_supports_runtime",
+    "supported_python_runtimes",
+]
 
 #: Files that never go into the layer zip (build litter of local test runs).
 LAYER_ASSET_EXCLUDE: tuple[str, ...] = ("__pycache__", "*.pyc", "*.pyo")
@@ -28,6 +37,18 @@ _RUNTIME_NAMES: tuple[str, ...] = (
     "PYTHON_3_13",
     "PYTHON_3_14",
 )
+
+
+#: The oldest Python 3 minor version the layer runs on (``python3.10``).
+MIN_PYTHON_MINOR = 10
+
+_PYTHON_RUNTIME = re.compile(r"^python3\.(?P<minor>[0-9]+)$")
+
+
+def layer_supports_runtime(name: str) -> bool:
+    """True for ``python3.10`` and newer, including runtimes newer than this release."""
+    match = _PYTHON_RUNTIME.match(name)
+    return match is not None and int(match["minor"]) >= MIN_PYTHON_MINOR
 
 
 def layer_asset_path() -> Path:

@@ -119,6 +119,15 @@ def built() -> SimpleNamespace:
         bad_daemon=_plain(
             stack, "BadDaemon", environment={_contract.ENV_DAEMON_ADDRESS: "nowhere"}
         ),
+        old_python=lambda_.CfnFunction(
+            stack,
+            "OldPython",
+            code=lambda_.CfnFunction.CodeProperty(zip_file="def handler(e, c):\n    return e\n"),
+            handler="index.handler",
+            runtime="python3.9",
+            role="arn:aws:iam::123456789012:role/external",
+        ),
+        hand_set=_plain(stack, "HandSet", environment={_contract.ENV_HANDLER: "other.handler"}),
         skip_glob=_plain(stack, "SkipByGlob"),
         skip_obj=skip_obj,
     )
@@ -392,6 +401,23 @@ def test_malformed_daemon_address_is_an_error(built: SimpleNamespace) -> None:
     built.annotations.has_error(
         "/Mixed/BadDaemon",
         Match.string_like_regexp("AWS_XRAY_DAEMON_ADDRESS='nowhere' is not a daemon address"),
+    )
+
+
+def test_python_older_than_the_layer_is_reported(
+    built: SimpleNamespace, find_resource: Find
+) -> None:
+    old = props(built, find_resource, built.fns.old_python)
+    assert (old["Handler"], old.get("Layers")) == ("index.handler", None)
+    built.annotations.has_warning(
+        "/Mixed/OldPython", Match.string_like_regexp("needs python3.10 or newer")
+    )
+
+
+def test_hand_set_handler_variable_is_reported(built: SimpleNamespace, find_resource: Find) -> None:
+    assert props(built, find_resource, built.fns.hand_set)["Handler"] == "app.handler"
+    built.annotations.has_warning(
+        "/Mixed/HandSet", Match.string_like_regexp("LAMBDA_XRAY_HANDLER is set but the handler")
     )
 
 

@@ -11,6 +11,7 @@ import pytest
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Annotations, Match, Template
 from cdk_lambda_xray import _contract
 from cdk_lambda_xray.function import ContextMissing, TracedFunction
@@ -68,6 +69,21 @@ def built() -> SimpleNamespace:
         pass_through=_fn(stack, "PassThrough", tracing=lambda_.Tracing.PASS_THROUGH),
         disabled=_fn(stack, "Disabled", tracing=lambda_.Tracing.DISABLED),
         node=_fn(stack, "Node", runtime=lambda_.Runtime.NODEJS_22_X, handler="index.handler"),
+        node_options=_fn(
+            stack,
+            "NodeOptions",
+            runtime=lambda_.Runtime.NODEJS_22_X,
+            handler="index.handler",
+            service_name="ignored",
+        ),
+        old_python=_fn(
+            stack,
+            "OldPython",
+            runtime=lambda_.Runtime("python3.9", lambda_.RuntimeFamily.PYTHON),
+            code=lambda_.Code.from_bucket(
+                s3.Bucket.from_bucket_name(stack, "Src", "src-bucket"), "fn.zip"
+            ),
+        ),
         image=_fn(
             stack,
             "Image",
@@ -376,3 +392,27 @@ def test_an_explicit_tracing_layer_is_used() -> None:
     cfn = fn.node.default_child
     assert stack.resolve(cfn.layers) == [layer.layer_version_arn]
     assert stack.node.try_find_child(TracingLayer.SHARED_ID) is None
+
+
+def test_options_that_need_the_layer_are_named_for_other_runtimes(built: SimpleNamespace) -> None:
+    Annotations.from_stack(built.stack).has_info(
+        "/Traced/NodeOptions",
+        Match.string_like_regexp(r"\(service_name apply only with the layer\)"),
+    )
+
+
+def test_python_older_than_the_layer_is_traced_without_it(
+    built: SimpleNamespace, find_resource: Find
+) -> None:
+    old = props(built, find_resource, built.fns.old_python)
+    assert (old["Handler"], old.get("Layers"), old["TracingConfig"]) == (
+        "app.handler",
+        None,
+        {"Mode": "Active"},
+    )
+
+
+def test_python_older_than_the_layer_is_warned_about(built: SimpleNamespace) -> None:
+    Annotations.from_stack(built.stack).has_warning(
+        "/Traced/OldPython", Match.string_like_regexp("needs python3.10 or newer; python3.9")
+    )

@@ -13,7 +13,12 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Template
 from cdk_lambda_xray import layer as layer_module
 from cdk_lambda_xray.errors import TracingConfigError
-from cdk_lambda_xray.layer import TracingLayer, layer_asset_path, layer_content_hash
+from cdk_lambda_xray.layer import (
+    TracingLayer,
+    layer_asset_path,
+    layer_content_hash,
+    layer_supports_runtime,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -169,3 +174,18 @@ def test_id_taken_by_another_construct_is_an_error() -> None:
     cdk.CfnOutput(stack, TracingLayer.SHARED_ID, value="x")
     with pytest.raises(TracingConfigError, match=r"Taken/LambdaXrayTracingLayer: .*CfnOutput.*Fix"):
         TracingLayer.of(stack)
+
+
+@pytest.mark.parametrize(
+    ("runtime", "supported"),
+    [
+        ("python3.9", False),
+        ("python3.8", False),
+        ("python3.10", True),
+        ("python3.14", True),
+        ("python3.15", True),
+        ("nodejs22.x", False),
+    ],
+)
+def test_layer_supports_runtime(runtime: str, supported: bool) -> None:
+    assert layer_supports_runtime(runtime) is supported
