@@ -6,7 +6,9 @@ once (module fixture); the error cases build small fresh stacks and never synth.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +25,7 @@ from cdk_lambda_xray.events import TracedEvents, trace_events
 from cdk_lambda_xray.function import TracedFunction
 
 Match = assertions.Match
+REPO_ROOT = Path(__file__).resolve().parents[2]
 NOT_TRACED_WARNING = "eventTargetNotTraced"
 
 
@@ -504,3 +507,19 @@ def test_bad_input_is_refused_naming_construct_value_and_fix(
 ) -> None:
     with pytest.raises(TracingConfigError, match=message):
         build()
+
+
+# -- the documentation's example ------------------------------------------------------------
+
+
+def test_docs_events_example_runs_and_wires_its_sources(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = (REPO_ROOT / "docs" / "events.md").read_text()
+    example = re.search(r"```python\n(.*?)```", text, re.DOTALL)
+    assert example is not None
+    monkeypatch.chdir(REPO_ROOT)  # the example's Code.from_asset("functions") is relative
+    stack = Stack(App(), "DocsExample")
+    exec(compile(example.group(1), "docs/events.md", "exec"), {"self": stack})
+    template = assertions.Template.from_stack(stack)
+    template.resource_count_is("Custom::S3BucketNotifications", 1)
+    template.has_resource_properties("AWS::SNS::Subscription", {"Protocol": "lambda"})
+    template.has_resource_properties("AWS::Events::Rule", {"EventPattern": {"source": ["my.app"]}})
