@@ -104,9 +104,15 @@ def handler_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
     monkeypatch.syspath_prepend(str(tmp_path))
     before = set(sys.modules)
     yield tmp_path
-    for name in set(sys.modules) - before:
-        module = sys.modules.get(name)
-        locations = [str(getattr(module, "__file__", None) or "")]
+    doomed = [name for name in set(sys.modules) - before if _lives_in(sys.modules[name], tmp_path)]
+    for name in doomed:
+        del sys.modules[name]
+
+
+def _lives_in(module: Any, directory: Path) -> bool:
+    locations = [str(getattr(module, "__file__", None) or "")]
+    try:
         locations += [str(p) for p in getattr(module, "__path__", [])]
-        if any(location.startswith(str(tmp_path)) for location in locations):
-            del sys.modules[name]
+    except Exception:  # a namespace package's path can fail to recompute
+        return False
+    return any(location.startswith(str(directory)) for location in locations)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -86,13 +87,31 @@ def test_an_unreachable_daemon_drops_documents_without_raising(layer: None) -> N
     sender.close()
 
 
-def test_an_unresolvable_daemon_host_drops_documents_with_one_warning(
+_lookups: list[object] = []
+_watching = [False]
+
+
+def _audit(event: str, args: tuple[object, ...]) -> None:
+    if _watching[0] and event == "socket.getaddrinfo":
+        _lookups.append(args[0])
+
+
+sys.addaudithook(_audit)
+
+
+def test_an_unresolvable_daemon_host_is_looked_up_once_and_warned_about_once(
     layer: None, caplog: pytest.LogCaptureFixture
 ) -> None:
     sender = UDPEmitter(("no-such-host.invalid", 2000))
-    sender.send(closed())
-    sender.send(closed())
-    assert sender.dropped == 2
+    _lookups.clear()
+    _watching[0] = True
+    try:
+        for _ in range(5):
+            sender.send(closed())
+    finally:
+        _watching[0] = False
+    assert sender.dropped == 5
+    assert len(_lookups) == 1  # not one DNS lookup per document
     assert len([r for r in caplog.records if "cannot resolve" in r.getMessage()]) == 1
 
 

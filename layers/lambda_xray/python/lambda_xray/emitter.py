@@ -5,13 +5,17 @@ and, for an IP address, connected once, so each send is a single ``send``
 system call. Sending never raises and never blocks: a full buffer, an
 unreachable daemon or any other error drops that one document (counted in
 :attr:`UDPEmitter.dropped`). A daemon host given by name is resolved once,
-on the first send.
+on the first send; if that fails, documents are dropped without trying again
+for :data:`RETRY_AFTER` seconds.
 
 Any object with a ``send(sub)`` method can stand in for the UDP emitter
 (:func:`set_emitter`); ``lambda_xray.testing.InMemoryEmitter`` is one.
 """
 
 from __future__ import annotations
+
+from _thread import allocate_lock
+from time import monotonic
 
 from lambda_xray import _log, config
 from lambda_xray.document import encode
@@ -30,6 +34,10 @@ if TYPE_CHECKING:
             """Send (or keep) ``sub``; must not raise."""
 
 
+#: Seconds to wait before trying an address that could not be resolved or connected again.
+RETRY_AFTER = 60.0
+
+
 class UDPEmitter:
     """Sends each document as one datagram to the X-Ray daemon.
 
@@ -37,11 +45,13 @@ class UDPEmitter:
     send, through :mod:`lambda_xray.config`).
     """
 
-    __slots__ = ("_address", "_sock", "dropped", "sent")
+    __slots__ = ("_address", "_lock", "_retry_at", "_sock", "dropped", "sent")
 
     def __init__(self, address: tuple[str, int] | None = None) -> None:
         self._address = address
         self._sock: _socket.socket | None = None
+        self._lock = allocate_lock()  # only taken to open the socket
+        self._retry_at = 0.0  # after a failed open: drop documents until then
         self.sent = 0
         self.dropped = 0
 
@@ -59,11 +69,25 @@ class UDPEmitter:
 
     def close(self) -> None:
         """Close the socket; the next send opens a new one."""
-        sock, self._sock = self._sock, None
+        with self._lock:
+            sock, self._sock = self._sock, None
         if sock is not None:
             sock.close()
 
     def _open(self) -> _socket.socket:
+        if self._retry_at and monotonic() < self._retry_at:
+            raise OSError("the X-Ray daemon address did not work a moment ago")
+        with self._lock:  # threads sending their first documents at once share one socket
+            if self._sock is None:
+                try:
+                    self._sock = self._connect()
+                except OSError:
+                    # Do not resolve (and maybe wait on DNS) again for every document.
+                    self._retry_at = monotonic() + RETRY_AFTER
+                    raise
+            return self._sock
+
+    def _connect(self) -> _socket.socket:
         # _socket, not socket: the same calls without loading socket.py, enum
         # and selectors into a function that may never need them.
         import _socket
@@ -88,7 +112,6 @@ class UDPEmitter:
         except OSError:
             sock.close()
             raise
-        self._sock = sock
         return sock
 
 
