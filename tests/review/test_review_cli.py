@@ -121,3 +121,12 @@ def test_review_does_not_import_the_cdk() -> None:
         check=True,
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_the_python_example_in_the_docs_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "review.md").read_text()
+    example = docs.split("## From Python", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    exec(compile(example.replace('"cdk.out"', repr(str(FIXTURE))), "docs/review.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert out.startswith("3/4 functions traced\nXRAY001 error Orders/Notify")
+    assert "## X-Ray tracing review" in out

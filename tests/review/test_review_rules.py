@@ -326,6 +326,15 @@ def test_xray006_powertools_layer_alone_says_it_cannot_be_verified(
     assert "cannot show" in finding.message
 
 
+def test_xray006_adot_layer_without_its_wrapper_is_a_warning(
+    write_assembly: WriteAssembly,
+) -> None:
+    res = good(Fn=function(layers=[ADOT_ARN]))
+    finding = only(run(write_assembly, res, "XRAY006"))
+    assert finding.severity.label == "warning" and "not switched on" in finding.message
+    assert run(write_assembly, res, "XRAY003") == []
+
+
 def test_xray006_our_instrumentation_is_not_reported(write_assembly: WriteAssembly) -> None:
     assert run(write_assembly, good(Fn=instrumented()), "XRAY006") == []
 

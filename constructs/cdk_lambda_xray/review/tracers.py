@@ -5,7 +5,9 @@ wrapper, the user's handler in ``LAMBDA_XRAY_HANDLER``) plus the layer. Other
 tracers are recognized by the marks they leave in a template: an
 ``AWS_LAMBDA_EXEC_WRAPPER`` script (ADOT, Lumigo, Elastic, ...), a handler
 redirect of their own (Datadog, New Relic) or their published layer's name
-(Powertools, which traces only if the code uses its ``Tracer``).
+(Powertools, which traces only if the code uses its ``Tracer``). A vendor
+layer that needs a wrapper or redirect to do anything (ADOT without
+``AWS_LAMBDA_EXEC_WRAPPER``) is recognized as ``inactive``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from .._contract import ENV_EXEC_WRAPPER, ENV_HANDLER, WRAPPER_HANDLER
 from .model import Function, Layer, Tracer
 
 OURS: Final = "lambda_xray"
+#: mechanism of a vendor layer that is attached but not switched on
+INACTIVE: Final = "inactive"
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +31,11 @@ class _Vendor:
     wrapper_pattern: re.Pattern[str] | None = None
     handler: str | None = None
     handler_env: str | None = None
+
+    @property
+    def needs_activation(self) -> bool:
+        """Whether the layer alone does nothing (it needs a wrapper or a redirect)."""
+        return self.wrapper_pattern is not None or self.handler is not None
 
 
 #: Other tracers, recognized by their layer name, exec wrapper or handler redirect.
@@ -85,7 +94,8 @@ def detect(fn: Function) -> list[Tracer]:
         else:
             layer = _layer_of(fn.layers, vendor.name)
             if layer is not None:
-                found.append(Tracer(vendor.name, "layer", f"layer {layer.label}"))
+                mechanism = INACTIVE if vendor.needs_activation else "layer"
+                found.append(Tracer(vendor.name, mechanism, f"layer {layer.label}"))
     if ENV_EXEC_WRAPPER in fn.environment and not any(t.mechanism == "exec-wrapper" for t in found):
         shown = wrapper if wrapper is not None else fn.environment[ENV_EXEC_WRAPPER].text()
         found.append(Tracer("exec wrapper", "exec-wrapper", f"{ENV_EXEC_WRAPPER}={shown}"))
@@ -109,6 +119,11 @@ def _ours(fn: Function) -> Tracer | None:
 
 def _layer_of(layers: list[Layer], tracer: str) -> Layer | None:
     return next((layer for layer in layers if layer.tracer == tracer), None)
+
+
+def active(fn: Function) -> list[Tracer]:
+    """The tracers that can record something (inactive vendor layers left out)."""
+    return [t for t in fn.tracers if t.mechanism != INACTIVE]
 
 
 def our_layer(fn: Function) -> Layer | None:

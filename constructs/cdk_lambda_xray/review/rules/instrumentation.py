@@ -7,12 +7,13 @@ from typing import Final
 
 from ..._contract import ENV_HANDLER, WRAPPER_HANDLER
 from ..model import Function, Model
-from ..tracers import OURS, our_layer
+from ..tracers import INACTIVE, OURS, active, our_layer
 from .base import Finding, Rule, Severity
 
 
 def _not_instrumented(model: Model) -> Iterator[Finding]:
     for fn in model.functions.values():
+        # any recognized tracer, even one not switched on, is reported by XRAY004-006
         if fn.internal is None and fn.is_python and not fn.tracers:
             yield NOT_INSTRUMENTED.finding(
                 model,
@@ -97,8 +98,8 @@ INCOMPLETE: Final = Rule(
 
 
 def _conflicts(fn: Function) -> tuple[Severity, str] | None:
-    wrappers = [t for t in fn.tracers if t.mechanism != "layer"]
-    libraries = [t for t in fn.tracers if t.mechanism == "layer"]
+    wrappers = [t for t in active(fn) if t.mechanism != "layer"]
+    libraries = [t for t in active(fn) if t.mechanism == "layer"]
     if len(wrappers) >= 2:
         names = " and ".join(f"{t.name} ({t.evidence})" for t in wrappers)
         return Severity.ERROR, (
@@ -137,10 +138,25 @@ WRAPPER_CONFLICT: Final = Rule(
 
 def _other_tracer(model: Model) -> Iterator[Finding]:
     for fn in model.functions.values():
-        others = [t for t in fn.tracers if t.name != OURS]
-        if not others or any(t.name == OURS for t in fn.tracers) or _conflicts(fn):
+        if any(t.name == OURS for t in fn.tracers) or _conflicts(fn):
+            continue
+        others = [t for t in active(fn) if t.name != OURS]
+        others += [t for t in fn.tracers if t.mechanism == INACTIVE]
+        if not others:
             continue
         tracer = others[0]
+        if tracer.mechanism == INACTIVE:
+            yield OTHER_TRACER.finding(
+                model,
+                fn.id,
+                f"{tracer.name} ({tracer.evidence}) is attached but not switched on (no exec "
+                "wrapper or handler redirect): it records nothing",
+                severity=Severity.WARNING,
+                fix=f"Switch {tracer.name} on as its documentation says, or remove the layer "
+                "and use TracedFunction.",
+                functions=(fn.id,),
+            )
+            continue
         if tracer.mechanism == "layer":
             message = (
                 f"{tracer.name} ({tracer.evidence}) is attached: the function is traced only "
