@@ -20,6 +20,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
+from cdk_lambda_xray import trace_app
 from cdk_lambda_xray.errors import TracingConfigError
 from cdk_lambda_xray.events import TracedEvents, trace_events
 from cdk_lambda_xray.function import TracedFunction
@@ -290,6 +291,20 @@ def test_traced_function_with_tracing_disabled_is_reported(wired: Wired) -> None
     [message] = _warnings_for(wired, wired.disabled)
     assert message.startswith("Events/Disabled is wired to event sources")
     assert "the trace ends before this function" in message
+
+
+def test_plain_function_covered_by_trace_app_is_not_reported() -> None:
+    """The check runs after aspects, so ``trace_app`` fixing the function counts."""
+    app = App()
+    stack = Stack(app, "AppWide")
+    plain = _plain(stack, "Plain")
+    trace_events(plain).from_sqs(sqs.Queue(stack, "Queue"))
+    trace_app(app)
+    annotations = assertions.Annotations.from_stack(stack)
+    found = annotations.find_warning("/AppWide/Plain", Match.string_like_regexp(NOT_TRACED_WARNING))
+    assert found == []
+    mode = assertions.Template.from_stack(stack).find_resources("AWS::Lambda::Function")
+    assert [r["Properties"]["TracingConfig"] for r in mode.values()] == [{"Mode": "Active"}]
 
 
 # -- validation errors (no synth) ------------------------------------------------------------

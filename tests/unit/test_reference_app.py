@@ -265,6 +265,31 @@ def test_buckets_are_emptied_before_deletion(ref: Reference) -> None:
     assert emptied == {ref.logical_id("UploadBucket"), ref.logical_id("WriterBucket")}
 
 
+# -- handlers (no AWS call is reached on these paths) ----------------------------------------
+
+
+@pytest.fixture()
+def write_object(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("BUCKET_NAME", "unused")
+    path = REPO_ROOT / "functions" / "write_object.py"
+    spec = importlib.util.spec_from_file_location("write_object_under_test", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_writer_fail_flag_raises_the_demo_failure(write_object: ModuleType) -> None:
+    with pytest.raises(ValueError, match=r"^requested failure$"):
+        write_object.handler({"key": "k", "body": "b", "fail": True}, None)
+
+
+def test_writer_without_key_says_what_is_missing(write_object: ModuleType) -> None:
+    with pytest.raises(ValueError, match='non-empty string "key"'):
+        write_object.handler({"body": "b"}, None)
+
+
 # -- cdk-nag ---------------------------------------------------------------------------------
 
 
