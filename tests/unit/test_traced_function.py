@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -416,3 +418,21 @@ def test_python_older_than_the_layer_is_warned_about(built: SimpleNamespace) -> 
     Annotations.from_stack(built.stack).has_warning(
         "/Traced/OldPython", Match.string_like_regexp("needs python3.10 or newer; python3.9")
     )
+
+
+# --- the examples in docs/constructs.md run as written ---------------------------------------
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "constructs.md"
+EXAMPLES = re.findall(r"```python\n(.*?)```", DOCS.read_text(), flags=re.DOTALL)
+
+
+def test_docs_have_examples() -> None:
+    assert len(EXAMPLES) >= 4
+
+
+@pytest.mark.parametrize("source", EXAMPLES, ids=[f"example{i}" for i in range(len(EXAMPLES))])
+def test_docs_example_runs(source: str, tmp_path: Path) -> None:
+    assert source.count("cdk.App()") == 1
+    runnable = source.replace("cdk.App()", f"cdk.App(outdir={str(tmp_path)!r})")
+    exec(compile(runnable, str(DOCS), "exec"), {"__name__": "docs_example"})
+    assert (tmp_path / "manifest.json").is_file()
