@@ -8,7 +8,11 @@ in order, so anything sent before the marker has arrived by then.
 
 from __future__ import annotations
 
+import glob
 import importlib
+import json
+import shutil
+import subprocess
 import sys
 import textwrap
 import traceback
@@ -317,8 +321,6 @@ def test_response_capture_records_the_response_when_switched_on(
 def test_no_payload_or_response_is_recorded_by_default(app: Path, collector: Any) -> None:
     handler.handler({"password": "hunter2"}, None)
     (doc,) = sent_before_marker(collector)
-    import json
-
     text = json.dumps(doc)
     assert "hunter2" not in text and "s3cr3t" not in text
 
@@ -394,3 +396,62 @@ def test_daemon_problems_leave_the_result_unchanged(
         assert result["header"].startswith(f"Root={ROOT};Parent=")
     with pytest.raises(ValueError, match="requested failure"):
         handler.handler({"fail": True}, None)
+
+
+# -- every Python that Lambda runs -------------------------------------------------
+
+LAMBDA_PYTHONS = ("3.10", "3.11", "3.12", "3.13")
+
+SMOKE = r"""
+import json, os, socket, sys
+
+sys.path[:0] = [sys.argv[1], sys.argv[2]]
+receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+receiver.bind(("127.0.0.1", 0))
+receiver.settimeout(10)
+os.environ["AWS_XRAY_DAEMON_ADDRESS"] = "127.0.0.1:%d" % receiver.getsockname()[1]
+os.environ["LAMBDA_XRAY_HANDLER"] = "app.handler"
+os.environ["_X_AMZN_TRACE_ID"] = sys.argv[3]
+from lambda_xray.handler import handler
+
+result = handler({"call": 429}, None)
+docs = [json.loads(receiver.recv(70000).split(b"\n", 1)[1]) for _ in range(2)]
+print(json.dumps({"result": result, "docs": docs}))
+"""
+
+
+def _interpreter(version: str) -> str | None:
+    candidates = [shutil.which(f"python{version}")]
+    candidates += sorted(glob.glob(str(Path.home() / f".pyenv/versions/{version}.*/bin/python")))
+    for candidate in candidates:
+        if candidate is None:
+            continue
+        probe = subprocess.run([candidate, "-c", "pass"], capture_output=True, timeout=30)
+        if probe.returncode == 0:
+            return candidate
+    return None
+
+
+@pytest.mark.parametrize("version", LAMBDA_PYTHONS)
+def test_the_wrapper_runs_on_each_lambda_python(
+    version: str, handler_dir: Path, xray_schema: Any
+) -> None:
+    python = _interpreter(version)
+    if python is None:
+        pytest.skip(f"no Python {version} on this machine")
+    write(handler_dir, "app.py", APP)
+    layer_python = Path(handler.__file__).resolve().parents[1]
+    done = subprocess.run(
+        [python, "-c", SMOKE, str(layer_python), str(handler_dir), SAMPLED],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    call, root = out["docs"]
+    assert out["result"]["header"] == f"Root={ROOT};Parent={call['id']};Sampled=1;{LINEAGE}"
+    assert call["throttle"] is True and call["parent_id"] == root["id"]
+    assert root["name"] == "## app.handler" and root["parent_id"] == PARENT
+    for doc in out["docs"]:
+        assert not list(xray_schema.iter_errors(doc))
