@@ -40,9 +40,10 @@ def __getattr__(name: str) -> object:
     module_name = _LAZY.get(name)
     if module_name is None:
         raise AttributeError(f"module 'lambda_xray' has no attribute {name!r}")
-    import importlib
+    import sys
 
-    value = getattr(importlib.import_module(module_name), name)
+    __import__(module_name)  # importlib.import_module without loading importlib
+    value = getattr(sys.modules[module_name], name)
     globals()[name] = value
     return value
 
