@@ -510,7 +510,9 @@ def test_xray011_stage_with_tracing_is_compliant(write_assembly: WriteAssembly) 
     assert run(write_assembly, good(Fn=instrumented(), **rest_api(True)), "XRAY011") == []
 
 
-def state_machine(tracing: bool) -> dict[str, Any]:
+def state_machine(
+    tracing: bool, role_arn: Any = "arn:aws:iam::123456789012:role/sfn"
+) -> dict[str, Any]:
     definition = {
         "Fn::Join": [
             "",
@@ -524,7 +526,7 @@ def state_machine(tracing: bool) -> dict[str, Any]:
     return {
         "Type": "AWS::StepFunctions::StateMachine",
         "Properties": {
-            "RoleArn": "arn:aws:iam::123456789012:role/sfn",
+            "RoleArn": role_arn,
             "DefinitionString": definition,
             "TracingConfiguration": {"Enabled": tracing},
         },
@@ -542,6 +544,14 @@ def test_xray012_state_machine_with_tracing_is_compliant(write_assembly: WriteAs
     assert (
         run(write_assembly, good(Fn=instrumented(), Machine=state_machine(True)), "XRAY012") == []
     )
+
+
+def test_xray012_traced_state_machine_role_without_xray_write_is_a_warning(
+    write_assembly: WriteAssembly,
+) -> None:
+    machine = state_machine(True, role_arn={"Fn::GetAtt": ["SfnRole", "Arn"]})
+    res = good(Fn=instrumented(), Machine=machine, SfnRole=role())
+    assert "does not allow" in only(run(write_assembly, res, "XRAY012")).message
 
 
 # -- XRAY013 CDK-internal functions ---------------------------------------------------------

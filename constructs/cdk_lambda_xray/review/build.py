@@ -455,6 +455,7 @@ class _Builder:
                 path=self.model.path_of(rid),
                 tracing_enabled=_truthy(_mapping(props.get("TracingConfiguration")).get("Enabled")),
                 functions=tuple(functions),
+                role=self._role_of(self._resolve(rid, props.get("RoleArn"))),
             )
 
     def _xray_policies(self) -> None:

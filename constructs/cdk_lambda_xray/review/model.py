@@ -165,6 +165,8 @@ class StateMachine:
     path: str
     tracing_enabled: bool
     functions: tuple[ResourceId, ...]
+    #: the execution role, when it is defined in the assembly
+    role: Role | None = None
 
 
 @dataclass(slots=True)

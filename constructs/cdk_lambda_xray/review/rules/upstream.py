@@ -13,6 +13,7 @@ from typing import Final
 from ..model import Model
 from ..resolve import ResourceId
 from .base import Finding, Rule, Severity
+from .tracing import missing_xray_actions
 
 _SNS: Final = "sns.amazonaws.com"
 
@@ -117,12 +118,22 @@ API_STAGE: Final = Rule(
 def _state_machine(model: Model) -> Iterator[Finding]:
     for rid, functions in _reaching(model, "stepfunctions").items():
         sm = model.state_machines.get(rid)
-        if sm is not None and not sm.tracing_enabled:
+        if sm is None:
+            continue
+        if not sm.tracing_enabled:
             yield STATE_MACHINE.finding(
                 model,
                 rid,
                 "state machine tracing is disabled: executions are missing from traces "
                 f"into {_names(model, functions)}",
+                functions=tuple(functions),
+            )
+        elif sm.role is not None and (missing := missing_xray_actions(sm.role)):
+            yield STATE_MACHINE.finding(
+                model,
+                rid,
+                f"state machine tracing is enabled but role {sm.role.path} does not allow "
+                f"{', '.join(missing)} on '*': its segments are dropped",
                 functions=tuple(functions),
             )
 
@@ -131,7 +142,8 @@ STATE_MACHINE: Final = Rule(
     id="XRAY012",
     name="state-machine-tracing-disabled",
     severity=Severity.WARNING,
-    summary="A state machine that invokes a traced function has tracing disabled.",
+    summary="A state machine that invokes a traced function has tracing disabled (or its "
+    "role cannot write to X-Ray).",
     fix="Call trace_state_machine(state_machine), or sfn.StateMachine(tracing_enabled=True).",
     check=_state_machine,
 )
