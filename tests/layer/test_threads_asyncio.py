@@ -8,15 +8,17 @@ import textwrap
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from lambda_xray import _recorder, context, handler, subsegment
 from lambda_xray.testing import InMemoryEmitter, invocation
 
 Check = Callable[[list[dict[str, Any]]], None]
-SAMPLED = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+ROOT_ID = "1-5759e988-bd862e3fe1be46a994272793"
+SAMPLED = f"Root={ROOT_ID};Parent=53995c3f42cd8ad8;Sampled=1"
 
 
 @pytest.fixture
@@ -36,6 +38,7 @@ def client_call(name: str) -> str | None:
 
 THREADED_APP = """
 from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from lambda_xray import _recorder
 
 
@@ -69,6 +72,102 @@ def test_thread_pool_work_in_a_handler_attaches_to_the_invocation(
     parts = [d for d in docs if d["name"].startswith("part ")]
     assert sorted(d["id"] for d in parts) == sorted(ids)
     assert {d["parent_id"] for d in parts} == {root["id"]}
+    assert not [r for r in caplog.records if r.name == "lambda_xray"]
+
+
+class _S3Multipart(BaseHTTPRequestHandler):
+    """Just enough S3 (path-style) for a multipart upload: create, parts, complete."""
+
+    protocol_version = "HTTP/1.1"
+    trace_headers: ClassVar[list[str | None]] = []
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _answer(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        type(self).trace_headers.append(self.headers.get("X-Amzn-Trace-Id"))
+        query = self.path.partition("?")[2]
+        body = b""
+        if "uploads" in query.split("&"):
+            body = (
+                b"<InitiateMultipartUploadResult><Bucket>b</Bucket><Key>k</Key>"
+                b"<UploadId>u1</UploadId></InitiateMultipartUploadResult>"
+            )
+        elif "uploadId=" in query and "partNumber=" not in query:
+            body = (
+                b"<CompleteMultipartUploadResult><Bucket>b</Bucket><Key>k</Key>"
+                b'<ETag>"e"</ETag></CompleteMultipartUploadResult>'
+            )
+        self.send_response(200)
+        self.send_header("ETag", '"e"')
+        self.send_header("x-amz-request-id", "REQ")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_PUT = do_POST = _answer
+
+
+S3_APP = """
+import io
+import boto3
+from boto3.s3.transfer import TransferConfig
+
+def handler(event, context):
+    s3 = boto3.client("s3", endpoint_url=event["endpoint"], region_name="us-east-1")
+    config = TransferConfig(multipart_threshold=5 * 2**20, multipart_chunksize=5 * 2**20,
+                            max_concurrency=3)
+    s3.upload_fileobj(io.BytesIO(b"x" * (15 * 2**20)), "bucket", "key", Config=config)
+    return "uploaded"
+"""
+
+
+def test_s3_transfer_manager_threads_attach_to_the_invocation(
+    handler_dir: Path,
+    collector: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    assert_valid: Check,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    pytest.importorskip("boto3")
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_REGION": "us-east-1",
+        "LAMBDA_XRAY_HANDLER": "s3app.handler",
+        "_X_AMZN_TRACE_ID": SAMPLED,
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    (handler_dir / "s3app.py").write_text(textwrap.dedent(S3_APP))
+    importlib.invalidate_caches()
+    _S3Multipart.trace_headers = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _S3Multipart)
+    server.daemon_threads = True
+    serving = threading.Thread(target=server.serve_forever, daemon=True)
+    serving.start()
+    try:
+        endpoint = f"http://127.0.0.1:{server.server_address[1]}"
+        assert handler.handler({"endpoint": endpoint}, None) == "uploaded"
+    finally:
+        server.shutdown()
+        server.server_close()
+    docs = collector.wait_for(lambda d: any(x["name"].startswith("## ") for x in d), timeout=10)
+    assert_valid(docs)
+    (root,) = [d for d in docs if d["name"] == "## s3app.handler"]
+    calls = [d for d in docs if d.get("namespace") == "aws"]
+    operations = sorted(d["aws"]["operation"] for d in calls)
+    assert operations == [
+        "CompleteMultipartUpload",
+        "CreateMultipartUpload",
+        "UploadPart",
+        "UploadPart",
+        "UploadPart",
+    ]
+    assert {d["parent_id"] for d in calls} == {root["id"]}
+    sent = {h for h in _S3Multipart.trace_headers if h}
+    assert sent == {f"Root={ROOT_ID};Parent={d['id']};Sampled=1" for d in calls}
     assert not [r for r in caplog.records if r.name == "lambda_xray"]
 
 
