@@ -121,8 +121,8 @@ def start_invocation(handler_name: str, raw_header: str | None) -> context.Invoc
     Activates the invocation. Never raises.
 
     When the header asks for recording, the root subsegment ``## <handler>``
-    is opened with the ``ColdStart`` and ``Service`` annotations and made
-    current in this context (the caller resets ``context.current``).
+    is opened with the ``ColdStart`` and ``Service`` annotations; the caller
+    makes it current (``context.current``) while the handler runs.
     """
     global _cold_start
     cold, _cold_start = _cold_start, False

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 
-from lambda_xray import header as _header
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from lambda_xray.document import Subsegment
@@ -34,20 +32,13 @@ class Invocation:
         self.header = trace_header
         self.root = root
 
-    @property
-    def recording(self) -> bool:
-        """Whether subsegments are recorded for this invocation."""
-        return self.root is not None
-
     def forward_header(self) -> str | None:
         """Outgoing header for a call that is not recorded (see ``TraceHeader.forward``)."""
         trace_header = self.header
         if trace_header is None:
             return None
-        if trace_header.mode == _header.RECORD:
-            current = current_subsegment()
-            parent = current.id if current is not None else trace_header.parent
-            return trace_header.child(parent or "")
+        if self.root is not None:  # recording: the caller's parent is the current subsegment
+            return trace_header.child((current_subsegment() or self.root).id)
         return trace_header.forward()
 
 
