@@ -402,7 +402,8 @@ def _role_of(resource: cdk.CfnResource, role_arn: object) -> iam.IRole | None:
     stack = cdk.Stack.of(resource)
     for candidate in stack.node.find_all():
         if (
-            isinstance(candidate, iam.CfnRole)
+            isinstance(candidate, cdk.CfnResource)
+            and candidate.cfn_resource_type == "AWS::IAM::Role"
             and _same(cdk.Stack.of(candidate), stack)
             and stack.resolve(candidate.logical_id) == logical_id
         ):

@@ -131,7 +131,9 @@ def built() -> SimpleNamespace:
         skip_glob=_plain(stack, "SkipByGlob"),
         skip_obj=skip_obj,
     )
-    bucket = s3.Bucket(stack, "Uploads")
+    bucket = s3.Bucket(
+        stack, "Uploads", auto_delete_objects=True, removal_policy=cdk.RemovalPolicy.DESTROY
+    )
     bucket.add_object_created_notification(s3n.LambdaDestination(fns.plain))
     trace_app(app, exclude=["Mixed/SkipByGlob*", skip_obj], service_name="shop")
     template = Template.from_stack(stack)
@@ -321,6 +323,28 @@ def test_bucket_notifications_handler_inline_code_gets_the_layer(
         [layer_ref(built)],
     )
     assert env(built, find_resource, built.notifications)[_contract.ENV_HANDLER] == "index.handler"
+
+
+def _provider_handler(built: SimpleNamespace) -> dict[str, Any]:
+    """CDK's CustomResourceProvider function: raw CfnResource, raw AWS::IAM::Role, Node.js."""
+    (handler,) = [
+        r
+        for lid, r in built.json["Resources"].items()
+        if lid.startswith("CustomS3AutoDeleteObjectsCustomResourceProviderHandler")
+        and r["Type"] == "AWS::Lambda::Function"
+    ]
+    return handler
+
+
+def test_custom_resource_provider_handler_gets_active_tracing(built: SimpleNamespace) -> None:
+    assert _provider_handler(built)["Properties"]["TracingConfig"] == {"Mode": "Active"}
+
+
+def test_custom_resource_provider_raw_role_gets_the_permission(built: SimpleNamespace) -> None:
+    handler = _provider_handler(built)
+    role = handler["Properties"]["Role"]["Fn::GetAtt"][0]
+    (policy,) = xray_policies_for_role(built, role)
+    assert policy in handler["DependsOn"]
 
 
 def test_one_layer_for_the_whole_stack(built: SimpleNamespace) -> None:
