@@ -90,15 +90,21 @@ class TracedEvents:
     ) -> TracedEvents:
         """Invoke the function for S3 object events of ``bucket``.
 
+        The notification and the invoke permission live in the bucket's stack. If
+        the bucket is in another stack than the function *and* the function also
+        refers to the bucket (a grant, an environment variable), the two stacks
+        depend on each other and CDK reports a ``DependencyCycle``: keep them in
+        one stack, or send the bucket's events through EventBridge.
+
         Args:
-            bucket: an ``s3.Bucket`` defined in the same stack as the function.
+            bucket: an ``s3.Bucket`` defined in this app.
             events: S3 event types. Default: ``[s3.EventType.OBJECT_CREATED]``.
             prefix: only keys starting with this (for example ``"uploads/"``).
             suffix: only keys ending with this (for example ``".jpg"``).
 
         Raises:
-            TracingConfigError: the bucket is imported or in another stack, an
-                event is not an ``s3.EventType``, or a filter is empty.
+            TracingConfigError: the bucket is imported, an event is not an
+                ``s3.EventType``, or a filter is empty or a wildcard.
         """
         path = bucket.node.path
         if not isinstance(bucket, s3.Bucket):
@@ -111,12 +117,6 @@ class TracedEvents:
                 "notifications and use from_eventbridge(event_pattern=events.EventPattern("
                 'source=["aws.s3"], ...))',
             )
-        self._same_stack(
-            bucket,
-            "S3 bucket",
-            "S3 notifications point at the function and "
-            "the function's permission points at the bucket",
-        )
         event_types = _s3_event_types(events, path)
         key_filter = _s3_key_filter(path, prefix=prefix, suffix=suffix)
         filters = [key_filter] if key_filter is not None else None
@@ -409,19 +409,6 @@ class TracedEvents:
         return self
 
     # -- checks ---------------------------------------------------------------
-
-    def _same_stack(self, source: Construct, kind: str, why: str) -> None:
-        source_stack = Stack.of(source)
-        function_stack = Stack.of(self._function)
-        if source_stack is function_stack:
-            return
-        raise TracingConfigError(
-            source.node.path,
-            f"this {kind} is in stack {source_stack.node.path} but the function "
-            f"{self._function.node.path} is in stack {function_stack.node.path}; {why}, "
-            "so the two stacks would depend on each other (a cycle)",
-            "define both in one stack, or route the events through EventBridge or an SNS topic",
-        )
 
     def _check_visibility_timeout(self, queue: sqs.IQueue) -> None:
         cfn_queue = queue.node.default_child
