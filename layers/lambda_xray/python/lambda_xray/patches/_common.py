@@ -2,8 +2,9 @@
 
 The guard: requests sits on urllib3, which sits on http.client, and botocore
 sits on urllib3. The outermost patched layer records the call and sets
-``in_traced_call`` for its duration; the layers below see it and pass the call
-straight through, so one logical call is one subsegment, carrying one header.
+``in_traced_call`` (to a string) for its duration; the layers below see it is
+not ``None`` and pass the call straight through, so one logical call is one
+subsegment, carrying one header.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ if TYPE_CHECKING:
 TRACE_HEADER = "X-Amzn-Trace-Id"
 TRACE_HEADER_LOWER = "x-amzn-trace-id"
 
-# True while an outer patched layer is recording the current call.
-in_traced_call: ContextVar[bool] = ContextVar("lambda_xray_in_traced_call", default=False)
+# Not None while an outer patched layer is recording the current call; for
+# botocore it holds the trace header to put on every attempt ("" for none).
+in_traced_call: ContextVar[str | None] = ContextVar("lambda_xray_in_traced_call", default=None)
 
 _warned: set[str] = set()
 

@@ -18,9 +18,9 @@ below (urllib3, http.client) is not traced again.
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
-from contextvars import ContextVar
 
+from lambda_xray import _recorder
+from lambda_xray.context_missing import ContextMissingError
 from lambda_xray.patches import _common
 from lambda_xray.patches._resources import THROTTLING_CODES, ResourceExtractor
 
@@ -33,9 +33,7 @@ if TYPE_CHECKING:
 _MARK: Final = "__lambda_xray_wrapped__"
 _SKIPPED_SERVICES: Final = frozenset({"XRay"})
 
-# The header for the call in progress in this context (None: leave as is).
-_header: ContextVar[str | None] = ContextVar("lambda_xray_botocore_header", default=None)
-
+_end = _common.end
 # service name (botocore's, e.g. "dynamodb") -> (subsegment name or None to skip, extractor)
 _services: dict[str, tuple[str | None, ResourceExtractor]] = {}
 
@@ -67,24 +65,47 @@ def _service(client: Any) -> tuple[str | None, ResourceExtractor]:
     return found
 
 
+def _start(client: Any, operation: str, params: Any) -> tuple[Any, str] | None:
+    """Open and describe the call's subsegment; ``None`` for a call never traced.
+
+    Returns ``(subsegment or None, header or "")``.
+    """
+    entry = _services.get(client._service_model.service_name)
+    if entry is None:
+        entry = _service(client)
+    name = entry[0]
+    if name is None:
+        return None
+    sub = _recorder.begin_subsegment(name, "aws")
+    header = _recorder.outgoing_trace_header(sub) or ""
+    if sub is not None:
+        aws = sub.aws
+        aws["operation"] = operation
+        region = client.meta.region_name
+        if region:
+            aws["region"] = region
+        extractor = entry[1]
+        if extractor and isinstance(params, dict):
+            extractor.extract(params, aws)
+    return sub, header
+
+
 def _wrap_make_api_call(original: Callable[..., Any]) -> Callable[..., Any]:
-    begin = _common.begin
-    header_var = _header
-    guard = _common.in_traced_call
+    in_call = _common.in_traced_call
+    not_traced = (None, "")
 
     def _make_api_call(self: Any, operation_name: str, api_params: Any) -> Any:
         try:
-            name, extractor = _service(self)
+            started = _start(self, operation_name, api_params)
+        except ContextMissingError:
+            raise  # RUNTIME_ERROR mode: the user asked for it
         except Exception:
-            _common.warn_once("botocore-service", "unknown botocore client; call not traced")
+            _common.warn_once("botocore-start", "could not trace an AWS call")
+            started = not_traced
+        if started is None:
             return original(self, operation_name, api_params)
-        if name is None:
-            return original(self, operation_name, api_params)
-        sub, header = begin(name, "aws")
-        if sub is not None:
-            _describe(sub, self, operation_name, api_params, extractor)
-        header_token = header_var.set(header)
-        guard_token = guard.set(True)
+        sub, header = started
+        token = in_call.set(header)
         try:
             result = original(self, operation_name, api_params)
         except BaseException as exc:
@@ -92,8 +113,7 @@ def _wrap_make_api_call(original: Callable[..., Any]) -> Callable[..., Any]:
                 _finish_error(sub, exc)
             raise
         finally:
-            guard.reset(guard_token)
-            header_var.reset(header_token)
+            in_call.reset(token)
         if sub is not None:
             _finish(sub, result)
         return result
@@ -105,12 +125,12 @@ def _wrap_make_api_call(original: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _wrap_create_request(original: Callable[..., Any]) -> Callable[..., Any]:
-    header_var = _header
+    in_call = _common.in_traced_call
     name = _common.TRACE_HEADER
 
     def create_request(self: Any, params: Any, operation_model: Any = None) -> Any:
-        value = header_var.get()
-        if value is not None:
+        value = in_call.get()
+        if value:  # the header of the AWS call in progress in this context
             try:
                 params["headers"][name] = value
             except Exception:
@@ -123,25 +143,10 @@ def _wrap_create_request(original: Callable[..., Any]) -> Callable[..., Any]:
     return create_request
 
 
-def _describe(
-    sub: Any, client: Any, operation: str, params: Any, extractor: ResourceExtractor
-) -> None:
-    try:
-        aws = sub.aws
-        aws["operation"] = operation
-        region = client.meta.region_name
-        if region:
-            aws["region"] = region
-        if extractor and isinstance(params, Mapping):
-            extractor.extract(params, aws)
-    except Exception:
-        _common.warn_once("botocore-describe", "could not describe an AWS call")
-
-
 def _record_metadata(sub: Any, response: Any) -> int | None:
     """Copy request id and retries from ``ResponseMetadata``; return the status."""
-    meta = response.get("ResponseMetadata") if isinstance(response, Mapping) else None
-    if not isinstance(meta, Mapping):
+    meta = response.get("ResponseMetadata") if isinstance(response, dict) else None
+    if not isinstance(meta, dict):
         return None
     aws = sub.aws
     request_id = meta.get("RequestId")
@@ -163,7 +168,7 @@ def _finish(sub: Any, result: Any) -> None:
     except Exception:
         status = None
         _common.warn_once("botocore-result", "could not read an AWS response")
-    _common.end(sub, status=status)
+    _end(sub, status=status)
 
 
 def _finish_error(sub: Any, exc: BaseException) -> None:
@@ -171,13 +176,13 @@ def _finish_error(sub: Any, exc: BaseException) -> None:
     try:
         # ClientError and its modeled subclasses carry the parsed error response.
         response = getattr(exc, "response", None)
-        if isinstance(response, Mapping):
+        if isinstance(response, dict):
             status = _record_metadata(sub, response)
             error = response.get("Error")
-            code = error.get("Code") if isinstance(error, Mapping) else None
+            code = error.get("Code") if isinstance(error, dict) else None
             if code in THROTTLING_CODES:
                 sub.throttle = True
                 sub.error = True
     except Exception:
         _common.warn_once("botocore-error", "could not read an AWS error response")
-    _common.end(sub, status=status, error=exc)
+    _end(sub, status=status, error=exc)

@@ -61,7 +61,7 @@ def _wrap_request(original: Callable[..., Any], module: ModuleType) -> Callable[
     ) -> Any:
         if headers is None:
             headers = {}
-        if guard.get():
+        if guard.get() is not None:
             return original(self, method, url, body, headers, **kwargs)
         try:
             host = self._tunnel_host or self.host
@@ -83,7 +83,7 @@ def _wrap_request(original: Callable[..., Any], module: ModuleType) -> Callable[
                 _common.warn_once("http.client-header", "could not add the trace header")
         if sub is not None:
             sub.http["request"] = {"method": method, "url": full_url}
-        token = guard.set(True)
+        token = guard.set("")
         try:
             original(self, method, url, body, headers, **kwargs)
         except BaseException as exc:
@@ -109,7 +109,7 @@ def _wrap_getresponse(original: Callable[..., Any]) -> Callable[..., Any]:
         sub = self.__dict__.pop(_PENDING, None)
         if sub is None:
             return original(self)
-        token = guard.set(True)
+        token = guard.set("")
         try:
             response = original(self)
         except BaseException as exc:

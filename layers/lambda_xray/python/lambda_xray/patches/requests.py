@@ -43,7 +43,7 @@ def _wrap_send(original: Callable[..., Any]) -> Callable[..., Any]:
     header_name = _common.TRACE_HEADER
 
     def send(self: Any, request: Any, **kwargs: Any) -> Any:
-        if guard.get():
+        if guard.get() is not None:
             return original(self, request, **kwargs)
         try:
             name, full_url = _describe(request)
@@ -58,7 +58,7 @@ def _wrap_send(original: Callable[..., Any]) -> Callable[..., Any]:
                 _common.warn_once("requests-header", "could not add the trace header")
         if sub is not None:
             sub.http["request"] = {"method": request.method, "url": full_url}
-        token = guard.set(True)
+        token = guard.set("")
         try:
             response = original(self, request, **kwargs)
         except BaseException as exc:

@@ -34,7 +34,7 @@ def _wrap_urlopen(original: Callable[..., Any]) -> Callable[..., Any]:
     header_lower = _common.TRACE_HEADER_LOWER
 
     def urlopen(self: Any, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        if guard.get():
+        if guard.get() is not None:
             return original(self, method, url, *args, **kwargs)
         try:
             host = self.host
@@ -51,7 +51,7 @@ def _wrap_urlopen(original: Callable[..., Any]) -> Callable[..., Any]:
                 _common.warn_once("urllib3-header", "could not add the trace header")
         if sub is not None:
             sub.http["request"] = {"method": method, "url": full_url}
-        token = guard.set(True)
+        token = guard.set("")
         try:
             response = original(self, method, url, *args, **kwargs)
         except BaseException as exc:
