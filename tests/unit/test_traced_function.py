@@ -127,7 +127,13 @@ def built() -> SimpleNamespace:
     )
     template = Template.from_stack(stack)
     return SimpleNamespace(
-        app=app, stack=stack, fns=fns, template=template, json=template.to_json(), role=own_role
+        app=app,
+        stack=stack,
+        fns=fns,
+        template=template,
+        json=template.to_json(),
+        role=own_role,
+        annotations=Annotations.from_stack(stack),
     )
 
 
@@ -202,7 +208,7 @@ def test_disabled_adds_no_xray_permission(built: SimpleNamespace) -> None:
 
 
 def test_immutable_role_is_warned_about(built: SimpleNamespace) -> None:
-    Annotations.from_stack(built.stack).has_warning(
+    built.annotations.has_warning(
         "/Traced/ImportedRoleFn",
         Match.string_like_regexp("accepts no new policy.*xray:PutTraceSegments"),
     )
@@ -356,7 +362,7 @@ def test_node_function_gets_the_permission(built: SimpleNamespace) -> None:
 
 
 def test_node_function_is_annotated(built: SimpleNamespace) -> None:
-    Annotations.from_stack(built.stack).has_info(
+    built.annotations.has_info(
         "/Traced/Node",
         Match.string_like_regexp("nodejs22.x runtime.*without the Python tracing layer"),
     )
@@ -375,7 +381,7 @@ def test_image_function_is_traced_without_the_layer(
 
 
 def test_image_function_is_annotated(built: SimpleNamespace) -> None:
-    Annotations.from_stack(built.stack).has_info(
+    built.annotations.has_info(
         "/Traced/Image",
         Match.string_like_regexp("container image.*without the Python tracing layer"),
     )
@@ -397,7 +403,7 @@ def test_an_explicit_tracing_layer_is_used() -> None:
 
 
 def test_options_that_need_the_layer_are_named_for_other_runtimes(built: SimpleNamespace) -> None:
-    Annotations.from_stack(built.stack).has_info(
+    built.annotations.has_info(
         "/Traced/NodeOptions",
         Match.string_like_regexp(r"\(service_name apply only with the layer\)"),
     )
@@ -415,7 +421,7 @@ def test_python_older_than_the_layer_is_traced_without_it(
 
 
 def test_python_older_than_the_layer_is_warned_about(built: SimpleNamespace) -> None:
-    Annotations.from_stack(built.stack).has_warning(
+    built.annotations.has_warning(
         "/Traced/OldPython", Match.string_like_regexp("needs python3.10 or newer; python3.9")
     )
 
