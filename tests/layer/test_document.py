@@ -298,3 +298,36 @@ def test_any_content_encodes_to_a_valid_datagram_within_the_limit(
     assert len(datagram) <= MAX_DATAGRAM and len(datagram) - len(HEADER) <= MAX_DOCUMENT
     assert (doc["id"], doc["trace_id"], doc["parent_id"]) == (sub.id, TRACE_ID, PARENT)
     document.forget_exceptions()
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    name=st.text(max_size=50),
+    namespace=st.sampled_from([None, "aws", "remote"]),
+    aws=st.dictionaries(st.text(max_size=10), st.text(max_size=20), max_size=3),
+    metadata=st.dictionaries(
+        st.text(min_size=1, max_size=10),
+        st.dictionaries(st.text(max_size=10), json_value, max_size=3),
+        max_size=2,
+    ),
+    flags=st.tuples(st.booleans(), st.booleans(), st.booleans()),
+    closed_=st.booleans(),
+)
+def test_the_fast_encoding_is_exactly_the_documents_json(
+    name: str,
+    namespace: str | None,
+    aws: dict[str, str],
+    metadata: dict[str, dict[str, Any]],
+    flags: tuple[bool, bool, bool],
+    closed_: bool,
+) -> None:
+    sub = Subsegment(name, TRACE_ID, PARENT, namespace)
+    sub.aws, sub.metadata = aws, metadata
+    sub.error, sub.throttle, sub.fault = flags
+    if closed_:
+        sub.end_time = sub.start_time + 0.25
+    try:
+        reference = document._dumps(sub.to_dict())
+    except Exception:  # content only the checked path can encode
+        return
+    assert document._fast_body(sub) == reference

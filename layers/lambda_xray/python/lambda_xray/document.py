@@ -293,15 +293,17 @@ def _repr(value: Any) -> str:
     return text[:MAX_MESSAGE] if isinstance(text, str) else "<bad repr>"
 
 
-def _make_dumps() -> Callable[[Any], str]:
+def _make_dumps() -> tuple[Callable[[Any], str], Callable[[str], str]]:
+    """The JSON encoder and the string quoter, built once on first use."""
     try:
         # The C encoder straight from _json: json/__init__ would also load the
         # decoder and re, which encoding never needs.
         from _json import encode_basestring_ascii, make_encoder
     except ImportError:  # pragma: no cover - CPython always has _json
-        import json
+        import json.encoder as pure
 
-        return json.JSONEncoder(separators=(",", ":"), default=_default, allow_nan=False).encode
+        encoder = pure.JSONEncoder(separators=(",", ":"), default=_default, allow_nan=False)
+        return encoder.encode, pure.py_encode_basestring_ascii
     # Built once: no spaces, ASCII output (so bytes == characters), NaN rejected,
     # no circularity markers (a cycle ends in RecursionError and takes the safe path).
     c_encode = make_encoder(
@@ -311,16 +313,24 @@ def _make_dumps() -> Callable[[Any], str]:
     def dumps(obj: Any) -> str:
         return "".join(c_encode(obj, 0))
 
-    return dumps
+    return dumps, encode_basestring_ascii
 
 
 def _lazy_dumps(obj: Any) -> str:
-    global _dumps
-    _dumps = _make_dumps()
+    global _dumps, _quote
+    _dumps, _quote = _make_dumps()
     return _dumps(obj)
 
 
+def _lazy_quote(text: str) -> str:
+    global _dumps, _quote
+    _dumps, _quote = _make_dumps()
+    return _quote(text)
+
+
 _dumps: Callable[[Any], str] = _lazy_dumps
+#: ``"text"`` as a JSON string literal, ASCII only.
+_quote: Callable[[str], str] = _lazy_quote
 
 
 def encode(sub: Subsegment) -> bytes:
@@ -328,6 +338,59 @@ def encode(sub: Subsegment) -> bytes:
 
     Never raises for any content a caller put in the subsegment.
     """
+    try:
+        body = _fast_body(sub)
+    except Exception:
+        body = None
+    if body is None or len(body) > MAX_DOCUMENT:
+        body = _checked_body(sub)
+    return HEADER + body.encode("ascii")
+
+
+def _fast_body(sub: Subsegment) -> str | None:
+    """The usual case, the same JSON as ``to_dict`` gives: the fixed head written
+    directly, the rest encoded in one call. ``None`` when a time is not a plain
+    finite float (the checked path handles that)."""
+    start, end = sub.start_time, sub.end_time
+    if type(start) is not float or start - start != 0.0:
+        return None
+    quote = _quote
+    head = (
+        f'{{"type":"subsegment","id":{quote(sub.id)},"trace_id":{quote(sub.trace_id)},'
+        f'"parent_id":{quote(sub.parent_id)},"name":{quote(sub.name)},"start_time":{start!r}'
+    )
+    if end is None:
+        head += ',"in_progress":true'
+    elif type(end) is float and end - end == 0.0:
+        head += f',"end_time":{end!r}'
+    else:
+        return None
+    rest: dict[str, Any] = {}
+    if sub.namespace:
+        rest["namespace"] = sub.namespace
+    if sub.error:
+        rest["error"] = True
+    if sub.throttle:
+        rest["throttle"] = True
+    if sub.fault:
+        rest["fault"] = True
+    if sub.http:
+        rest["http"] = _clamp_http(sub.http)
+    if sub.aws:
+        rest["aws"] = sub.aws
+    if sub.annotations:
+        rest["annotations"] = sub.annotations
+    if sub.metadata:
+        rest["metadata"] = sub.metadata
+    if sub.cause is not None:
+        rest["cause"] = sub.cause
+    if not rest:
+        return head + "}"
+    return head + "," + _dumps(rest)[1:]
+
+
+def _checked_body(sub: Subsegment) -> str:
+    """Any content: unsafe values replaced, oversized documents trimmed."""
     doc = sub.to_dict()
     try:
         body = _dumps(doc)
@@ -335,8 +398,8 @@ def encode(sub: Subsegment) -> bytes:
         doc = _safe_document(doc)
         body = _dumps(doc)
     if len(body) <= MAX_DOCUMENT:
-        return HEADER + body.encode("ascii")
-    return HEADER + _trim(doc, body).encode("ascii")
+        return body
+    return _trim(doc, body)
 
 
 def _safe_document(doc: dict[str, Any]) -> dict[str, Any]:
