@@ -352,6 +352,12 @@ class XRayTracing:
         for key, value in additions.items():
             if value is not None and key not in env:
                 target.set_env(key, value)
+        code = target.props.get("Code")
+        if isinstance(code, dict) and "ZipFile" in code:
+            target.info(
+                f"inline code: {handler} now runs through the tracing wrapper (layer + "
+                "handler redirect); exclude this function from XRayTracing to keep it unwrapped"
+            )
 
 
 def trace_app(scope: IConstruct, **options: Any) -> XRayTracing:

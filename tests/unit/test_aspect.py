@@ -347,6 +347,13 @@ def test_custom_resource_provider_raw_role_gets_the_permission(built: SimpleName
     assert policy in handler["DependsOn"]
 
 
+def test_inline_code_redirect_is_announced(built: SimpleNamespace) -> None:
+    built.annotations.has_info(
+        f"/{built.notifications.node.path}",
+        Match.string_like_regexp("inline code: index.handler now runs through the tracing wrapper"),
+    )
+
+
 def test_one_layer_for_the_whole_stack(built: SimpleNamespace) -> None:
     built.template.resource_count_is("AWS::Lambda::LayerVersion", 1)
 
