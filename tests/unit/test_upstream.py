@@ -248,8 +248,9 @@ def test_http_api_is_refused_because_xray_cannot_trace_it() -> None:
 
 def _xray_statements(template: assertions.Template, role_prefix: str) -> list[dict[str, Any]]:
     found = []
-    for logical_id, policy in template.find_resources("AWS::IAM::Policy").items():
-        if not logical_id.startswith(role_prefix):
+    for policy in template.find_resources("AWS::IAM::Policy").values():
+        roles = [r["Ref"] for r in policy["Properties"]["Roles"]]
+        if not any(r.startswith(role_prefix) for r in roles):
             continue
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             actions = statement["Action"]
@@ -272,6 +273,19 @@ def test_state_machine_role_may_write_traces_once(built: Built) -> None:
     assert len(statements) == 1, statements
     assert statements[0]["Resource"] == "*"
     assert {"xray:PutTraceSegments", "xray:PutTelemetryRecords"} <= set(statements[0]["Action"])
+
+
+def test_state_machine_waits_for_its_tracing_policy(built: Built) -> None:
+    [(policy_id, _)] = built.template.find_resources(
+        "AWS::IAM::Policy",
+        {
+            "Properties": {
+                "PolicyDocument": {"Statement": [{"Sid": "LambdaXrayStateMachineTracing"}]}
+            }
+        },
+    ).items()
+    machine = built.template.to_json()["Resources"][built.logical_id(built.machine)]
+    assert policy_id in machine["DependsOn"]
 
 
 def test_pretraced_state_machine_gets_no_second_statement(built: Built) -> None:
