@@ -134,3 +134,22 @@ def test_json_report_round_trips_the_review(review: Review) -> None:
     assert data["gate"] == {"fail_on": "error", "failed": True}
     assert [f["rule"] for f in data["findings"]] == [f.rule_id for f in review.findings]
     assert {r["id"] for r in data["rules"]} >= {"XRAY001", "XRAY013"}
+
+
+def test_markdown_stays_small_enough_for_a_pull_request_comment(
+    write_assembly: Callable[..., Path],
+) -> None:
+    fn = {
+        "Type": "AWS::Lambda::Function",
+        "Properties": {
+            "Runtime": "nodejs22.x",
+            "Handler": "index.handler",
+            "Role": "arn:aws:iam::123456789012:role/r",
+            "TracingConfig": {"Mode": "Active"},
+        },
+    }
+    review = review_path(write_assembly({f"Fn{i}": fn for i in range(200)}))
+    text = report_markdown.render(review)
+    assert len(text) < 65_536  # GitHub's comment limit
+    assert "<details><summary>200 functions" in text
+    assert "```mermaid" not in text and "--format html" in text

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Final
 
 from .model import HopStatus
 from .review import Review, hop_symbol
 from .rules import Finding, Severity
 
 _ICON = {Severity.ERROR: "🔴 error", Severity.WARNING: "🟠 warning", Severity.INFO: "🔵 info"}
+#: findings listed per rule before "... and N more"
+MAX_FINDINGS_PER_RULE: Final = 40
+#: the functions table folds into <details> above this many rows
+COLLAPSE_AFTER: Final = 25
+#: larger apps get the service map in the HTML report only (PR comments have a size limit)
+MERMAID_MAX_FUNCTIONS: Final = 60
 _MERMAID_ID = re.compile(r"[^A-Za-z0-9_]")
 
 
@@ -44,8 +51,35 @@ def summary_line(review: Review, fail_on: Severity | None = None) -> str:
     return " · ".join(parts)
 
 
-def _finding_rows(findings: Iterable[Finding]) -> list[list[str]]:
-    return [[_ICON[f.severity], f.rule_id, f"`{f.path}`", f.message, f.fix] for f in findings]
+def _findings(review: Review) -> list[str]:
+    """Findings grouped by rule (most severe first), the fix stated once per group."""
+    groups: dict[str, list[Finding]] = {}
+    for f in review.findings:
+        groups.setdefault(f.rule_id, []).append(f)
+    order = sorted(groups, key=lambda r: (-max(f.severity for f in groups[r]), r))
+    by_id = {rule.id: rule for rule in review.rules}
+    out: list[str] = []
+    for rule_id in order:
+        findings = groups[rule_id]
+        rule = by_id.get(rule_id)
+        name = f" `{rule.name}`" if rule else ""
+        out += [f"#### {rule_id}{name} ({len(findings)})", ""]
+        if rule is not None:
+            out += [f"Fix: {rule.fix}", ""]
+        shown = findings[:MAX_FINDINGS_PER_RULE]
+        rows = [
+            [
+                _ICON[f.severity],
+                f"`{f.path}`",
+                f.message if rule is None or f.fix == rule.fix else f"{f.message} (fix: {f.fix})",
+            ]
+            for f in shown
+        ]
+        out += _table(["Severity", "Resource", "Finding"], rows)
+        if len(findings) > len(shown):
+            out += ["", f"… and {len(findings) - len(shown)} more (see the JSON or HTML report)."]
+        out.append("")
+    return out
 
 
 def _mermaid(review: Review) -> list[str]:
@@ -82,13 +116,19 @@ def render(review: Review, fail_on: Severity | None = None, *, diagram: bool = T
     out.append("### Findings")
     out.append("")
     if review.findings:
-        header = ["Severity", "Rule", "Resource", "Finding", "Fix"]
-        out += _table(header, _finding_rows(review.findings))
+        out += _findings(review)
     else:
         out.append("No findings.")
     out += ["", "### Functions", ""]
+    collapse = len(review.rows) > COLLAPSE_AFTER
+    if collapse:
+        out += [
+            f"<details><summary>{len(review.rows)} functions (with findings first)</summary>",
+            "",
+        ]
     rows = []
-    for row in review.rows:
+    ordered = sorted(review.rows, key=lambda r: (not r.findings, r.path))
+    for row in ordered:
         sources = "; ".join(f"{e.kind} {e.label}: {hop_symbol(e.hop)}" for e in row.sources)
         findings = ", ".join(f.rule_id for f in row.findings) or "✅"
         name = f"`{row.path}`" + (f" (CDK: {row.internal})" if row.internal else "")
@@ -123,8 +163,17 @@ def render(review: Review, fail_on: Severity | None = None, *, diagram: bool = T
         ],
         rows,
     )
+    if collapse:
+        out += ["", "</details>"]
     if diagram and model.functions:
-        out += ["", "### Service map", "", *_mermaid(review)]
+        out += ["", "### Service map", ""]
+        if len(model.functions) <= MERMAID_MAX_FUNCTIONS:
+            out += _mermaid(review)
+        else:
+            out.append(
+                f"Omitted for {len(model.functions)} functions (more than "
+                f"{MERMAID_MAX_FUNCTIONS}); the HTML report (`--format html`) draws it."
+            )
     if review.suppressed:
         out += ["", "### Suppressed", ""]
         out += _table(
