@@ -16,6 +16,8 @@ from lambda_xray.context_missing import ContextMissingError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from lambda_xray._recorder import Subsegment
 
 TRACE_HEADER = "X-Amzn-Trace-Id"
@@ -65,11 +67,49 @@ def begin(name: str, namespace: str) -> tuple[Subsegment | None, str | None]:
 
 
 def end(sub: Subsegment, status: int | None = None, error: BaseException | None = None) -> None:
-    """Close ``sub``; contained like everything else here."""
+    """Close ``sub``; contained like everything else here.
+
+    An ``error`` is recorded as the cause with URLs in its messages cut down
+    to ``scheme://host[:port]`` and query strings removed: client errors
+    quote the request URL (an S3 object key, a query string with a token),
+    which must not reach trace data.
+    """
     try:
-        _recorder.end_subsegment(sub, status=status, error=error)
+        if error is not None:
+            remote = status is not None
+            sub.add_exception(error, remote=remote)
+            _redact_cause(sub.cause)
+            if status is None or status < 400:
+                sub.fault = True  # a failure without an error response
+        _recorder.end_subsegment(sub, status=status)
     except Exception:
         warn_once("end", "could not close a subsegment")
+
+
+_url_patterns: list[Any] = []
+
+
+def redact(message: str) -> str:
+    """``message`` with absolute URLs reduced to their origin and query strings removed."""
+    if "://" not in message and "?" not in message:
+        return message
+    if not _url_patterns:
+        import re
+
+        _url_patterns.append(re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)([^/\s\"'<>]*)[^\s\"'<>]*"))
+        _url_patterns.append(re.compile(r"(/[^\s\"'<>?#]*)[?#][^\s\"'<>]*"))
+    absolute, query = _url_patterns
+    message = absolute.sub(lambda m: m.group(1) + m.group(2).rpartition("@")[2], message)
+    return str(query.sub(r"\1", message))
+
+
+def _redact_cause(cause: Any) -> None:
+    if not isinstance(cause, dict):
+        return  # None, or the id of an exception recorded elsewhere
+    for exception in cause.get("exceptions", ()):
+        message = exception.get("message")
+        if isinstance(message, str):
+            exception["message"] = redact(message)
 
 
 def clean_url(scheme: str, host: str, port: int | None, target: str) -> str:

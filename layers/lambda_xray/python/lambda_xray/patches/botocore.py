@@ -102,8 +102,12 @@ def _wrap_make_api_call(original: Callable[..., Any]) -> Callable[..., Any]:
         except Exception:
             _common.warn_once("botocore-start", "could not trace an AWS call")
             started = not_traced
-        if started is None:
-            return original(self, operation_name, api_params)
+        if started is None:  # X-Ray's own API: not traced at any layer
+            token = in_call.set("")
+            try:
+                return original(self, operation_name, api_params)
+            finally:
+                in_call.reset(token)
         sub, header = started
         token = in_call.set(header)
         try:
