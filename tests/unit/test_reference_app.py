@@ -224,15 +224,6 @@ def test_cdk_bucket_notifications_handler_is_traced(ref: Reference) -> None:
     assert handler["Properties"]["TracingConfig"] == {"Mode": "Active"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "trace_app cannot yet grant X-Ray write to the role of CDK's "
-        "CustomResourceProvider (S3 auto-delete-objects handler); it warns instead. "
-        "Lambda refuses Active tracing without that permission, so a real deploy fails. "
-        "Fix belongs in the aspect: CustomResourceProviderBase.add_to_role_policy()."
-    ),
-)
 def test_every_function_role_may_write_traces(ref: Reference) -> None:
     roles_with_xray = set()
     for policy in ref.of_type("AWS::IAM::Policy").values():
