@@ -49,7 +49,7 @@ synth: setup
 	npx --no-install cdk synth --quiet
 
 review: synth
-	$(PY) -m cdk_lambda_xray review cdk.out
+	$(PY) -m cdk_lambda_xray review cdk.out --format md,html,json --output build/review
 
 bench: setup
 	$(PY) bench/run.py
