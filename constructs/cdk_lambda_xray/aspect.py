@@ -363,11 +363,19 @@ class XRayTracing:
 def trace_app(scope: IConstruct, **options: Any) -> XRayTracing:
     """Add an :class:`XRayTracing` aspect to ``scope`` (usually the app) and return it.
 
-    ``options`` are :class:`XRayTracing`'s keyword arguments.
+    CDK does not carry aspects across ``Stage`` boundaries, so the aspect is
+    also added to every stage under ``scope`` that exists now (CDK Pipelines
+    stages, for example): call it after the app is built, or once per stage
+    created later. ``options`` are :class:`XRayTracing`'s keyword arguments.
     """
     aspect = XRayTracing(**options)
-    cdk.Aspects.of(scope).add(aspect, priority=cdk.AspectPriority.MUTATING)
+    for construct in [scope, *_stages_under(scope)]:
+        cdk.Aspects.of(construct).add(aspect, priority=cdk.AspectPriority.MUTATING)
     return aspect
+
+
+def _stages_under(scope: IConstruct) -> list[IConstruct]:
+    return [c for c in scope.node.find_all() if isinstance(c, cdk.Stage) and not _same(c, scope)]
 
 
 # --- helpers ------------------------------------------------------------------------------

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -580,3 +582,34 @@ def test_python_lazy_values_are_read_and_kept() -> None:
     variables = resource["Properties"]["Environment"]["Variables"]
     assert variables["LATE_VALUE"] == "computed-late"
     assert resource["Properties"]["Handler"] == _contract.WRAPPER_HANDLER
+
+
+@pytest.fixture(scope="module")
+def staged() -> SimpleNamespace:
+    app = cdk.App()
+    stage = cdk.Stage(app, "Prod")
+    stack = cdk.Stack(stage, "Api")
+    nested = cdk.NestedStack(stack, "Inner")
+    in_stage = _plain(stack, "InStage")
+    in_nested = _plain(nested, "InNested")
+    trace_app(app)
+    assembly = stage.synth()
+    return SimpleNamespace(
+        stack=stack, nested=nested, in_stage=in_stage, in_nested=in_nested, assembly=assembly
+    )
+
+
+def _handler_in(template: dict[str, Any], stack: cdk.Stack, fn: lambda_.Function) -> Any:
+    logical_id = stack.resolve(fn.node.default_child.logical_id)
+    return template["Resources"][logical_id]["Properties"]["Handler"]
+
+
+def test_trace_app_reaches_functions_inside_a_stage(staged: SimpleNamespace) -> None:
+    template = staged.assembly.get_stack_by_name("Prod-Api").template
+    assert _handler_in(template, staged.stack, staged.in_stage) == _contract.WRAPPER_HANDLER
+
+
+def test_trace_app_reaches_functions_in_nested_stacks(staged: SimpleNamespace) -> None:
+    path = Path(staged.assembly.directory) / staged.nested.template_file
+    template = json.loads(path.read_text())
+    assert _handler_in(template, staged.nested, staged.in_nested) == _contract.WRAPPER_HANDLER
