@@ -10,10 +10,11 @@ on: an SNS topic gets active tracing plus the X-Ray resource policy SNS needs
 
 What each source does for the trace (AWS behaviour, not ours):
 
-- SNS (active tracing), EventBridge and SQS carry the X-Ray trace header, so the
-  function's segment joins the publisher's trace (SQS links it in the console).
-- S3 notifications, DynamoDB streams and Kinesis start a new trace at the
-  function; the function's own segment still shows the downstream calls.
+- SNS (active tracing), EventBridge and S3 notifications carry the caller's X-Ray
+  trace header, so the function joins the trace of a traced publisher/uploader;
+  SQS links the producer's trace to the function's in the console.
+- DynamoDB streams and Kinesis start a new trace at the function. Either way the
+  function's own segment shows its downstream calls.
 
 A function wired here is checked at synth: if its tracing is not ``Active`` or
 ``PassThrough`` once all aspects ran, a warning says the trace ends there.
