@@ -143,6 +143,13 @@ def test_outputs_point_at_the_right_resources(ref: Reference) -> None:
     assert outputs["TableName"]["Value"] == {"Ref": ref.logical_id("Table")}
 
 
+def test_synth_reports_no_warning_or_error(ref: Reference) -> None:
+    annotations = assertions.Annotations.from_stack(ref.stack)
+    found = annotations.find_warning("*", assertions.Match.any_value())
+    found += annotations.find_error("*", assertions.Match.any_value())
+    assert [(m.id, m.entry.data) for m in found] == []
+
+
 # -- the three flows ---------------------------------------------------------------------
 
 
