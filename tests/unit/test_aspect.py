@@ -23,10 +23,19 @@ from cdk_lambda_xray.errors import TracingConfigError
 from cdk_lambda_xray.function import TracedFunction
 from cdk_lambda_xray.layer import TracingLayer
 
+from constructs import IConstruct
+
 CODE = lambda_.Code.from_inline("def handler(event, context):\n    return event\n")
 PY = lambda_.Runtime.PYTHON_3_12
 Find = Callable[[dict[str, Any], Any], dict[str, Any]]
 XRAY_ACTIONS = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+
+
+def _cfn(construct: IConstruct) -> cdk.CfnResource:
+    """The L1 resource behind an L2 construct."""
+    child = construct.node.default_child
+    assert isinstance(child, cdk.CfnResource), construct.node.path
+    return child
 
 
 def _plain(scope: cdk.Stack, id: str, **props: Any) -> lambda_.Function:
@@ -169,7 +178,7 @@ def env(built: SimpleNamespace, find: Find, fn: Any) -> dict[str, Any]:
 
 def layer_ref(built: SimpleNamespace) -> dict[str, str]:
     layer = TracingLayer.of(built.stack)
-    return {"Ref": built.stack.resolve(layer.node.default_child.logical_id)}
+    return {"Ref": built.stack.resolve(_cfn(layer).logical_id)}
 
 
 def xray_policies_for_role(built: SimpleNamespace, role_logical_id: str) -> list[str]:
@@ -335,6 +344,7 @@ def _provider_handler(built: SimpleNamespace) -> dict[str, Any]:
         if lid.startswith("CustomS3AutoDeleteObjectsCustomResourceProviderHandler")
         and r["Type"] == "AWS::Lambda::Function"
     ]
+    assert isinstance(handler, dict)
     return handler
 
 
@@ -475,9 +485,7 @@ def test_include_limits_the_aspect_to_the_given_constructs() -> None:
     cdk.Aspects.of(app).add(XRayTracing(include=[chosen]))
     template = Template.from_stack(stack).to_json()["Resources"]
     handlers = {
-        fn.node.id: template[stack.resolve(fn.node.default_child.logical_id)]["Properties"][
-            "Handler"
-        ]
+        fn.node.id: template[stack.resolve(_cfn(fn).logical_id)]["Properties"]["Handler"]
         for fn in (chosen, other)
     }
     assert handlers == {"Chosen": _contract.WRAPPER_HANDLER, "Other": "app.handler"}
@@ -489,8 +497,8 @@ def test_include_accepts_path_globs() -> None:
     stack = cdk.Stack(app, "Stack")
     api = _plain(stack, "ApiHandler")
     worker = _plain(stack, "Worker")
-    assert aspect.selects(api.node.default_child)
-    assert not aspect.selects(worker.node.default_child)
+    assert aspect.selects(_cfn(api))
+    assert not aspect.selects(_cfn(worker))
 
 
 # --- never a silent skip ----------------------------------------------------------------------
@@ -501,14 +509,14 @@ def test_every_visited_function_is_traced_or_annotated(built: SimpleNamespace) -
     for c in built.stack.node.find_all():
         if not (isinstance(c, cdk.CfnResource) and c.cfn_resource_type == "AWS::Lambda::Function"):
             continue
-        if c.node.scope.node.path in excluded:
+        if c.node.scope is None or c.node.scope.node.path in excluded:
             continue
         resource = built.json["Resources"][built.stack.resolve(c.logical_id)]["Properties"]
         redirected = resource.get("Handler") == _contract.WRAPPER_HANDLER
         annotated = any(
             m.type.startswith("aws:cdk:") and "lambda-xray" in str(m.data)
             for owner in (c, c.node.scope)
-            for m in owner.node.metadata
+            for m in (owner.node.metadata if owner is not None else [])
         )
         assert resource.get("TracingConfig"), c.node.path
         assert redirected or annotated, c.node.path
@@ -524,14 +532,11 @@ def _sample_app(aspects: int, traced: bool = False) -> dict[str, Any]:
         TracedFunction(stack, "Fn", runtime=PY, handler="app.handler", code=CODE)
     else:
         _plain(stack, "Fn")
-    _plain(stack, "Node", runtime=lambda_.Runtime.NODEJS_22_X, handler="index.handler")
-    s3.Bucket(stack, "B").add_object_created_notification(
-        s3n.LambdaDestination(stack.node.find_child("Node"))
-    )
+    node = _plain(stack, "Node", runtime=lambda_.Runtime.NODEJS_22_X, handler="index.handler")
+    s3.Bucket(stack, "B").add_object_created_notification(s3n.LambdaDestination(node))
     for _ in range(aspects):
         trace_app(app)
-    result: dict[str, Any] = Template.from_stack(stack).to_json()
-    return result
+    return dict(Template.from_stack(stack).to_json())
 
 
 def test_applying_the_aspect_twice_changes_nothing() -> None:
@@ -577,7 +582,7 @@ def test_python_lazy_values_are_read_and_kept() -> None:
     stack = cdk.Stack(app, "LazyEnv")
     fn = _plain(stack, "Fn", environment={"LATE_VALUE": cdk.Lazy.string(_Producer())})
     trace_app(app)
-    cfn = fn.node.default_child
+    cfn = _cfn(fn)
     resource = Template.from_stack(stack).to_json()["Resources"][stack.resolve(cfn.logical_id)]
     variables = resource["Properties"]["Environment"]["Variables"]
     assert variables["LATE_VALUE"] == "computed-late"
@@ -600,7 +605,7 @@ def staged() -> SimpleNamespace:
 
 
 def _handler_in(template: dict[str, Any], stack: cdk.Stack, fn: lambda_.Function) -> Any:
-    logical_id = stack.resolve(fn.node.default_child.logical_id)
+    logical_id = stack.resolve(_cfn(fn).logical_id)
     return template["Resources"][logical_id]["Properties"]["Handler"]
 
 

@@ -19,9 +19,18 @@ from cdk_lambda_xray import _contract
 from cdk_lambda_xray.function import ContextMissing, TracedFunction
 from cdk_lambda_xray.layer import TracingLayer
 
+from constructs import IConstruct
+
 CODE = lambda_.Code.from_inline("def handler(event, context):\n    return event\n")
 PY = lambda_.Runtime.PYTHON_3_12
 Find = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def _cfn(construct: IConstruct) -> cdk.CfnResource:
+    """The L1 resource behind an L2 construct."""
+    child = construct.node.default_child
+    assert isinstance(child, cdk.CfnResource), construct.node.path
+    return child
 
 
 def _fn(scope: cdk.Stack, id: str, **props: Any) -> TracedFunction:
@@ -148,7 +157,7 @@ def env(built: SimpleNamespace, find: Find, fn: Any) -> dict[str, Any]:
 
 
 def policies_of(built: SimpleNamespace, role: iam.IRole) -> list[dict[str, Any]]:
-    role_ref = {"Ref": built.stack.resolve((role.node.default_child).logical_id)}
+    role_ref = {"Ref": built.stack.resolve(_cfn(role).logical_id)}
     return [
         r["Properties"]
         for r in built.json["Resources"].values()
@@ -251,7 +260,7 @@ def test_original_handler_is_kept_in_the_environment(
 
 def test_python_function_gets_the_shared_layer(built: SimpleNamespace, find_resource: Find) -> None:
     layer = TracingLayer.of(built.stack)
-    layer_ref = {"Ref": built.stack.resolve(layer.node.default_child.logical_id)}
+    layer_ref = {"Ref": built.stack.resolve(_cfn(layer).logical_id)}
     assert props(built, find_resource, built.fns.default)["Layers"] == [layer_ref]
 
 
@@ -398,6 +407,7 @@ def test_an_explicit_tracing_layer_is_used() -> None:
     )
     fn = _fn(stack, "Fn", tracing_layer=layer)
     cfn = fn.node.default_child
+    assert isinstance(cfn, lambda_.CfnFunction)
     assert stack.resolve(cfn.layers) == [layer.layer_version_arn]
     assert stack.node.try_find_child(TracingLayer.SHARED_ID) is None
 
