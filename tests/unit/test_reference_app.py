@@ -288,6 +288,97 @@ def test_writer_without_key_says_what_is_missing(write_object: ModuleType) -> No
         write_object.handler({"body": "b"}, None)
 
 
+# -- handlers against a local AWS (MiniStack, real botocore over HTTP) -------------------------
+
+
+@pytest.fixture(scope="module")
+def local_aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """MiniStack with the table and bucket the handlers expect, and their env."""
+    import boto3  # type: ignore[import-untyped]
+    from cdk_lambda_xray.local.emulator import MiniStack
+
+    log = tmp_path_factory.mktemp("handlers-ministack") / "ministack.log"
+    with MiniStack(log, timeout=60) as emulator, pytest.MonkeyPatch.context() as env:
+        settings = {
+            "AWS_ENDPOINT_URL": emulator.endpoint_url,
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "TABLE_NAME": "reference-table",
+            "BUCKET_NAME": "reference-writer",
+        }
+        for key, value in settings.items():
+            env.setenv(key, value)
+        env.delenv("AWS_PROFILE", raising=False)
+        dynamodb = boto3.client("dynamodb")
+        dynamodb.create_table(
+            TableName="reference-table",
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket="reference-writer")
+        yield {"dynamodb": dynamodb, "s3": s3}
+
+
+def _handler_module(name: str) -> ModuleType:
+    """A fresh import, so the module's boto3 client sees the local endpoint."""
+    spec = importlib.util.spec_from_file_location(
+        f"{name}_local", REPO_ROOT / "functions" / f"{name}.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _item(local_aws: dict[str, Any], pk: str) -> dict[str, Any]:
+    response = local_aws["dynamodb"].get_item(TableName="reference-table", Key={"pk": {"S": pk}})
+    return dict(response.get("Item", {}))
+
+
+def test_record_upload_stores_the_decoded_object_key(local_aws: dict[str, Any]) -> None:
+    event = {
+        "Records": [
+            {
+                "eventTime": "2026-11-25T12:00:00.000Z",
+                "s3": {
+                    "bucket": {"name": "uploads"},
+                    "object": {"key": "in/hello+world%21.txt", "size": 5},
+                },
+            }
+        ]
+    }
+    result = _handler_module("record_upload").handler(event, None)
+    assert result["recorded"] == ["in/hello world!.txt"]
+    assert result["tables_seen"] >= 1  # ListTables really ran
+    item = _item(local_aws, "in/hello world!.txt")
+    assert item["bucket"] == {"S": "uploads"}
+    assert item["size"] == {"N": "5"}
+
+
+def test_write_object_puts_the_body_and_returns_its_etag(local_aws: dict[str, Any]) -> None:
+    result = _handler_module("write_object").handler({"key": "a/b.txt", "body": "hi"}, None)
+    stored = local_aws["s3"].get_object(Bucket="reference-writer", Key="a/b.txt")
+    assert stored["Body"].read() == b"hi"
+    assert result == {
+        "bucket": "reference-writer",
+        "key": "a/b.txt",
+        "etag": stored["ETag"].strip('"'),
+    }
+
+
+def test_notify_stores_one_item_per_sns_message(local_aws: dict[str, Any]) -> None:
+    records = [
+        {"Sns": {"MessageId": f"m-{n}", "Message": f"hello {n}", "TopicArn": "arn:t"}}
+        for n in (1, 2)
+    ]
+    result = _handler_module("notify").handler({"Records": records}, None)
+    assert result == {"stored": ["m-1", "m-2"]}
+    assert _item(local_aws, "sns#m-2")["message"] == {"S": "hello 2"}
+
+
 # -- cdk-nag ---------------------------------------------------------------------------------
 
 
