@@ -588,3 +588,101 @@ def test_all_runtimes_started_in_parallel_answer(functions: dict[str, Function])
 
     with ThreadPoolExecutor(3) as pool:
         assert list(pool.map(ping, functions.values())) == ["response"] * 3
+
+
+# -- the reference app's own functions (functions/) -------------------------------------------
+
+FUNCTIONS_DIR = Path(__file__).resolve().parents[2] / "functions"
+
+
+@pytest.fixture(scope="module")
+def reference(
+    collector: Collector, emulator: MiniStack, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Function]]:
+    """write_object and record_upload, unchanged, under awslambdaric with the layer."""
+    import contextlib
+
+    logs = tmp_path_factory.mktemp("reference-logs")
+    env = {
+        "AWS_XRAY_DAEMON_ADDRESS": collector.address,
+        "AWS_ENDPOINT_URL": emulator.endpoint_url,
+        "BUCKET_NAME": BUCKET,
+        "TABLE_NAME": TABLE,
+    }
+    with contextlib.ExitStack() as stack:
+        made = {}
+        for name in ("write_object", "record_upload"):
+            api = stack.enter_context(RuntimeApi())
+            proc = stack.enter_context(
+                LambdaProcess(
+                    api,
+                    handler="lambda_xray.handler.handler",
+                    task_root=FUNCTIONS_DIR,
+                    layer_python=LAYER_PYTHON,
+                    log_path=logs / f"{name}.log",
+                    env={**env, "LAMBDA_XRAY_HANDLER": f"{name}.handler"},
+                )
+            )
+            made[name] = Function(api, proc, collector)
+        yield made
+
+
+def test_reference_write_object_traces_handler_then_s3_put(
+    reference: dict[str, Function],
+) -> None:
+    trace_id = new_trace_id()
+    fn = reference["write_object"]
+    outcome = fn.invoke({"key": "reports/q3-private.txt", "body": "hello"}, header(trace_id))
+    assert outcome.kind == "response"
+    result = outcome.json()
+    assert result["bucket"] == BUCKET and result["key"] == "reports/q3-private.txt"
+    docs = fn.docs(trace_id, 2)
+    root = root_of_named(docs, "## write_object.handler")
+    (put,) = by_name(docs, "S3")
+    assert root["parent_id"] == "53995c3f42cd8ad8"
+    assert put["parent_id"] == root["id"]
+    assert put["aws"]["operation"] == "PutObject"
+    assert put["aws"]["bucket_name"] == BUCKET
+    assert put["http"]["response"]["status"] == 200
+    assert "q3-private" not in json.dumps(docs)
+
+
+def test_reference_write_object_failure_path(reference: dict[str, Function]) -> None:
+    trace_id = new_trace_id()
+    fn = reference["write_object"]
+    outcome = fn.invoke({"key": "x", "fail": True}, header(trace_id))
+    assert outcome.kind == "error"
+    assert outcome.json()["errorType"] == "ValueError"
+    assert outcome.json()["errorMessage"] == "requested failure"
+    (root,) = fn.docs(trace_id, 1)
+    assert root["fault"] is True
+
+
+def test_reference_record_upload_traces_list_tables_then_put_item(
+    reference: dict[str, Function],
+) -> None:
+    trace_id = new_trace_id()
+    fn = reference["record_upload"]
+    event = {
+        "Records": [
+            {
+                "eventTime": "2026-11-25T12:00:00.000Z",
+                "s3": {"bucket": {"name": BUCKET}, "object": {"key": "uploads/a.txt", "size": 5}},
+            }
+        ]
+    }
+    outcome = fn.invoke(event, header(trace_id))
+    assert outcome.kind == "response"
+    assert outcome.json()["recorded"] == ["uploads/a.txt"]
+    docs = fn.docs(trace_id, 3)
+    root = root_of_named(docs, "## record_upload.handler")
+    calls = sorted(by_name(docs, "DynamoDB"), key=lambda d: d["start_time"])
+    assert [c["aws"]["operation"] for c in calls] == ["ListTables", "PutItem"]
+    assert all(c["parent_id"] == root["id"] for c in calls)
+    assert all(c["http"]["response"]["status"] == 200 for c in calls)
+    assert calls[1]["aws"]["table_name"] == TABLE
+
+
+def root_of_named(docs: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    (root,) = [d for d in docs if d["name"] == name]
+    return root
