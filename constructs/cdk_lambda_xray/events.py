@@ -503,8 +503,11 @@ class _TracingCheck:
 
     def __init__(self, function: lambda_.IFunction) -> None:
         self._function = function
+        self._reported = False
 
     def validate(self) -> list[str]:
+        if self._reported:
+            return []  # a second synth of the same app: warned once already
         cfn = self._function.node.default_child
         if not isinstance(cfn, lambda_.CfnFunction):
             return []  # imported function: its tracing is managed where it lives
@@ -512,6 +515,7 @@ class _TracingCheck:
         if mode == _UNRESOLVED or mode in _TRACED_MODES:
             return []  # a token is not a value: never guessed at
         shown = "not set" if mode is None else mode
+        self._reported = True
         Annotations.of(self._function).add_warning_v2(
             _WARNING_ID,
             f"{self._function.node.path} is wired to event sources with "
