@@ -32,10 +32,30 @@ _EXPORTS: dict[str, str] = {
     "acknowledge_xray_wildcard": "nag",
 }
 
-__all__ = sorted(_EXPORTS)  # noqa: PLE0605
+__all__ = [
+    "ContextMissing",
+    "SnsTracingPolicy",
+    "TracedEvents",
+    "TracedFunction",
+    "TracingConfigError",
+    "TracingLayer",
+    "XRayTracing",
+    "acknowledge_xray_wildcard",
+    "trace_app",
+    "trace_events",
+    "trace_rest_api",
+    "trace_state_machine",
+    "trace_topic",
+]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
-    pass
+    from .aspect import XRayTracing, trace_app
+    from .errors import TracingConfigError
+    from .events import TracedEvents, trace_events
+    from .function import ContextMissing, TracedFunction
+    from .layer import TracingLayer
+    from .nag import acknowledge_xray_wildcard
+    from .upstream import SnsTracingPolicy, trace_rest_api, trace_state_machine, trace_topic
 
 
 def __getattr__(name: str) -> Any:
