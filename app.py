@@ -26,7 +26,6 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from cdk_lambda_xray import TracedFunction, trace_app, trace_events
-
 from constructs import Construct
 
 STACK_ID: Final = "LambdaXrayReference"

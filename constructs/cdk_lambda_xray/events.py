@@ -38,7 +38,6 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
-
 from constructs import Construct, IValidation
 
 from .errors import TracingConfigError

@@ -24,7 +24,6 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_xray as xray
-
 from constructs import Construct, IConstruct
 
 from .errors import TracingConfigError
