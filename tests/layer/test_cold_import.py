@@ -200,10 +200,5 @@ def test_the_first_invocation_loads_only_builtin_helpers(tmp_path: Path) -> None
     assert sorted(extra) == ["_contextvars", "_json", "_socket", "contextvars"]
 
 
-@pytest.mark.xfail(
-    reason="lambda_xray/_contract.py (the lead's) imports typing.Final at run time; "
-    "guarding it with TYPE_CHECKING removes typing (and re) from the first invocation",
-    strict=False,
-)
 def test_the_first_invocation_does_not_load_typing(tmp_path: Path) -> None:
     assert "typing" not in first_invocation_modules(tmp_path, "plain")

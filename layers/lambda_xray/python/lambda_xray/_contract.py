@@ -7,7 +7,9 @@ importing this module must cost nothing at cold start.
 
 from __future__ import annotations
 
-from typing import Final
+TYPE_CHECKING = False  # no `typing` import at run time: it costs cold start
+if TYPE_CHECKING:
+    from typing import Final
 
 WRAPPER_HANDLER: Final = "lambda_xray.handler.handler"
 
