@@ -13,6 +13,7 @@ from pathlib import Path
 
 import jsonschema  # type: ignore[import-untyped]
 import pytest
+
 from cdk_lambda_xray._contract import ENV_HANDLER, WRAPPER_HANDLER
 from cdk_lambda_xray.local.demo import FLOWS, DemoOptions, DemoResult, run_demo
 from cdk_lambda_xray.local.traceview import Node, Trace
@@ -44,7 +45,14 @@ def _schema_path() -> Path:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DemoResult, str]]:
     out = io.StringIO()
-    options = DemoOptions(app_dir=REPO_ROOT, work_dir=tmp_path_factory.mktemp("demo"))
+    # Timeouts well inside pytest's, so a hang fails here and still tears down.
+    options = DemoOptions(
+        app_dir=REPO_ROOT,
+        work_dir=tmp_path_factory.mktemp("demo"),
+        bootstrap_timeout=100,
+        deploy_timeout=120,
+        trace_timeout=30,
+    )
     result = run_demo(options, out)
     text = out.getvalue()
     print(text)  # shown with -s or on failure

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
 from cdk_lambda_xray.local.collector import Collector, parse_datagram
 
 HEADER = b'{"format":"json","version":1}\n'

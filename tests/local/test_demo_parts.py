@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from cdk_lambda_xray.local import demo
 from cdk_lambda_xray.local.demo import FLOWS, Progress, StepFailed, find_flow_trace, missing_flows
 from cdk_lambda_xray.local.traceview import build_traces

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from cdk_lambda_xray.local.deploy import CdkCli, CdkError, find_cli_root
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

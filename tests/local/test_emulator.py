@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3  # type: ignore[import-untyped]
 import pytest
+
 from cdk_lambda_xray.local.collector import Collector
 from cdk_lambda_xray.local.emulator import EmulatorError, MiniStack
 
@@ -150,3 +151,72 @@ def test_stop_ends_the_emulator_process_group(tmp_path: Path) -> None:
     emulator.stop()
     with pytest.raises(ProcessLookupError):
         os.killpg(pid, 0)
+
+
+# -- the launcher's corrections, through MiniStack's own CloudFormation ------------------
+
+LISTING = (
+    "import os\n"
+    "def main(event, context):\n"
+    "    return sorted(os.listdir(os.environ['LAMBDA_TASK_ROOT']))\n"
+)
+
+
+@pytest.fixture(scope="module")
+def corrections_stack(ministack: MiniStack) -> dict[str, str]:
+    s3 = _client(ministack, "s3")
+    s3.create_bucket(Bucket="boot-shim-assets")
+    s3.put_object(
+        Bucket="boot-shim-assets",
+        Key="layer.zip",
+        Body=_zip({"python/shim_probe.py": LISTING}),
+    )
+    template = {
+        "Resources": {
+            "Policy": {
+                "Type": "AWS::XRay::ResourcePolicy",
+                "Properties": {"PolicyName": "sns-xray", "PolicyDocument": "{}"},
+            },
+            "Layer": {
+                "Type": "AWS::Lambda::LayerVersion",
+                "Properties": {
+                    "Content": {"S3Bucket": "boot-shim-assets", "S3Key": "layer.zip"},
+                },
+            },
+            "Fn": {
+                "Type": "AWS::Lambda::Function",
+                "Properties": {
+                    "Runtime": "python3.12",
+                    "Handler": "shim_probe.main",
+                    "Role": "arn:aws:iam::000000000000:role/probe",
+                    "Code": {"ZipFile": "X = 1\n"},
+                    "Layers": [{"Ref": "Layer"}],
+                },
+            },
+        },
+        "Outputs": {
+            "PolicyName": {"Value": {"Ref": "Policy"}},
+            "FunctionName": {"Value": {"Ref": "Fn"}},
+        },
+    }
+    cfn = _client(ministack, "cloudformation")
+    cfn.create_stack(StackName="boot-shim", TemplateBody=json.dumps(template))
+    cfn.get_waiter("stack_create_complete").wait(
+        StackName="boot-shim", WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+    )
+    stack = cfn.describe_stacks(StackName="boot-shim")["Stacks"][0]
+    return {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+
+
+def test_xray_resource_policy_deploys_and_refs_to_its_name(
+    corrections_stack: dict[str, str],
+) -> None:
+    assert corrections_stack["PolicyName"] == "sns-xray"
+
+
+def test_inline_code_is_written_to_index_py_as_in_cloudformation(
+    corrections_stack: dict[str, str], ministack: MiniStack
+) -> None:
+    lam = _client(ministack, "lambda")
+    response = lam.invoke(FunctionName=corrections_stack["FunctionName"], Payload=b"{}")
+    assert json.loads(response["Payload"].read()) == ["index.py"]

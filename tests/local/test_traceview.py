@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from cdk_lambda_xray.local import traceview_cli
 from cdk_lambda_xray.local.traceview import (
     append_document,

@@ -33,7 +33,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from cdk_lambda_xray.local.collector import Collector
-from cdk_lambda_xray.local.deploy import LOCAL_REGION, CdkCli
+from cdk_lambda_xray.local.deploy import (
+    LOCAL_REGION,
+    NODE_RUNTIME_PACKAGES,
+    CdkCli,
+    find_cli_root,
+    missing_node_packages,
+)
 from cdk_lambda_xray.local.emulator import MiniStack
 from cdk_lambda_xray.local.readback import Readback, read_back
 from cdk_lambda_xray.local.traceview import (
@@ -221,8 +227,8 @@ class DemoOptions:
     work_dir: Path
     stack: str = STACK
     emulator_timeout: float = 60
-    bootstrap_timeout: float = 240
-    deploy_timeout: float = 360
+    bootstrap_timeout: float = 180
+    deploy_timeout: float = 240
     trace_timeout: float = 45
     color: bool = False
 
@@ -276,6 +282,18 @@ def run_demo(options: DemoOptions, out: TextIO | None = None) -> DemoResult:
     collector = Collector()
     emulator: MiniStack | None = None
     try:
+        with progress.step(
+            "check the pinned tools (CDK CLI, Node.js SDK for custom resources)"
+        ) as step:
+            cli_root = find_cli_root(options.app_dir)
+            missing = missing_node_packages(cli_root)
+            if missing:
+                raise StepFailed(
+                    f"{', '.join(missing)} not installed in {cli_root / 'node_modules'}: "
+                    "run `make setup` (npm ci). CDK's Node.js custom resources import it; "
+                    "Lambda's Node.js runtimes include it, MiniStack does not."
+                )
+            step.detail = f"cdk CLI and {', '.join(NODE_RUNTIME_PACKAGES)} in {cli_root}"
         with progress.step("start the X-Ray collector (UDP)") as step:
             collector.start()
             step.detail = f"listening on udp {collector.address}"
@@ -283,6 +301,7 @@ def run_demo(options: DemoOptions, out: TextIO | None = None) -> DemoResult:
             work / "ministack.log",
             timeout=options.emulator_timeout,
             xray_daemon_address=collector.address,
+            node_modules=cli_root / "node_modules",
         )
         with progress.step("start MiniStack (local AWS)") as step:
             emulator.start()
@@ -317,7 +336,12 @@ def _deploy_and_run(
     emulator: MiniStack,
     work: Path,
 ) -> None:
-    cli = CdkCli(options.app_dir, work, endpoint_url=emulator.endpoint_url)
+    cli = CdkCli(
+        options.app_dir,
+        work,
+        endpoint_url=emulator.endpoint_url,
+        cli_root=find_cli_root(options.app_dir),
+    )
     with progress.step("cdk bootstrap aws://000000000000/us-east-1") as step:
         run = cli.bootstrap(timeout=options.bootstrap_timeout)
         step.detail = f"log {run.log_path}"
@@ -510,7 +534,7 @@ def _parser() -> argparse.ArgumentParser:
         "--trace-timeout", type=float, default=45, help="seconds to wait for traces (default 45)"
     )
     parser.add_argument(
-        "--deploy-timeout", type=float, default=360, help="seconds for cdk deploy (default 360)"
+        "--deploy-timeout", type=float, default=240, help="seconds for cdk deploy (default 240)"
     )
     parser.add_argument("--no-color", action="store_true", help="plain text output")
     return parser

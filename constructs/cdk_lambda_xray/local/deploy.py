@@ -44,6 +44,11 @@ _SCRUBBED_ENV = (
 )
 
 
+#: npm packages the local emulator's Node.js functions need (Lambda's Node.js
+#: runtimes include them; MiniStack does not stub the S3 client).
+NODE_RUNTIME_PACKAGES = ("@aws-sdk/client-s3",)
+
+
 class CdkError(RuntimeError):
     """A CDK CLI command failed or timed out; the message names it and quotes its log."""
 
@@ -71,6 +76,17 @@ def find_cli_root(start: Path) -> Path:
         f"no pinned CDK CLI found at or above {start} (node_modules/.bin/cdk); "
         "run `npm ci` (or `make setup`) in the repository first"
     )
+
+
+def missing_node_packages(cli_root: Path) -> list[str]:
+    """The :data:`NODE_RUNTIME_PACKAGES` in neither ``cli_root/node_modules`` nor ``NODE_PATH``."""
+    places = [cli_root / "node_modules"]
+    places += [Path(p) for p in os.environ.get("NODE_PATH", "").split(os.pathsep) if p]
+    return [
+        package
+        for package in NODE_RUNTIME_PACKAGES
+        if not any((place / package / "package.json").is_file() for place in places)
+    ]
 
 
 def _tail(path: Path, lines: int = 25) -> str:
@@ -160,8 +176,9 @@ class CdkCli:
                 self._kill_group(proc)
                 raise CdkError(
                     f"`cdk {' '.join(args)}` did not finish within {timeout:g}s and was stopped. "
-                    f"If it hung on a custom resource, check that the emulator's Python "
-                    f"can import boto3. Log {log_path}:\n{_tail(log_path)}"
+                    "If it hung on a custom resource: Python handlers need boto3 in the "
+                    "emulator's interpreter, Node.js handlers the AWS SDK v3 clients they "
+                    f"import (npm ci). Log {log_path}:\n{_tail(log_path)}"
                 ) from None
             finally:
                 # node may leave children behind (the app's python); end the group.

@@ -87,6 +87,10 @@ class MiniStack:
     runs). ``timeout`` bounds the start-up health check. ``xray_daemon_address``
     is given to every function as ``AWS_XRAY_DAEMON_ADDRESS``; ``env`` adds
     further variables to the emulator's environment (and so to the functions').
+    ``node_modules`` goes on Node.js functions' ``NODE_PATH``: Lambda's Node.js
+    runtimes include the AWS SDK for JavaScript v3, MiniStack only stubs its
+    JSON-protocol clients, so CDK's Node.js custom resources (S3 auto-delete
+    objects) need the real ``@aws-sdk/client-s3`` from there.
     The emulator and every worker it spawns run in their own process group,
     which :meth:`stop` ends — also when start-up fails.
     """
@@ -99,12 +103,14 @@ class MiniStack:
         xray_daemon_address: str | None = None,
         env: Mapping[str, str] | None = None,
         python: str | None = None,
+        node_modules: Path | None = None,
     ) -> None:
         self.log_path = Path(log_path)
         self.timeout = timeout
         self._xray_daemon_address = xray_daemon_address
         self._extra_env = dict(env or {})
         self._python = python or sys.executable
+        self._node_modules = node_modules
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
         self._workdir: tempfile.TemporaryDirectory[str] | None = None
@@ -154,6 +160,9 @@ class MiniStack:
         )
         if self._xray_daemon_address:
             env["AWS_XRAY_DAEMON_ADDRESS"] = self._xray_daemon_address
+        if self._node_modules is not None:
+            paths = [p for p in env.get("NODE_PATH", "").split(os.pathsep) if p]
+            env["NODE_PATH"] = os.pathsep.join([*paths, str(self._node_modules)])
         env.update(self._extra_env)
         return env
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 BAR_WIDTH = 32
-LABEL_WIDTH = 44
+LABEL_WIDTH = 50
 
 _ANSI = {"fault": "\033[31m", "error": "\033[33m", "throttle": "\033[35m", "dim": "\033[2m"}
 _RESET = "\033[0m"
