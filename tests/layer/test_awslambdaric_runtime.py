@@ -29,11 +29,12 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "harness"))
 
-from cdk_lambda_xray.local.collector import Collector
-from cdk_lambda_xray.local.emulator import MiniStack
 from lx_runtime_api import LambdaProcess, Outcome, RuntimeApi
 from lx_schema import validate_subsegment
 from lx_servers import Canned, CannedServer, aws_json_error, aws_json_ok, closed_port
+
+from cdk_lambda_xray.local.collector import Collector
+from cdk_lambda_xray.local.emulator import MiniStack
 
 LAYER_PYTHON = Path(__file__).resolve().parents[2] / "layers" / "lambda_xray" / "python"
 TABLE = "traced-table"

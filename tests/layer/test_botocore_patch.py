@@ -20,11 +20,12 @@ from botocore.config import Config  # type: ignore[import-untyped]
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "harness"))
 
+from lx_servers import Canned, CannedServer, aws_json_error, aws_json_ok, closed_port
+
 from lambda_xray import _recorder, patches, testing
 from lambda_xray.context_missing import ContextMissingError
 from lambda_xray.patches import _common
 from lambda_xray.testing import InMemoryEmitter
-from lx_servers import Canned, CannedServer, aws_json_error, aws_json_ok, closed_port
 
 pytestmark = pytest.mark.timeout(60)
 

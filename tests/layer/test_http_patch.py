@@ -19,10 +19,11 @@ import urllib3
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "harness"))
 
+from lx_servers import Canned, CannedServer, closed_port
+
 from lambda_xray import patches, testing
 from lambda_xray.patches import _common, http_client
 from lambda_xray.testing import InMemoryEmitter
-from lx_servers import Canned, CannedServer, closed_port
 
 pytestmark = pytest.mark.timeout(60)
 
