@@ -687,3 +687,27 @@ def test_reference_record_upload_traces_list_tables_then_put_item(
 def root_of_named(docs: list[dict[str, Any]], name: str) -> dict[str, Any]:
     (root,) = [d for d in docs if d["name"] == name]
     return root
+
+
+def test_a_missing_handler_module_fails_like_the_runtime_would(
+    collector: Collector, task_root: Path, tmp_path: Path
+) -> None:
+    with (
+        RuntimeApi() as api,
+        LambdaProcess(
+            api,
+            handler="lambda_xray.handler.handler",
+            task_root=task_root,
+            layer_python=LAYER_PYTHON,
+            log_path=tmp_path / "missing.log",
+            env={
+                "AWS_XRAY_DAEMON_ADDRESS": collector.address,
+                "LAMBDA_XRAY_HANDLER": "nope.handler",
+            },
+        ),
+    ):
+        outcome = api.invoke({}, trace_id=header(new_trace_id()), timeout=30)
+    assert outcome.kind == "error"
+    body = outcome.json()
+    assert body["errorType"] == "Runtime.ImportModuleError"
+    assert "nope" in body["errorMessage"]
