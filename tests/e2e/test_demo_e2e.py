@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
+from html import escape as html_escape
 from pathlib import Path
 
 import jsonschema  # type: ignore[import-untyped]
@@ -201,4 +202,5 @@ def test_demo_writes_the_html_page_with_every_flow(demo: tuple[DemoResult, str])
     for spec in FLOWS:
         trace = _flow(result, spec.key)
         assert trace.trace_id in html
+        assert html_escape(spec.title) in html
     assert f"HTML page: {result.html_path}" in text

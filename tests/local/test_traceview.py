@@ -179,6 +179,11 @@ def test_html_page_shows_every_node_and_escapes_user_text() -> None:
     assert "requested failure" in html and "cold start" in html and ">429<" in html
 
 
+def test_html_page_captions_labelled_traces() -> None:
+    html = render_html(build_traces(DOCS), labels={T1: "invoke WriteObject -> S3"})
+    assert '<div class="label">invoke WriteObject -&gt; S3</div>' in html
+
+
 def test_documents_round_trip_through_a_json_lines_file(tmp_path: Path) -> None:
     path = tmp_path / "docs.jsonl"
     for doc in DOCS:

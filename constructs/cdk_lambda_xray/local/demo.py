@@ -469,7 +469,6 @@ def _report(options: DemoOptions, progress: Progress, result: DemoResult, work: 
     traces = build_traces(result.documents)
     jsonl = work / "traces.jsonl"
     jsonl.write_text("".join(json.dumps(d) + "\n" for d in result.documents), encoding="utf-8")
-    result.html_path = write_html(traces, work / "traces.html", title="cdk-lambda-xray demo")
     shown: set[str] = set()
     progress.print()
     progress.print(
@@ -492,6 +491,11 @@ def _report(options: DemoOptions, progress: Progress, result: DemoResult, work: 
         for trace in others:
             progress.print(render_trace_text(trace, color=options.color))
             progress.print()
+    labels = {t.trace_id: spec.title for spec in FLOWS if (t := result.flow_traces[spec.key])}
+    labels.update({t.trace_id: "deploy time: CDK's own handler" for t in others})
+    result.html_path = write_html(
+        traces, work / "traces.html", title="cdk-lambda-xray demo", labels=labels
+    )
     progress.print(f"HTML page: {result.html_path}")
     progress.print(f"documents: {jsonl}  (python -m cdk_lambda_xray traces {jsonl})")
 

@@ -15,7 +15,7 @@ status, the ``error`` / ``fault`` / ``throttle`` flags, exception messages from
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -335,8 +335,16 @@ def _template_dir() -> Path:
     return Path(__file__).resolve().parent / "templates"
 
 
-def render_html(traces: Sequence[Trace], *, title: str = "X-Ray traces") -> str:
-    """A self-contained static HTML page with every trace (jinja2, autoescaped)."""
+def render_html(
+    traces: Sequence[Trace],
+    *,
+    title: str = "X-Ray traces",
+    labels: Mapping[str, str] | None = None,
+) -> str:
+    """A self-contained static HTML page with every trace (jinja2, autoescaped).
+
+    ``labels`` maps trace ids to a caption shown above that trace.
+    """
     import jinja2  # loaded only when a page is written
 
     env = jinja2.Environment(
@@ -348,13 +356,24 @@ def render_html(traces: Sequence[Trace], *, title: str = "X-Ray traces") -> str:
     )
     env.filters["ms"] = _fmt_ms
     template = env.get_template("traces.html.j2")
-    return template.render(title=title, traces=traces, total=sum(t.document_count for t in traces))
+    return template.render(
+        title=title,
+        traces=traces,
+        labels=dict(labels or {}),
+        total=sum(t.document_count for t in traces),
+    )
 
 
-def write_html(traces: Sequence[Trace], path: Path, *, title: str = "X-Ray traces") -> Path:
+def write_html(
+    traces: Sequence[Trace],
+    path: Path,
+    *,
+    title: str = "X-Ray traces",
+    labels: Mapping[str, str] | None = None,
+) -> Path:
     """Write :func:`render_html` to ``path`` (parents created); returns the path."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_html(traces, title=title), encoding="utf-8")
+    path.write_text(render_html(traces, title=title, labels=labels), encoding="utf-8")
     return path
 
 
