@@ -5,6 +5,9 @@ from __future__ import annotations
 import io
 import json
 import os
+import subprocess
+import sys
+import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -220,3 +223,38 @@ def test_inline_code_is_written_to_index_py_as_in_cloudformation(
     lam = _client(ministack, "lambda")
     response = lam.invoke(FunctionName=corrections_stack["FunctionName"], Payload=b"{}")
     assert json.loads(response["Payload"].read()) == ["index.py"]
+
+
+ORPHANING_PARENT = """
+import sys, time
+from pathlib import Path
+from cdk_lambda_xray.local.emulator import MiniStack
+emulator = MiniStack(Path(sys.argv[1]), timeout=60).start()
+print(emulator.pid, flush=True)
+time.sleep(120)  # killed by the test before it could stop the emulator
+"""
+
+
+def test_emulator_ends_itself_when_its_parent_is_killed(tmp_path: Path) -> None:
+    parent = subprocess.Popen(
+        [sys.executable, "-c", ORPHANING_PARENT, str(tmp_path / "log.txt")],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert parent.stdout is not None
+        pid = int(parent.stdout.readline())
+    finally:
+        parent.kill()
+        parent.wait()
+        if parent.stdout is not None:
+            parent.stdout.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    os.killpg(pid, 9)  # do not leave it behind if the watchdog failed
+    pytest.fail("MiniStack outlived the process that started it")

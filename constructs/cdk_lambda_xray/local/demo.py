@@ -24,12 +24,14 @@ import argparse
 import contextlib
 import json
 import shutil
+import signal
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import Any, TextIO
 
 from cdk_lambda_xray.local.collector import Collector
@@ -563,4 +565,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         deploy_timeout=args.deploy_timeout,
         color=sys.stdout.isatty() and not args.no_color,
     )
-    return 0 if run_demo(options).ok else 1
+    # SIGTERM (CI cancelling a job) tears down like Ctrl-C does.
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        return 0 if run_demo(options).ok else 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt

@@ -153,6 +153,8 @@ class MiniStack:
                 "S3_DATA_DIR": str(work / "s3"),
                 "S3_PERSIST": "0",
                 "PYTHONUNBUFFERED": "1",
+                # The launcher ends the emulator if this process dies without stopping it.
+                "CDK_LAMBDA_XRAY_PARENT_PID": str(os.getpid()),
                 "NO_PROXY": _no_proxy(env.get("NO_PROXY", "")),
                 "no_proxy": _no_proxy(env.get("no_proxy", "")),
                 "PYTHONDONTWRITEBYTECODE": "1",
