@@ -122,3 +122,20 @@ def test_demo_without_an_app_explains_and_exits_2(
 ) -> None:
     assert demo.main(["--app-dir", str(tmp_path)]) == 2
     assert "no CDK app found" in capsys.readouterr().err
+
+
+def test_demo_with_a_missing_node_package_fails_fast_and_tears_down(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cli_root = tmp_path / "tools"  # a CDK CLI install without @aws-sdk/client-s3
+    (cli_root / "node_modules" / ".bin").mkdir(parents=True)
+    (cli_root / "node_modules" / ".bin" / "cdk").write_text("")
+    monkeypatch.delenv("NODE_PATH", raising=False)
+    out = io.StringIO()
+    options = demo.DemoOptions(app_dir=tmp_path, work_dir=tmp_path / "work", cli_root=cli_root)
+    result = demo.run_demo(options, out)
+    assert not result.ok
+    assert result.steps[0].detail.startswith("@aws-sdk/client-s3 not installed")
+    assert "run `make setup` (npm ci)" in result.steps[0].detail
+    assert [s.title for s in result.steps][-1].startswith("tear down")
+    assert "demo FAILED (1 steps failed)" in out.getvalue()

@@ -233,6 +233,8 @@ class DemoOptions:
     deploy_timeout: float = 240
     trace_timeout: float = 45
     color: bool = False
+    #: Where ``node_modules`` (CDK CLI, Node.js SDK) is; default: found from ``app_dir``.
+    cli_root: Path | None = None
 
 
 @dataclass
@@ -287,7 +289,7 @@ def run_demo(options: DemoOptions, out: TextIO | None = None) -> DemoResult:
         with progress.step(
             "check the pinned tools (CDK CLI, Node.js SDK for custom resources)"
         ) as step:
-            cli_root = find_cli_root(options.app_dir)
+            cli_root = options.cli_root or find_cli_root(options.app_dir)
             missing = missing_node_packages(cli_root)
             if missing:
                 raise StepFailed(
@@ -309,9 +311,11 @@ def run_demo(options: DemoOptions, out: TextIO | None = None) -> DemoResult:
             emulator.start()
             result.emulator_pid = emulator.pid
             step.detail = f"{emulator.endpoint_url}, log {emulator.log_path}"
-        _deploy_and_run(options, progress, result, collector, emulator, work)
-    except Exception:
-        pass  # recorded in its step; teardown follows
+        _deploy_and_run(options, progress, result, collector, emulator, work, cli_root)
+    except Exception as exc:  # a failed step is already recorded; anything else is a bug
+        if not progress.failed:
+            progress.records.append(StepRecord("unexpected error", detail=_one_line(exc)))
+            progress.print(f"unexpected error: {_one_line(exc)}")
     except KeyboardInterrupt:
         progress.print("interrupted; tearing down")
         progress.records.append(StepRecord("interrupted", detail="Ctrl-C"))
@@ -337,12 +341,13 @@ def _deploy_and_run(
     collector: Collector,
     emulator: MiniStack,
     work: Path,
+    cli_root: Path,
 ) -> None:
     cli = CdkCli(
         options.app_dir,
         work,
         endpoint_url=emulator.endpoint_url,
-        cli_root=find_cli_root(options.app_dir),
+        cli_root=cli_root,
     )
     with progress.step("cdk bootstrap aws://000000000000/us-east-1") as step:
         run = cli.bootstrap(timeout=options.bootstrap_timeout)
