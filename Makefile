@@ -11,6 +11,8 @@ PY     := $(BIN)/python
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# cdk.json runs `python3 app.py`: let that be the project's virtualenv python.
+export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: help setup test lint demo synth review bench deploy clean
 

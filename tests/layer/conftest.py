@@ -25,7 +25,8 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LAYER_PYTHON = REPO_ROOT / "layers" / "lambda_xray" / "python"
-SCHEMA_PATH = REPO_ROOT.parent / "shared" / "reference" / "xray-segmentdocument-schema-v1.0.0.json"
+#: AWS's published segment document schema (a copy of shared/reference/, so a bare clone has it).
+SCHEMA_PATH = REPO_ROOT / "tests" / "data" / "xray-segmentdocument-schema-v1.0.0.json"
 
 if str(LAYER_PYTHON) not in sys.path:
     sys.path.insert(0, str(LAYER_PYTHON))

@@ -9,11 +9,9 @@ from typing import Any
 
 import jsonschema  # type: ignore[import-untyped]
 
+#: AWS's published segment document schema (a copy of shared/reference/, so a bare clone has it).
 SCHEMA_PATH = (
-    Path(__file__).resolve().parents[4]
-    / "shared"
-    / "reference"
-    / "xray-segmentdocument-schema-v1.0.0.json"
+    Path(__file__).resolve().parents[2] / "data" / "xray-segmentdocument-schema-v1.0.0.json"
 )
 
 
