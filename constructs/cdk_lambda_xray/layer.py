@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
-
 from constructs import Construct
 
+from ._instrument import stack_of
 from .errors import TracingConfigError
 
 __all__ = [
@@ -86,9 +88,26 @@ def layer_content_hash(root: Path | None = None, length: int = 12) -> str:
 
 def supported_python_runtimes() -> list[lambda_.Runtime]:
     """The Python runtimes the layer declares itself compatible with."""
-    return [
-        getattr(lambda_.Runtime, name) for name in _RUNTIME_NAMES if hasattr(lambda_.Runtime, name)
-    ]
+    return list(_supported_python_runtimes())
+
+
+@functools.cache
+def _supported_python_runtimes() -> tuple[lambda_.Runtime, ...]:
+    # Each static property read is a round trip to the jsii runtime; the values
+    # never change, so read them once per process.
+    runtimes = (getattr(lambda_.Runtime, name, None) for name in _RUNTIME_NAMES)
+    return tuple(runtime for runtime in runtimes if runtime is not None)
+
+
+@functools.cache
+def _architectures() -> tuple[lambda_.Architecture, ...]:
+    return (lambda_.Architecture.X86_64, lambda_.Architecture.ARM_64)
+
+
+#: The shared layer of each stack found or created so far (stacks are
+#: weakly referenced), so that every function after the first one in a stack
+#: costs no lookup in the construct tree.
+_SHARED: weakref.WeakKeyDictionary[cdk.Stack, TracingLayer] = weakref.WeakKeyDictionary()
 
 
 class TracingLayer(lambda_.LayerVersion):
@@ -129,7 +148,7 @@ class TracingLayer(lambda_.LayerVersion):
                 str(layer_asset_path()), exclude=list(LAYER_ASSET_EXCLUDE)
             ),
             compatible_runtimes=supported_python_runtimes(),
-            compatible_architectures=[lambda_.Architecture.X86_64, lambda_.Architecture.ARM_64],
+            compatible_architectures=list(_architectures()),
             description=f"lambda-xray: X-Ray tracing for Python handlers (content {content_hash})",
             license="Apache-2.0",
             layer_version_name=layer_version_name,
@@ -146,11 +165,15 @@ class TracingLayer(lambda_.LayerVersion):
             with the id :attr:`SHARED_ID`.
         :raises TracingConfigError: another kind of construct already uses that id.
         """
-        stack = cdk.Stack.of(scope)
+        stack = stack_of(scope)
+        cached = _SHARED.get(stack)
+        if cached is not None:
+            return cached
         existing = stack.node.try_find_child(cls.SHARED_ID)
         if existing is None:
-            return cls(stack, cls.SHARED_ID)
+            existing = cls(stack, cls.SHARED_ID)
         if isinstance(existing, TracingLayer):
+            _SHARED[stack] = existing
             return existing
         raise TracingConfigError(
             existing.node.path,

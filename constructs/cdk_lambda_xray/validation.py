@@ -57,9 +57,20 @@ class Problem:
     fix: str
 
 
+#: Every encoded CDK token contains this text; CDK's own ``Token.isUnresolved``
+#: tests for it before anything else.
+_TOKEN_MARKER = "Token["
+
+
 def is_unresolved(value: object) -> bool:
-    """True for anything that is not a plain string yet: tokens and intrinsics."""
-    return not isinstance(value, str) or cdk.Token.is_unresolved(value)
+    """True for anything that is not a plain string yet: tokens and intrinsics.
+
+    A string without CDK's token marker is answered here, without a round trip
+    to the jsii runtime (CDK answers ``False`` for it the same way).
+    """
+    if not isinstance(value, str):
+        return True
+    return _TOKEN_MARKER in value and cdk.Token.is_unresolved(value)
 
 
 def parse_context_missing(value: ContextMissing | str) -> ContextMissing:
@@ -185,7 +196,7 @@ def wrapper_conflict(env: Mapping[str, object], handler: object) -> Problem | No
             f"use one tracer: remove {_contract.ENV_EXEC_WRAPPER} and its layer, or keep "
             "that tracer and exclude this function from lambda-xray",
         )
-    if isinstance(handler, str) and not cdk.Token.is_unresolved(handler):
+    if isinstance(handler, str) and not is_unresolved(handler):
         module = handler.partition(".")[0].partition("/")[0]
         if module in FOREIGN_HANDLER_MODULES:
             return Problem(
