@@ -27,8 +27,9 @@ __all__ = [
     "tracing_mode",
 ]
 
-#: Id of an empty child construct that marks a function resource as handled.
-#: It renders nothing into the template; it makes instrumenting idempotent.
+#: Id of an empty child construct that marks a function resource as handled by
+#: the aspect. It renders nothing into the template; it makes instrumenting
+#: idempotent. (A ``TracedFunction`` is recognized by its type instead.)
 MARKER_ID = "LambdaXrayInstrumented"
 
 _RUNTIMES: weakref.WeakKeyDictionary[lambda_.Runtime, tuple[str, lambda_.RuntimeFamily | None]] = (
@@ -83,15 +84,9 @@ def tracing_mode(tracing: lambda_.Tracing) -> str | None:
     }.get(tracing)
 
 
-def mark_instrumented(resource: IConstruct | None, *, new: bool = False) -> None:
-    """Record that ``resource`` (a function's L1) has been handled.
-
-    ``new=True`` skips the lookup for an existing mark: for a resource created
-    just now, which cannot have one.
-    """
-    if not isinstance(resource, Construct):
-        return
-    if new or resource.node.try_find_child(MARKER_ID) is None:
+def mark_instrumented(resource: IConstruct | None) -> None:
+    """Record that ``resource`` (a function's L1) has been handled."""
+    if isinstance(resource, Construct) and resource.node.try_find_child(MARKER_ID) is None:
         Construct(resource, MARKER_ID)
 
 

@@ -18,15 +18,15 @@ import aws_cdk as cdk
 import jsii
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-
 from constructs import Construct, IConstruct
 
 from . import _contract
-from ._instrument import is_instrumented, mark_instrumented, tracing_mode
+from ._instrument import MARKER_ID, mark_instrumented, tracing_mode
 from ._options import ContextMissing
 from ._permissions import POLICY_ID, grant_xray_write
 from ._reflect import resolved_properties
 from .errors import TracingConfigError
+from .function import TracedFunction
 from .layer import MIN_PYTHON_MINOR, TracingLayer, layer_supports_runtime
 from .validation import (
     MAX_LAYERS,
@@ -195,7 +195,7 @@ class XRayTracing:
         """Instrument ``node`` if it is a Lambda function resource (CDK calls this)."""
         if not isinstance(node, cdk.CfnResource) or node.cfn_resource_type != _FUNCTION_TYPE:
             return
-        if is_instrumented(node) or not self.selects(node):
+        if _handled(node) or not self.selects(node):
             return
         mark_instrumented(node)
         props = resolved_properties(node)
@@ -236,7 +236,9 @@ class XRayTracing:
         resource = target.resource
         if target.l2 is not None:
             role = target.l2.role
-            granted = role is not None and grant_xray_write(target.l2, role, resource)
+            # The role lambda_.Function created for this function alone (its child).
+            own = role is not None and _same(role.node.scope, target.l2)
+            granted = role is not None and grant_xray_write(target.l2, role, resource, own_role=own)
         else:
             found = _role_of(resource, target.props.get("Role"))
             granted = found is not None and grant_xray_write(
@@ -379,6 +381,12 @@ def _stages_under(scope: IConstruct) -> list[IConstruct]:
 
 
 # --- helpers ------------------------------------------------------------------------------
+
+
+def _handled(resource: IConstruct) -> bool:
+    """Visited before, or made by ``TracedFunction`` (which sets no marker: one call less each)."""
+    node = resource.node
+    return node.try_find_child(MARKER_ID) is not None or isinstance(node.scope, TracedFunction)
 
 
 def _same(a: IConstruct | None, b: IConstruct | None) -> bool:

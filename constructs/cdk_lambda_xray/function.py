@@ -6,19 +6,19 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aws_cdk import Annotations
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-
 from constructs import Construct
 
 from . import _contract
 from ._instrument import (
     is_image_runtime,
     is_python_runtime,
-    mark_instrumented,
+    runtime_name,
     tracing_mode,
 )
 from ._options import ContextMissing
-from ._permissions import grant_xray_write
+from ._permissions import add_inline_xray_statement, grant_xray_write
 from .errors import TracingConfigError
 from .layer import MIN_PYTHON_MINOR, TracingLayer, layer_supports_runtime
 from .validation import (
@@ -40,9 +40,16 @@ def _bool(value: bool) -> str:
 class _Settings:
     """The environment a traced function gets, merged with the user's own."""
 
-    def __init__(self, path: str, env: Mapping[str, str]) -> None:
-        self.path = path
+    def __init__(self, scope: Construct, id: str, env: Mapping[str, str]) -> None:
+        self.scope = scope
+        self.id = id
         self.env: dict[str, str] = dict(env)
+
+    @property
+    def path(self) -> str:
+        """The function's construct path (read only for an error message)."""
+        parent = self.scope.node.path
+        return f"{parent}/{self.id}" if parent else self.id
 
     def fail(self, problem: Problem) -> TracingConfigError:
         return TracingConfigError(self.path, problem.problem, problem.fix)
@@ -76,7 +83,8 @@ class TracedFunction(lambda_.Function):
 
     * tracing ``ACTIVE`` (``PASS_THROUGH`` or ``DISABLED`` selectable);
     * ``xray:PutTraceSegments`` and ``xray:PutTelemetryRecords`` on the role,
-      in their own policy, when tracing is ``ACTIVE`` (warns if the role is
+      when tracing is ``ACTIVE``: inline in the role the function creates, or
+      in a policy of its own for a role you pass (warns if the role is
       imported and immutable);
     * ``AWS_XRAY_CONTEXT_MISSING`` for every runtime;
     * for Python runtimes: the stack's :class:`TracingLayer`, ``Handler`` set to
@@ -129,20 +137,23 @@ class TracedFunction(lambda_.Function):
             one shared layer per stack. Only for Python zip functions.
         :param function_props: every other ``aws_lambda.Function`` prop.
         """
-        path = f"{scope.node.path}/{id}" if scope.node.path else id
-        settings = _Settings(path, environment or {})
+        # Every property read and method call on a CDK object is a round trip to
+        # the jsii runtime: this constructor makes as few as it can (see
+        # docs/constructs.md, "Synth cost").
+        settings = _Settings(scope, id, environment or {})
         layers = list(layers or [])
+        name = runtime_name(runtime)
         python = is_python_runtime(runtime)
         image = is_image_runtime(runtime)
         # Python older than the layer supports: traced by Lambda only, unless the
         # user brings a layer of their own.
-        old_python = python and not layer_supports_runtime(runtime.name)
+        old_python = python and not layer_supports_runtime(name)
         layered = python and (tracing_layer is not None or not old_python)
 
         for problem in environment_problems(settings.env):
             raise settings.fail(problem)
         if tracing_layer is not None and not python:
-            kind = "a container image" if image else f"the {runtime.name} runtime"
+            kind = "a container image" if image else f"the {name} runtime"
             raise settings.fail(
                 Problem(
                     f"tracing_layer was given for {kind}, which cannot use the Python "
@@ -186,20 +197,31 @@ class TracedFunction(lambda_.Function):
             code=code,
             environment=settings.env,
             layers=layers or None,
-            # Tracing is configured below, with the permission in its own policy.
+            # Tracing is configured below, with the permission where it can be acknowledged.
             tracing=lambda_.Tracing.DISABLED,
             **function_props,
         )
-        self._configure_tracing(tracing)
+        # One call lists the function resource and, when the function made its
+        # own role, that role's resource (the only role under the function).
+        cfn: lambda_.CfnFunction | None = None
+        own_role: iam.CfnRole | None = None
+        for child in self.node.find_all():
+            if isinstance(child, lambda_.CfnFunction) and cfn is None:
+                cfn = child
+            elif isinstance(child, iam.CfnRole) and own_role is None:
+                own_role = child
+        assert cfn is not None
+        given_role = function_props.get("role")
+        self._configure_tracing(cfn, tracing, given_role, own_role if given_role is None else None)
         if old_python and not layered:
             Annotations.of(self).add_warning_v2(
                 "lambda-xray:UnsupportedPython",
                 f"lambda-xray: the tracing layer needs python3.{MIN_PYTHON_MINOR} or newer; "
-                f"{runtime.name} is traced by Lambda without it. Fix: move to a supported "
+                f"{name} is traced by Lambda without it. Fix: move to a supported "
                 "runtime (the old one is deprecated by Lambda)",
             )
         elif not python:
-            what = "a container image" if image else f"the {runtime.name} runtime"
+            what = "a container image" if image else f"the {name} runtime"
             ignored = [
                 name
                 for name, value in (
@@ -215,7 +237,6 @@ class TracedFunction(lambda_.Function):
                 "missing) without the Python tracing layer: no subsegments for downstream "
                 f"calls{note}"
             )
-        mark_instrumented(self.node.default_child)
 
     @staticmethod
     def _context_missing_value(
@@ -264,17 +285,27 @@ class TracedFunction(lambda_.Function):
         settings.env[key] = handler
         return _contract.WRAPPER_HANDLER
 
-    def _configure_tracing(self, tracing: lambda_.Tracing) -> None:
-        cfn = self.node.default_child
-        assert isinstance(cfn, lambda_.CfnFunction)
+    def _configure_tracing(
+        self,
+        cfn: lambda_.CfnFunction,
+        tracing: lambda_.Tracing,
+        given_role: iam.IRole | None,
+        own_role: iam.CfnRole | None,
+    ) -> None:
         mode = tracing_mode(tracing)
         if mode is None:
             return
         cfn.tracing_config = lambda_.CfnFunction.TracingConfigProperty(mode=mode)
         if mode != "Active":
             return
-        role = self.role
-        if role is None or not grant_xray_write(self, role, cfn):
+        if own_role is not None:
+            # The role this function created for itself: the statement goes inline,
+            # and the function already waits for its role.
+            add_inline_xray_statement(own_role)
+            return
+        # A role passed in is the function's role; reading it back costs a call.
+        role = given_role if given_role is not None else self.role
+        if role is None or not grant_xray_write(self, role, cfn, fresh=True):
             Annotations.of(self).add_warning_v2(
                 "lambda-xray:ImmutableRole",
                 "lambda-xray: the function's role accepts no new policy (imported or "

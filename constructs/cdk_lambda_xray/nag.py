@@ -12,7 +12,6 @@ findings of the same role stay visible. cdk-nag itself is an optional extra.
 from __future__ import annotations
 
 import aws_cdk as cdk
-
 from constructs import IConstruct
 
 __all__ = ["XRAY_WILDCARD_FINDING", "XRAY_WILDCARD_REASON", "acknowledge_xray_wildcard"]

@@ -8,7 +8,6 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
-
 from constructs import IConstruct
 
 # jsii prints a Node 20 end-of-life banner in every process that loads the CDK.

@@ -17,13 +17,13 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
 from aws_cdk.assertions import Annotations, Match, Template
+from constructs import IConstruct
+
 from cdk_lambda_xray import _contract
 from cdk_lambda_xray.aspect import XRayTracing, trace_app
 from cdk_lambda_xray.errors import TracingConfigError
 from cdk_lambda_xray.function import TracedFunction
 from cdk_lambda_xray.layer import TracingLayer
-
-from constructs import IConstruct
 
 CODE = lambda_.Code.from_inline("def handler(event, context):\n    return event\n")
 PY = lambda_.Runtime.PYTHON_3_12
@@ -193,6 +193,17 @@ def xray_policies_for_role(built: SimpleNamespace, role_logical_id: str) -> list
     ]
 
 
+def xray_grants_for_role(built: SimpleNamespace, role_logical_id: str) -> list[str]:
+    """Where the role gets the X-Ray statement: policy logical ids and ``<role>.<inline name>``."""
+    role = built.json["Resources"][role_logical_id]
+    inline = [
+        f"{role_logical_id}.{p['PolicyName']}"
+        for p in role["Properties"].get("Policies", [])
+        if any(s.get("Action") == XRAY_ACTIONS for s in p["PolicyDocument"]["Statement"])
+    ]
+    return xray_policies_for_role(built, role_logical_id) + inline
+
+
 def role_id(built: SimpleNamespace, find: Find, fn: Any) -> str:
     role: str = props(built, find, fn)["Role"]["Fn::GetAtt"][0]
     return role
@@ -230,7 +241,12 @@ def test_plain_function_role_gets_the_permission(
     built: SimpleNamespace, find_resource: Find
 ) -> None:
     role = role_id(built, find_resource, built.fns.plain)
-    assert len(xray_policies_for_role(built, role)) == 1
+    assert xray_grants_for_role(built, role) == [f"{role}.LambdaXrayWrite"]
+
+
+def test_plain_function_waits_for_its_role(built: SimpleNamespace, find_resource: Find) -> None:
+    role = role_id(built, find_resource, built.fns.plain)
+    assert role in find_resource(built.json, built.fns.plain)["DependsOn"]
 
 
 def test_arm64_function_is_instrumented(built: SimpleNamespace, find_resource: Find) -> None:
@@ -370,6 +386,61 @@ def test_one_layer_for_the_whole_stack(built: SimpleNamespace) -> None:
     built.template.resource_count_is("AWS::Lambda::LayerVersion", 1)
 
 
+# --- where the permission goes, by kind of role ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def roles() -> SimpleNamespace:
+    app = cdk.App()
+    stack = cdk.Stack(app, "Roles")
+    passed = _plain(
+        stack,
+        "Passed",
+        role=iam.Role(stack, "Mine", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com")),
+    )
+    edited = _plain(stack, "Edited")
+    role = edited.role
+    assert role is not None
+    own = _cfn(role)
+    assert isinstance(own, iam.CfnRole)
+    own.policies = [
+        iam.CfnRole.PolicyProperty(
+            policy_name="Mine",
+            policy_document={
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+            },
+        )
+    ]
+    trace_app(app)
+    return SimpleNamespace(
+        stack=stack, passed=passed, edited=edited, json=Template.from_stack(stack).to_json()
+    )
+
+
+def test_passed_role_gets_a_separate_policy_the_function_waits_for(
+    roles: SimpleNamespace, find_resource: Find
+) -> None:
+    policy = _cfn(roles.passed.node.find_child("LambdaXrayWritePolicy"))
+    policy_id = roles.stack.resolve(policy.logical_id)
+    assert roles.json["Resources"][policy_id]["Properties"]["PolicyDocument"]["Statement"] == [
+        {"Sid": "LambdaXrayWrite", "Effect": "Allow", "Action": XRAY_ACTIONS, "Resource": "*"}
+    ]
+    assert policy_id in find_resource(roles.json, roles.passed)["DependsOn"]
+
+
+def test_inline_policies_set_on_a_function_role_are_kept(
+    roles: SimpleNamespace, find_resource: Find
+) -> None:
+    role = find_resource(roles.json, roles.edited.role)
+    assert [p["PolicyName"] for p in role["Properties"]["Policies"]] == ["Mine"]
+    policy = _cfn(roles.edited.node.find_child("LambdaXrayWritePolicy"))
+    assert (
+        roles.stack.resolve(policy.logical_id)
+        in find_resource(roles.json, roles.edited)["DependsOn"]
+    )
+
+
 # --- functions that cannot get the layer --------------------------------------------------
 
 
@@ -380,7 +451,7 @@ def test_node_function_traced_without_layer(built: SimpleNamespace, find_resourc
         "index.handler",
         None,
     )
-    assert len(xray_policies_for_role(built, role_id(built, find_resource, built.fns.node))) == 1
+    assert len(xray_grants_for_role(built, role_id(built, find_resource, built.fns.node))) == 1
 
 
 def test_node_function_is_annotated(built: SimpleNamespace) -> None:
@@ -550,6 +621,17 @@ def test_aspect_leaves_a_traced_function_unchanged() -> None:
     assert fn_ids
     for logical_id in fn_ids:
         assert with_aspect["Resources"][logical_id] == traced["Resources"][logical_id]
+
+
+def test_aspect_respects_a_traced_function_with_tracing_disabled() -> None:
+    app = cdk.App()
+    stack = cdk.Stack(app, "Off")
+    fn = TracedFunction(
+        stack, "Fn", runtime=PY, handler="app.handler", code=CODE, tracing=lambda_.Tracing.DISABLED
+    )
+    trace_app(app)
+    resource = Template.from_stack(stack).to_json()["Resources"][stack.resolve(_cfn(fn).logical_id)]
+    assert "TracingConfig" not in resource["Properties"]
 
 
 # --- options ------------------------------------------------------------------------------------

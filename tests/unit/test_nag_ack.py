@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import aws_cdk as cdk
 import cdk_nag
@@ -15,6 +16,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
+
 from cdk_lambda_xray.aspect import trace_app
 from cdk_lambda_xray.function import TracedFunction
 from cdk_lambda_xray.nag import XRAY_WILDCARD_FINDING, acknowledge_xray_wildcard
@@ -47,6 +49,17 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
     )
     # The user's own wildcard: must still be reported.
     traced.add_to_role_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=["*"]))
+    passed_role = iam.Role(
+        stack, "PassedRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com")
+    )
+    TracedFunction(
+        stack,
+        "TracedPassedRole",
+        runtime=lambda_.Runtime.PYTHON_3_12,
+        handler="app.handler",
+        code=CODE,
+        role=passed_role,
+    )
     plain = lambda_.Function(
         stack, "Plain", runtime=lambda_.Runtime.PYTHON_3_12, handler="app.handler", code=CODE
     )
@@ -64,6 +77,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
     with pytest.raises(Exception, match="ValidationFailed"):
         app.synth()
     data = json.loads((Path(outdir) / "validation-report.json").read_text())
+    template = json.loads((Path(outdir) / "Nag.template.json").read_text())
     findings: dict[str, set[str]] = {}
     for plugin in data["pluginReports"]:
         for violation in plugin["violations"]:
@@ -76,19 +90,56 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
         and "BucketNotificationsHandler" in c.node.path
         and "LambdaXrayWritePolicy" in c.node.path
     )
-    return SimpleNamespace(findings=findings, notifications_policy=notifications)
+    return SimpleNamespace(
+        findings=findings,
+        notifications_policy=notifications,
+        xray_holders=_xray_holders(stack, template),
+    )
 
 
-def test_traced_function_policy_is_acknowledged(report: SimpleNamespace) -> None:
-    assert "Nag/Traced/LambdaXrayWritePolicy/Resource" not in report.findings[IAM5]
+def _xray_holders(stack: cdk.Stack, template: dict[str, Any]) -> set[str]:
+    """Construct paths of the resources that hold an X-Ray write statement."""
+    holders = set()
+    for construct in stack.node.find_all():
+        if not isinstance(construct, (iam.CfnPolicy, iam.CfnRole)):
+            continue
+        resource = template["Resources"][stack.resolve(construct.logical_id)]
+        documents = [resource["Properties"].get("PolicyDocument")] + [
+            p["PolicyDocument"] for p in resource["Properties"].get("Policies", [])
+        ]
+        if any(
+            "xray:PutTraceSegments" in s["Action"] for d in documents if d for s in d["Statement"]
+        ):
+            holders.add(construct.node.path)
+    return holders
+
+
+def test_traced_function_role_inline_statement_is_acknowledged(report: SimpleNamespace) -> None:
+    assert "Nag/Traced/ServiceRole/Resource" in report.xray_holders
+    assert "Nag/Traced/ServiceRole/Resource" not in report.findings[IAM5]
+
+
+def test_traced_function_policy_for_a_passed_role_is_acknowledged(
+    report: SimpleNamespace,
+) -> None:
+    assert "Nag/TracedPassedRole/LambdaXrayWritePolicy/Resource" in report.xray_holders
+    assert "Nag/TracedPassedRole/LambdaXrayWritePolicy/Resource" not in report.findings[IAM5]
 
 
 def test_aspect_policy_on_cdk_handler_is_acknowledged(report: SimpleNamespace) -> None:
+    assert report.notifications_policy in report.xray_holders
     assert report.notifications_policy not in report.findings[IAM5]
 
 
-def test_aspect_policy_on_plain_function_is_acknowledged(report: SimpleNamespace) -> None:
-    assert "Nag/Plain/LambdaXrayWritePolicy/Resource" not in report.findings[IAM5]
+def test_aspect_statement_on_plain_function_role_is_acknowledged(report: SimpleNamespace) -> None:
+    assert "Nag/Plain/ServiceRole/Resource" in report.xray_holders
+    assert "Nag/Plain/ServiceRole/Resource" not in report.findings[IAM5]
+
+
+def test_every_xray_statement_of_the_constructs_is_acknowledged(report: SimpleNamespace) -> None:
+    ours = report.xray_holders - {"Nag/NotAcknowledged/Resource", "Nag/Acknowledged/Resource"}
+    assert len(ours) == 4
+    assert not ours & report.findings[IAM5]
 
 
 def test_other_wildcards_of_the_same_role_are_still_reported(report: SimpleNamespace) -> None:

@@ -15,11 +15,11 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Annotations, Match, Template
+from constructs import IConstruct
+
 from cdk_lambda_xray import _contract
 from cdk_lambda_xray.function import ContextMissing, TracedFunction
 from cdk_lambda_xray.layer import TracingLayer
-
-from constructs import IConstruct
 
 CODE = lambda_.Code.from_inline("def handler(event, context):\n    return event\n")
 PY = lambda_.Runtime.PYTHON_3_12
@@ -157,10 +157,25 @@ def env(built: SimpleNamespace, find: Find, fn: Any) -> dict[str, Any]:
 
 
 def policies_of(built: SimpleNamespace, role: iam.IRole) -> list[dict[str, Any]]:
-    role_ref = {"Ref": built.stack.resolve(_cfn(role).logical_id)}
-    return [
+    """Every policy the role gets: separate ``AWS::IAM::Policy`` resources and inline ones."""
+    role_id = built.stack.resolve(_cfn(role).logical_id)
+    separate = [
         r["Properties"]
         for r in built.json["Resources"].values()
+        if r["Type"] == "AWS::IAM::Policy" and {"Ref": role_id} in r["Properties"].get("Roles", [])
+    ]
+    inline: list[dict[str, Any]] = built.json["Resources"][role_id]["Properties"].get(
+        "Policies", []
+    )
+    return separate + inline
+
+
+def separate_policies_of(built: SimpleNamespace, role: iam.IRole) -> list[str]:
+    """Logical ids of the ``AWS::IAM::Policy`` resources attached to the role."""
+    role_ref = {"Ref": built.stack.resolve(_cfn(role).logical_id)}
+    return [
+        logical_id
+        for logical_id, r in built.json["Resources"].items()
         if r["Type"] == "AWS::IAM::Policy" and role_ref in r["Properties"].get("Roles", [])
     ]
 
@@ -197,10 +212,57 @@ def test_role_gets_the_xray_write_statement(built: SimpleNamespace) -> None:
     assert [p["PolicyDocument"]["Statement"] for p in policies] == [[XRAY_STATEMENT]]
 
 
-def test_function_waits_for_the_xray_policy(built: SimpleNamespace, find_resource: Find) -> None:
+def test_own_role_holds_the_statement_inline(built: SimpleNamespace) -> None:
+    role = built.json["Resources"][built.stack.resolve(_cfn(built.fns.default.role).logical_id)]
+    assert role["Properties"]["Policies"] == [
+        {
+            "PolicyName": "LambdaXrayWrite",
+            "PolicyDocument": {"Version": "2012-10-17", "Statement": [XRAY_STATEMENT]},
+        }
+    ]
+
+
+def test_own_role_gets_no_separate_policy(built: SimpleNamespace) -> None:
+    assert separate_policies_of(built, built.fns.default.role) == []
+    assert built.fns.default.node.try_find_child("LambdaXrayWritePolicy") is None
+
+
+def test_function_waits_for_its_role_and_so_for_the_statement(
+    built: SimpleNamespace, find_resource: Find
+) -> None:
     depends = find_resource(built.json, built.fns.default)["DependsOn"]
-    policy = built.fns.default.node.find_child("LambdaXrayWritePolicy").node.default_child
+    assert built.stack.resolve(_cfn(built.fns.default.role).logical_id) in depends
+
+
+def test_function_waits_for_the_xray_policy_of_a_passed_role(
+    built: SimpleNamespace, find_resource: Find
+) -> None:
+    depends = find_resource(built.json, built.fns.own_role)["DependsOn"]
+    policy = built.fns.own_role.node.find_child("LambdaXrayWritePolicy").node.default_child
     assert built.stack.resolve(policy.logical_id) in depends
+    assert separate_policies_of(built, built.role) == [built.stack.resolve(policy.logical_id)]
+
+
+def test_passed_role_keeps_its_own_inline_policies() -> None:
+    app = cdk.App()
+    stack = cdk.Stack(app, "InlineKept")
+    mine = iam.PolicyDocument(
+        statements=[iam.PolicyStatement(actions=["s3:GetObject"], resources=["arn:aws:s3:::b/*"])]
+    )
+    role = iam.Role(
+        stack,
+        "Role",
+        assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        inline_policies={"Mine": mine},
+    )
+    _fn(stack, "Fn", role=role)
+    template = Template.from_stack(stack)
+    template.has_resource_properties(
+        "AWS::IAM::Role", {"Policies": [Match.object_like({"PolicyName": "Mine"})]}
+    )
+    template.has_resource_properties(
+        "AWS::IAM::Policy", {"PolicyDocument": {"Statement": [XRAY_STATEMENT]}}
+    )
 
 
 def test_a_role_passed_by_the_user_gets_the_statement(built: SimpleNamespace) -> None:
@@ -452,3 +514,37 @@ def test_docs_example_runs(source: str, tmp_path: Path) -> None:
     runnable = source.replace("cdk.App()", f"cdk.App(outdir={str(tmp_path)!r})")
     exec(compile(runnable, str(DOCS), "exec"), {"__name__": "docs_example"})
     assert (tmp_path / "manifest.json").is_file()
+
+
+# --- synth cost -------------------------------------------------------------------------
+
+
+def test_each_function_after_the_first_makes_few_jsii_calls(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every jsii call is a round trip to node; synth time per function follows their count.
+
+    Counts the calls one more ``TracedFunction`` makes in a stack that already has
+    one (its own ``Function`` creation included), using the real jsii kernel.
+    """
+    import jsii
+
+    app = cdk.App()
+    stack = cdk.Stack(app, "Budget")
+    runtime = PY
+    _fn(stack, "First", runtime=runtime)
+    calls: list[str] = []
+    provider = jsii.kernel.provider
+    for name in ("create", "get", "set", "invoke", "sget", "sset", "sinvoke"):
+        original = getattr(provider, name)
+
+        def counted(request: Any, _original: Any = original, _name: str = name) -> Any:
+            calls.append(_name)
+            return _original(request)
+
+        monkeypatch.setattr(provider, name, counted)
+    _fn(stack, "Second", runtime=runtime)
+    monkeypatch.undo()
+    # create, its node and constructs (2), tracing config, inline policy on its
+    # role, cdk-nag acknowledgement (2).
+    assert len(calls) <= 7, calls

@@ -11,6 +11,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Template
+
 from cdk_lambda_xray import layer as layer_module
 from cdk_lambda_xray.errors import TracingConfigError
 from cdk_lambda_xray.layer import (

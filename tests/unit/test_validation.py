@@ -8,6 +8,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_lambda as lambda_
+
 from cdk_lambda_xray import _contract
 from cdk_lambda_xray.errors import TracingConfigError
 from cdk_lambda_xray.function import ContextMissing, TracedFunction
