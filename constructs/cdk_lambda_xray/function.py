@@ -142,18 +142,18 @@ class TracedFunction(lambda_.Function):
         # docs/constructs.md, "Synth cost").
         settings = _Settings(scope, id, environment or {})
         layers = list(layers or [])
-        name = runtime_name(runtime)
+        runtime_id = runtime_name(runtime)
         python = is_python_runtime(runtime)
         image = is_image_runtime(runtime)
         # Python older than the layer supports: traced by Lambda only, unless the
         # user brings a layer of their own.
-        old_python = python and not layer_supports_runtime(name)
+        old_python = python and not layer_supports_runtime(runtime_id)
         layered = python and (tracing_layer is not None or not old_python)
 
         for problem in environment_problems(settings.env):
             raise settings.fail(problem)
         if tracing_layer is not None and not python:
-            kind = "a container image" if image else f"the {name} runtime"
+            kind = "a container image" if image else f"the {runtime_id} runtime"
             raise settings.fail(
                 Problem(
                     f"tracing_layer was given for {kind}, which cannot use the Python "
@@ -217,11 +217,11 @@ class TracedFunction(lambda_.Function):
             Annotations.of(self).add_warning_v2(
                 "lambda-xray:UnsupportedPython",
                 f"lambda-xray: the tracing layer needs python3.{MIN_PYTHON_MINOR} or newer; "
-                f"{name} is traced by Lambda without it. Fix: move to a supported "
+                f"{runtime_id} is traced by Lambda without it. Fix: move to a supported "
                 "runtime (the old one is deprecated by Lambda)",
             )
         elif not python:
-            what = "a container image" if image else f"the {name} runtime"
+            what = "a container image" if image else f"the {runtime_id} runtime"
             ignored = [
                 name
                 for name, value in (
