@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-import lambda_xray
 import pytest
+
+import lambda_xray
 from lambda_xray import _recorder, annotate, metadata, subsegment
 from lambda_xray.context_missing import ContextMissingError
 

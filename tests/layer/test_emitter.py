@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 from lambda_xray import config, emitter
 from lambda_xray.document import HEADER, MAX_DATAGRAM, Subsegment
 from lambda_xray.emitter import UDPEmitter

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from lambda_xray import emitter, handler
 from lambda_xray.document import Subsegment
 

@@ -6,6 +6,7 @@ import string
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+
 from lambda_xray import header
 
 ROOT = "1-5759e988-bd862e3fe1be46a994272793"

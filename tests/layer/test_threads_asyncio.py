@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+
 from lambda_xray import _recorder, context, handler, subsegment
 from lambda_xray.testing import InMemoryEmitter, invocation
 

@@ -7,10 +7,11 @@ import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import lambda_xray
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+import lambda_xray
 from lambda_xray import annotate, metadata, subsegment
 from lambda_xray.testing import InMemoryEmitter, invocation, trace_header
 
