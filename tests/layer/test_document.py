@@ -6,11 +6,14 @@ import datetime
 import decimal
 import json
 import math
+import os
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from lambda_xray import document
 from lambda_xray.document import HEADER, MAX_DATAGRAM, MAX_DOCUMENT, Subsegment, encode
 
@@ -56,6 +59,45 @@ def test_document_is_a_standalone_subsegment_with_ids_and_times(assert_valid: Ch
 def test_ids_are_unique() -> None:
     ids = {Subsegment("x", TRACE_ID, PARENT).id for _ in range(2000)}
     assert len(ids) == 2000
+
+
+def test_ids_drawn_from_many_threads_at_once_are_unique() -> None:
+    import threading
+
+    batches: list[list[str]] = [[] for _ in range(8)]
+    start = threading.Barrier(len(batches))
+
+    def draw(out: list[str]) -> None:
+        start.wait()
+        out.extend(document.new_id() for _ in range(1000))
+
+    threads = [threading.Thread(target=draw, args=(out,)) for out in batches]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    ids = [i for out in batches for i in out]
+    assert len(ids) == 8000 and len(set(ids)) == 8000
+    assert all(len(i) == 16 and int(i, 16) >= 0 for i in ids)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_process_never_repeats_its_parents_ids() -> None:
+    document.new_id()  # the parent holds unused ids drawn before the fork
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        try:
+            os.write(write_end, ",".join(document.new_id() for _ in range(200)).encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        child = set(pipe.read().decode().split(","))
+    os.waitpid(pid, 0)
+    parent = {document.new_id() for _ in range(200)}
+    assert len(child) == 200
+    assert not child & parent
 
 
 def test_empty_sections_and_false_flags_are_left_out() -> None:
@@ -312,6 +354,21 @@ def test_any_content_encodes_to_a_valid_datagram_within_the_limit(
     ),
     flags=st.tuples(st.booleans(), st.booleans(), st.booleans()),
     closed_=st.booleans(),
+    http=st.one_of(
+        st.just({}),
+        st.builds(lambda status: {"response": {"status": status}}, st.integers(100, 599)),
+        st.dictionaries(
+            st.sampled_from(["request", "response"]),
+            st.dictionaries(
+                st.sampled_from(["status", "url", "method", "content_length"]),
+                st.one_of(st.booleans(), st.integers(), st.text(max_size=20)),
+                max_size=3,
+            ),
+            max_size=2,
+        ),
+    ),
+    parent=st.sampled_from([PARENT, "", 'quo"te\u00e9']),
+    annotations=st.dictionaries(st.text(max_size=10), st.integers(), max_size=2),
 )
 def test_the_fast_encoding_is_exactly_the_documents_json(
     name: str,
@@ -320,9 +377,13 @@ def test_the_fast_encoding_is_exactly_the_documents_json(
     metadata: dict[str, dict[str, Any]],
     flags: tuple[bool, bool, bool],
     closed_: bool,
+    http: dict[str, Any],
+    parent: str,
+    annotations: dict[str, int],
 ) -> None:
-    sub = Subsegment(name, TRACE_ID, PARENT, namespace)
-    sub.aws, sub.metadata = aws, metadata
+    sub = Subsegment(name, TRACE_ID, parent, namespace)
+    sub.aws, sub.metadata, sub.http = aws, metadata, http
+    sub.annotations.update(annotations)
     sub.error, sub.throttle, sub.fault = flags
     if closed_:
         sub.end_time = sub.start_time + 0.25

@@ -34,8 +34,9 @@ _MARK: Final = "__lambda_xray_wrapped__"
 _SKIPPED_SERVICES: Final = frozenset({"XRay"})
 
 _end = _common.end
-# service name (botocore's, e.g. "dynamodb") -> (subsegment name or None to skip, extractor)
-_services: dict[str, tuple[str | None, ResourceExtractor]] = {}
+# service name (botocore's, e.g. "dynamodb") -> (subsegment name or None to skip,
+# extractor or None when the service has no resource fields)
+_services: dict[str, tuple[str | None, ResourceExtractor | None]] = {}
 
 
 def patch(client_module: ModuleType) -> None:
@@ -54,14 +55,15 @@ def patch(client_module: ModuleType) -> None:
         endpoint.create_request = _wrap_create_request(create_request)
 
 
-def _service(client: Any) -> tuple[str | None, ResourceExtractor]:
+def _service(client: Any) -> tuple[str | None, ResourceExtractor | None]:
     model = client._service_model
     key = model.service_name
     found = _services.get(key)
     if found is None:
         service_id = str(model.service_id)
         name = None if service_id in _SKIPPED_SERVICES else service_id
-        found = _services[key] = (name, ResourceExtractor(service_id))
+        extractor = ResourceExtractor(service_id)
+        found = _services[key] = (name, extractor if extractor else None)
     return found
 
 
@@ -77,17 +79,17 @@ def _start(client: Any, operation: str, params: Any) -> tuple[Any, str] | None:
     if name is None:
         return None
     sub = _recorder.begin_subsegment(name, "aws")
-    header = _recorder.outgoing_trace_header(sub) or ""
-    if sub is not None:
-        aws = sub.aws
-        aws["operation"] = operation
-        region = client.meta.region_name
-        if region:
-            aws["region"] = region
-        extractor = entry[1]
-        if extractor and isinstance(params, dict):
-            extractor.extract(params, aws)
-    return sub, header
+    if sub is None:
+        return None, _recorder.outgoing_trace_header(None) or ""
+    aws = sub.aws
+    aws["operation"] = operation
+    region = client.meta.region_name
+    if region:
+        aws["region"] = region
+    extractor = entry[1]
+    if extractor is not None and isinstance(params, dict):
+        extractor.extract(params, aws)
+    return sub, _recorder.outgoing_trace_header(sub) or ""
 
 
 def _wrap_make_api_call(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -172,7 +174,7 @@ def _finish(sub: Any, result: Any) -> None:
     except Exception:
         status = None
         _common.warn_once("botocore-result", "could not read an AWS response")
-    _end(sub, status=status)
+    _recorder.end_subsegment(sub, status=status)  # no error to redact: never raises
 
 
 def _finish_error(sub: Any, exc: BaseException) -> None:
