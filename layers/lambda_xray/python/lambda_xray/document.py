@@ -141,7 +141,8 @@ class Subsegment:
             self.id = _draw_ids()
         self.trace_id = trace_id
         self.parent_id = parent_id
-        self.name = sanitize_name(name)
+        clean = _name_cache.get(name) if type(name) is str else None
+        self.name = clean if clean is not None else sanitize_name(name)
         self.namespace = namespace
         self.start_time: float = time.time()
         self.end_time: float | None = None

@@ -78,7 +78,7 @@ class ResourceExtractor:
                 aws[field] = value
         for param, field in self._keys:
             value = params.get(param)
-            if isinstance(value, Mapping):
+            if value is not None and isinstance(value, Mapping):
                 names = [k for k in value if type(k) is str]
                 if names:
                     aws[field] = names
