@@ -100,6 +100,19 @@ def test_a_forked_process_never_repeats_its_parents_ids() -> None:
     assert not child & parent
 
 
+def test_ids_drawn_before_an_invocation_are_never_used_in_it() -> None:
+    """What a SnapStart snapshot holds (ids drawn at init) is not reused after a restore."""
+    from lambda_xray.testing import InMemoryEmitter, invocation
+
+    document.new_id()
+    drawn_before = set(document._ids)  # drawn but not yet handed out
+    assert drawn_before
+    with InMemoryEmitter() as xray, invocation():
+        used = {Subsegment("work", TRACE_ID, PARENT).id for _ in range(200)}
+    used |= {doc["id"] for doc in xray.documents}
+    assert not used & drawn_before
+
+
 def test_empty_sections_and_false_flags_are_left_out() -> None:
     doc = decode(encode(closed()))
     for key in ("http", "aws", "annotations", "metadata", "cause", "error", "fault", "throttle"):

@@ -131,6 +131,7 @@ def start_invocation(handler_name: str, raw_header: str | None) -> context.Invoc
     """
     global _cold_start
     cold, _cold_start = _cold_start, False
+    document.drop_unused_ids()  # fresh random ids, even in a restored snapshot
     try:
         settings = config.get()
         trace_header = None if settings.disabled else _header.parse(raw_header)

@@ -56,7 +56,9 @@ _NAME_CACHE_SIZE: Final = 512
 
 #: Entity ids not handed out yet, drawn from the OS's secure random source 64
 #: at a time (one system call instead of one per subsegment). ``list.pop`` is
-#: atomic, so threads never share an id; a forked child starts a fresh pool.
+#: atomic, so threads never share an id. A forked child starts a fresh pool,
+#: and so does every invocation (:func:`drop_unused_ids`): ids drawn before a
+#: SnapStart snapshot are never handed out by the restored copies.
 _ids: list[str] = []
 _IDS_PER_DRAW: Final = 64
 
@@ -70,6 +72,11 @@ def _draw_ids() -> str:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_ids.clear)
+
+
+def drop_unused_ids() -> None:
+    """Forget the ids drawn but not handed out (called when an invocation starts)."""
+    _ids.clear()
 
 
 def new_id() -> str:
