@@ -241,3 +241,44 @@ def test_a_failing_recorder_never_breaks_the_call(
             assert client("dynamodb", canned.url + "/ok").list_tables()["TableNames"] == []
     warnings = [r for r in caplog.records if "could not trace an AWS call" in r.getMessage()]
     assert len(warnings) == 1
+
+
+# -- documents over real UDP (the short encoding of successful calls) ----------------------
+
+
+def test_successful_calls_sent_over_udp_carry_the_same_fields_every_time(
+    collector: Any, canned: CannedServer, assert_valid: DocumentCheck
+) -> None:
+    patches.install()
+    ddb = client("dynamodb", canned.url + "/ok")
+    with testing.invocation():
+        for _ in range(3):  # the first call opens the socket; later ones take the short way
+            ddb.list_tables()
+    docs = collector.wait_for(
+        lambda got: len([d for d in got if d.get("namespace") == "aws"]) >= 3, timeout=10
+    )
+    calls = [d for d in docs if d.get("namespace") == "aws"]
+    assert_valid(calls)
+    root = next(d for d in docs if d["name"] == "## test")
+    varying = ("id", "start_time", "end_time")
+    shapes = [{k: v for k, v in d.items() if k not in varying} for d in calls]
+    assert shapes[0] == shapes[1] == shapes[2]
+    assert shapes[0]["parent_id"] == root["id"]
+    assert shapes[0]["http"] == {"response": {"status": 200}}
+    assert shapes[0]["aws"] == {
+        "operation": "ListTables",
+        "region": "eu-west-1",
+        "request_id": "REQ-OK",
+        "retries": 0,
+    }
+    assert len({d["id"] for d in calls}) == 3
+
+
+def test_no_resource_field_is_named_like_a_response_field() -> None:
+    """The short encoding caches the request's fields: a response field must never replace one."""
+    from lambda_xray.patches._resources import MAPPING_KEYS_FIELDS, SCALAR_FIELDS
+
+    request_fields = {
+        f for m in (*SCALAR_FIELDS.values(), *MAPPING_KEYS_FIELDS.values()) for f in m.values()
+    }
+    assert not request_fields & {"request_id", "id_2", "retries"}

@@ -405,3 +405,80 @@ def test_the_fast_encoding_is_exactly_the_documents_json(
     except Exception:  # content only the checked path can encode
         return
     assert document._fast_body(sub) == reference
+
+
+# -- the short encoding of a successful AWS call (botocore patch) ------------------------
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    name=st.text(max_size=30),
+    parent=st.sampled_from([PARENT, 'quo"te\u00e9']),
+    request=st.dictionaries(
+        st.text(max_size=10),
+        st.one_of(st.text(max_size=20), st.integers()),
+        min_size=1,  # the operation, at least
+        max_size=4,
+    ),
+    response=st.dictionaries(
+        st.text(max_size=10),
+        st.one_of(
+            st.text(max_size=60),
+            st.integers(),
+            st.booleans(),
+            st.none(),
+            st.lists(st.text(max_size=5), max_size=2),
+        ),
+        max_size=3,
+    ),
+    status=st.integers(100, 399),
+)
+def test_a_successful_aws_calls_short_encoding_is_exactly_the_general_one(
+    name: str,
+    parent: str,
+    request: dict[str, Any],
+    response: dict[str, Any],
+    status: int,
+) -> None:
+    sub = Subsegment(name, TRACE_ID, parent, "aws")
+    sub.aws.update(request)
+    static = tuple(sub.aws.items())
+    for field, value in response.items():
+        sub.aws.setdefault(field, value)  # the response's fields come after the request's
+    end = sub.start_time + 0.003
+    datagram = document.encode_aws_call(sub, status, static, end)
+    assert sub.end_time is None and sub.http == {}  # the short way changes nothing
+    sub.end_time, sub.http = end, {"response": {"status": status}}
+    assert datagram == encode(sub)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda sub: setattr(sub, "error", True),
+        lambda sub: setattr(sub, "fault", True),
+        lambda sub: setattr(sub, "namespace", "remote"),
+        lambda sub: sub.metadata.setdefault("ns", {}).update(k=1),
+        lambda sub: sub.annotations.update(k=1),
+        lambda sub: sub.http.update(request={"method": "GET"}),
+        lambda sub: sub.add_exception(ValueError("boom")),
+        lambda sub: sub.aws.clear(),
+    ],
+)
+def test_anything_but_a_plain_successful_aws_call_takes_the_general_encoding(
+    change: Callable[[Subsegment], None],
+) -> None:
+    sub = Subsegment("DynamoDB", TRACE_ID, PARENT, "aws")
+    sub.aws.update(operation="PutItem", region="eu-west-1")
+    static = tuple(sub.aws.items())
+    change(sub)
+    assert document.encode_aws_call(sub, 200, static, sub.start_time + 0.001) is None
+    document.forget_exceptions()
+
+
+@pytest.mark.parametrize("status", [99, 400, 429, 500])
+def test_an_error_status_takes_the_general_encoding(status: int) -> None:
+    sub = Subsegment("DynamoDB", TRACE_ID, PARENT, "aws")
+    sub.aws["operation"] = "PutItem"
+    static = tuple(sub.aws.items())
+    assert document.encode_aws_call(sub, status, static, sub.start_time + 0.001) is None

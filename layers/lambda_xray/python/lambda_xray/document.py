@@ -434,6 +434,83 @@ def _fast_body(sub: Subsegment) -> str | None:
     return body + "}"
 
 
+def encode_aws_call(
+    sub: Subsegment, status: int, static: tuple[tuple[str, Any], ...], end: float
+) -> bytes | None:
+    """The datagram of a successful AWS call, closed at ``end`` with ``status``
+    (below 400), or ``None`` when ``sub`` holds anything else.
+
+    The same bytes as :func:`encode` gives once ``sub.end_time = end`` and
+    ``sub.http = {"response": {"status": status}}``. ``static`` is
+    ``tuple(sub.aws.items())`` taken before the response fields were added
+    after them (the botocore patch's operation, region and resource fields):
+    its JSON is written once per distinct value; the fields added after it
+    are encoded each time. ``sub`` is not changed.
+    """
+    start = sub.start_time
+    if (
+        type(start) is not float
+        or start - start != 0.0
+        or type(end) is not float
+        or end - end != 0.0
+        or type(status) is not int
+        or not 100 <= status < 400
+        or sub.namespace != "aws"
+        or not sub.aws
+        or sub.http
+        or sub.annotations
+        or sub.metadata
+        or sub.cause is not None
+        or sub.error
+        or sub.throttle
+        or sub.fault
+    ):
+        return None
+    fields = _static_fields.get(static)
+    if fields is None:
+        fields = _static_json(static)
+    aws = sub.aws
+    if len(aws) > len(static):
+        quote = _quote
+        parts = [fields] if fields else []
+        for field, value in list(aws.items())[len(static) :]:
+            if type(field) is not str:
+                return None
+            if type(value) is str:
+                parts.append(f"{quote(field)}:{quote(value)}")
+            elif type(value) is int:
+                parts.append(f"{quote(field)}:{value}")
+            else:
+                parts.append(f"{quote(field)}:{_dumps(value)}")
+        fields = ",".join(parts)
+    elif len(aws) < len(static):
+        return None
+    key = (sub.trace_id, sub.parent_id, sub.name)
+    identity = _identities.get(key)
+    if identity is None:
+        identity = _identity(key)
+    body = (
+        f'{{"type":"subsegment","id":{_quote(sub.id)}{identity},"start_time":{start!r},'
+        f'"end_time":{end!r},"namespace":"aws","http":{{"response":{{"status":{status}}}}},'
+        f'"aws":{{{fields}}}}}'
+    )
+    if len(body) > MAX_DOCUMENT:
+        return None
+    return HEADER + body.encode("ascii")
+
+
+# tuple(aws.items()) of a call's request fields -> their JSON, without braces.
+_static_fields: dict[tuple[tuple[str, Any], ...], str] = {}
+
+
+def _static_json(static: tuple[tuple[str, Any], ...]) -> str:
+    fields = _dumps(dict(static))[1:-1]
+    if len(_static_fields) >= _IDENTITIES_SIZE:
+        _static_fields.clear()
+    _static_fields[static] = fields
+    return fields
+
+
 # (trace_id, parent_id, name) -> '","trace_id":...,"name":...' quoted once.
 _identities: dict[tuple[str, str, str], str] = {}
 _IDENTITIES_SIZE: Final = 256

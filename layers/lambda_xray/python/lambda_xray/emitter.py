@@ -67,6 +67,17 @@ class UDPEmitter:
         except Exception:
             self.dropped += 1
 
+    def send_datagram(self, data: bytes) -> None:
+        """Send ``data``, a datagram from ``document``; never raises, never blocks."""
+        try:
+            sock = self._sock
+            if sock is None:
+                sock = self._open()
+            sock.send(data)
+            self.sent += 1
+        except Exception:
+            self.dropped += 1
+
     def close(self) -> None:
         """Close the socket; the next send opens a new one."""
         with self._lock:

@@ -169,11 +169,14 @@ def _record_metadata(sub: Any, response: Any) -> int | None:
 
 
 def _finish(sub: Any, result: Any) -> None:
+    static = tuple(sub.aws.items())  # the request's fields; the response's come after
     try:
         status = _record_metadata(sub, result)
     except Exception:
         status = None
         _common.warn_once("botocore-result", "could not read an AWS response")
+    if status is not None and _recorder.end_aws_call(sub, status, static):
+        return
     _recorder.end_subsegment(sub, status=status)  # no error to redact: never raises
 
 
