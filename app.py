@@ -25,8 +25,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
-from cdk_lambda_xray import TracedFunction, trace_app, trace_events
 from constructs import Construct
+
+from cdk_lambda_xray import TracedFunction, trace_app, trace_events
 
 STACK_ID: Final = "LambdaXrayReference"
 FUNCTIONS_DIR: Final = Path(__file__).resolve().parent / "functions"

@@ -5,8 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import cdk_lambda_xray
 import pytest
+
+import cdk_lambda_xray
 
 
 def test_all_lists_exactly_the_lazy_exports() -> None:

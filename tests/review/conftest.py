@@ -67,6 +67,7 @@ def _synth_broken(outdir: Path) -> Path:
     from aws_cdk import aws_lambda as lambda_
     from aws_cdk import aws_sns as sns
     from aws_cdk import aws_sns_subscriptions as subs
+
     from cdk_lambda_xray import TracedFunction, TracingLayer
     from cdk_lambda_xray._contract import (
         ENV_CONTEXT_MISSING,

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from cdk_lambda_xray.review.assembly import AssemblyError, load_assembly
 from cdk_lambda_xray.review.cli import main
 from cdk_lambda_xray.review.model import HopStatus

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from cdk_lambda_xray.review.cli import main
 from cdk_lambda_xray.review.review import Review, review_path
 from cdk_lambda_xray.review.rules import Severity

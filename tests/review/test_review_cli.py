@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from cdk_lambda_xray.review.cli import main
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "handwritten"

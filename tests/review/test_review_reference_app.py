@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from cdk_lambda_xray.review.cli import main
 from cdk_lambda_xray.review.model import HopStatus
 from cdk_lambda_xray.review.review import Review, review_path

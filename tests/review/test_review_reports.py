@@ -8,6 +8,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+
 from cdk_lambda_xray.review import report_html, report_json, report_markdown
 from cdk_lambda_xray.review.review import Review, review_path
 from cdk_lambda_xray.review.rules import Severity

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from cdk_lambda_xray.review.resolve import (
     Pseudo,
     Resolver,

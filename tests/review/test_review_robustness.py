@@ -7,12 +7,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from cdk_lambda_xray.review import report_html, report_json, report_markdown
 from cdk_lambda_xray.review.assembly import Assembly, Template
 from cdk_lambda_xray.review.build import build_model
 from cdk_lambda_xray.review.review import run_review
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "handwritten"
 BODY = json.loads((FIXTURE / "Orders.template.json").read_text())

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from cdk_lambda_xray._contract import (
     ENV_CONTEXT_MISSING,
     ENV_DAEMON_ADDRESS,

@@ -29,13 +29,14 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
+from cfnlint.api import ManualArgs, lint_file  # type: ignore[import-untyped]
+
 from cdk_lambda_xray import (
     TracedFunction,
     trace_events,
     trace_rest_api,
     trace_state_machine,
 )
-from cfnlint.api import ManualArgs, lint_file  # type: ignore[import-untyped]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 IGNORED_CHECKS = ["W3005"]

@@ -20,6 +20,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
+
 from cdk_lambda_xray import trace_app
 from cdk_lambda_xray.errors import TracingConfigError
 from cdk_lambda_xray.events import TracedEvents, trace_events

@@ -295,6 +295,7 @@ def test_writer_without_key_says_what_is_missing(write_object: ModuleType) -> No
 def local_aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """MiniStack with the table and bucket the handlers expect, and their env."""
     import boto3  # type: ignore[import-untyped]
+
     from cdk_lambda_xray.local.emulator import MiniStack
 
     log = tmp_path_factory.mktemp("handlers-ministack") / "ministack.log"

@@ -16,6 +16,7 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
+
 from cdk_lambda_xray.errors import TracingConfigError
 from cdk_lambda_xray.upstream import (
     CONTEXT_SNS_RESOURCE_POLICY,
