@@ -275,7 +275,7 @@ def test_successful_calls_sent_over_udp_carry_the_same_fields_every_time(
 
 
 def test_no_resource_field_is_named_like_a_response_field() -> None:
-    """The short encoding caches the request's fields: a response field must never replace one."""
+    """A response field recorded over a resource field would hide the resource."""
     from lambda_xray.patches._resources import MAPPING_KEYS_FIELDS, SCALAR_FIELDS
 
     request_fields = {

@@ -410,46 +410,57 @@ def test_the_fast_encoding_is_exactly_the_documents_json(
 # -- the short encoding of a successful AWS call (botocore patch) ------------------------
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(
     name=st.text(max_size=30),
     parent=st.sampled_from([PARENT, 'quo"te\u00e9']),
     request=st.dictionaries(
-        st.text(max_size=10),
+        st.sampled_from(
+            ["operation", "region", "table_name", "bucket_name", "queue_url", "x\u00e9"]
+        ),
         st.one_of(st.text(max_size=20), st.integers()),
         min_size=1,  # the operation, at least
         max_size=4,
     ),
-    response=st.dictionaries(
-        st.text(max_size=10),
-        st.one_of(
-            st.text(max_size=60),
-            st.integers(),
-            st.booleans(),
-            st.none(),
-            st.lists(st.text(max_size=5), max_size=2),
-        ),
-        max_size=3,
-    ),
+    request_id=st.one_of(st.none(), st.just(""), st.text(max_size=60)),
+    host_id=st.one_of(st.none(), st.just(""), st.text(max_size=80)),
+    retries=st.one_of(st.none(), st.integers(0, 10)),
     status=st.integers(100, 399),
 )
 def test_a_successful_aws_calls_short_encoding_is_exactly_the_general_one(
     name: str,
     parent: str,
     request: dict[str, Any],
-    response: dict[str, Any],
+    request_id: str | None,
+    host_id: str | None,
+    retries: int | None,
     status: int,
 ) -> None:
     sub = Subsegment(name, TRACE_ID, parent, "aws")
     sub.aws.update(request)
-    static = tuple(sub.aws.items())
-    for field, value in response.items():
-        sub.aws.setdefault(field, value)  # the response's fields come after the request's
     end = sub.start_time + 0.003
-    datagram = document.encode_aws_call(sub, status, static, end)
-    assert sub.end_time is None and sub.http == {}  # the short way changes nothing
+    datagram = document.encode_aws_call(sub, status, end, request_id, host_id, retries)
+    assert sub.end_time is None and sub.http == {} and sub.aws == request  # left as it was
+    # The general way, as the botocore patch records a response:
+    if request_id:
+        sub.aws["request_id"] = request_id
+    if host_id:
+        sub.aws["id_2"] = host_id
+    if retries is not None:
+        sub.aws["retries"] = retries
     sub.end_time, sub.http = end, {"response": {"status": status}}
     assert datagram == encode(sub)
+
+
+def test_the_short_encoding_leaves_list_values_and_odd_response_fields_to_the_general_one() -> None:
+    sub = Subsegment("DynamoDB", TRACE_ID, PARENT, "aws")
+    sub.aws.update(operation="BatchGetItem", table_names=["a", "b"])
+    assert document.encode_aws_call(sub, 200, sub.start_time + 0.001, "REQ") is None
+    sub.aws.pop("table_names")
+    end = sub.start_time + 0.001
+    assert document.encode_aws_call(sub, 200, end, 12345) is None  # not a string
+    assert document.encode_aws_call(sub, 200, end, "REQ", None, 1.5) is None  # not an int
+    assert document.encode_aws_call(sub, 200, end, "REQ", None, 0) is not None
 
 
 @pytest.mark.parametrize(
@@ -470,9 +481,8 @@ def test_anything_but_a_plain_successful_aws_call_takes_the_general_encoding(
 ) -> None:
     sub = Subsegment("DynamoDB", TRACE_ID, PARENT, "aws")
     sub.aws.update(operation="PutItem", region="eu-west-1")
-    static = tuple(sub.aws.items())
     change(sub)
-    assert document.encode_aws_call(sub, 200, static, sub.start_time + 0.001) is None
+    assert document.encode_aws_call(sub, 200, sub.start_time + 0.001, "REQ") is None
     document.forget_exceptions()
 
 
@@ -480,5 +490,4 @@ def test_anything_but_a_plain_successful_aws_call_takes_the_general_encoding(
 def test_an_error_status_takes_the_general_encoding(status: int) -> None:
     sub = Subsegment("DynamoDB", TRACE_ID, PARENT, "aws")
     sub.aws["operation"] = "PutItem"
-    static = tuple(sub.aws.items())
-    assert document.encode_aws_call(sub, status, static, sub.start_time + 0.001) is None
+    assert document.encode_aws_call(sub, status, sub.start_time + 0.001, "REQ") is None

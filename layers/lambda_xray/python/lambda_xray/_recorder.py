@@ -17,10 +17,6 @@ from lambda_xray import header as _header
 from lambda_xray.context_missing import ContextMissingError, report
 from lambda_xray.document import Subsegment
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Any
-
 __all__ = [
     "ContextMissingError",
     "Subsegment",
@@ -95,21 +91,29 @@ def end_subsegment(
         pass
 
 
-def end_aws_call(sub: Subsegment, status: int, static: tuple[tuple[str, Any], ...]) -> bool:
-    """``end_subsegment(sub, status=status)`` for an AWS call that succeeded, the short way.
+def end_aws_call(
+    sub: Subsegment,
+    status: int,
+    request_id: object = None,
+    host_id: object = None,
+    retries: object = None,
+) -> bool:
+    """Close and send ``sub``, an AWS call that succeeded, the short way.
 
-    With the UDP emitter in use, the document is encoded straight from the
-    call's fields (:func:`document.encode_aws_call`, the same bytes) and sent.
-    Returns ``False``, having changed nothing, when the general path must run:
-    another emitter, a subsegment already closed, or content or a status the
-    short way does not cover. Never raises.
+    With the UDP emitter in use, the document is written straight from the
+    call's fields (:func:`document.encode_aws_call`: the same bytes as
+    recording ``aws.request_id``/``id_2``/``retries`` and calling
+    :func:`end_subsegment`) and sent. Returns ``False``, having changed
+    nothing, when the general way must run: another emitter, a subsegment
+    already closed, or content or a status the short way does not cover.
+    Never raises.
     """
     try:
         udp = emitter._emitter
         if type(udp) is not emitter.UDPEmitter or sub.end_time is not None:
             return False
         end = time.time()
-        data = document.encode_aws_call(sub, status, static, end)
+        data = document.encode_aws_call(sub, status, end, request_id, host_id, retries)
         if data is None:
             return False
         sub.end_time = end

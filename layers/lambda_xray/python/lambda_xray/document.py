@@ -435,19 +435,28 @@ def _fast_body(sub: Subsegment) -> str | None:
 
 
 def encode_aws_call(
-    sub: Subsegment, status: int, static: tuple[tuple[str, Any], ...], end: float
+    sub: Subsegment,
+    status: int,
+    end: float,
+    request_id: object = None,
+    host_id: object = None,
+    retries: object = None,
 ) -> bytes | None:
-    """The datagram of a successful AWS call, closed at ``end`` with ``status``
-    (below 400), or ``None`` when ``sub`` holds anything else.
+    """The datagram of a successful AWS call, or ``None`` when ``sub`` holds
+    anything this short way does not cover (the caller takes the general one).
 
-    The same bytes as :func:`encode` gives once ``sub.end_time = end`` and
-    ``sub.http = {"response": {"status": status}}``. ``static`` is
-    ``tuple(sub.aws.items())`` taken before the response fields were added
-    after them (the botocore patch's operation, region and resource fields):
-    its JSON is written once per distinct value; the fields added after it
-    are encoded each time. ``sub`` is not changed.
+    ``sub.aws`` holds the request's fields (operation, region, resources);
+    the call ended at ``end`` with ``status`` (below 400) and the response's
+    ``RequestId``, ``HostId`` and ``RetryAttempts``. The bytes are the same as
+    :func:`encode` gives once the call is recorded the general way:
+    ``end_time``, ``http.response.status``, then ``aws.request_id`` and
+    ``aws.id_2`` (when not empty) and ``aws.retries`` (when given) added
+    after the request's fields. The request's fields' JSON is written once
+    per distinct value (the same table, bucket or queue every time). ``sub``
+    is not changed.
     """
     start = sub.start_time
+    aws = sub.aws
     if (
         type(start) is not float
         or start - start != 0.0
@@ -456,7 +465,7 @@ def encode_aws_call(
         or type(status) is not int
         or not 100 <= status < 400
         or sub.namespace != "aws"
-        or not sub.aws
+        or not aws
         or sub.http
         or sub.annotations
         or sub.metadata
@@ -466,31 +475,32 @@ def encode_aws_call(
         or sub.fault
     ):
         return None
-    fields = _static_fields.get(static)
+    static = tuple(aws.items())
+    try:
+        fields = _static_fields.get(static)
+    except TypeError:  # a list value (DynamoDB batch table names): not cached
+        return None
     if fields is None:
         fields = _static_json(static)
-    aws = sub.aws
-    if len(aws) > len(static):
-        quote = _quote
-        parts = [fields] if fields else []
-        for field, value in list(aws.items())[len(static) :]:
-            if type(field) is not str:
-                return None
-            if type(value) is str:
-                parts.append(f"{quote(field)}:{quote(value)}")
-            elif type(value) is int:
-                parts.append(f"{quote(field)}:{value}")
-            else:
-                parts.append(f"{quote(field)}:{_dumps(value)}")
-        fields = ",".join(parts)
-    elif len(aws) < len(static):
-        return None
+    quote = _quote
+    if request_id:
+        if type(request_id) is not str or "request_id" in aws:
+            return None
+        fields += ',"request_id":' + quote(request_id)
+    if host_id:
+        if type(host_id) is not str or "id_2" in aws:
+            return None
+        fields += ',"id_2":' + quote(host_id)
+    if retries is not None:
+        if type(retries) is not int or "retries" in aws:
+            return None
+        fields += f',"retries":{retries}'
     key = (sub.trace_id, sub.parent_id, sub.name)
     identity = _identities.get(key)
     if identity is None:
         identity = _identity(key)
     body = (
-        f'{{"type":"subsegment","id":{_quote(sub.id)}{identity},"start_time":{start!r},'
+        f'{{"type":"subsegment","id":{quote(sub.id)}{identity},"start_time":{start!r},'
         f'"end_time":{end!r},"namespace":"aws","http":{{"response":{{"status":{status}}}}},'
         f'"aws":{{{fields}}}}}'
     )

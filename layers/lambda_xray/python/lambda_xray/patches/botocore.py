@@ -169,14 +169,24 @@ def _record_metadata(sub: Any, response: Any) -> int | None:
 
 
 def _finish(sub: Any, result: Any) -> None:
-    static = tuple(sub.aws.items())  # the request's fields; the response's come after
+    try:
+        # The usual case, the short way: a 2xx/3xx answer, sent as the UDP datagram.
+        meta = result.get("ResponseMetadata") if type(result) is dict else None
+        if type(meta) is dict:
+            status = meta.get("HTTPStatusCode")
+            if type(status) is int and 100 <= status < 400:
+                get = meta.get
+                if _recorder.end_aws_call(
+                    sub, status, get("RequestId"), get("HostId"), get("RetryAttempts")
+                ):
+                    return
+    except Exception:
+        pass
     try:
         status = _record_metadata(sub, result)
     except Exception:
         status = None
         _common.warn_once("botocore-result", "could not read an AWS response")
-    if status is not None and _recorder.end_aws_call(sub, status, static):
-        return
     _recorder.end_subsegment(sub, status=status)  # no error to redact: never raises
 
 
