@@ -13,6 +13,10 @@ Measured in one run, each tool in its own fresh processes, as ratios:
   document);
 - layer zip size (what ``TracingLayer`` uploads: ``layers/lambda_xray``).
 
+``python bench/bench_layer.py compare OLD/python [PAIRS]`` compares another
+version of the layer (its ``python`` directory) with this one and the SDK,
+per sampled call, their children taking turns under the same machine load.
+
 Documents go to a UDP socket that is bound but never read (the kernel drops
 what overflows; the sender pays the same ``sendto``), for every tool alike.
 Run ``python bench/bench_layer.py`` alone, or ``make bench`` for all benchmarks.
@@ -516,6 +520,44 @@ def run() -> list[dict[str, Any]]:
     return rows
 
 
+def compare(other: Path, pairs: int = 6, rounds: int = 300) -> dict[str, list[float]]:
+    """µs added per sampled call by another version of the layer, this one and the SDK.
+
+    ``other`` is that version's ``python`` directory (e.g. from ``git archive
+    <commit> layers/lambda_xray``). The three run as per-call children in
+    turn, ``pairs`` times (order reversed every other time), so a change in
+    machine load hits all three alike: compare them round by round.
+    """
+    trees = {"other": other, "this": LAYER_PYTHON}
+    added: dict[str, list[float]] = {"other": [], "this": [], "xray-sdk": []}
+    with _sink() as sink:
+        daemon = f"127.0.0.1:{sink.getsockname()[1]}"
+        for i in range(pairs):
+            order = ["other", "this", "xray-sdk"]
+            for name in order if i % 2 == 0 else order[::-1]:
+                env = _lambda_env(daemon)
+                if name in trees:
+                    env["PYTHONPATH"] = str(trees[name])
+                tool = "xray-sdk" if name == "xray-sdk" else "layer"
+                out = _run_child(["per-call", tool, str(rounds), str(CALLS_PER_ROUND)], env)
+                samples = out["samples"]
+                diffs = [t - b for t, b in zip(samples["traced"], samples["base"], strict=True)]
+                added[name].append(statistics.median(diffs))
+    return added
+
+
+def _print_comparison(added: dict[str, list[float]]) -> None:
+    sdk = added["xray-sdk"]
+    for name, values in added.items():
+        print(
+            f"{name:9s} median +{statistics.median(values):5.1f} µs  rounds: "
+            + " ".join(f"{v:5.1f}" for v in values)
+        )
+    for name in ("other", "this"):
+        ratios = [v / s for v, s in zip(added[name], sdk, strict=True) if s > 0]
+        print(f"{name:9s} / xray-sdk per round: " + " ".join(f"{r:.2f}" for r in ratios))
+
+
 def _child_main(argv: list[str]) -> None:
     if argv[0] == "per-call":
         out = _child_per_call(argv[1], int(argv[2]), int(argv[3]))
@@ -527,7 +569,10 @@ def _child_main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1:
+    if len(sys.argv) > 2 and sys.argv[1] == "compare":
+        # python bench/bench_layer.py compare OTHER_LAYER_PYTHON [PAIRS]
+        _print_comparison(compare(Path(sys.argv[2]), *(int(a) for a in sys.argv[3:4])))
+    elif len(sys.argv) > 1:
         _child_main(sys.argv[1:])
     else:
         for r in run():
