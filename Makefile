@@ -17,6 +17,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 .PHONY: help setup test lint demo synth review bench deploy clean
 
 help:
+	@echo "make setup   virtualenv, pinned Python packages and CDK CLI (the other targets run it)"
 	@echo "make demo    deploy the reference app to a local AWS emulator and show its traces"
 	@echo "make test    set up and run the whole test suite (lint + pytest)"
 	@echo "make synth   synthesize the reference app into cdk.out/"
