@@ -25,10 +25,12 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
+
+from lx_servers import QuietServer
 
 PREFIX = "/2018-06-01/runtime"
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:000000000000:function:traced-test"
@@ -54,16 +56,6 @@ class _Invoke:
     headers: dict[str, str]
 
 
-class _QuietServer(ThreadingHTTPServer):
-    """Does not print a traceback when the runtime process is killed mid-poll."""
-
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
 class RuntimeApi:
     """The Runtime API on 127.0.0.1 (free port). Use as a context manager."""
 
@@ -75,7 +67,7 @@ class RuntimeApi:
         self.init_errors: list[Outcome] = []
         self.next_calls = 0
         self._poll_timeout = poll_timeout
-        self._server = _QuietServer(("127.0.0.1", 0), self._handler_class())
+        self._server = QuietServer(("127.0.0.1", 0), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property

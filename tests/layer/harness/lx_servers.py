@@ -63,8 +63,8 @@ class Received:
         return None
 
 
-class _QuietServer(ThreadingHTTPServer):
-    """No traceback on stderr when a client drops its connection."""
+class QuietServer(ThreadingHTTPServer):
+    """No traceback on stderr when a client drops its connection (or is killed mid-poll)."""
 
     daemon_threads = True
 
@@ -82,7 +82,7 @@ class CannedServer:
         }
         self.received: list[Received] = []
         self._lock = threading.Lock()
-        self._server = _QuietServer(("127.0.0.1", 0), self._handler_class())
+        self._server = QuietServer(("127.0.0.1", 0), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
