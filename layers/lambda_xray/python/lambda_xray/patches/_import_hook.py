@@ -63,10 +63,6 @@ class PostImportFinder:
         """Call ``callback(module)`` after ``name`` is next imported."""
         self._callbacks[name] = callback
 
-    def unwatch(self, name: str) -> None:
-        """Stop watching ``name`` (no error if it was not watched)."""
-        self._callbacks.pop(name, None)
-
     def find_spec(
         self,
         fullname: str,
