@@ -24,8 +24,6 @@ IGNORE_ERROR: Final = "IGNORE_ERROR"
 
 _TRUE: Final = frozenset({"1", "true", "yes", "on"})
 _FALSE: Final = frozenset({"0", "false", "no", "off", ""})
-_DEFAULT_PORT: Final = 2000
-_DEFAULT_HOST: Final = "127.0.0.1"
 #: Annotation values are limited to 1000 characters.
 _MAX_SERVICE: Final = 1000
 
@@ -167,17 +165,17 @@ def parse_daemon_address(raw: str) -> tuple[str, int] | None:
 
 
 def _daemon_address(raw: str | None) -> tuple[str, int]:
-    if raw is None or raw.strip() == "":
-        return _DEFAULT_HOST, _DEFAULT_PORT
-    parsed = parse_daemon_address(raw.strip())
-    if parsed is not None:
-        return parsed
-    _log.warning_once(
-        "env:" + _contract.ENV_DAEMON_ADDRESS,
-        "lambda_xray: %s=%r is not 'host:port' or 'tcp:host:port udp:host:port'; "
-        "sending to the default %s",
-        _contract.ENV_DAEMON_ADDRESS,
-        raw,
-        _contract.DEFAULT_DAEMON_ADDRESS,
-    )
-    return _DEFAULT_HOST, _DEFAULT_PORT
+    if raw is not None and raw.strip() != "":
+        parsed = parse_daemon_address(raw.strip())
+        if parsed is not None:
+            return parsed
+        _log.warning_once(
+            "env:" + _contract.ENV_DAEMON_ADDRESS,
+            "lambda_xray: %s=%r is not 'host:port' or 'tcp:host:port udp:host:port'; "
+            "sending to the default %s",
+            _contract.ENV_DAEMON_ADDRESS,
+            raw,
+            _contract.DEFAULT_DAEMON_ADDRESS,
+        )
+    host, _, port = _contract.DEFAULT_DAEMON_ADDRESS.rpartition(":")
+    return host, int(port)
