@@ -22,9 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "harness"))
 
 from lx_servers import Canned, CannedServer, aws_json_error, aws_json_ok, closed_port
 
-from lambda_xray import _recorder, patches, testing
+from lambda_xray import _log, _recorder, patches, testing
 from lambda_xray.context_missing import ContextMissingError
-from lambda_xray.patches import _common
 from lambda_xray.testing import InMemoryEmitter
 
 pytestmark = pytest.mark.timeout(60)
@@ -235,7 +234,7 @@ def test_a_failing_recorder_never_breaks_the_call(
         raise RuntimeError("recorder bug")
 
     monkeypatch.setattr(_recorder, "begin_subsegment", broken)
-    _common._warned.discard("botocore-start")  # "once per process": make this test the first
+    _log._said.discard("patch:botocore-start")  # "once per process": make this test the first
     with testing.invocation(), caplog.at_level(logging.WARNING, "lambda_xray"):
         for _ in range(3):
             assert client("dynamodb", canned.url + "/ok").list_tables()["TableNames"] == []

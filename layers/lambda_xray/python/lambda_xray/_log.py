@@ -30,11 +30,14 @@ def error_once(key: str, message: str, *args: object) -> None:
         _logger().error(message, *args)
 
 
-def warning_once(key: str, message: str, *args: object) -> None:
-    """Log ``message`` at WARNING the first time ``key`` is seen in this process."""
+def warning_once(key: str, message: str, *args: object, exc_info: bool = False) -> None:
+    """Log ``message`` at WARNING the first time ``key`` is seen in this process.
+
+    ``exc_info=True`` adds the exception being handled, if any.
+    """
     if key not in _said:
         _said.add(key)
-        _logger().warning(message, *args)
+        _logger().warning(message, *args, exc_info=exc_info)
 
 
 def forget() -> None:

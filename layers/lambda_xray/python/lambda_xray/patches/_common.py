@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 
-from lambda_xray import _recorder
+from lambda_xray import _log, _recorder
 from lambda_xray.context_missing import ContextMissingError
 
 TYPE_CHECKING = False
@@ -27,21 +27,10 @@ TRACE_HEADER_LOWER = "x-amzn-trace-id"
 # botocore it holds the trace header to put on every attempt ("" for none).
 in_traced_call: ContextVar[str | None] = ContextVar("lambda_xray_in_traced_call", default=None)
 
-_warned: set[str] = set()
-
 
 def warn_once(key: str, message: str) -> None:
-    """Log ``message`` (with the current exception, if any) the first time only.
-
-    ``logging`` is imported here, not at module import: Lambda's runtime has
-    it loaded already, and the layer says nothing on the happy path.
-    """
-    if key in _warned:
-        return
-    _warned.add(key)
-    import logging
-
-    logging.getLogger("lambda_xray").warning("lambda_xray: %s", message, exc_info=True)
+    """Log ``message`` (with the current exception, if any) the first time only."""
+    _log.warning_once("patch:" + key, "lambda_xray: %s", message, exc_info=True)
 
 
 def begin(name: str, namespace: str) -> tuple[Subsegment | None, str | None]:
