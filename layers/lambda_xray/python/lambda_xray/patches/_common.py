@@ -16,10 +16,13 @@ from lambda_xray.context_missing import ContextMissingError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
     from lambda_xray._recorder import Subsegment
 
+#: Set on every wrapper the patches install, so a method is never wrapped twice.
+MARK = "__lambda_xray_wrapped__"
 TRACE_HEADER = "X-Amzn-Trace-Id"
 TRACE_HEADER_LOWER = "x-amzn-trace-id"
 
@@ -31,6 +34,21 @@ in_traced_call: ContextVar[str | None] = ContextVar("lambda_xray_in_traced_call"
 def warn_once(key: str, message: str) -> None:
     """Log ``message`` (with the current exception, if any) the first time only."""
     _log.warning_once("patch:" + key, "lambda_xray: %s", message, exc_info=True)
+
+
+def wrap(owner: Any, attr: str, make: Callable[[Any], Callable[..., Any]]) -> None:
+    """Replace ``owner.attr`` by ``make(original)``, unless it is one of ours already.
+
+    The wrapper gets :data:`MARK`, ``__wrapped__`` and the original's docstring.
+    """
+    original = getattr(owner, attr)
+    if getattr(original, MARK, False):
+        return
+    wrapper: Any = make(original)
+    setattr(wrapper, MARK, True)
+    wrapper.__wrapped__ = original
+    wrapper.__doc__ = original.__doc__
+    setattr(owner, attr, wrapper)
 
 
 def begin(name: str, namespace: str) -> tuple[Subsegment | None, str | None]:

@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from types import ModuleType
     from typing import Any, Final
 
-_MARK: Final = "__lambda_xray_wrapped__"
 _SKIPPED_SERVICES: Final = frozenset({"XRay"})
 
 _end = _common.end
@@ -45,14 +44,8 @@ def patch(client_module: ModuleType) -> None:
     if endpoint_module is None:  # botocore.client imports it; this is only a fallback
         __import__("botocore.endpoint")
         endpoint_module = sys.modules["botocore.endpoint"]
-    base_client = client_module.BaseClient
-    endpoint = endpoint_module.Endpoint
-    make_api_call = base_client._make_api_call
-    create_request = endpoint.create_request
-    if not getattr(make_api_call, _MARK, False):
-        base_client._make_api_call = _wrap_make_api_call(make_api_call)
-    if not getattr(create_request, _MARK, False):
-        endpoint.create_request = _wrap_create_request(create_request)
+    _common.wrap(client_module.BaseClient, "_make_api_call", _wrap_make_api_call)
+    _common.wrap(endpoint_module.Endpoint, "create_request", _wrap_create_request)
 
 
 def _service(client: Any) -> tuple[str | None, ResourceExtractor | None]:
@@ -124,9 +117,6 @@ def _wrap_make_api_call(original: Callable[..., Any]) -> Callable[..., Any]:
             _finish(sub, result)
         return result
 
-    setattr(_make_api_call, _MARK, True)
-    _make_api_call.__wrapped__ = original  # type: ignore[attr-defined]
-    _make_api_call.__doc__ = original.__doc__
     return _make_api_call
 
 
@@ -143,9 +133,6 @@ def _wrap_create_request(original: Callable[..., Any]) -> Callable[..., Any]:
                 _common.warn_once("botocore-header", "could not add the trace header")
         return original(self, params, operation_model)
 
-    setattr(create_request, _MARK, True)
-    create_request.__wrapped__ = original  # type: ignore[attr-defined]
-    create_request.__doc__ = original.__doc__
     return create_request
 
 

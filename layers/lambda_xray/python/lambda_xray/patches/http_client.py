@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from types import ModuleType
     from typing import Any, Final
 
-_MARK: Final = "__lambda_xray_wrapped__"
 _PENDING: Final = "_lambda_xray_subsegment"
 
 _runtime_api: list[str | None] = []  # lazily read AWS_LAMBDA_RUNTIME_API, once
@@ -30,12 +29,8 @@ _runtime_api: list[str | None] = []  # lazily read AWS_LAMBDA_RUNTIME_API, once
 def patch(module: ModuleType) -> None:
     """Wrap ``HTTPConnection.request`` and ``HTTPConnection.getresponse`` (idempotent)."""
     connection = module.HTTPConnection
-    request = connection.request
-    getresponse = connection.getresponse
-    if not getattr(request, _MARK, False):
-        connection.request = _wrap_request(request, module)
-    if not getattr(getresponse, _MARK, False):
-        connection.getresponse = _wrap_getresponse(getresponse)
+    _common.wrap(connection, "request", lambda original: _wrap_request(original, module))
+    _common.wrap(connection, "getresponse", _wrap_getresponse)
 
 
 def _is_runtime_api(host: str, port: int | None) -> bool:
@@ -96,9 +91,6 @@ def _wrap_request(original: Callable[..., Any], module: ModuleType) -> Callable[
             setattr(self, _PENDING, sub)
         return None
 
-    setattr(request, _MARK, True)
-    request.__wrapped__ = original  # type: ignore[attr-defined]
-    request.__doc__ = original.__doc__
     return request
 
 
@@ -120,7 +112,4 @@ def _wrap_getresponse(original: Callable[..., Any]) -> Callable[..., Any]:
         _common.end(sub, status=getattr(response, "status", None))
         return response
 
-    setattr(getresponse, _MARK, True)
-    getresponse.__wrapped__ = original  # type: ignore[attr-defined]
-    getresponse.__doc__ = original.__doc__
     return getresponse

@@ -15,17 +15,12 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
     from types import ModuleType
-    from typing import Any, Final
-
-_MARK: Final = "__lambda_xray_wrapped__"
+    from typing import Any
 
 
 def patch(module: ModuleType) -> None:
     """Wrap ``requests.sessions.Session.send`` (idempotent)."""
-    session = module.Session
-    send = session.send
-    if not getattr(send, _MARK, False):
-        session.send = _wrap_send(send)
+    _common.wrap(module.Session, "send", _wrap_send)
 
 
 def _describe(request: Any) -> tuple[str, str]:
@@ -71,7 +66,4 @@ def _wrap_send(original: Callable[..., Any]) -> Callable[..., Any]:
             _common.end(sub, status=getattr(response, "status_code", None))
         return response
 
-    setattr(send, _MARK, True)
-    send.__wrapped__ = original  # type: ignore[attr-defined]
-    send.__doc__ = original.__doc__
     return send

@@ -15,17 +15,12 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
     from types import ModuleType
-    from typing import Any, Final
-
-_MARK: Final = "__lambda_xray_wrapped__"
+    from typing import Any
 
 
 def patch(module: ModuleType) -> None:
     """Wrap ``HTTPConnectionPool.urlopen`` (idempotent)."""
-    pool = module.HTTPConnectionPool
-    urlopen = pool.urlopen
-    if not getattr(urlopen, _MARK, False):
-        pool.urlopen = _wrap_urlopen(urlopen)
+    _common.wrap(module.HTTPConnectionPool, "urlopen", _wrap_urlopen)
 
 
 def _wrap_urlopen(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -64,9 +59,6 @@ def _wrap_urlopen(original: Callable[..., Any]) -> Callable[..., Any]:
             _common.end(sub, status=getattr(response, "status", None))
         return response
 
-    setattr(urlopen, _MARK, True)
-    urlopen.__wrapped__ = original  # type: ignore[attr-defined]
-    urlopen.__doc__ = original.__doc__
     return urlopen
 
 
