@@ -34,6 +34,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
+from cdk_lambda_xray._contract import ENV_HANDLER
 from cdk_lambda_xray.local.collector import Collector
 from cdk_lambda_xray.local.deploy import (
     LOCAL_REGION,
@@ -460,7 +461,7 @@ def _function_lines(readback: Readback) -> str:
     lines = []
     for fc in readback.functions.values():
         layers = ", ".join(arn.rsplit(":", 2)[-2] for arn in fc.layers) or "no layer"
-        original = fc.environment.get("LAMBDA_XRAY_HANDLER")
+        original = fc.environment.get(ENV_HANDLER)
         handler = f"{fc.handler} -> {original}" if original else fc.handler
         lines.append(
             f"{fc.logical_id}: tracing {fc.tracing_mode}, handler {handler}, layer {layers}"

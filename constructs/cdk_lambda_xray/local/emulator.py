@@ -37,6 +37,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Self
 
+from .._contract import ENV_DAEMON_ADDRESS, ENV_TRACE_ID
+
 HEALTH_PATH = "/_ministack/health"
 #: Runs MiniStack's own entry point after one documented addition (see that module).
 BOOT_MODULE = "cdk_lambda_xray.local._ministack_boot"
@@ -51,8 +53,8 @@ _SCRUBBED_ENV = (
     "AWS_CONFIG_FILE",
     "AWS_SHARED_CREDENTIALS_FILE",
     "AWS_ENDPOINT_URL",
-    "AWS_XRAY_DAEMON_ADDRESS",
-    "_X_AMZN_TRACE_ID",
+    ENV_DAEMON_ADDRESS,
+    ENV_TRACE_ID,
     "PYTHONPATH",
     "SERVICES",
     "LAMBDA_EXECUTOR",
@@ -161,7 +163,7 @@ class MiniStack:
             }
         )
         if self._xray_daemon_address:
-            env["AWS_XRAY_DAEMON_ADDRESS"] = self._xray_daemon_address
+            env[ENV_DAEMON_ADDRESS] = self._xray_daemon_address
         if self._node_modules is not None:
             paths = [p for p in env.get("NODE_PATH", "").split(os.pathsep) if p]
             env["NODE_PATH"] = os.pathsep.join([*paths, str(self._node_modules)])
