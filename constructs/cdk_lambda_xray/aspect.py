@@ -21,7 +21,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct, IConstruct
 
 from . import _contract
-from ._instrument import MARKER_ID, mark_instrumented, tracing_mode
+from ._instrument import is_instrumented, mark_instrumented, tracing_mode
 from ._options import ContextMissing
 from ._permissions import POLICY_ID, grant_xray_write
 from ._reflect import resolved_properties
@@ -385,8 +385,7 @@ def _stages_under(scope: IConstruct) -> list[IConstruct]:
 
 def _handled(resource: IConstruct) -> bool:
     """Visited before, or made by ``TracedFunction`` (which sets no marker: one call less each)."""
-    node = resource.node
-    return node.try_find_child(MARKER_ID) is not None or isinstance(node.scope, TracedFunction)
+    return is_instrumented(resource) or isinstance(resource.node.scope, TracedFunction)
 
 
 def _same(a: IConstruct | None, b: IConstruct | None) -> bool:
