@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from .model import HopStatus, Model
+from .model import Model
 from .resolve import ResourceId
 
 NODE_W: Final = 250
@@ -33,10 +33,6 @@ class Node:
     x: int
     y: int
     css: str
-
-    @property
-    def cx(self) -> int:
-        return self.x + NODE_W // 2
 
     @property
     def text_y(self) -> int:
@@ -155,8 +151,3 @@ def _curve(a: Node, b: Node) -> str:
     x2, y2 = b.x, b.y + NODE_H // 2
     mid = (x1 + x2) // 2
     return f"M{x1},{y1} C{mid},{y1} {mid},{y2} {x2},{y2}"
-
-
-def hop_is_gap(hop: HopStatus) -> bool:
-    """Whether the hop is drawn as a gap (dashed red)."""
-    return hop in {HopStatus.UNTRACED, HopStatus.UNKNOWN}

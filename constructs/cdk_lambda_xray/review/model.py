@@ -46,6 +46,11 @@ class HopStatus(StrEnum):
     #: the source could not be resolved from the templates
     UNKNOWN = "unknown"
 
+    @property
+    def is_gap(self) -> bool:
+        """Whether the reports show this hop as a gap in the trace (untraced or unknown)."""
+        return self in {HopStatus.UNTRACED, HopStatus.UNKNOWN}
+
 
 @dataclass(slots=True)
 class Statement:
@@ -226,6 +231,3 @@ class Model:
         if rid is None:
             return "?"
         return self.paths.get(rid, str(rid))
-
-    def sources_of(self, function: ResourceId) -> list[EventSource]:
-        return [e for e in self.event_sources if e.function == function]

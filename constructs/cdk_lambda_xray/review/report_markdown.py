@@ -6,7 +6,6 @@ import re
 from collections.abc import Iterable
 from typing import Final
 
-from .model import HopStatus
 from .review import Review, hop_symbol
 from .rules import Finding, Severity
 
@@ -98,7 +97,7 @@ def _mermaid(review: Review) -> list[str]:
         node(f"fn:{fn.id}", fn.path + mark, "([{}])")
     for e in model.event_sources:
         src = node(f"src:{e.source or e.label}", f"{e.kind}: {e.label}")
-        arrow = "-.->" if e.hop in {HopStatus.UNTRACED, HopStatus.UNKNOWN} else "-->"
+        arrow = "-.->" if e.hop.is_gap else "-->"
         lines.append(f"  {src} {arrow}|{hop_symbol(e.hop)}| {ids[f'fn:{e.function}']}")
     for d in model.downstream:
         dst = node(f"res:{d.target or d.label}", d.label, "[({})]")
