@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import zipfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, Final
@@ -874,8 +874,3 @@ def _source_arns(condition: Mapping[str, Any]) -> list[str] | None:
             if key.lower() == "aws:sourcearn":
                 found = (found or []) + [str(v) for v in _list(values)]
     return found
-
-
-def functions_of(model: Model, rids: Iterable[ResourceId]) -> list[Function]:
-    """The functions of ``rids`` that are in the model, in order."""
-    return [model.functions[r] for r in rids if r in model.functions]

@@ -157,14 +157,6 @@ class Resolver:
         """Resolve ``expr`` found in stack ``stack``."""
         return Value(tuple(_merge(self._parts(stack, expr, 0))))
 
-    def resolve_list(self, stack: str, expr: Any) -> list[Value]:
-        """Resolve a list-valued property (each element on its own)."""
-        if isinstance(expr, list):
-            return [self.resolve(stack, item) for item in expr]
-        if expr is None:
-            return []
-        return [self.resolve(stack, expr)]
-
     # -- internals -----------------------------------------------------------
     def _parts(self, stack: str, expr: Any, depth: int) -> Iterator[Part]:
         if depth > _MAX_DEPTH:
