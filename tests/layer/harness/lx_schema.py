@@ -20,7 +20,13 @@ def _validators() -> tuple[Any, Any]:
     schema = json.loads(SCHEMA_PATH.read_text())
     subsegment = {"$ref": "#/definitions/subsegment", "definitions": schema["definitions"]}
     cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
     return cls(schema), cls(subsegment)
+
+
+def document_validator() -> Any:
+    """The whole schema as a validator (what the daemon accepts as a document)."""
+    return _validators()[0]
 
 
 def validate_subsegment(doc: dict[str, Any]) -> None:
