@@ -22,7 +22,8 @@ from cdk_lambda_xray.local.traceview import Node, Trace
 pytestmark = pytest.mark.e2e
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SCHEMA_NAME = "xray-segmentdocument-schema-v1.0.0.json"
+#: AWS's published segment document schema (tests/data holds a checked copy).
+SCHEMA_PATH = REPO_ROOT / "tests" / "data" / "xray-segmentdocument-schema-v1.0.0.json"
 #: The whole demo must stay well inside the issue's ~2 minute budget on 2 cores.
 WALL_BUDGET_SECONDS = 150
 
@@ -31,16 +32,6 @@ APP_FUNCTIONS = {
     "write_object.handler": "WriterFunctionName",
     "notify.handler": "NotifyFunctionName",
 }
-
-
-def _schema_path() -> Path:
-    for candidate in (
-        REPO_ROOT / "tests" / "data" / SCHEMA_NAME,
-        REPO_ROOT.parent / "shared" / "reference" / SCHEMA_NAME,
-    ):
-        if candidate.is_file():
-            return candidate
-    pytest.fail(f"X-Ray segment document schema {SCHEMA_NAME} not found")
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +151,7 @@ def test_every_received_document_validates_against_the_xray_schema(
     demo: tuple[DemoResult, str],
 ) -> None:
     result, _ = demo
-    validator = jsonschema.Draft4Validator(json.loads(_schema_path().read_text()))
+    validator = jsonschema.Draft4Validator(json.loads(SCHEMA_PATH.read_text()))
     assert result.documents
     invalid = {
         doc.get("name"): [e.message for e in validator.iter_errors(doc)]
