@@ -8,8 +8,9 @@ local collector.
 - ``log_retention``: ``AwsCustomResource`` (``CloudWatchLogs.putRetentionPolicy``)
   and a function with ``log_retention`` (CDK's ``LogRetention`` provider), both
   Node.js handlers that ``require("@aws-sdk/client-cloudwatch-logs")``;
-- ``queue_worker``: SQS -> Python worker -> DynamoDB, and a bucket with
-  ``auto_delete_objects`` (CDK's Node.js provider, ``@aws-sdk/client-s3``).
+- ``queue_worker``: SQS -> Python worker -> DynamoDB, a bucket with
+  ``auto_delete_objects`` (CDK's Node.js handler, ``@aws-sdk/client-s3``) and a
+  custom resource through ``cr.Provider`` (Node.js, ``@aws-sdk/client-lambda``).
 
 One emulator, one collector and one ``cdk bootstrap`` serve both apps; the two
 apps deploy in parallel (all their stacks in one ``cdk deploy --all`` each).
@@ -58,6 +59,8 @@ TRACED_FLOWS = (
         (("CloudWatch Logs", "DescribeLogGroups"),),
     ),
     FlowSpec("worker", "SQS -> Worker -> DynamoDB", "worker.handler", (("DynamoDB", "PutItem"),)),
+    # At deploy time: CDK's provider framework invokes the traced Python on_event handler.
+    FlowSpec("seed", "cr.Provider -> Seed -> DynamoDB", "seed.handler", (("DynamoDB", "PutItem"),)),
 )
 
 
@@ -144,9 +147,14 @@ def _run_worker(client: Callable[[str], Any], outputs: dict[str, str], job_id: s
     while time.monotonic() < deadline:
         item = client("dynamodb").get_item(TableName=table, Key={"pk": {"S": job_id}})
         if "Item" in item:
-            return {"stored": item["Item"]["body"]["S"]}
+            break
         time.sleep(0.5)
-    return {"stored": None}
+    return {key: _body(client, table, key) for key in (job_id, "seed")}
+
+
+def _body(client: Callable[[str], Any], table: str, key: str) -> str | None:
+    item = client("dynamodb").get_item(TableName=table, Key={"pk": {"S": key}})
+    return item["Item"]["body"]["S"] if "Item" in item else None
 
 
 @pytest.fixture(scope="module")
@@ -188,7 +196,8 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         for stack in LOG_STACKS:
             result.results[stack] = _invoke_reader(client, result.outputs[stack])
         for stack in QUEUE_STACKS:
-            result.results[stack] = _run_worker(client, result.outputs[stack], f"job-{stack}")
+            stored = _run_worker(client, result.outputs[stack], f"job-{stack}")
+            result.results[stack] = {"job": stored[f"job-{stack}"], "seed": stored["seed"]}
         with contextlib.suppress(TimeoutError):  # the tests say which trace is missing
             collector.wait_for(
                 lambda docs: not missing_flows(docs, TRACED_FLOWS), timeout=TRACE_TIMEOUT
@@ -216,9 +225,13 @@ def test_custom_resources_set_both_retentions(deployment: Deployment) -> None:
         assert deployment.results[stack] == {"error": None, "payload": {"audit": 14, "own": 7}}
 
 
-def test_queue_worker_stores_the_job(deployment: Deployment) -> None:
+def test_queue_worker_stores_the_job_next_to_the_provider_s_seed(deployment: Deployment) -> None:
+    """The seed item proves CDK's provider framework (Node.js, client-lambda) ran the Python one."""
     for stack in QUEUE_STACKS:
-        assert deployment.results[stack] == {"stored": "hello from the e2e test"}
+        assert deployment.results[stack] == {
+            "job": "hello from the e2e test",
+            "seed": "seeded by the provider framework",
+        }
 
 
 @pytest.mark.parametrize("stack", [*LOG_STACKS, *QUEUE_STACKS])

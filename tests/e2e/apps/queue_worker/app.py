@@ -1,8 +1,10 @@
-"""E2E app: SQS -> Python worker -> DynamoDB, with an S3 bucket CDK empties on delete.
+"""E2E app: SQS -> Python worker -> DynamoDB, with two of CDK's Node.js providers.
 
 The shape real apps use: ``SqsEventSource`` on a plain ``Function``, a table it
-writes to, and a bucket with ``auto_delete_objects`` (CDK's Node.js provider,
-``@aws-sdk/client-s3``). Two stacks from one definition:
+writes to, a bucket with ``auto_delete_objects`` (CDK's Node.js handler,
+``@aws-sdk/client-s3``) and a custom resource through CDK's provider framework
+(``cr.Provider``: a Node.js function invoking a Python one with
+``@aws-sdk/client-lambda``) that seeds the table. Two stacks from one definition:
 ``E2eQueueWorkerBaseline`` as written and ``E2eQueueWorkerTraced`` with
 ``trace_app``.
 """
@@ -18,6 +20,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
+from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from cdk_lambda_xray import trace_app
@@ -44,11 +47,24 @@ class QueueWorkerStack(cdk.Stack):
             removal_policy=cdk.RemovalPolicy.DESTROY,
             auto_delete_objects=True,
         )
+        code = lambda_.Code.from_asset(str(FUNCTIONS), exclude=["__pycache__"])
+        seed = lambda_.Function(
+            self,
+            "Seed",
+            runtime=lambda_.Runtime.PYTHON_3_12,
+            code=code,
+            handler="seed.handler",
+            timeout=cdk.Duration.seconds(10),
+            environment={"TABLE_NAME": table.table_name},
+        )
+        table.grant_write_data(seed)
+        provider = cr.Provider(self, "SeedProvider", on_event_handler=seed)
+        cdk.CustomResource(self, "SeedItem", service_token=provider.service_token)
         worker = lambda_.Function(
             self,
             "Worker",
             runtime=lambda_.Runtime.PYTHON_3_12,
-            code=lambda_.Code.from_asset(str(FUNCTIONS), exclude=["__pycache__"]),
+            code=code,
             handler="worker.handler",
             timeout=cdk.Duration.seconds(10),
             environment={"TABLE_NAME": table.table_name},
