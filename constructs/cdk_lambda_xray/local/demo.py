@@ -349,6 +349,7 @@ def _deploy_and_run(
         work,
         endpoint_url=emulator.endpoint_url,
         cli_root=cli_root,
+        emulator_log=emulator.log_path,
     )
     with progress.step("cdk bootstrap aws://000000000000/us-east-1") as step:
         run = cli.bootstrap(timeout=options.bootstrap_timeout)

@@ -26,6 +26,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .missing_sdk import diagnose_missing_sdk_in_files
+
 LOCAL_ACCOUNT = "000000000000"
 LOCAL_REGION = "us-east-1"
 
@@ -111,6 +113,7 @@ class CdkCli:
         *,
         endpoint_url: str,
         cli_root: Path | None = None,
+        emulator_log: Path | None = None,
     ) -> None:
         self.app_dir = Path(app_dir).resolve()
         self.work_dir = Path(work_dir).resolve()
@@ -119,6 +122,8 @@ class CdkCli:
         self.cdk_home = self.work_dir / "cdk-home"
         self.assembly_dir = self.work_dir / "cdk.out"
         self.outputs_file = self.work_dir / "outputs.json"
+        #: Also searched for a missing AWS SDK package when a command fails.
+        self.emulator_log = emulator_log
 
     def environment(self) -> dict[str, str]:
         """The CLI's environment: fake credentials, the emulator endpoint, no telemetry."""
@@ -179,6 +184,7 @@ class CdkCli:
                     "If it hung on a custom resource: Python handlers need boto3 in the "
                     "emulator's interpreter, Node.js handlers the AWS SDK v3 clients they "
                     f"import (npm ci). Log {log_path}:\n{_tail(log_path)}"
+                    + self._missing_sdk_line(log_path)
                 ) from None
             finally:
                 # node may leave children behind (the app's python); end the group.
@@ -188,7 +194,7 @@ class CdkCli:
         if code != 0:
             raise CdkError(
                 f"`cdk {' '.join(args)}` failed with status {code} after {seconds:.1f}s. "
-                f"Log {log_path}:\n{_tail(log_path)}"
+                f"Log {log_path}:\n{_tail(log_path)}" + self._missing_sdk_line(log_path)
             )
         return CdkRun(tuple(args), seconds, log_path)
 
@@ -232,6 +238,11 @@ class CdkCli:
         except (OSError, ValueError) as exc:
             raise CdkError(f"no synthesized template at {path}: {exc}") from exc
         return template
+
+    def _missing_sdk_line(self, log_path: Path) -> str:
+        """``"\\n<one line>"`` naming an AWS SDK package a Node.js handler missed, or ``""``."""
+        line = diagnose_missing_sdk_in_files([log_path, self.emulator_log], cli_root=self.cli_root)
+        return f"\n{line}" if line else ""
 
     @staticmethod
     def _kill_group(proc: subprocess.Popen[bytes]) -> None:
