@@ -459,3 +459,110 @@ def test_the_wrapper_runs_on_each_lambda_python(
     assert root["name"] == "## app.handler" and root["parent_id"] == PARENT
     for doc in out["docs"]:
         assert not list(xray_schema.iter_errors(doc))
+
+
+# -- hostile results and exceptions ------------------------------------------------------
+
+EDGE = """
+class Unprintable(Exception):
+    def __str__(self):
+        raise SystemExit("str")
+
+    __repr__ = __str__
+
+
+class BadItems(dict):
+    def items(self):
+        raise KeyboardInterrupt("items")
+
+
+class BadIter(list):
+    def __iter__(self):
+        raise RuntimeError("iter")
+
+
+class BadLen(list):
+    def __len__(self):
+        raise ValueError("len")
+
+
+def unprintable_error(event, context):
+    raise Unprintable()
+
+
+ODD = {"ok": 1, "items": BadItems(a=1), "iter": BadIter([1]), "len": BadLen([2]), 3: {4}}
+
+
+def odd_response(event, context):
+    return ODD
+
+
+HUGE = {"blob": "x" * 50_000_000, "rows": list(range(2_000_000))}
+
+
+def huge(event, context):
+    return HUGE
+"""
+
+
+@pytest.fixture
+def edge(app: Path) -> Path:
+    write(app, "edge.py", EDGE)
+    return app
+
+
+def run_edge(monkeypatch: pytest.MonkeyPatch, name: str, capture: bool = True) -> Any:
+    from lambda_xray import testing
+
+    testing.reset()
+    monkeypatch.setenv("LAMBDA_XRAY_HANDLER", f"edge.{name}")
+    monkeypatch.setenv("LAMBDA_XRAY_CAPTURE_RESPONSE", "true" if capture else "false")
+    return handler.handler({}, None)
+
+
+def test_an_exception_whose_str_raises_systemexit_is_reraised_unchanged(
+    edge: Path, collector: Any, monkeypatch: pytest.MonkeyPatch, assert_valid: Check
+) -> None:
+    with pytest.raises(Exception) as caught:
+        run_edge(monkeypatch, "unprintable_error")
+    assert type(caught.value).__name__ == "Unprintable"  # not SystemExit from tracing
+    (doc,) = sent_before_marker(collector)
+    assert_valid([doc])
+    assert doc["fault"] is True and doc["annotations"]["ColdStart"] is True
+    assert doc["metadata"]["traced-test"]["error"]["type"] == "Unprintable"
+
+
+def test_an_odd_response_never_loses_the_handler_subsegment(
+    edge: Path, collector: Any, monkeypatch: pytest.MonkeyPatch, assert_valid: Check
+) -> None:
+    response = run_edge(monkeypatch, "odd_response")
+    assert response is sys.modules["edge"].ODD  # returned unchanged
+    (doc,) = sent_before_marker(collector)
+    assert_valid([doc])
+    captured = doc["metadata"]["traced-test"]["response"]
+    assert captured["ok"] == 1 and captured["3"] == [4]
+    assert captured["items"].startswith("<unreadable BadItems")
+    assert captured["iter"].startswith("<unreadable BadIter")
+    assert captured["len"] == [2]
+
+
+def test_capturing_a_50_mb_response_is_bounded(
+    edge: Path, collector: Any, monkeypatch: pytest.MonkeyPatch, assert_valid: Check
+) -> None:
+    import time
+
+    from lambda_xray.document import MAX_DOCUMENT
+
+    timings = {}
+    for capture in (False, True):
+        began = time.perf_counter()
+        assert run_edge(monkeypatch, "huge", capture) is sys.modules["edge"].HUGE
+        timings[capture] = time.perf_counter() - began
+    docs = sent_before_marker(collector)
+    assert_valid(docs)
+    captured = docs[-1]["metadata"]["traced-test"]["response"]
+    assert captured["blob"].endswith("...[truncated]")
+    assert collector.rejects == 0
+    assert all(len(json.dumps(d, separators=(",", ":"))) <= MAX_DOCUMENT for d in docs)
+    # Capturing walks only what fits in a document: no whole-response encoding.
+    assert timings[True] - timings[False] < 0.25, timings

@@ -104,8 +104,8 @@ class _Walk:
             if self.left <= 0:
                 out["..."] = f"<{_more(value, seen)} more>"
                 break
-            name = key if type(key) is str else text_of(key, 200)
-            out[self._text(name)] = self.copy(item, depth + 1)
+            name = self._text(key if type(key) is str else text_of(key, 200))
+            out[name] = self.copy(item, depth + 1)
             self.left -= 2
         self.left -= 2
         return out
