@@ -165,27 +165,23 @@ def __getattr__(name: str) -> object:
     return _handler
 
 
-def _finish(invocation: Any, **outcome: Any) -> None:
+def _finish(
+    invocation: Any,
+    error: BaseException | None = None,
+    response: Any = None,
+    has_response: bool = False,
+) -> None:
     """``finish_invocation``, contained: nothing a recorded object does escapes from here.
 
     A response or exception whose ``repr``/``str`` raises anything, even
     ``KeyboardInterrupt``/``SystemExit``, must leave the function's outcome
-    exactly as without the layer.
+    exactly as without the layer (``finish_invocation`` ends the invocation
+    in its ``finally`` either way).
     """
     try:
-        finish_invocation(invocation, **outcome)
+        finish_invocation(invocation, error=error, response=response, has_response=has_response)
     except BaseException:  # see the docstring
-        _release(invocation)
-
-
-def _release(invocation: Any) -> None:
-    try:
-        from lambda_xray import context
-
-        if context.active is invocation:
-            context.activate(None)
-    except BaseException:
-        pass
+        return
 
 
 def _initialize() -> None:
