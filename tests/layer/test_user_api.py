@@ -413,3 +413,15 @@ def test_an_overlong_metadata_key_is_logged_and_dropped(
         metadata("k", "v", namespace="n" * 10_000)
     assert "metadata" not in by_name(xray, "## test")
     assert "at most 250 characters" in caplog.text
+
+
+def test_bad_keys_built_from_data_warn_once_per_kind_not_per_value(
+    xray: InMemoryEmitter, caplog: pytest.LogCaptureFixture
+) -> None:
+    with invocation():
+        for i in range(50):
+            annotate(f"user-{i}", i)  # '-' is not allowed: a new bad key every time
+            metadata(f"k{i}", i, namespace=f"AWS.{i}")
+    warnings = [r.getMessage() for r in caplog.records if r.name == "lambda_xray"]
+    assert len(warnings) == 2, warnings
+    assert "'user-0'" in warnings[0] and "'AWS.0'" in warnings[1]

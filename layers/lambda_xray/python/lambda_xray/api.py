@@ -209,10 +209,15 @@ def metadata(key: str, value: Any, namespace: str = "default") -> None:
 
 def _valid_annotation(key: object, value: object) -> bool:
     if not isinstance(key, str):
-        return _bad(TypeError, f"annotation key must be a str, got {type(key).__name__}")
+        return _bad(
+            TypeError,
+            "annotation-key-type",
+            f"annotation key must be a str, got {type(key).__name__}",
+        )
     if not 0 < len(key) <= MAX_ANNOTATION_KEY or not _KEY_CHARS.issuperset(key):
         return _bad(
             ValueError,
+            "annotation-key",
             f"annotation key {key[:100]!r} must be 1-{MAX_ANNOTATION_KEY} characters of "
             "A-Z, a-z, 0-9 and _",
         )
@@ -220,15 +225,21 @@ def _valid_annotation(key: object, value: object) -> bool:
         if len(value) > MAX_ANNOTATION_STRING:
             return _bad(
                 ValueError,
+                "annotation-string",
                 f"annotation {key!r}: a string value may have at most "
                 f"{MAX_ANNOTATION_STRING} characters, got {len(value)}",
             )
     elif isinstance(value, float):
         if value != value or value in (_INF, -_INF):
-            return _bad(ValueError, f"annotation {key!r}: {value!r} is not a finite number")
+            return _bad(
+                ValueError,
+                "annotation-number",
+                f"annotation {key!r}: {value!r} is not a finite number",
+            )
     elif not isinstance(value, int):  # bool is an int
         return _bad(
             TypeError,
+            "annotation-type",
             f"annotation {key!r}: value must be str, int, float or bool, "
             f"got {type(value).__name__}",
         )
@@ -240,30 +251,40 @@ _INF: Final = float("inf")
 
 def _valid_metadata(key: object, namespace: object) -> bool:
     if not isinstance(key, str):
-        return _bad(TypeError, f"metadata key must be a str, got {type(key).__name__}")
+        return _bad(
+            TypeError, "metadata-key-type", f"metadata key must be a str, got {type(key).__name__}"
+        )
     if not isinstance(namespace, str):
-        return _bad(TypeError, f"metadata namespace must be a str, got {type(namespace).__name__}")
+        return _bad(
+            TypeError,
+            "metadata-namespace-type",
+            f"metadata namespace must be a str, got {type(namespace).__name__}",
+        )
     if not namespace:
-        return _bad(ValueError, "metadata namespace must not be empty")
+        return _bad(ValueError, "metadata-namespace-empty", "metadata namespace must not be empty")
     if len(key) > MAX_METADATA_KEY or len(namespace) > MAX_METADATA_KEY:
         return _bad(
             ValueError,
+            "metadata-length",
             f"metadata key and namespace may have at most {MAX_METADATA_KEY} characters",
         )
     if namespace.startswith("AWS."):
         return _bad(
-            ValueError, f"metadata namespace {namespace[:100]!r}: the prefix 'AWS.' is reserved"
+            ValueError,
+            "metadata-reserved",
+            f"metadata namespace {namespace[:100]!r}: the prefix 'AWS.' is reserved",
         )
     return True
 
 
-def _bad(kind: type[Exception], message: str) -> bool:
-    """Invalid input: raise in RUNTIME_ERROR mode, else log once per message. Returns False."""
+def _bad(kind: type[Exception], problem: str, message: str) -> bool:
+    """Invalid input: raise in RUNTIME_ERROR mode, else log once per kind of ``problem``
+    (not per value: keys built from data must not log on every call). Returns False."""
     settings = config.get()
     if settings.context_missing == config.RUNTIME_ERROR:
         raise kind(message)
     if not settings.disabled:
-        _log.warning_once("input:" + message, "lambda_xray: %s; ignored", message)
+        _log.warning_once("input:" + problem, "lambda_xray: %s; ignored", message)
     return False
 
 
@@ -271,7 +292,7 @@ def _clean_name(name: object) -> str:
     """A subsegment name: a ``str`` (other values as their text, with one warning)."""
     if type(name) is str:
         return name
-    _normalised("subsegment name must be a str, got " + type(name).__name__)
+    _normalised("name", "subsegment name must be a str, got " + type(name).__name__)
     return text_of(name, MAX_NAME) or "unnamed"
 
 
@@ -281,15 +302,15 @@ def _clean_namespace(namespace: object) -> str | None:
         return namespace
     kind = type(namespace).__name__
     shown = text_of(namespace, 50) if isinstance(namespace, str) else kind
-    _normalised(f"subsegment namespace must be 'aws', 'remote' or None, got {shown!r}")
+    _normalised("namespace", f"subsegment namespace must be 'aws', 'remote' or None, got {shown!r}")
     return None
 
 
-def _normalised(message: str) -> None:
+def _normalised(problem: str, message: str) -> None:
     """A user-API value the layer replaced: one warning per kind of problem, never raises."""
     try:
         if not config.get().disabled:
-            _log.warning_once("input:" + message, "lambda_xray: %s; used a safe value", message)
+            _log.warning_once("input:" + problem, "lambda_xray: %s; used a safe value", message)
     except Exception:
         pass
 
