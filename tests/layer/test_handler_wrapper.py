@@ -566,3 +566,17 @@ def test_capturing_a_50_mb_response_is_bounded(
     assert all(len(json.dumps(d, separators=(",", ":"))) <= MAX_DOCUMENT for d in docs)
     # Capturing walks only what fits in a document: no whole-response encoding.
     assert timings[True] - timings[False] < 0.25, timings
+
+
+def test_init_duration_is_on_the_first_invocation_only_sampled_or_not(
+    app: Path, collector: Any, monkeypatch: pytest.MonkeyPatch, assert_valid: Check
+) -> None:
+    from lambda_xray import testing
+
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", testing.trace_header(sampled=False))
+    handler.handler({}, None)  # the cold start, not sampled
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", SAMPLED)
+    handler.handler({}, None)
+    (doc,) = sent_before_marker(collector)
+    assert_valid([doc])
+    assert doc["annotations"]["ColdStart"] is False and "InitDuration" not in doc["annotations"]

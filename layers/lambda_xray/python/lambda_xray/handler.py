@@ -124,14 +124,15 @@ def handler(event: Any, context: Any) -> Any:
         user_handler = _load()
     invocation = start_invocation(_handler_name, environ.get(ENV_TRACE_ID))
     root = invocation.root
+    if _init_seconds is not None:  # the first invocation only, sampled or not
+        if root is not None:
+            root.annotations["InitDuration"] = round(_init_seconds, 6)
+        _init_seconds = None
     if root is None:
         try:
             return user_handler(event, context)
         finally:
             _finish(invocation)
-    if _init_seconds is not None:
-        root.annotations["InitDuration"] = round(_init_seconds, 6)
-        _init_seconds = None
     token = current.set(root)
     try:
         response = user_handler(event, context)
