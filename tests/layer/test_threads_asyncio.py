@@ -334,6 +334,17 @@ def test_the_thread_patches_are_applied_once_and_marked() -> None:
         assert not getattr(wrapper.__wrapped__, threads.MARK, False)  # type: ignore[attr-defined]
 
 
+def test_a_carried_thread_leaves_nothing_behind(xray: InMemoryEmitter) -> None:
+    with invocation():
+        worker = threading.Thread(target=client_call, args=("once",))
+        worker.start()
+        with pytest.raises(RuntimeError, match="only be started once"):
+            worker.start()  # the second start fails as it would without the layer
+        worker.join()
+    assert "run" not in worker.__dict__  # the carrier removed itself: no reference cycle
+    assert xray.names().count("once") == 1
+
+
 def test_threads_started_outside_an_invocation_are_left_alone(layer: None) -> None:
     from lambda_xray import threads
 

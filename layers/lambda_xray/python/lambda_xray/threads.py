@@ -120,15 +120,40 @@ class _CarriedCall:
         return run_carried(self.carried, self.func, *args, **kwargs)
 
 
+class _CarriedRun:
+    """A thread's ``run`` with what it carries; removes itself once run (no cycle left)."""
+
+    __slots__ = ("carried", "run", "thread")
+
+    def __init__(self, carried: Carried, thread: Any) -> None:
+        self.carried = carried
+        self.run: Callable[[], Any] = thread.run
+        self.thread = thread
+
+    def __call__(self) -> None:
+        try:
+            run_carried(self.carried, self.run)
+        finally:
+            thread, self.thread = self.thread, None
+            if thread is not None and thread.__dict__.get("run") is self:
+                del thread.__dict__["run"]
+
+
 def _wrap_start(original: Callable[[Any], None]) -> Callable[[Any], None]:
     def start(self: Any) -> None:
         carried = capture()
-        if carried is not None:
-            try:
-                self.run = _CarriedCall(carried, self.run)
-            except Exception:  # a Thread subclass that forbids it: started untouched
-                carried = None
-        original(self)
+        if carried is None:
+            return original(self)
+        try:
+            self.run = carrier = _CarriedRun(carried, self)
+        except Exception:  # a Thread subclass that forbids it: started untouched
+            return original(self)
+        try:
+            return original(self)
+        except BaseException:  # not started (started twice, no threads left): undo
+            if self.__dict__.get("run") is carrier:
+                del self.__dict__["run"]
+            raise
 
     return start
 
