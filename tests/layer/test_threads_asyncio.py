@@ -360,7 +360,7 @@ def test_threads_started_outside_an_invocation_are_left_alone(layer: None) -> No
 
 @pytest.mark.parametrize("sampled", [True, False])
 def test_a_leftover_thread_never_lands_in_the_next_invocations_trace(
-    sampled: bool, xray: InMemoryEmitter, caplog: pytest.LogCaptureFixture
+    sampled: bool, xray: InMemoryEmitter, caplog: pytest.LogCaptureFixture, assert_valid: Check
 ) -> None:
     go = threading.Event()
     seen: list[str | None] = []
@@ -386,6 +386,7 @@ def test_a_leftover_thread_never_lands_in_the_next_invocations_trace(
     assert own["parent_id"] == second.id
     assert {d["trace_id"] for d in xray.documents if d["name"] != "## first"} == {second.trace_id}
     assert "cannot record 'leftover call'" in caplog.text  # context missing, LOG_ERROR
+    assert_valid(xray.documents)
 
 
 def trace_header(sampled: bool) -> str:
