@@ -213,6 +213,7 @@ def runtimes(
         )
         for mode in MODES
     }
+    specs["cold"] = specs["LOG_ERROR"]  # its own process: its first invoke is the cold one
     specs["fanout"] = (WRAPPER, {"LAMBDA_XRAY_HANDLER": "app.fanout"})
     specs["unprintable"] = (
         WRAPPER,
@@ -226,7 +227,7 @@ def runtimes(
 def test_the_module_is_imported_before_the_first_invoke_is_sent(
     runtimes: dict[str, Runtime],
 ) -> None:
-    runtime = runtimes["LOG_ERROR"]
+    runtime = runtimes["cold"]
     time.sleep(0.2)  # the runtime is idle, waiting for its first invoke
     sent = time.time()
     trace_id = new_trace_id()
