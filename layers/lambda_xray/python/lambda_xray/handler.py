@@ -221,6 +221,7 @@ def _initialize() -> None:
 def _log_init_error(name: str, exc: Exception) -> None:
     try:
         from lambda_xray import _log
+        from lambda_xray._snapshot import text_of
 
         _log.error_once(
             "init-handler",
@@ -228,10 +229,10 @@ def _log_init_error(name: str, exc: Exception) -> None:
             "(%s: %s); invocations fail with this error until it loads",
             name,
             type(exc).__name__,
-            exc,
+            text_of(exc),  # the module's own exception: its str may raise anything
         )
     except Exception:
-        pass
+        return
 
 
 def _bind() -> None:
