@@ -152,3 +152,43 @@ def test_oversized_documents_arrive_trimmed_and_nothing_larger_is_sent(
     assert_valid([doc])
     assert doc["metadata"]["default"] == {"small": "s"}
     assert doc["metadata"]["lambda_xray"]["truncated"] is True
+
+
+def test_a_closed_socket_is_replaced_and_warned_about_once(
+    collector: Any, assert_valid: Check, caplog: pytest.LogCaptureFixture
+) -> None:
+    udp = UDPEmitter()
+    udp.send(closed("before"))
+    collector.wait_for(lambda d: len(d) >= 1, timeout=5)
+    for round_ in range(2):  # closed under the emitter (as code that closes fds does), twice
+        sock = udp._sock
+        assert sock is not None
+        sock.close()
+        udp.send(closed(f"lost {round_}"))  # this one is dropped ...
+        udp.send(closed(f"after {round_}"))  # ... and the next goes through a new socket
+    docs = collector.wait_for(lambda d: len(d) >= 3, timeout=5)
+    udp.close()
+    assert_valid(docs)
+    assert [d["name"] for d in docs] == ["before", "after 0", "after 1"]
+    assert (udp.sent, udp.dropped) == (3, 2)
+    warnings = [r for r in caplog.records if r.name == "lambda_xray"]
+    assert len(warnings) == 1 and "a new socket" in warnings[0].getMessage()
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "ä" * 64 + ".example",  # a label IDNA cannot encode (too long)
+        "xn--.example",  # an empty punycode label
+        "bad\x00host",  # a NUL
+    ],
+)
+def test_an_invalid_daemon_host_is_warned_about_once_and_never_raises(
+    host: str, layer: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    udp = UDPEmitter((host, 2000))
+    for _ in range(3):
+        udp.send(closed())
+    assert (udp.sent, udp.dropped) == (0, 3)
+    (warning,) = [r for r in caplog.records if r.name == "lambda_xray"]
+    assert "cannot resolve the X-Ray daemon host" in warning.getMessage()

@@ -192,7 +192,10 @@ def test_each_invocation_is_a_handler_subsegment_under_lambdas_segment(
     assert_valid([doc])
     assert doc["name"] == "## app.handler"
     assert (doc["trace_id"], doc["parent_id"]) == (ROOT, PARENT)
-    assert doc["annotations"] == {"ColdStart": True, "Service": "traced-test"}
+    annotations = dict(doc["annotations"])
+    init_duration = annotations.pop("InitDuration")  # the module's import, during Init
+    assert isinstance(init_duration, float) and 0 <= init_duration < 5
+    assert annotations == {"ColdStart": True, "Service": "traced-test"}
     assert "metadata" not in doc  # the response is not captured by default
     assert "fault" not in doc and "error" not in doc
 
@@ -456,3 +459,125 @@ def test_the_wrapper_runs_on_each_lambda_python(
     assert root["name"] == "## app.handler" and root["parent_id"] == PARENT
     for doc in out["docs"]:
         assert not list(xray_schema.iter_errors(doc))
+
+
+# -- hostile results and exceptions ------------------------------------------------------
+
+EDGE = """
+class Unprintable(Exception):
+    def __str__(self):
+        raise SystemExit("str")
+
+    __repr__ = __str__
+
+
+class BadItems(dict):
+    def items(self):
+        raise KeyboardInterrupt("items")
+
+
+class BadIter(list):
+    def __iter__(self):
+        raise RuntimeError("iter")
+
+
+class BadLen(list):
+    def __len__(self):
+        raise ValueError("len")
+
+
+def unprintable_error(event, context):
+    raise Unprintable()
+
+
+ODD = {"ok": 1, "items": BadItems(a=1), "iter": BadIter([1]), "len": BadLen([2]), 3: {4}}
+
+
+def odd_response(event, context):
+    return ODD
+
+
+HUGE = {"blob": "x" * 50_000_000, "rows": list(range(2_000_000))}
+
+
+def huge(event, context):
+    return HUGE
+"""
+
+
+@pytest.fixture
+def edge(app: Path) -> Path:
+    write(app, "edge.py", EDGE)
+    return app
+
+
+def run_edge(monkeypatch: pytest.MonkeyPatch, name: str, capture: bool = True) -> Any:
+    from lambda_xray import testing
+
+    testing.reset()
+    monkeypatch.setenv("LAMBDA_XRAY_HANDLER", f"edge.{name}")
+    monkeypatch.setenv("LAMBDA_XRAY_CAPTURE_RESPONSE", "true" if capture else "false")
+    return handler.handler({}, None)
+
+
+def test_an_exception_whose_str_raises_systemexit_is_reraised_unchanged(
+    edge: Path, collector: Any, monkeypatch: pytest.MonkeyPatch, assert_valid: Check
+) -> None:
+    with pytest.raises(Exception) as caught:
+        run_edge(monkeypatch, "unprintable_error")
+    assert type(caught.value).__name__ == "Unprintable"  # not SystemExit from tracing
+    (doc,) = sent_before_marker(collector)
+    assert_valid([doc])
+    assert doc["fault"] is True and doc["annotations"]["ColdStart"] is True
+    assert doc["metadata"]["traced-test"]["error"]["type"] == "Unprintable"
+
+
+def test_an_odd_response_never_loses_the_handler_subsegment(
+    edge: Path, collector: Any, monkeypatch: pytest.MonkeyPatch, assert_valid: Check
+) -> None:
+    response = run_edge(monkeypatch, "odd_response")
+    assert response is sys.modules["edge"].ODD  # returned unchanged
+    (doc,) = sent_before_marker(collector)
+    assert_valid([doc])
+    captured = doc["metadata"]["traced-test"]["response"]
+    assert captured["ok"] == 1 and captured["3"] == [4]
+    assert captured["items"].startswith("<unreadable BadItems")
+    assert captured["iter"].startswith("<unreadable BadIter")
+    assert captured["len"] == [2]
+
+
+def test_capturing_a_50_mb_response_is_bounded(
+    edge: Path, collector: Any, monkeypatch: pytest.MonkeyPatch, assert_valid: Check
+) -> None:
+    import time
+
+    from lambda_xray.document import MAX_DOCUMENT
+
+    importlib.import_module("edge")  # its 50 MB are built here, not in a timed call
+    timings = {}
+    for capture in (False, True):
+        began = time.perf_counter()
+        assert run_edge(monkeypatch, "huge", capture) is sys.modules["edge"].HUGE
+        timings[capture] = time.perf_counter() - began
+    docs = sent_before_marker(collector)
+    assert_valid(docs)
+    captured = docs[-1]["metadata"]["traced-test"]["response"]
+    assert captured["blob"].endswith("...[truncated]")
+    assert collector.rejects == 0
+    assert all(len(json.dumps(d, separators=(",", ":"))) <= MAX_DOCUMENT for d in docs)
+    # Capturing walks only what fits in a document: no whole-response encoding.
+    assert timings[True] - timings[False] < 0.25, timings
+
+
+def test_init_duration_is_on_the_first_invocation_only_sampled_or_not(
+    app: Path, collector: Any, monkeypatch: pytest.MonkeyPatch, assert_valid: Check
+) -> None:
+    from lambda_xray import testing
+
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", testing.trace_header(sampled=False))
+    handler.handler({}, None)  # the cold start, not sampled
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", SAMPLED)
+    handler.handler({}, None)
+    (doc,) = sent_before_marker(collector)
+    assert_valid([doc])
+    assert doc["annotations"]["ColdStart"] is False and "InitDuration" not in doc["annotations"]

@@ -242,3 +242,31 @@ def test_clean_url(args: tuple[str, str, int | None, str], expected: str) -> Non
 )
 def test_hostname(authority: str, host: str) -> None:
     assert _common.hostname(authority) == host
+
+
+def test_repeated_header_names_all_reach_the_server(
+    xray: InMemoryEmitter, server: CannedServer
+) -> None:
+    from http.client import HTTPMessage
+
+    headers = HTTPMessage()  # a mapping whose items() repeats a name, as http.client allows
+    for name, value in [("X-Dup", "one"), ("Accept", "text/plain"), ("X-Dup", "two")]:
+        headers[name] = value
+    headers["X-Amzn-Trace-Id"] = "Root=stale"
+    with testing.invocation():
+        conn = http.client.HTTPConnection(f"127.0.0.1:{server.port}", timeout=5)
+        conn.request("GET", "/page/dup", headers=headers)
+        conn.getresponse().read()
+        conn.close()
+    (doc,) = remote(xray)
+    (received,) = [r for r in server.received if r.path == "/page/dup"]
+    sent = [
+        (k, v) for k, v in received.header_lines if k.lower() not in ("host", "accept-encoding")
+    ]
+    assert sent == [
+        ("X-Dup", "one"),
+        ("Accept", "text/plain"),
+        ("X-Dup", "two"),
+        ("X-Amzn-Trace-Id", f"Root={doc['trace_id']};Parent={doc['id']};Sampled=1"),
+    ]
+    assert headers.get_all("X-Dup") == ["one", "two"]  # the caller's object is unchanged

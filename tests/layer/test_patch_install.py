@@ -87,8 +87,10 @@ def test_install_is_idempotent(lazy: dict[str, Any]) -> None:
 def test_libraries_are_patched_when_the_function_imports_them(lazy: dict[str, Any]) -> None:
     assert lazy["installed"] == [
         "botocore.client",
+        "concurrent.futures.thread",  # threads carry the current subsegment
         "http.client",
         "requests.sessions",
+        "threading",
         "urllib3.connectionpool",
     ]
     assert lazy["create_request_wrapped"] is True

@@ -278,3 +278,118 @@ def test_an_asyncio_task_outliving_its_invocation_records_nothing(
 async def _late_call() -> str | None:
     await asyncio.sleep(0.05)
     return client_call("late task")
+
+
+# -- threads and executors carry the current subsegment --------------------------------
+
+
+def test_executor_work_inside_a_user_subsegment_nests_under_it(
+    xray: InMemoryEmitter, assert_valid: Check
+) -> None:
+    with invocation() as root, subsegment("fan-out") as fan_out:
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            submitted = pool.submit(client_call, "submitted").result()
+            mapped = list(pool.map(client_call, [f"mapped {i}" for i in range(5)]))
+        worker = threading.Thread(target=client_call, args=("thread",))
+        worker.start()
+        worker.join()
+    assert root is not None and fan_out.subsegment is None  # closed
+    assert_valid(xray.documents)
+    (fan_out_doc,) = xray.named("fan-out")
+    assert fan_out_doc["parent_id"] == root.id
+    calls = [d for d in xray.documents if d.get("namespace") == "aws"]
+    assert len(calls) == 7
+    assert {d["parent_id"] for d in calls} == {fan_out_doc["id"]}
+    for header in [submitted, *mapped]:
+        assert header is not None and f"Root={root.trace_id};Parent=" in header
+
+
+def test_only_the_layers_context_is_carried_into_threads(xray: InMemoryEmitter) -> None:
+    from contextvars import ContextVar
+
+    users: ContextVar[str] = ContextVar("users", default="unset")
+    seen: list[str] = []
+    with invocation():
+        users.set("set in the handler")
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pool.submit(lambda: seen.append(users.get())).result()
+        worker = threading.Thread(target=lambda: seen.append(users.get()))
+        worker.start()
+        worker.join()
+    assert seen == ["unset", "unset"]  # as Python itself does it
+
+
+def test_the_thread_patches_are_applied_once_and_marked() -> None:
+    import concurrent.futures.thread
+
+    from lambda_xray import threads
+
+    for _ in range(2):
+        threads.patch(threading)
+        threads.patch(concurrent.futures.thread)
+    start = threading.Thread.start
+    submit = ThreadPoolExecutor.submit
+    for wrapper in (start, submit):
+        assert getattr(wrapper, threads.MARK) is True
+        assert not getattr(wrapper.__wrapped__, threads.MARK, False)  # type: ignore[attr-defined]
+
+
+def test_a_carried_thread_leaves_nothing_behind(xray: InMemoryEmitter) -> None:
+    with invocation():
+        worker = threading.Thread(target=client_call, args=("once",))
+        worker.start()
+        with pytest.raises(RuntimeError, match="only be started once"):
+            worker.start()  # the second start fails as it would without the layer
+        worker.join()
+    assert "run" not in worker.__dict__  # the carrier removed itself: no reference cycle
+    assert xray.names().count("once") == 1
+
+
+def test_threads_started_outside_an_invocation_are_left_alone(layer: None) -> None:
+    from lambda_xray import threads
+
+    with InMemoryEmitter():
+        assert threads.capture() is None  # Init: nothing to carry
+        with invocation():
+            pass
+        assert threads.capture() is None  # between invocations: nothing either
+
+
+# -- a leftover thread never records into a later invocation ----------------------------
+
+
+@pytest.mark.parametrize("sampled", [True, False])
+def test_a_leftover_thread_never_lands_in_the_next_invocations_trace(
+    sampled: bool, xray: InMemoryEmitter, caplog: pytest.LogCaptureFixture, assert_valid: Check
+) -> None:
+    go = threading.Event()
+    seen: list[str | None] = []
+
+    def leftover() -> None:
+        go.wait(5)
+        seen.append(client_call("leftover call"))
+        with subsegment("leftover block") as scope:
+            seen.append(None if scope.subsegment is None else "recorded")
+
+    first = trace_header(sampled)
+    with invocation("first", header=first):
+        worker = threading.Thread(target=leftover)
+        worker.start()
+    with invocation("second") as second:
+        go.set()
+        worker.join()
+        client_call("own call")
+    assert second is not None
+    assert seen == [None, None]  # no outgoing header, nothing recorded
+    assert "leftover call" not in xray.names() and "leftover block" not in xray.names()
+    (own,) = xray.named("own call")
+    assert own["parent_id"] == second.id
+    assert {d["trace_id"] for d in xray.documents if d["name"] != "## first"} == {second.trace_id}
+    assert "cannot record 'leftover call'" in caplog.text  # context missing, LOG_ERROR
+    assert_valid(xray.documents)
+
+
+def trace_header(sampled: bool) -> str:
+    from lambda_xray import testing
+
+    return testing.trace_header(sampled=sampled)

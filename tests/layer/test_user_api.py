@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 import lambda_xray
 from lambda_xray import annotate, metadata, subsegment
+from lambda_xray._snapshot import CUT
 from lambda_xray.testing import InMemoryEmitter, invocation, trace_header
 
 Check = Callable[[list[dict[str, Any]]], None]
@@ -250,8 +251,9 @@ def test_metadata_values_json_cannot_hold_never_break_the_document(
         metadata("big", "b" * 100_000)
     assert_valid(xray.documents)
     root = by_name(xray, "## test")
-    assert root["metadata"]["default"] == {"thing": "Thing()", "nan": "nan"}
-    assert root["metadata"]["lambda_xray"]["truncated"] is True
+    kept = root["metadata"]["default"]
+    assert (kept["thing"], kept["nan"]) == ("Thing()", "nan")
+    assert kept["big"].endswith(CUT) and len(kept["big"]) < 20_000  # bounded at the call
 
 
 def test_in_an_unsampled_invocation_the_api_records_nothing_and_never_raises(
@@ -328,3 +330,98 @@ def test_no_input_to_the_api_raises_into_user_code_or_breaks_a_document(
     assert len(xray.documents) == 2
     for doc in xray.documents:
         assert not list(xray_schema.iter_errors(doc))
+
+
+# -- user-API inputs are normalised at the API ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "namespace",
+    ["remote" * 20_000, ["aws"], 5, "Remote", "custom", b"aws"],
+    ids=["long", "list", "int", "capitalised", "custom", "bytes"],
+)
+def test_a_bad_namespace_is_dropped_with_one_warning_and_the_document_stays_valid(
+    namespace: Any,
+    xray: InMemoryEmitter,
+    assert_valid: Check,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from lambda_xray.document import MAX_DATAGRAM
+
+    with invocation():
+        for _ in range(3):
+            with subsegment("odd namespace", namespace=namespace):
+                pass
+    assert_valid(xray.documents)
+    assert all(len(d) <= MAX_DATAGRAM for d in xray.datagrams)
+    blocks = xray.named("odd namespace")
+    assert len(blocks) == 3 and not [b for b in blocks if "namespace" in b]
+    warnings = [r for r in caplog.records if r.name == "lambda_xray"]
+    assert len(warnings) == 1 and "namespace" in warnings[0].getMessage()
+
+
+@pytest.mark.parametrize("namespace", ["aws", "remote", None])
+def test_the_namespaces_xray_defines_are_kept(
+    namespace: str | None, xray: InMemoryEmitter, caplog: pytest.LogCaptureFixture
+) -> None:
+    with invocation(), subsegment("call", namespace=namespace):
+        pass
+    assert by_name(xray, "call").get("namespace") == namespace
+    assert not [r for r in caplog.records if r.name == "lambda_xray"]
+
+
+@pytest.mark.parametrize("name", [42, 3.5, ("a", "b"), b"bytes"], ids=repr)
+def test_a_name_that_is_not_a_string_is_used_as_its_text(
+    name: Any, xray: InMemoryEmitter, assert_valid: Check, caplog: pytest.LogCaptureFixture
+) -> None:
+    with invocation(), subsegment(name):
+        pass
+    assert_valid(xray.documents)
+    assert len(xray.documents) == 2
+    assert "subsegment name must be a str" in caplog.text
+
+
+def test_metadata_holding_odd_objects_keeps_the_document(
+    xray: InMemoryEmitter, assert_valid: Check
+) -> None:
+    class Exploding:
+        def __repr__(self) -> str:
+            raise KeyboardInterrupt("repr")
+
+    class BadList(list[int]):
+        def __iter__(self) -> Any:
+            raise SystemExit("iter")
+
+    with invocation():
+        annotate("kept", "yes")
+        metadata("odd", {"a": Exploding(), "b": BadList([1]), "c": [1, 2]})
+        metadata("huge", list(range(1_000_000)))
+    assert_valid(xray.documents)
+    root = by_name(xray, "## test")
+    assert root["annotations"]["kept"] == "yes"
+    odd = root["metadata"]["default"]["odd"]
+    assert odd["a"].startswith("<unreadable Exploding") and odd["c"] == [1, 2]
+    assert odd["b"].startswith("<unreadable BadList")
+    assert root["metadata"]["default"]["huge"][-1].endswith("more>")
+
+
+def test_an_overlong_metadata_key_is_logged_and_dropped(
+    xray: InMemoryEmitter, caplog: pytest.LogCaptureFixture
+) -> None:
+    with invocation():
+        metadata("k" * 10_000, "v")
+        metadata("k", "v", namespace="n" * 10_000)
+    assert "metadata" not in by_name(xray, "## test")
+    assert "at most 250 characters" in caplog.text
+
+
+def test_bad_keys_built_from_data_warn_once_per_kind_not_per_value(
+    xray: InMemoryEmitter, caplog: pytest.LogCaptureFixture
+) -> None:
+    with invocation():
+        for i in range(50):
+            annotate(f"user-{i}", i)  # '-' is not allowed: a new bad key every time
+            metadata(f"k{i}", i, namespace=f"AWS.{i}")
+    warnings = [r.getMessage() for r in caplog.records if r.name == "lambda_xray"]
+    assert len(warnings) == 2, warnings
+    assert "'user-0'" in warnings[0] and "'AWS.0'" in warnings[1]

@@ -66,6 +66,8 @@ class RuntimeApi:
         self._stopping = threading.Event()
         self.init_errors: list[Outcome] = []
         self.next_calls = 0
+        #: request id -> time.time() when the runtime received that invoke.
+        self.served_at: dict[str, float] = {}
         self._poll_timeout = poll_timeout
         self._server = QuietServer(("127.0.0.1", 0), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -120,6 +122,14 @@ class RuntimeApi:
                     )
                 self._cond.wait(min(left, 0.2))
             return self._outcomes.pop(request_id)
+
+    def wait_polling(self, timeout: float = 30.0) -> None:
+        """Wait until the runtime asks for its first invoke: its Init is over."""
+        deadline = time.monotonic() + timeout
+        while self.next_calls == 0 and not self.init_errors:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the runtime did not poll within {timeout}s")
+            time.sleep(0.01)
 
     def wait_init_error(self, timeout: float = 30.0) -> Outcome:
         """Wait for an ``init/error`` post."""
@@ -179,6 +189,7 @@ class RuntimeApi:
                 if invoke is None:
                     self._reply(500, b'{"errorMessage":"shutting down"}')
                     return
+                api.served_at[invoke.request_id] = time.time()
                 self._reply(200, invoke.body, invoke.headers)
 
             def do_POST(self) -> None:

@@ -54,6 +54,8 @@ class Received:
     method: str
     path: str
     headers: dict[str, str]
+    #: Every header line as received, in order, repeated names included.
+    header_lines: tuple[tuple[str, str], ...] = ()
 
     @property
     def trace_header(self) -> str | None:
@@ -135,7 +137,12 @@ class CannedServer:
                     self.rfile.read(length)
                 with server._lock:
                     server.received.append(
-                        Received(self.command, self.path, {k: v for k, v in self.headers.items()})
+                        Received(
+                            self.command,
+                            self.path,
+                            {k: v for k, v in self.headers.items()},
+                            tuple(self.headers.items()),
+                        )
                     )
                 canned = server._answer(self.path)
                 self.send_response(canned.status)

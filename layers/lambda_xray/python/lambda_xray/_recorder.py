@@ -14,6 +14,7 @@ import time
 
 from lambda_xray import config, context, document, emitter
 from lambda_xray import header as _header
+from lambda_xray._snapshot import snapshot, text_of
 from lambda_xray.context_missing import ContextMissingError, report
 from lambda_xray.document import Subsegment
 
@@ -34,19 +35,19 @@ def begin_subsegment(name: str, namespace: str | None = None) -> Subsegment | No
     """Open a subsegment under the current one; ``None`` when nothing is recorded.
 
     The subsegment does not become current (calls made while it is open do not
-    nest under it); the user API's ``subsegment`` does that. Outside an
-    invocation the context-missing strategy applies and may raise
-    :class:`ContextMissingError`.
+    nest under it); the user API's ``subsegment`` does that. During Init
+    nothing is recorded, silently; outside the invocation the work belongs to
+    (see :mod:`lambda_xray.context`) the context-missing strategy applies and
+    may raise :class:`ContextMissingError`.
     """
     # context.current_subsegment(), inlined: this runs for every traced call.
     parent = context.current.get()
     invocation = context.active
     if parent is None or parent.invocation is not invocation or invocation is None:
-        if invocation is None:
-            report(name)
-            return None
-        parent = invocation.root
+        parent = context.parent_for()
         if parent is None:
+            if context.is_missing():
+                report(name)
             return None
     try:
         return Subsegment(name, parent.trace_id, parent.id, namespace, parent.invocation)
@@ -85,9 +86,9 @@ def end_subsegment(
         elif error is not None:
             sub.fault = True
         if error is not None:
-            sub.add_exception(error, remote=status is not None)
+            _add_exception(sub, error, remote=status is not None)
         emitter.emit(sub)
-    except Exception:
+    except BaseException:  # never raise into the caller's code
         pass
 
 
@@ -138,7 +139,9 @@ def outgoing_trace_header(sub: Subsegment | None) -> str | None:
             return child
         return f"Root={sub.trace_id};Parent={sub.id};Sampled=1"
     invocation = context.active
-    return invocation.forward_header() if invocation is not None else None
+    if invocation is None or context.is_missing():  # not this invocation's work
+        return None
+    return invocation.forward_header()
 
 
 # -- invocations ----------------------------------------------------------------
@@ -148,7 +151,7 @@ def reset() -> None:
     """Back to a fresh process: next invocation is a cold start, none is active."""
     global _cold_start
     _cold_start = True
-    context.activate(None)
+    context.reset()
     document.forget_exceptions()
 
 
@@ -203,14 +206,15 @@ def finish_invocation(
             )
             if error is not None:
                 root.fault = True
-                root.add_exception(error)
+                _add_exception(root, error)
                 if settings.capture_error:
                     root.metadata.setdefault(namespace, {})["error"] = {
                         "type": type(error).__name__,
                         "message": _message(error),
                     }
             elif has_response and settings.capture_response:
-                root.metadata.setdefault(namespace, {})["response"] = response
+                # A bounded plain copy: encoded once, whatever the response holds.
+                root.metadata.setdefault(namespace, {})["response"] = snapshot(response)
             root.end_time = time.time()
             emitter.emit(root)
     except Exception:
@@ -222,7 +226,12 @@ def finish_invocation(
 
 
 def _message(error: BaseException) -> str:
+    return text_of(error, document.MAX_MESSAGE)
+
+
+def _add_exception(sub: Subsegment, error: BaseException, remote: bool = False) -> None:
+    """``sub.add_exception``, even if the exception's ``str`` raises ``SystemExit``."""
     try:
-        return str(error)[: document.MAX_MESSAGE]
-    except Exception:
-        return ""
+        sub.add_exception(error, remote)
+    except BaseException:  # the handler's outcome must stay the user's
+        sub.cause = None

@@ -4,16 +4,23 @@ All three work on the *current* subsegment: the innermost open
 ``subsegment`` in this context (asyncio tasks inherit it), else the
 invocation's ``## <handler>`` subsegment (also from worker threads).
 
-Outside an invocation they apply ``AWS_XRAY_CONTEXT_MISSING``; inside one that
-records nothing (``Sampled=0``) they do nothing. Invalid input (an annotation
-key with other characters than ``[A-Za-z0-9_]``, a list as annotation value,
-the reserved metadata namespace ``AWS.``) raises ``ValueError``/``TypeError``
-in ``RUNTIME_ERROR`` mode and is logged once and ignored otherwise.
+During Init they record nothing, silently; in a thread or task that outlived
+its invocation they apply ``AWS_XRAY_CONTEXT_MISSING``; inside an invocation
+that records nothing (``Sampled=0``) they do nothing. Invalid input (an
+annotation key with other characters than ``[A-Za-z0-9_]``, a list as
+annotation value, the reserved metadata namespace ``AWS.``) raises
+``ValueError``/``TypeError`` in ``RUNTIME_ERROR`` mode and is logged once and
+ignored otherwise. A subsegment name that is not a ``str`` is used as its
+text, a namespace other than ``"aws"``/``"remote"`` is dropped (one warning
+each, never an error). Metadata values are kept as a bounded plain copy
+taken at the call (:mod:`lambda_xray._snapshot`), so no value can cost the
+document that holds it.
 """
 
 from __future__ import annotations
 
 from lambda_xray import _log, _recorder, config, context
+from lambda_xray._snapshot import snapshot, text_of
 from lambda_xray.context_missing import report
 
 TYPE_CHECKING = False
@@ -34,6 +41,11 @@ else:
 
 __all__ = ["Scope", "annotate", "metadata", "subsegment"]
 
+#: The namespaces X-Ray defines for subsegments (AWS SDK calls, other downstream calls).
+NAMESPACES: Final = ("aws", "remote")
+#: Longest metadata key or namespace accepted.
+MAX_METADATA_KEY: Final = 250
+MAX_NAME: Final = 200
 _KEY_CHARS: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 MAX_ANNOTATION_KEY: Final = 500
 MAX_ANNOTATION_STRING: Final = 1000
@@ -54,8 +66,8 @@ class Scope:
     __slots__ = ("_token", "name", "namespace", "subsegment")
 
     def __init__(self, name: str, namespace: str | None = None) -> None:
-        self.name = name
-        self.namespace = namespace
+        self.name = _clean_name(name)
+        self.namespace = _clean_namespace(namespace)
         self.subsegment: Subsegment | None = None
         self._token: Token[Subsegment | None] | None = None
 
@@ -64,7 +76,7 @@ class Scope:
             sub = _recorder.begin_subsegment(self.name, self.namespace)
         except _recorder.ContextMissingError:
             raise
-        except Exception:
+        except BaseException:  # tracing never raises into the block
             sub = None
         if sub is not None:
             self._token = context.current.set(sub)
@@ -124,7 +136,7 @@ class Scope:
     def metadata(self, key: str, value: Any, namespace: str = "default") -> None:
         """Add metadata to this scope's subsegment (see :func:`metadata`)."""
         if _valid_metadata(key, namespace) and self.subsegment is not None:
-            self.subsegment.metadata.setdefault(namespace, {})[key] = value
+            self.subsegment.metadata.setdefault(namespace, {})[key] = snapshot(value)
 
 
 @overload
@@ -172,10 +184,10 @@ def annotate(key: str, value: str | int | float | bool) -> None:
     """
     if not _valid_annotation(key, value):
         return
-    sub = context.current_subsegment()
+    sub = context.parent_for()
     if sub is not None:
         sub.annotations[key] = value
-    elif context.active is None:
+    elif context.is_missing():
         report(f"annotation {key}")
 
 
@@ -188,19 +200,24 @@ def metadata(key: str, value: Any, namespace: str = "default") -> None:
     """
     if not _valid_metadata(key, namespace):
         return
-    sub = context.current_subsegment()
+    sub = context.parent_for()
     if sub is not None:
-        sub.metadata.setdefault(namespace, {})[key] = value
-    elif context.active is None:
+        sub.metadata.setdefault(namespace, {})[key] = snapshot(value)
+    elif context.is_missing():
         report(f"metadata {key}")
 
 
 def _valid_annotation(key: object, value: object) -> bool:
     if not isinstance(key, str):
-        return _bad(TypeError, f"annotation key must be a str, got {type(key).__name__}")
+        return _bad(
+            TypeError,
+            "annotation-key-type",
+            f"annotation key must be a str, got {type(key).__name__}",
+        )
     if not 0 < len(key) <= MAX_ANNOTATION_KEY or not _KEY_CHARS.issuperset(key):
         return _bad(
             ValueError,
+            "annotation-key",
             f"annotation key {key[:100]!r} must be 1-{MAX_ANNOTATION_KEY} characters of "
             "A-Z, a-z, 0-9 and _",
         )
@@ -208,15 +225,21 @@ def _valid_annotation(key: object, value: object) -> bool:
         if len(value) > MAX_ANNOTATION_STRING:
             return _bad(
                 ValueError,
+                "annotation-string",
                 f"annotation {key!r}: a string value may have at most "
                 f"{MAX_ANNOTATION_STRING} characters, got {len(value)}",
             )
     elif isinstance(value, float):
         if value != value or value in (_INF, -_INF):
-            return _bad(ValueError, f"annotation {key!r}: {value!r} is not a finite number")
+            return _bad(
+                ValueError,
+                "annotation-number",
+                f"annotation {key!r}: {value!r} is not a finite number",
+            )
     elif not isinstance(value, int):  # bool is an int
         return _bad(
             TypeError,
+            "annotation-type",
             f"annotation {key!r}: value must be str, int, float or bool, "
             f"got {type(value).__name__}",
         )
@@ -228,26 +251,68 @@ _INF: Final = float("inf")
 
 def _valid_metadata(key: object, namespace: object) -> bool:
     if not isinstance(key, str):
-        return _bad(TypeError, f"metadata key must be a str, got {type(key).__name__}")
+        return _bad(
+            TypeError, "metadata-key-type", f"metadata key must be a str, got {type(key).__name__}"
+        )
     if not isinstance(namespace, str):
-        return _bad(TypeError, f"metadata namespace must be a str, got {type(namespace).__name__}")
+        return _bad(
+            TypeError,
+            "metadata-namespace-type",
+            f"metadata namespace must be a str, got {type(namespace).__name__}",
+        )
     if not namespace:
-        return _bad(ValueError, "metadata namespace must not be empty")
+        return _bad(ValueError, "metadata-namespace-empty", "metadata namespace must not be empty")
+    if len(key) > MAX_METADATA_KEY or len(namespace) > MAX_METADATA_KEY:
+        return _bad(
+            ValueError,
+            "metadata-length",
+            f"metadata key and namespace may have at most {MAX_METADATA_KEY} characters",
+        )
     if namespace.startswith("AWS."):
         return _bad(
-            ValueError, f"metadata namespace {namespace[:100]!r}: the prefix 'AWS.' is reserved"
+            ValueError,
+            "metadata-reserved",
+            f"metadata namespace {namespace[:100]!r}: the prefix 'AWS.' is reserved",
         )
     return True
 
 
-def _bad(kind: type[Exception], message: str) -> bool:
-    """Invalid input: raise in RUNTIME_ERROR mode, else log once per message. Returns False."""
+def _bad(kind: type[Exception], problem: str, message: str) -> bool:
+    """Invalid input: raise in RUNTIME_ERROR mode, else log once per kind of ``problem``
+    (not per value: keys built from data must not log on every call). Returns False."""
     settings = config.get()
     if settings.context_missing == config.RUNTIME_ERROR:
         raise kind(message)
     if not settings.disabled:
-        _log.warning_once("input:" + message, "lambda_xray: %s; ignored", message)
+        _log.warning_once("input:" + problem, "lambda_xray: %s; ignored", message)
     return False
+
+
+def _clean_name(name: object) -> str:
+    """A subsegment name: a ``str`` (other values as their text, with one warning)."""
+    if type(name) is str:
+        return name
+    _normalised("name", "subsegment name must be a str, got " + type(name).__name__)
+    return text_of(name, MAX_NAME) or "unnamed"
+
+
+def _clean_namespace(namespace: object) -> str | None:
+    """``"aws"``, ``"remote"`` or ``None``: X-Ray knows no other namespace."""
+    if namespace is None or namespace in NAMESPACES:
+        return namespace
+    kind = type(namespace).__name__
+    shown = text_of(namespace, 50) if isinstance(namespace, str) else kind
+    _normalised("namespace", f"subsegment namespace must be 'aws', 'remote' or None, got {shown!r}")
+    return None
+
+
+def _normalised(problem: str, message: str) -> None:
+    """A user-API value the layer replaced: one warning per kind of problem, never raises."""
+    try:
+        if not config.get().disabled:
+            _log.warning_once("input:" + problem, "lambda_xray: %s; used a safe value", message)
+    except Exception:
+        pass
 
 
 def _name_of(func: Callable[..., Any]) -> str:

@@ -1,8 +1,9 @@
 """The layer's settings, read from the environment once, on first need.
 
 Importing this module reads nothing. ``get()`` reads the environment the
-first time it is called (the first invocation, or the first recording
-attempt during init) and keeps the result for the life of the process; a bad
+first time it is called (during Init, when the runtime looks the wrapper's
+handler up; else the first invocation) and keeps the result for the life of
+the process; a bad
 value falls back to its default with one warning naming the variable, the
 value and what is accepted.
 """

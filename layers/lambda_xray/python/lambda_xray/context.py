@@ -1,12 +1,21 @@
-"""Which invocation is running and which subsegment is current.
+"""Which invocation is running, which subsegment is current, and where new work attaches.
 
 The current subsegment is a ``ContextVar``, so asyncio tasks created during an
-invocation follow it. Threads start with an empty context; for them the
-invocation itself (a module global, set for its duration) is the fallback,
-so work handed to a ``ThreadPoolExecutor`` or boto3's S3 transfer threads
-attaches to the invocation's handler subsegment. A subsegment left behind in
-a context (a background task that outlived its invocation) belongs to an
-invocation that is no longer active and is ignored.
+invocation follow it, and so do threads and ``ThreadPoolExecutor`` work
+started during one (:mod:`lambda_xray.threads` carries it over). A thread
+that was not given a context (started during Init, or by code the layer does
+not patch) falls back to the running invocation itself (a module global, set
+for its duration), so its work attaches to the ``## <handler>`` subsegment.
+
+Three phases decide what an attempt to record means (:func:`parent_for`):
+
+- **Init** (no invocation has started in this process yet): not traced,
+  silently; never "context missing" (module-level clients, config loads).
+- **An invocation is running**: the current subsegment, else its root.
+- **Afterwards, outside any invocation** (a thread or task that outlived its
+  invocation, whatever it carries): "context missing", handled by
+  :mod:`lambda_xray.context_missing`. Work started by an ended invocation is
+  never attached to a later one.
 """
 
 from __future__ import annotations
@@ -45,23 +54,71 @@ class Invocation:
 #: The subsegment new subsegments attach to, in this context.
 current: ContextVar[Subsegment | None] = ContextVar("lambda_xray_current", default=None)
 
+#: The invocation that started this context's thread or task, when it carried
+#: no subsegment (an invocation that records nothing); set only by
+#: :mod:`lambda_xray.threads`.
+started_in: ContextVar[Invocation | None] = ContextVar("lambda_xray_started_in", default=None)
+
 #: The running invocation, visible from every thread; ``None`` between invocations.
 active: Invocation | None = None
 
+#: True once the first invocation started: before that, the process is in Init.
+started = False
+
 
 def activate(invocation: Invocation | None) -> None:
-    """Make ``invocation`` the running one (``None`` when it ends)."""
-    global active
+    """Make ``invocation`` the running one (``None`` when it ends); ends Init."""
+    global active, started
     active = invocation
+    if invocation is not None:
+        started = True
 
 
-def current_subsegment() -> Subsegment | None:
-    """The subsegment to attach to here: this context's, else the invocation's root.
+def reset() -> None:
+    """Back to Init: no invocation running, none started yet (tests, ``testing.reset``)."""
+    global active, started
+    active = None
+    started = False
 
-    ``None`` outside an invocation and in invocations that record nothing.
+
+def in_init() -> bool:
+    """True before the first invocation of this process started."""
+    return not started
+
+
+def parent_for() -> Subsegment | None:
+    """The subsegment new work attaches to here, or ``None`` when nothing is recorded.
+
+    Never reports anything; :func:`is_missing` tells whether a ``None`` is a
+    missing context.
     """
     sub = current.get()
     invocation = active
-    if sub is not None and sub.invocation is invocation and invocation is not None:
-        return sub
-    return invocation.root if invocation is not None else None
+    if sub is not None:
+        return sub if sub.invocation is invocation and invocation is not None else None
+    if invocation is None:
+        return None
+    owner = started_in.get()
+    if owner is not None and owner is not invocation:
+        return None
+    return invocation.root
+
+
+def is_missing() -> bool:
+    """True when recording here is "context missing": after Init, outside this
+    context's invocation (see the module docs)."""
+    if not started:
+        return False
+    invocation = active
+    if invocation is None:
+        return True
+    sub = current.get()
+    if sub is not None:
+        return sub.invocation is not invocation
+    owner = started_in.get()
+    return owner is not None and owner is not invocation
+
+
+def current_subsegment() -> Subsegment | None:
+    """The subsegment to attach to here (see :func:`parent_for`)."""
+    return parent_for()

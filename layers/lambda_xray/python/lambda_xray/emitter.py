@@ -4,9 +4,11 @@ The socket is created on the first send (never at import), is non-blocking
 and, for an IP address, connected once, so each send is a single ``send``
 system call. Sending never raises and never blocks: a full buffer, an
 unreachable daemon or any other error drops that one document (counted in
-:attr:`UDPEmitter.dropped`). A daemon host given by name is resolved once,
-on the first send; if that fails, documents are dropped without trying again
-for :data:`RETRY_AFTER` seconds.
+:attr:`UDPEmitter.dropped`). A socket that stops working (closed, broken) is
+replaced on the next send, with one warning per process. A daemon host given
+by name is resolved once, on the first send; if that fails (DNS, a name IDNA
+rejects, ...), one warning says so and documents are dropped without trying
+again for :data:`RETRY_AFTER` seconds.
 
 Any object with a ``send(sub)`` method can stand in for the UDP emitter
 (:func:`set_emitter`); ``lambda_xray.testing.InMemoryEmitter`` is one.
@@ -37,6 +39,11 @@ if TYPE_CHECKING:
 #: Seconds to wait before trying an address that could not be resolved or connected again.
 RETRY_AFTER = 60.0
 
+# Send errors that pass with the moment (a full buffer, the daemon not listening
+# yet, a document too large): the socket is fine and is kept. Any other error (a
+# closed or broken socket) opens a new socket for the next send.
+_PASSING = ("EAGAIN", "EWOULDBLOCK", "ENOBUFS", "ECONNREFUSED", "EMSGSIZE")
+
 
 class UDPEmitter:
     """Sends each document as one datagram to the X-Ray daemon.
@@ -59,13 +66,10 @@ class UDPEmitter:
         """Encode ``sub`` and send it; never raises, never blocks."""
         try:
             data = encode(sub)
-            sock = self._sock
-            if sock is None:
-                sock = self._open()
-            sock.send(data)
-            self.sent += 1
         except Exception:
             self.dropped += 1
+            return
+        self.send_datagram(data)
 
     def send_datagram(self, data: bytes) -> None:
         """Send ``data``, a datagram from ``document``; never raises, never blocks."""
@@ -73,10 +77,33 @@ class UDPEmitter:
             sock = self._sock
             if sock is None:
                 sock = self._open()
-            sock.send(data)
-            self.sent += 1
         except Exception:
             self.dropped += 1
+            return
+        try:
+            sock.send(data)
+            self.sent += 1
+        except Exception as exc:
+            self.dropped += 1
+            self._broken(sock, exc)
+
+    def _broken(self, sock: _socket.socket, exc: Exception) -> None:
+        """A send failed: keep the socket for a passing condition, else open a new one next time."""
+        import errno
+
+        if isinstance(exc, OSError) and errno.errorcode.get(exc.errno or 0) in _PASSING:
+            return
+        with self._lock:
+            if self._sock is sock:
+                self._sock = None
+        _close_quietly(sock)
+        _log.warning_once(
+            "daemon-socket",
+            "lambda_xray: sending to the X-Ray daemon failed (%s: %s); a document was "
+            "dropped and the next one goes through a new socket",
+            type(exc).__name__,
+            exc,
+        )
 
     def close(self) -> None:
         """Close the socket; the next send opens a new one."""
@@ -92,7 +119,7 @@ class UDPEmitter:
             if self._sock is None:
                 try:
                     self._sock = self._connect()
-                except OSError:
+                except Exception:
                     # Do not resolve (and maybe wait on DNS) again for every document.
                     self._retry_at = monotonic() + RETRY_AFTER
                     raise
@@ -108,11 +135,15 @@ class UDPEmitter:
             # An ASCII host as bytes: a str would load the idna codec first.
             target: str | bytes = host.encode("ascii") if host.isascii() else host
             infos = _socket.getaddrinfo(target, port, 0, _socket.SOCK_DGRAM, _socket.IPPROTO_UDP)
-        except OSError:
+        except Exception as exc:  # OSError; UnicodeError for a name IDNA rejects; ValueError
             _log.warning_once(
                 "daemon-resolve",
-                "lambda_xray: cannot resolve the X-Ray daemon host %r; documents are dropped",
+                "lambda_xray: cannot resolve the X-Ray daemon host %r (%s: %s); documents "
+                "are dropped, trying again in %d s",
                 host,
+                type(exc).__name__,
+                exc,
+                RETRY_AFTER,
             )
             raise
         family, kind, proto, _, sockaddr = infos[0]
@@ -124,6 +155,15 @@ class UDPEmitter:
             sock.close()
             raise
         return sock
+
+
+def _close_quietly(sock: _socket.socket) -> bool:
+    """Close ``sock``; a broken socket may fail to close, and is gone either way."""
+    try:
+        sock.close()
+    except Exception:
+        return False
+    return True
 
 
 _emitter: Emitter | None = None

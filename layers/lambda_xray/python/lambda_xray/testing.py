@@ -160,9 +160,11 @@ def invocation(name: str = "test", *, header: str | None = None) -> _InvocationS
 def reset() -> None:
     """Forget what the layer learnt in this process, as if it had just started.
 
-    Settings (the environment is read again), the loaded handler, the cold
-    start flag, once-only log messages and the UDP socket. An installed
-    ``InMemoryEmitter`` stays installed.
+    Settings (the environment is read again), the loaded handler (the next
+    look-up of ``lambda_xray.handler.handler`` runs Init again), the phase
+    (Init again: no invocation has started), the cold start flag, once-only
+    log messages and the UDP socket. An installed ``InMemoryEmitter`` stays
+    installed.
     """
     from lambda_xray import handler
 

@@ -32,6 +32,9 @@ _TARGETS = {
     "http.client": "lambda_xray.patches.http_client",
     "urllib3.connectionpool": "lambda_xray.patches.urllib3",
     "requests.sessions": "lambda_xray.patches.requests",
+    # Not a client: threads and executors carry the current subsegment.
+    "threading": "lambda_xray.threads",
+    "concurrent.futures.thread": "lambda_xray.threads",
 }
 
 _lock = allocate_lock()

@@ -17,7 +17,7 @@ from lambda_xray.patches import _common
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
     from types import ModuleType
     from typing import Any, Final
 
@@ -72,8 +72,7 @@ def _wrap_request(original: Callable[..., Any], module: ModuleType) -> Callable[
         sub, header = _common.begin(name, "remote")
         if header is not None:
             try:
-                headers = {k: v for k, v in headers.items() if k.lower() != header_lower}
-                headers[header_name] = header
+                headers = _WithTraceHeader(headers, header_name, header_lower, header)
             except Exception:
                 _common.warn_once("http.client-header", "could not add the trace header")
         if sub is not None:
@@ -92,6 +91,39 @@ def _wrap_request(original: Callable[..., Any], module: ModuleType) -> Callable[
         return None
 
     return request
+
+
+class _WithTraceHeader:
+    """The caller's headers, every line kept in order (repeated names too), with the
+    trace header in place of any the caller set; the caller's object is not changed.
+
+    ``HTTPConnection.request`` only iterates the names and calls ``items()``.
+    """
+
+    __slots__ = ("_lines",)
+
+    def __init__(self, headers: Any, name: str, lower: str, value: str) -> None:
+        lines = [(k, v) for k, v in headers.items() if _lower_name(k) != lower]
+        lines.append((name, value))
+        self._lines = lines
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter([k for k, _ in self._lines])
+
+    def __len__(self) -> int:
+        return len(self._lines)
+
+    def __contains__(self, name: object) -> bool:
+        return any(k == name for k, _ in self._lines)
+
+    def items(self) -> list[tuple[Any, Any]]:
+        return list(self._lines)
+
+
+def _lower_name(name: Any) -> Any:
+    if isinstance(name, bytes):
+        return name.decode("latin-1").lower()
+    return name.lower()
 
 
 def _wrap_getresponse(original: Callable[..., Any]) -> Callable[..., Any]:
