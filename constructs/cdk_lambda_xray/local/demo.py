@@ -114,23 +114,19 @@ def _descendants(node: Node) -> Iterator[Node]:
 
 
 def _matches(node: Node, spec: FlowSpec) -> bool:
-    if not node.received or node.doc is None or node.doc.get("name") != spec.root_name:
+    if node.raw_name != spec.root_name:
         return False
     if spec.fault_message is not None:
         return "fault" in node.flags and any(spec.fault_message in m for m in node.exceptions)
     if "fault" in node.flags:
         return False
-    for service, operation in spec.calls:
-        found = any(
-            d.doc is not None
-            and d.doc.get("name") == service
-            and (d.doc.get("aws") or {}).get("operation") == operation
-            and d.status == 200
+    return all(
+        any(
+            d.raw_name == service and d.operation == operation and d.status == 200
             for d in _descendants(node)
         )
-        if not found:
-            return False
-    return True
+        for service, operation in spec.calls
+    )
 
 
 def find_flow_trace(traces: Sequence[Trace], spec: FlowSpec) -> Trace | None:
