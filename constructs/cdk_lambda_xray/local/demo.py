@@ -39,11 +39,12 @@ from cdk_lambda_xray.local.collector import Collector
 from cdk_lambda_xray.local.deploy import (
     LOCAL_REGION,
     NODE_RUNTIME_PACKAGES,
+    TMP_PREFIX,
     CdkCli,
     find_cli_root,
     missing_node_packages,
 )
-from cdk_lambda_xray.local.emulator import MiniStack
+from cdk_lambda_xray.local.emulator import STATE_PREFIX, MiniStack
 from cdk_lambda_xray.local.readback import Readback, read_back
 from cdk_lambda_xray.local.traceview import (
     Node,
@@ -258,9 +259,10 @@ class DemoResult:
 
 def _prepare_work_dir(work_dir: Path) -> None:
     work_dir.mkdir(parents=True, exist_ok=True)
-    for name in _WORK_ITEMS:
-        path = work_dir / name
-        if path.is_dir():
+    # Temporary directories a killed run may have left (its lifeline normally removes them).
+    leftovers = [*work_dir.glob(f"{STATE_PREFIX}*"), *work_dir.glob(f"{TMP_PREFIX}*")]
+    for path in [*(work_dir / name for name in _WORK_ITEMS), *leftovers]:
+        if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
         else:
             path.unlink(missing_ok=True)
