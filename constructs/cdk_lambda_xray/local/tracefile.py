@@ -58,7 +58,7 @@ def _loads(shown: str, text: str, line: int) -> Any:
     try:
         return loads_bounded(text)
     except JsonRejected as exc:
-        raise TraceFileError(f"{shown}: line {line} is {exc} (expected JSON lines)") from None
+        raise TraceFileError(f"{shown}: line {line}: {exc} (expected JSON lines)") from None
 
 
 def append_document(path: Path, document: dict[str, Any]) -> None:

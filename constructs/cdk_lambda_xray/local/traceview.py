@@ -22,6 +22,7 @@ parents renders like any other.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -44,7 +45,7 @@ __all__ = [
 BAR_WIDTH = 32
 LABEL_WIDTH = 50
 #: Deeper levels are drawn without further indentation, their depth written out.
-MAX_INDENT = 12
+MAX_INDENT = 8
 
 _ANSI = {"fault": "\033[31m", "error": "\033[33m", "throttle": "\033[35m", "dim": "\033[2m"}
 _RESET = "\033[0m"
@@ -400,8 +401,20 @@ def render_text(traces: Sequence[Trace], *, color: bool = False) -> str:
 # -- HTML ----------------------------------------------------------------------------
 
 
-def _template_dir() -> Path:
-    return Path(__file__).resolve().parent / "templates"
+@functools.cache
+def _template() -> Any:
+    """The page template, compiled once per process (jinja2 loads only when a page is made)."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(Path(__file__).resolve().parent / "templates")),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["ms"] = _fmt_ms
+    return env.get_template("traces.html.j2")
 
 
 def render_html(
@@ -414,24 +427,14 @@ def render_html(
 
     ``labels`` maps trace ids to a caption shown above that trace.
     """
-    import jinja2  # loaded only when a page is written
-
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(_template_dir())),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["ms"] = _fmt_ms
-    template = env.get_template("traces.html.j2")
-    return template.render(
+    page: str = _template().render(
         title=safe_text(title),
         traces=traces,
         labels={k: safe_text(v) for k, v in (labels or {}).items()},
         total=sum(t.document_count for t in traces),
         max_indent=MAX_INDENT,
     )
+    return page
 
 
 def write_html(
