@@ -105,7 +105,7 @@ class Collector:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
             sock.bind((self._host, self._port))
             sock.settimeout(0.2)
-        except OSError:
+        except BaseException:  # OSError, or TypeError/OverflowError for a malformed address
             sock.close()
             raise
         self._sock = sock
@@ -284,7 +284,7 @@ def parse_datagram(data: bytes, *, truncated: bool = False) -> dict[str, Any]:
         header = loads_bounded(header_bytes)
     except JsonRejected:
         header = None
-    if not isinstance(header, dict) or header.get("format") != "json" or header.get("version") != 1:
+    if not _is_daemon_header(header):
         raise DatagramRejected(BAD_HEADER, f"{header_bytes[:40]!r}")
     if body[:3] in (b"T1S", b"T1U"):
         raise DatagramRejected(OTLP)
@@ -297,6 +297,14 @@ def parse_datagram(data: bytes, *, truncated: bool = False) -> dict[str, Any]:
     if not isinstance(document.get("id"), str) or not isinstance(document.get("trace_id"), str):
         raise DatagramRejected(NO_IDS, "both must be strings")
     return document
+
+
+def _is_daemon_header(header: object) -> bool:
+    """``{"format": "json", "version": 1}`` (``true`` is not ``1`` here)."""
+    if not isinstance(header, dict) or header.get("format") != "json":
+        return False
+    version = header.get("version")
+    return type(version) is int and version == 1
 
 
 def _json_type(value: object) -> str:

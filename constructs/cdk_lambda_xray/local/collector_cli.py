@@ -34,16 +34,22 @@ from cdk_lambda_xray.local.traceview import build_traces, render_text, write_htm
 
 
 def _port(text: str) -> int:
-    port = int(text)
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
     if not 0 <= port <= 65535:
-        raise ValueError(text)
+        raise argparse.ArgumentTypeError(f"a port is a number from 0 to 65535, not {text!r}")
     return port
 
 
 def _seconds(text: str) -> float:
-    value = float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
     if not math.isfinite(value) or value < 0:
-        raise ValueError(text)
+        raise argparse.ArgumentTypeError(f"seconds are a number of 0 or more, not {text!r}")
     return value
 
 
@@ -140,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         collector = Collector(args.host, args.port, on_document=on_document).start()
-    except (OSError, ValueError, OverflowError) as exc:
+    except (OSError, ValueError, OverflowError, TypeError) as exc:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         where = safe_text(f"{args.host}:{args.port}")
