@@ -125,3 +125,50 @@ def test_a_command_leaves_no_temp_dir_when_it_ends(tmp_path: Path) -> None:
     with pytest.raises(Exception, match="failed with status"):
         cli.run(["synth"], timeout=120, log_name="synth")
     assert not list(cli.work_dir.glob(f"{TMP_PREFIX}*"))
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[-1].split()
+            except OSError:
+                continue
+            if fields[1] == str(pid):
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+@pytest.mark.skipif(
+    not (REPO_ROOT / "node_modules" / ".bin" / "cdk").exists(), reason="needs `make setup`"
+)
+def test_the_demo_killed_during_cdk_leaves_no_process_and_no_temp_dir(tmp_path: Path) -> None:
+    """The case the review found: ``kill -9`` of the demo while the CDK CLI runs."""
+    work = tmp_path / "demo"
+    command = [sys.executable, "-m", "cdk_lambda_xray", "demo", "--app-dir", str(REPO_ROOT)]
+    demo = subprocess.Popen(
+        [*command, "--work-dir", str(work), "--no-color"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    members: list[int] = []
+    try:
+        # MiniStack is up and `cdk bootstrap` has started once the CLI's TMPDIR exists.
+        _wait(lambda: list(work.glob(f"{TMP_PREFIX}*")), timeout=120)
+        assert list(work.glob(".ministack-*"))
+        groups = {os.getpgid(pid) for pid in _children(demo.pid)}
+        members = [pid for pgid in groups for pid in _group(pgid)]
+        assert len(groups) >= 2 and len(members) >= 3  # MiniStack's group and the CLI's
+        demo.send_signal(signal.SIGKILL)
+        demo.wait()
+        seconds = _wait(lambda: not any(_running(pid) for pid in members), timeout=15)
+        assert seconds < 5
+        _wait(lambda: not [*work.glob(f"{TMP_PREFIX}*"), *work.glob(".ministack-*")], timeout=5)
+    finally:
+        demo.kill()
+        demo.wait()
+        for pid in members:
+            if _running(pid):
+                os.kill(pid, signal.SIGKILL)
