@@ -2,10 +2,13 @@
 
 ``json.loads`` recurses once per nesting level, so a 60 KB run of ``[`` raises
 ``RecursionError`` (not a ``ValueError``) -- on a receiving thread that ends the
-thread. :func:`loads_bounded` measures the nesting depth first, without
-recursion, and refuses anything deeper than :data:`MAX_DEPTH`; what it raises is
-always a :class:`JsonRejected` whose ``kind`` is one of a few fixed reasons
-(for counting) and whose message is one line.
+thread -- and a document nested a few hundred levels deep breaks whatever
+walks it later (``json.dumps`` when it is saved). :func:`loads_bounded` turns
+both into a refusal: ``RecursionError`` while parsing, or a value nested more
+than :data:`MAX_DEPTH` levels (measured without recursion), is
+:data:`TOO_DEEP`. What it raises is always a :class:`JsonRejected` whose
+``kind`` is one of a few fixed reasons (for counting) and whose message is one
+line.
 
 The collector and the trace file reader both use it, so a document the
 collector keeps is one the reader can read back.
@@ -14,7 +17,6 @@ collector keeps is one the reader can read back.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 __all__ = [
@@ -35,9 +37,6 @@ NOT_UTF8 = "not UTF-8"
 TOO_DEEP = f"nests deeper than {MAX_DEPTH} levels"
 NOT_JSON = "not JSON"
 
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_BRACKET = re.compile(r"[\[\]{}]")
-
 
 class JsonRejected(ValueError):
     """The text is not acceptable JSON.
@@ -50,23 +49,20 @@ class JsonRejected(ValueError):
         self.kind = kind
 
 
-def nesting_depth(text: str) -> int:
-    """The deepest nesting of ``[`` / ``{`` in ``text``, ignoring brackets inside strings.
+def nesting_depth(value: Any, limit: int = MAX_DEPTH) -> int:
+    """How deeply objects and arrays nest in a parsed value (``5`` is 0, ``[[]]`` is 2).
 
-    Iterative and linear. It is an upper bound, never too low: when the text
-    has few brackets their count is returned without scanning, and for text
-    that is not valid JSON (an unterminated string) it may be too high.
+    Iterative; stops counting once past ``limit`` (returns ``limit + 1``).
     """
-    openers = text.count("[") + text.count("{")
-    if openers <= MAX_DEPTH:
-        return openers
-    depth = deepest = 0
-    for match in _BRACKET.finditer(_STRING.sub('""', text)):
-        if match.group() in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        else:
-            depth -= 1
+    deepest = 0
+    stack = [(value, 1)] if isinstance(value, dict | list) else []
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return limit + 1
+        deepest = max(deepest, depth)
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
     return deepest
 
 
@@ -84,14 +80,16 @@ def loads_bounded(data: bytes | str) -> Any:
             raise JsonRejected(NOT_UTF8, detail) from None
     else:
         text = data
-    if nesting_depth(text) > MAX_DEPTH:
-        raise JsonRejected(TOO_DEEP, "")
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except RecursionError:
         raise JsonRejected(TOO_DEEP, "") from None
     except ValueError as exc:
         raise JsonRejected(NOT_JSON, _first_line(str(exc))) from None
+    # Fewer opening brackets than the limit cannot nest deeper: skip the walk.
+    if text.count("[") + text.count("{") > MAX_DEPTH and nesting_depth(value) > MAX_DEPTH:
+        raise JsonRejected(TOO_DEEP, "")
+    return value
 
 
 def _first_line(text: str) -> str:
