@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from cdk_lambda_xray.local.deploy import TMP_PREFIX, CdkCli
+from cdk_lambda_xray.local.deploy import TMP_PREFIX
 from cdk_lambda_xray.local.lifeline import Lifeline
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -114,17 +114,6 @@ def test_a_released_lifeline_leaves_the_group_and_directories_alone(tmp_path: Pa
     finally:
         child.kill()
         child.wait()
-
-
-def test_a_command_leaves_no_temp_dir_when_it_ends(tmp_path: Path) -> None:
-    app = tmp_path / "app"
-    app.mkdir()
-    (app / "cdk.json").write_text(json.dumps({"app": "python3 -c 'raise SystemExit(7)'"}))
-    cli = CdkCli(app, tmp_path / "work", endpoint_url="http://127.0.0.1:9", cli_root=REPO_ROOT)
-    assert cli.environment(tmp_path)["TMPDIR"] == str(tmp_path)
-    with pytest.raises(Exception, match="failed with status"):
-        cli.run(["synth"], timeout=120, log_name="synth")
-    assert not list(cli.work_dir.glob(f"{TMP_PREFIX}*"))
 
 
 def _children(pid: int) -> list[int]:

@@ -10,7 +10,8 @@ import pytest
 
 from cdk_lambda_xray.local import traceview_cli
 from cdk_lambda_xray.local.tracefile import append_document, load_documents
-from cdk_lambda_xray.local.traceview import build_traces, render_html, render_text
+from cdk_lambda_xray.local.tracepage import render_html
+from cdk_lambda_xray.local.traceview import build_traces, render_text
 
 T1 = "1-6743a2b1-0123456789abcdef01234567"
 T2 = "1-6743a2b2-89abcdef0123456789abcdef"

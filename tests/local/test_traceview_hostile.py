@@ -24,7 +24,8 @@ from hypothesis import strategies as st
 
 from cdk_lambda_xray.local import traceview_cli
 from cdk_lambda_xray.local.docmodel import safe_text
-from cdk_lambda_xray.local.traceview import build_traces, render_html, render_text, write_html
+from cdk_lambda_xray.local.tracepage import render_html, write_html
+from cdk_lambda_xray.local.traceview import build_traces, render_text
 
 T1 = "1-6743a2b1-0123456789abcdef01234567"
 # Terminal control sequences an attacker could put in a name or message.

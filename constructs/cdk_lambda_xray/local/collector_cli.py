@@ -30,7 +30,8 @@ from typing import Any
 from cdk_lambda_xray.local.collector import Collector
 from cdk_lambda_xray.local.docmodel import normalise, safe_text
 from cdk_lambda_xray.local.tracefile import append_document
-from cdk_lambda_xray.local.traceview import build_traces, render_text, write_html
+from cdk_lambda_xray.local.tracepage import write_html
+from cdk_lambda_xray.local.traceview import build_traces, render_text
 
 
 def _port(text: str) -> int:

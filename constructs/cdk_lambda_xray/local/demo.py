@@ -46,13 +46,8 @@ from cdk_lambda_xray.local.deploy import (
 )
 from cdk_lambda_xray.local.emulator import STATE_PREFIX, MiniStack
 from cdk_lambda_xray.local.readback import Readback, read_back
-from cdk_lambda_xray.local.traceview import (
-    Node,
-    Trace,
-    build_traces,
-    render_trace_text,
-    write_html,
-)
+from cdk_lambda_xray.local.tracepage import write_html
+from cdk_lambda_xray.local.traceview import Node, Trace, build_traces, render_trace_text
 
 STACK = "LambdaXrayReference"
 #: What the demo leaves in its work directory (and removes at the next start).

@@ -3,7 +3,8 @@
 :func:`build_traces` takes any JSON values -- what the collector kept, or what
 a file holds -- and never raises. Each value goes through
 :func:`~cdk_lambda_xray.local.docmodel.normalise` once; the trees, the terminal
-view (:func:`render_text`) and the HTML page (:func:`render_html`) are built
+view (:func:`render_text`) and the HTML page
+(:func:`~cdk_lambda_xray.local.tracepage.render_html`) are built
 from those checked, escaped facts only. Documents are grouped by trace id and
 linked by ``parent_id`` (subsegments embedded in a document are linked to it).
 
@@ -22,11 +23,9 @@ parents renders like any other.
 
 from __future__ import annotations
 
-import functools
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from cdk_lambda_xray.local.docmodel import DocFacts, Key, normalise, safe_text
@@ -36,10 +35,9 @@ __all__ = [
     "Node",
     "Trace",
     "build_traces",
-    "render_html",
+    "fmt_ms",
     "render_text",
     "render_trace_text",
-    "write_html",
 ]
 
 BAR_WIDTH = 32
@@ -322,7 +320,8 @@ def _start_key(node: Node) -> float:
 # -- terminal ------------------------------------------------------------------------
 
 
-def _fmt_ms(value: float | None) -> str:
+def fmt_ms(value: float | None) -> str:
+    """A duration for display: ``12.4 ms``, ``12.35 s``; ``…`` when unknown."""
     if value is None:
         return "…"
     if abs(value) < 10_000:
@@ -353,7 +352,7 @@ def render_trace_text(trace: Trace, *, color: bool = False, bar_width: int = BAR
     the only escape sequences in the result are the colours asked for.
     """
     marks = _marks(trace)
-    head = f"trace {trace.trace_id}  {_fmt_ms(trace.duration_ms)}  {trace.document_count} docs"
+    head = f"trace {trace.trace_id}  {fmt_ms(trace.duration_ms)}  {trace.document_count} docs"
     lines = [
         _paint(
             head + ("  " + ", ".join(marks) if marks else ""), next(iter(trace.flags), None), color
@@ -365,7 +364,7 @@ def render_trace_text(trace: Trace, *, color: bool = False, bar_width: int = BAR
         node, guides, last, depth = stack.pop()
         deep = f"({depth}) " if depth > MAX_INDENT else ""
         label = (guides + ("└─ " if last else "├─ ") + deep + node.name)[:LABEL_WIDTH]
-        duration = (_fmt_ms(node.duration_ms) if node.received else "").rjust(10)
+        duration = (fmt_ms(node.duration_ms) if node.received else "").rjust(10)
         bar = "|" + _text_bar(trace, node, bar_width) + "|"
         if node.received:
             info = [str(node.status)] if node.status is not None else []
@@ -396,55 +395,3 @@ def render_text(traces: Sequence[Trace], *, color: bool = False) -> str:
     if not traces:
         return "no traces received"
     return "\n\n".join(render_trace_text(t, color=color) for t in traces)
-
-
-# -- HTML ----------------------------------------------------------------------------
-
-
-@functools.cache
-def _template() -> Any:
-    """The page template, compiled once per process (jinja2 loads only when a page is made)."""
-    import jinja2
-
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(Path(__file__).resolve().parent / "templates")),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["ms"] = _fmt_ms
-    return env.get_template("traces.html.j2")
-
-
-def render_html(
-    traces: Sequence[Trace],
-    *,
-    title: str = "X-Ray traces",
-    labels: Mapping[str, str] | None = None,
-) -> str:
-    """A self-contained static HTML page with every trace (jinja2, autoescaped).
-
-    ``labels`` maps trace ids to a caption shown above that trace.
-    """
-    page: str = _template().render(
-        title=safe_text(title),
-        traces=traces,
-        labels={k: safe_text(v) for k, v in (labels or {}).items()},
-        total=sum(t.document_count for t in traces),
-        max_indent=MAX_INDENT,
-    )
-    return page
-
-
-def write_html(
-    traces: Sequence[Trace],
-    path: Path,
-    *,
-    title: str = "X-Ray traces",
-    labels: Mapping[str, str] | None = None,
-) -> Path:
-    """Write :func:`render_html` to ``path`` (parents created); returns the path."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_html(traces, title=title, labels=labels), encoding="utf-8")
-    return path

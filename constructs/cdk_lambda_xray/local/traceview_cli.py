@@ -20,7 +20,8 @@ from pathlib import Path
 
 from cdk_lambda_xray.local.docmodel import safe_text
 from cdk_lambda_xray.local.tracefile import TraceFileError, load_documents
-from cdk_lambda_xray.local.traceview import build_traces, render_text, write_html
+from cdk_lambda_xray.local.tracepage import write_html
+from cdk_lambda_xray.local.traceview import build_traces, render_text
 
 #: Exit status when ``--trace-id`` matches nothing.
 NO_MATCH = 1
