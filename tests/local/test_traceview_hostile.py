@@ -332,3 +332,19 @@ def test_every_generated_document_appears_in_both_views(docs: list[dict[str, Any
         assert f'title="id {doc["id"]}"' in html
     received_rows = sum(1 for t in traces for _, n in t.nodes() if n.received)
     assert text.count("\n") + 1 >= received_rows + len(traces)
+
+
+def test_traces_piped_into_a_reader_that_stops_early_ends_quietly(tmp_path: Path) -> None:
+    path, html = tmp_path / "many.jsonl", tmp_path / "many.html"
+    path.write_text(
+        "".join(json.dumps(_doc(f"{i:016x}", trace_id=f"1-a-{i}")) + "\n" for i in range(3000))
+    )
+    command = [sys.executable, "-m", "cdk_lambda_xray", "traces", str(path), "--html", str(html)]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline().startswith(b"trace ")
+    proc.stdout.close()  # the reader goes away, as `| head -1` does
+    assert proc.wait(timeout=60) == 0
+    assert proc.stderr.read() == b""
+    proc.stderr.close()
+    assert html.is_file()

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self
 
+from cdk_lambda_xray.local.docmodel import safe_text
 from cdk_lambda_xray.local.jsonlimits import JsonRejected, loads_bounded
 
 #: The daemon reads at most this many bytes per datagram (64 KiB).
@@ -207,7 +208,7 @@ class Collector:
                     return snapshot
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    names = sorted({str(d.get("name")) for d in snapshot})
+                    names = sorted({safe_text(d.get("name"), 60) for d in snapshot})
                     raise TimeoutError(
                         f"collector: condition not met after {timeout:g}s; "
                         f"{len(snapshot)} documents ({', '.join(names) or 'none'}), "

@@ -27,6 +27,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from cdk_lambda_xray.local.cliout import tolerate_closed_output
 from cdk_lambda_xray.local.collector import Collector
 from cdk_lambda_xray.local.docmodel import normalise, safe_text
 from cdk_lambda_xray.local.tracefile import append_document
@@ -175,16 +176,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     documents = collector.documents
     traces = build_traces(documents)
-    print()
-    print(render_text(traces, color=color))
-    print(f"\n{len(documents)} documents in {len(traces)} traces, {_rejected(collector)}")
-    if collector.callback_errors:
-        target = f"to {safe_text(str(args.output))} " if args.output is not None else ""
-        print(f"{collector.callback_errors} documents could not be written {target}or printed")
-    if args.html is not None:
+    status = 1 if collector.callback_errors and args.output is not None else 0
+    html_line = ""
+    if args.html is not None:  # first: the page is written even if stdout is gone
         try:
-            print(f"HTML: {write_html(traces, args.html)}")
+            html_line = f"HTML: {safe_text(str(write_html(traces, args.html)))}"
         except OSError as exc:
             print(f"cannot write the HTML page: {safe_text(str(exc))}", file=sys.stderr)
-            return 1
-    return 1 if collector.callback_errors and args.output is not None else 0
+            status = 1
+
+    def summary() -> int:
+        print()
+        print(render_text(traces, color=color))
+        print(f"\n{len(documents)} documents in {len(traces)} traces, {_rejected(collector)}")
+        if collector.callback_errors:
+            target = f"to {safe_text(str(args.output))} " if args.output is not None else ""
+            print(f"{collector.callback_errors} documents could not be written {target}or printed")
+        if html_line:
+            print(html_line)
+        return status
+
+    return tolerate_closed_output(summary)

@@ -4,11 +4,11 @@
 segment documents. Lines that are JSON but not segment documents (``5``, an
 object without ``id``) are shown, marked odd.
 
-Exit status: 0 when the traces were shown (also when the file holds none);
-1 when ``--trace-id`` matches no trace; 2 when ``FILE`` cannot be used
-(missing, not a regular file, not UTF-8, a line that is not JSON), the HTML
-page cannot be written, or the command line is invalid. Every failure is one
-line on stderr.
+Exit status: 0 when the traces were shown (also when the file holds none, or
+the reader of the output stopped early, as ``| head`` does); 1 when
+``--trace-id`` matches no trace; 2 when ``FILE`` cannot be used (missing, not
+a regular file, not UTF-8, a line that is not JSON), the HTML page cannot be
+written, or the command line is invalid. Every failure is one line on stderr.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from cdk_lambda_xray.local.cliout import tolerate_closed_output
 from cdk_lambda_xray.local.docmodel import safe_text
 from cdk_lambda_xray.local.tracefile import TraceFileError, load_documents
 from cdk_lambda_xray.local.tracepage import write_html
@@ -44,6 +45,10 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Print the traces in a file; returns the exit status (see the module)."""
     args = _parser().parse_args(argv)
+    return tolerate_closed_output(lambda: _show(args))
+
+
+def _show(args: argparse.Namespace) -> int:
     try:
         documents = load_documents(args.file)
     except TraceFileError as exc:
@@ -58,11 +63,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return NO_MATCH
-    print(render_text(traces, color=sys.stdout.isatty() and not args.no_color))
-    if args.html is not None:
+    html_line = ""
+    if args.html is not None:  # first: the page is written even if stdout goes away
         try:
-            print(f"\nHTML: {safe_text(str(write_html(traces, args.html)))}")
+            html_line = f"\nHTML: {safe_text(str(write_html(traces, args.html)))}"
         except OSError as exc:
             print(f"cannot write the HTML page: {safe_text(str(exc))}", file=sys.stderr)
             return BAD_INPUT
+    print(render_text(traces, color=sys.stdout.isatty() and not args.no_color))
+    if html_line:
+        print(html_line)
     return 0
