@@ -21,12 +21,25 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["TEXT_LIMIT", "DocFacts", "Key", "describe_value", "normalise", "safe_text"]
+__all__ = [
+    "FLAGS",
+    "NO_TRACE_ID",
+    "TEXT_LIMIT",
+    "DocFacts",
+    "Key",
+    "describe_value",
+    "normalise",
+    "safe_text",
+]
 
 #: Longest text shown for one field (characters, before escaping).
 TEXT_LIMIT = 200
 _SHORT = 40
 _NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+#: The documents' status flags, in the order they are shown.
+FLAGS = ("fault", "error", "throttle")
+#: Shown for documents without a usable ``trace_id`` (they are grouped together).
+NO_TRACE_ID = "(no trace id)"
 
 #: How a document is identified for linking: ``("id", <its id>)`` or, for a
 #: document without a string id, ``("doc", <its position>)``.
@@ -107,20 +120,24 @@ class DocFacts:
 
 
 class _Reader:
-    """Reads fields of one value, collecting what is odd about them."""
+    """Reads fields of one JSON object, collecting what is odd about them."""
 
-    def __init__(self, value: Any) -> None:
-        self.doc: dict[str, Any] = value if isinstance(value, dict) else {}
+    def __init__(self, doc: dict[str, Any]) -> None:
+        self.doc = doc
         self.odd: list[str] = []
 
     def note(self, field: str, what: str, value: object) -> None:
         self.odd.append(f"{field} is {what}: {safe_text(describe_value(value), _SHORT)}")
 
-    def text(self, field: str) -> str | None:
+    def text(self, field: str, *, required: bool = False) -> str | None:
         value = self.doc.get(field)
-        if value is None or isinstance(value, str):
+        if isinstance(value, str):
             return value
-        self.note(field, "not a string", value)
+        if field not in self.doc:
+            if required:
+                self.odd.append(f"no {field}")
+        else:
+            self.note(field, "not a string", value)
         return None
 
     def flag(self, field: str) -> bool:
@@ -141,13 +158,18 @@ class _Reader:
         self.note(field, "not a finite number", value)
         return None
 
-    def mapping(self, field: str, within: dict[str, Any] | None = None) -> dict[str, Any]:
-        source = self.doc if within is None else within
-        value = source.get(field)
-        if value is None or isinstance(value, dict):
-            return value or {}
-        self.note(field, "not an object", value)
-        return {}
+    def mapping(self, path: str) -> dict[str, Any]:
+        """The object at a dotted ``path`` (``http.response``); ``{}`` if absent or odd."""
+        current = self.doc
+        for depth, field in enumerate(path.split(".")):
+            value = current.get(field)
+            if value is None:
+                return {}
+            if not isinstance(value, dict):
+                self.note(".".join(path.split(".")[: depth + 1]), "not an object", value)
+                return {}
+            current = value
+        return current
 
 
 def normalise(
@@ -163,54 +185,34 @@ def normalise(
     an id. An embedded subsegment (``container_key`` given) belongs to its
     container's trace and parent unless it names its own.
     """
-    read = _Reader(value)
     if not isinstance(value, dict):
-        read.odd.append(f"not a segment document: {safe_text(describe_value(value), _SHORT)}")
-    doc = read.doc
-    raw_id = read.text("id")
-    if raw_id is None and "id" not in doc and isinstance(value, dict):
-        read.odd.append("no id")
-    key: Key = ("id", raw_id) if raw_id is not None else ("doc", str(position))
-    trace_key = read.text("trace_id")
-    if trace_key is None:
-        trace_key = container_trace
-        if trace_key is None and "trace_id" not in doc and isinstance(value, dict):
-            read.odd.append("no trace_id")
+        return _not_a_document(value, position, container_key, container_trace), []
+    read = _Reader(value)
+    raw_id = read.text("id", required=True)
+    own_trace = read.text("trace_id", required=container_trace is None)
+    trace_key = own_trace if own_trace is not None else container_trace
     parent = read.text("parent_id")
-    parent_key: Key | None = ("id", parent) if parent is not None else container_key
-
-    raw_name = read.text("name")
-    if raw_name is None and "name" not in doc and isinstance(value, dict):
-        read.odd.append("no name")
-    aws = read.mapping("aws")
-    operation = aws.get("operation")
+    raw_name = read.text("name", required=True)
+    operation = read.mapping("aws").get("operation")
     if operation is not None and not isinstance(operation, str):
         read.note("aws.operation", "not a string", operation)
         operation = None
-
-    start, end, in_progress = (
-        read.time("start_time"),
-        read.time("end_time"),
-        read.flag("in_progress"),
-    )
-    if isinstance(value, dict):
-        _check_times(read, start, end, in_progress)
-    embedded = doc.get("subsegments")
+    start, end = read.time("start_time"), read.time("end_time")
+    in_progress = read.flag("in_progress")
+    _check_times(read, start, end, in_progress)
+    embedded = value.get("subsegments")
     if embedded is not None and not isinstance(embedded, list):
         read.note("subsegments", "not an array", embedded)
         embedded = None
-
     name = safe_text(raw_name) if raw_name is not None else "(no name)"
-    if not isinstance(value, dict):
-        name = "(not a segment document)"
-    flags = tuple(f for f in ("fault", "error", "throttle") if read.flag(f))
+    flags = tuple(f for f in FLAGS if read.flag(f))
     annotations, cold_start = _annotations(read)
     facts = DocFacts(
-        key=key,
+        key=("id", raw_id) if raw_id is not None else ("doc", str(position)),
         id=safe_text(raw_id, _SHORT) if raw_id is not None else f"(no id, document {position})",
         trace_key=trace_key,
-        trace_id=safe_text(trace_key, 80) if trace_key is not None else "(no trace id)",
-        parent_key=parent_key,
+        trace_id=safe_text(trace_key, 80) if trace_key is not None else NO_TRACE_ID,
+        parent_key=("id", parent) if parent is not None else container_key,
         name=f"{name} {safe_text(operation, _SHORT)}" if operation else name,
         raw_name=raw_name,
         operation=operation,
@@ -228,7 +230,34 @@ def normalise(
     return facts, list(embedded or [])
 
 
+def _not_a_document(
+    value: object, position: int, container_key: Key | None, container_trace: str | None
+) -> DocFacts:
+    """A JSON value that is not an object, shown as such where it was found."""
+    return DocFacts(
+        key=("doc", str(position)),
+        id=f"(no id, document {position})",
+        trace_key=container_trace,
+        trace_id=safe_text(container_trace, 80) if container_trace is not None else NO_TRACE_ID,
+        parent_key=container_key,
+        name="(not a segment document)",
+        raw_name=None,
+        operation=None,
+        namespace="",
+        start=None,
+        end=None,
+        in_progress=False,
+        status=None,
+        flags=(),
+        cold_start=False,
+        annotations=(),
+        exceptions=(),
+        odd=(f"not a segment document: {safe_text(describe_value(value), _SHORT)}",),
+    )
+
+
 def _check_times(read: _Reader, start: float | None, end: float | None, in_progress: bool) -> None:
+    """Times the schema requires, and the order of the two."""
     if start is None and "start_time" not in read.doc:
         read.odd.append("no start_time")
     if end is None and "end_time" not in read.doc and not in_progress:
@@ -238,8 +267,7 @@ def _check_times(read: _Reader, start: float | None, end: float | None, in_progr
 
 
 def _status(read: _Reader) -> int | None:
-    response = read.mapping("response", read.mapping("http"))
-    status = response.get("status")
+    status = read.mapping("http.response").get("status")
     if status is None:
         return None
     if isinstance(status, int) and not isinstance(status, bool) and 100 <= status <= 999:

@@ -28,7 +28,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from cdk_lambda_xray.local.docmodel import DocFacts, Key, normalise, safe_text
+from cdk_lambda_xray.local.docmodel import (
+    FLAGS,
+    NO_TRACE_ID,
+    DocFacts,
+    Key,
+    normalise,
+    safe_text,
+)
 
 __all__ = [
     "BAR_WIDTH",
@@ -47,7 +54,6 @@ MAX_INDENT = 8
 
 _ANSI = {"fault": "\033[31m", "error": "\033[33m", "throttle": "\033[35m", "dim": "\033[2m"}
 _RESET = "\033[0m"
-_FLAGS = ("fault", "error", "throttle")
 
 
 @dataclass(eq=False)
@@ -171,7 +177,7 @@ class Trace:
         self.start: float | None = min(starts) if starts else None
         self.end: float | None = max(ends) if ends else None
         found = {f for _, n in self._rows for f in n.flags}
-        self.flags: list[str] = [f for f in _FLAGS if f in found]
+        self.flags: list[str] = [f for f in FLAGS if f in found]
         self.cold_start = any(n.cold_start for _, n in self._rows)
         self.odd_count = sum(1 for _, n in self._rows if n.odd)
 
@@ -282,8 +288,8 @@ def _link(trace_key: str | None, nodes: dict[Key, Node], count: int) -> Trace:
             ends = [c.end for c in node.children if c.end is not None]
             node._span = (min(starts, default=None), max(ends, default=None))
     roots.sort(key=_start_key)
-    trace_id = received[0].facts.trace_id if received[0].facts else "(no trace id)"
-    return Trace(trace_id if trace_key is not None else "(no trace id)", roots, count)
+    facts = received[0].facts
+    return Trace(facts.trace_id if facts is not None else NO_TRACE_ID, roots, count)
 
 
 def _cut_cycles(received: list[Node], roots: list[Node], parent_of: dict[int, Node]) -> None:
