@@ -174,6 +174,22 @@ class CdkCli:
         ]
         started = time.monotonic()
         tmp_dir = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=self.work_dir))
+        try:
+            code = self._run_in_group(command, args, timeout, log_path, tmp_dir)
+        finally:
+            shutil.rmtree(tmp_dir, ignore_errors=True)
+        seconds = time.monotonic() - started
+        if code != 0:
+            raise CdkError(
+                f"`cdk {' '.join(args)}` failed with status {code} after {seconds:.1f}s. "
+                f"Log {log_path}:\n{_tail(log_path)}"
+            )
+        return CdkRun(tuple(args), seconds, log_path)
+
+    def _run_in_group(
+        self, command: list[str], args: list[str], timeout: float, log_path: Path, tmp_dir: Path
+    ) -> int:
+        """Run ``command`` in its own process group, tied to this process by a lifeline."""
         with log_path.open("wb") as log:
             proc = subprocess.Popen(
                 command,
@@ -186,7 +202,7 @@ class CdkCli:
             )
             lifeline = Lifeline(proc.pid, remove=[tmp_dir])
             try:
-                code = proc.wait(timeout=timeout)
+                return proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 self._kill_group(proc)
                 raise CdkError(
@@ -200,14 +216,6 @@ class CdkCli:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(proc.pid, signal.SIGKILL)
                 lifeline.release()
-                shutil.rmtree(tmp_dir, ignore_errors=True)
-        seconds = time.monotonic() - started
-        if code != 0:
-            raise CdkError(
-                f"`cdk {' '.join(args)}` failed with status {code} after {seconds:.1f}s. "
-                f"Log {log_path}:\n{_tail(log_path)}"
-            )
-        return CdkRun(tuple(args), seconds, log_path)
 
     def bootstrap(self, *, timeout: float = 180) -> CdkRun:
         """``cdk bootstrap aws://000000000000/us-east-1``."""
