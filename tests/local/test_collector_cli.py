@@ -60,7 +60,7 @@ def test_collect_prints_documents_saves_them_and_stops_on_sigterm(tmp_path: Path
             proc.kill()
     assert proc.returncode == 0
     assert "## handler.main  250.0 ms  cold start" in out
-    assert "1 documents in 1 traces, 1 rejected (no header line)" in out
+    assert "1 documents in 1 traces, 1 rejected (1 no header line)" in out
     assert json.loads(output.read_text()) == DOC
     assert html.is_file() and f"HTML: {html}" in out
 

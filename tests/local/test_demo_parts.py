@@ -110,6 +110,14 @@ def test_work_dir_is_cleared_of_the_previous_run_only(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
 
 
+def test_work_dir_is_cleared_of_temp_dirs_a_killed_run_left(tmp_path: Path) -> None:
+    for name in (".ministack-abc123", ".cdk-tmp-def456"):
+        (tmp_path / name / "inner").mkdir(parents=True)
+    (tmp_path / ".keep-me").mkdir()
+    demo._prepare_work_dir(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".keep-me"]
+
+
 def test_app_dir_is_found_from_a_subdirectory(tmp_path: Path) -> None:
     (tmp_path / "app.py").write_text("")
     (tmp_path / "cdk.json").write_text("{}")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cdk_lambda_xray.local.deploy import CdkCli, CdkError, find_cli_root
+from cdk_lambda_xray.local.deploy import TMP_PREFIX, CdkCli, CdkError, find_cli_root
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,6 +38,7 @@ def test_environment_points_at_the_emulator_with_fake_credentials(
     assert env["CDK_HOME"] == str(cli.work_dir / "cdk-home")
     assert env["CDK_DISABLE_CLI_TELEMETRY"] == "true"
     assert env["PATH"].split(os.pathsep)[0] == str(Path(sys.executable).parent)
+    assert cli.environment(cli.work_dir / "tmp")["TMPDIR"] == str(cli.work_dir / "tmp")
 
 
 def test_a_command_past_its_timeout_is_stopped_with_a_clear_message(cli: CdkCli) -> None:
@@ -49,6 +50,7 @@ def test_a_failing_command_raises_with_its_log_tail(cli: CdkCli) -> None:
     with pytest.raises(CdkError, match=r"`cdk synth` failed with status \d+") as info:
         cli.run(["synth"], timeout=120, log_name="synth")
     assert str(cli.work_dir / "synth.log") in str(info.value)
+    assert not list(cli.work_dir.glob(f"{TMP_PREFIX}*"))  # its TMPDIR went with it
 
 
 def test_missing_template_names_the_path(cli: CdkCli) -> None:

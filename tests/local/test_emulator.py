@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -17,7 +18,8 @@ import boto3  # type: ignore[import-untyped]
 import pytest
 
 from cdk_lambda_xray.local.collector import Collector
-from cdk_lambda_xray.local.emulator import EmulatorError, MiniStack
+from cdk_lambda_xray.local.emulator import STATE_PREFIX, EmulatorError, MiniStack
+from cdk_lambda_xray.local.lifeline import group_alive
 
 # A function that reports what the platform gave it and sends one document
 # to the daemon address, the way a tracing library does.
@@ -235,7 +237,7 @@ time.sleep(120)  # killed by the test before it could stop the emulator
 """
 
 
-def test_emulator_ends_itself_when_its_parent_is_killed(tmp_path: Path) -> None:
+def test_emulator_and_its_state_go_when_its_parent_is_killed(tmp_path: Path) -> None:
     parent = subprocess.Popen(
         [sys.executable, "-c", ORPHANING_PARENT, str(tmp_path / "log.txt")],
         stdout=subprocess.PIPE,
@@ -244,17 +246,17 @@ def test_emulator_ends_itself_when_its_parent_is_killed(tmp_path: Path) -> None:
     try:
         assert parent.stdout is not None
         pid = int(parent.stdout.readline())
+        assert len(list(tmp_path.glob(f"{STATE_PREFIX}*"))) == 1  # its state, beside the log
     finally:
-        parent.kill()
+        parent.kill()  # SIGKILL: no cleanup of its own runs
         parent.wait()
         if parent.stdout is not None:
             parent.stdout.close()
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        try:
-            os.killpg(pid, 0)
-        except ProcessLookupError:
+        if not group_alive(pid) and not list(tmp_path.glob(f"{STATE_PREFIX}*")):
             return
-        time.sleep(0.2)
-    os.killpg(pid, 9)  # do not leave it behind if the watchdog failed
-    pytest.fail("MiniStack outlived the process that started it")
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, 9)  # do not leave it behind if the lifeline failed
+    pytest.fail("MiniStack or its state directory outlived the process that started it")

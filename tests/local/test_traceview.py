@@ -9,13 +9,9 @@ from typing import Any
 import pytest
 
 from cdk_lambda_xray.local import traceview_cli
-from cdk_lambda_xray.local.traceview import (
-    append_document,
-    build_traces,
-    load_documents,
-    render_html,
-    render_text,
-)
+from cdk_lambda_xray.local.tracefile import append_document, load_documents
+from cdk_lambda_xray.local.tracepage import render_html
+from cdk_lambda_xray.local.traceview import build_traces, render_text
 
 T1 = "1-6743a2b1-0123456789abcdef01234567"
 T2 = "1-6743a2b2-89abcdef0123456789abcdef"
@@ -218,5 +214,5 @@ def test_traces_command_fails_for_an_unknown_trace_id(
 def test_traces_command_fails_for_an_unreadable_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert traceview_cli.main([str(tmp_path / "missing.jsonl")]) == 1
+    assert traceview_cli.main([str(tmp_path / "missing.jsonl")]) == 2
     assert "cannot read documents" in capsys.readouterr().err

@@ -1,11 +1,13 @@
 """A local stand-in for the X-Ray daemon: receives segment documents over UDP and keeps them.
 
 The wire format is the daemon's: one datagram per document, the header line
-``{"format": "json", "version": 1}``, a newline, then one JSON document. A
-datagram with a missing or wrong header, a body that is not a JSON object, or
-an object without ``id`` and ``trace_id`` is counted in :attr:`Collector.rejects`
-(with a short reason in :attr:`Collector.reject_reasons`) and otherwise dropped,
-as the real daemon drops it.
+``{"format": "json", "version": 1}``, a newline, then one JSON document. Every
+datagram is either kept (a JSON object with string ``id`` and ``trace_id``) or
+counted in :attr:`Collector.rejects`, by reason in :attr:`Collector.reject_counts`
+(one of :data:`REJECT_KINDS`) and with its detail in
+:attr:`Collector.reject_reasons`. Nothing a sender can put in a datagram stops
+the receiving thread: parsing is bounded (:mod:`.jsonlimits`) and any
+unexpected failure is itself counted (``internal error``).
 
 Example::
 
@@ -17,7 +19,8 @@ Example::
 
 from __future__ import annotations
 
-import json
+import contextlib
+import ipaddress
 import socket
 import threading
 import time
@@ -25,10 +28,40 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self
 
-#: The daemon reads at most this many bytes per datagram.
-MAX_DATAGRAM = 65_535
-#: How many reject reasons are kept (the count itself is unbounded).
+from cdk_lambda_xray.local.docmodel import safe_text
+from cdk_lambda_xray.local.jsonlimits import JsonRejected, loads_bounded
+
+#: The daemon reads at most this many bytes per datagram (64 KiB).
+MAX_DATAGRAM = 65_536
+#: How many reject reasons are kept (the counts themselves are unbounded).
 MAX_REJECT_REASONS = 100
+
+EMPTY = "empty datagram"
+TOO_LARGE = "datagram over 64 KiB"
+NO_HEADER = "no header line"
+BAD_HEADER = "bad header"
+OTLP = "OpenTelemetry span (not a segment document)"
+BODY_NOT_UTF8 = "body is not UTF-8"
+BODY_TOO_DEEP = "body nests too deeply"
+BODY_NOT_JSON = "body is not JSON"
+NOT_AN_OBJECT = "body is not a JSON object"
+NO_IDS = "document has no id or trace_id"
+INTERNAL = "internal error"
+#: Every reason a datagram is rejected for, in the order they are checked.
+REJECT_KINDS = (
+    EMPTY,
+    TOO_LARGE,
+    NO_HEADER,
+    BAD_HEADER,
+    OTLP,
+    BODY_NOT_UTF8,
+    BODY_TOO_DEEP,
+    BODY_NOT_JSON,
+    NOT_AN_OBJECT,
+    NO_IDS,
+    INTERNAL,
+)
+_BODY_KINDS = {"not UTF-8": BODY_NOT_UTF8, "not JSON": BODY_NOT_JSON}
 
 DocumentCallback = Callable[[dict[str, Any]], None]
 
@@ -58,7 +91,7 @@ class Collector:
         self._stopping = threading.Event()
         self._cond = threading.Condition()
         self._documents: list[dict[str, Any]] = []
-        self._rejects = 0
+        self._reject_counts: dict[str, int] = {}
         self._reject_reasons: list[str] = []
         self.callback_errors = 0
 
@@ -73,7 +106,7 @@ class Collector:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
             sock.bind((self._host, self._port))
             sock.settimeout(0.2)
-        except OSError:
+        except BaseException:  # OSError, or TypeError/OverflowError for a malformed address
             sock.close()
             raise
         self._sock = sock
@@ -128,10 +161,22 @@ class Collector:
             return list(self._documents)
 
     @property
+    def loopback(self) -> bool:
+        """Whether the bound address accepts datagrams from this machine only."""
+        host = self.address.rsplit(":", 1)[0]
+        return is_loopback(host)
+
+    @property
     def rejects(self) -> int:
-        """How many datagrams were dropped (bad header, bad JSON, not a document)."""
+        """How many datagrams were rejected, for any reason."""
         with self._cond:
-            return self._rejects
+            return sum(self._reject_counts.values())
+
+    @property
+    def reject_counts(self) -> dict[str, int]:
+        """Rejected datagrams by reason (keys from :data:`REJECT_KINDS`)."""
+        with self._cond:
+            return dict(self._reject_counts)
 
     @property
     def reject_reasons(self) -> list[str]:
@@ -143,7 +188,7 @@ class Collector:
         """Forget every document and reject seen so far."""
         with self._cond:
             self._documents.clear()
-            self._rejects = 0
+            self._reject_counts.clear()
             self._reject_reasons.clear()
 
     def wait_for(
@@ -163,11 +208,11 @@ class Collector:
                     return snapshot
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    names = sorted({str(d.get("name")) for d in snapshot})
+                    names = sorted({safe_text(d.get("name"), 60) for d in snapshot})
                     raise TimeoutError(
                         f"collector: condition not met after {timeout:g}s; "
                         f"{len(snapshot)} documents ({', '.join(names) or 'none'}), "
-                        f"{self._rejects} rejects"
+                        f"{sum(self._reject_counts.values())} rejects"
                     )
                 self._cond.wait(timeout=min(remaining, 0.5))
 
@@ -178,51 +223,104 @@ class Collector:
         assert sock is not None
         while not self._stopping.is_set():
             try:
-                data = sock.recv(MAX_DATAGRAM)
+                data, _, flags, _ = sock.recvmsg(MAX_DATAGRAM)
             except TimeoutError:
                 continue
             except OSError:
                 if self._stopping.is_set():
                     return
                 continue
-            self._accept(data)
+            try:
+                self._accept(data, truncated=bool(flags & socket.MSG_TRUNC))
+            except Exception as exc:  # the receiving loop never ends on a datagram
+                with contextlib.suppress(Exception):
+                    self._reject(INTERNAL, f"{INTERNAL}: {type(exc).__name__}")
 
-    def _accept(self, data: bytes) -> None:
-        document, reason = parse_datagram(data)
+    def _accept(self, data: bytes, *, truncated: bool = False) -> None:
+        try:
+            document = parse_datagram(data, truncated=truncated)
+        except DatagramRejected as rejected:
+            self._reject(rejected.kind, str(rejected))
+            return
         with self._cond:
-            if document is None:
-                self._rejects += 1
-                if len(self._reject_reasons) < MAX_REJECT_REASONS:
-                    self._reject_reasons.append(reason)
-            else:
-                self._documents.append(document)
+            self._documents.append(document)
             self._cond.notify_all()
-        if document is not None and self._on_document is not None:
+        if self._on_document is not None:
             try:
                 self._on_document(document)
             except Exception:
                 self.callback_errors += 1
 
+    def _reject(self, kind: str, reason: str) -> None:
+        with self._cond:
+            self._reject_counts[kind] = self._reject_counts.get(kind, 0) + 1
+            if len(self._reject_reasons) < MAX_REJECT_REASONS:
+                self._reject_reasons.append(reason)
+            self._cond.notify_all()
 
-def parse_datagram(data: bytes) -> tuple[dict[str, Any] | None, str]:
-    """Parse one daemon datagram; returns ``(document, "")`` or ``(None, reason)``."""
+
+class DatagramRejected(ValueError):
+    """A datagram the collector does not keep; ``kind`` is one of :data:`REJECT_KINDS`."""
+
+    def __init__(self, kind: str, detail: str = "") -> None:
+        super().__init__(f"{kind}: {detail}" if detail else kind)
+        self.kind = kind
+
+
+def parse_datagram(data: bytes, *, truncated: bool = False) -> dict[str, Any]:
+    """The segment document in one daemon datagram; raises :class:`DatagramRejected`.
+
+    ``truncated`` says the datagram was longer than :data:`MAX_DATAGRAM` (the
+    socket cut it). The detail of a rejection never quotes more than 40 bytes
+    of the datagram, and quotes them escaped.
+    """
+    if truncated or len(data) > MAX_DATAGRAM:
+        raise DatagramRejected(TOO_LARGE)
+    if not data:
+        raise DatagramRejected(EMPTY)
     header_bytes, sep, body = data.partition(b"\n")
     if not sep:
-        return None, "no header line"
+        raise DatagramRejected(NO_HEADER, f"starts {data[:40]!r}")
     try:
-        header = json.loads(header_bytes)
-    except ValueError:
-        return None, "header is not JSON"
-    if not isinstance(header, dict) or header.get("format") != "json" or header.get("version") != 1:
-        return None, f"bad header {header_bytes[:80]!r}"
+        header = loads_bounded(header_bytes)
+    except JsonRejected:
+        header = None
+    if not _is_daemon_header(header):
+        raise DatagramRejected(BAD_HEADER, f"{header_bytes[:40]!r}")
     if body[:3] in (b"T1S", b"T1U"):
-        return None, "OpenTelemetry span (not a segment document)"
+        raise DatagramRejected(OTLP)
     try:
-        document = json.loads(body)
-    except ValueError:
-        return None, "body is not JSON"
+        document = loads_bounded(body)
+    except JsonRejected as exc:
+        raise DatagramRejected(_BODY_KINDS.get(exc.kind, BODY_TOO_DEEP), str(exc)) from None
     if not isinstance(document, dict):
-        return None, "body is not a JSON object"
+        raise DatagramRejected(NOT_AN_OBJECT, f"a JSON {_json_type(document)}")
     if not isinstance(document.get("id"), str) or not isinstance(document.get("trace_id"), str):
-        return None, "document has no id or trace_id"
-    return document, ""
+        raise DatagramRejected(NO_IDS, "both must be strings")
+    return document
+
+
+def _is_daemon_header(header: object) -> bool:
+    """``{"format": "json", "version": 1}`` (``true`` is not ``1`` here)."""
+    if not isinstance(header, dict) or header.get("format") != "json":
+        return False
+    version = header.get("version")
+    return type(version) is int and version == 1
+
+
+def _json_type(value: object) -> str:
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool) or value is None:
+        return "literal"
+    return "number"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an IP address as bound) is a loopback address."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host == "localhost"

@@ -39,19 +39,15 @@ from cdk_lambda_xray.local.collector import Collector
 from cdk_lambda_xray.local.deploy import (
     LOCAL_REGION,
     NODE_RUNTIME_PACKAGES,
+    TMP_PREFIX,
     CdkCli,
     find_cli_root,
     missing_node_packages,
 )
-from cdk_lambda_xray.local.emulator import MiniStack
+from cdk_lambda_xray.local.emulator import STATE_PREFIX, MiniStack
 from cdk_lambda_xray.local.readback import Readback, read_back
-from cdk_lambda_xray.local.traceview import (
-    Node,
-    Trace,
-    build_traces,
-    render_trace_text,
-    write_html,
-)
+from cdk_lambda_xray.local.tracepage import write_html
+from cdk_lambda_xray.local.traceview import Node, Trace, build_traces, render_trace_text
 
 STACK = "LambdaXrayReference"
 #: What the demo leaves in its work directory (and removes at the next start).
@@ -114,23 +110,19 @@ def _descendants(node: Node) -> Iterator[Node]:
 
 
 def _matches(node: Node, spec: FlowSpec) -> bool:
-    if not node.received or node.doc is None or node.doc.get("name") != spec.root_name:
+    if node.raw_name != spec.root_name:
         return False
     if spec.fault_message is not None:
         return "fault" in node.flags and any(spec.fault_message in m for m in node.exceptions)
     if "fault" in node.flags:
         return False
-    for service, operation in spec.calls:
-        found = any(
-            d.doc is not None
-            and d.doc.get("name") == service
-            and (d.doc.get("aws") or {}).get("operation") == operation
-            and d.status == 200
+    return all(
+        any(
+            d.raw_name == service and d.operation == operation and d.status == 200
             for d in _descendants(node)
         )
-        if not found:
-            return False
-    return True
+        for service, operation in spec.calls
+    )
 
 
 def find_flow_trace(traces: Sequence[Trace], spec: FlowSpec) -> Trace | None:
@@ -262,9 +254,10 @@ class DemoResult:
 
 def _prepare_work_dir(work_dir: Path) -> None:
     work_dir.mkdir(parents=True, exist_ok=True)
-    for name in _WORK_ITEMS:
-        path = work_dir / name
-        if path.is_dir():
+    # Temporary directories a killed run may have left (its lifeline normally removes them).
+    leftovers = [*work_dir.glob(f"{STATE_PREFIX}*"), *work_dir.glob(f"{TMP_PREFIX}*")]
+    for path in [*(work_dir / name for name in _WORK_ITEMS), *leftovers]:
+        if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
         else:
             path.unlink(missing_ok=True)

@@ -1,7 +1,9 @@
 """Run the pinned CDK CLI (``npx --no-install cdk``) against a local AWS emulator.
 
 Every command runs under a timeout in its own process group (``npx`` starts
-``node``, which starts the app's ``python``; a timeout ends them all), with:
+``node``, which starts the app's ``python``; a timeout ends them all). The
+group also ends when the calling process dies without stopping it, even by
+SIGKILL (:class:`~cdk_lambda_xray.local.lifeline.Lifeline`). Each command runs:
 
 - a fresh ``CDK_HOME`` per runner (the CLI caches account lookups there),
 - fake credentials, region ``us-east-1`` and ``AWS_ENDPOINT_URL`` pointing at
@@ -9,7 +11,9 @@ Every command runs under a timeout in its own process group (``npx`` starts
 - notices, telemetry and version reporting off,
 - its own ``--output`` directory, so a user's ``cdk.out`` is left alone,
 - the interpreter running this code first on ``PATH``, so an app whose
-  ``cdk.json`` says ``python3 app.py`` gets an interpreter with ``aws_cdk``.
+  ``cdk.json`` says ``python3 app.py`` gets an interpreter with ``aws_cdk``;
+- ``TMPDIR`` a fresh ``.cdk-tmp-*`` directory in the work directory, removed
+  when the command ends (or by the lifeline if this process is killed).
 
 The CLI's output goes to one log file per command; errors quote its tail.
 """
@@ -19,12 +23,16 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from cdk_lambda_xray.local.lifeline import Lifeline
 
 from .missing_sdk import diagnose_missing_sdk_in_files
 
@@ -45,6 +53,9 @@ _SCRUBBED_ENV = (
     "CDK_DEFAULT_REGION",
 )
 
+
+#: Prefix of each command's temporary directory in the work directory.
+TMP_PREFIX = ".cdk-tmp-"
 
 #: npm packages the local emulator's Node.js functions need (Lambda's Node.js
 #: runtimes include them; MiniStack does not stub the S3 client).
@@ -125,9 +136,11 @@ class CdkCli:
         #: Also searched for a missing AWS SDK package when a command fails.
         self.emulator_log = emulator_log
 
-    def environment(self) -> dict[str, str]:
+    def environment(self, tmp_dir: Path | None = None) -> dict[str, str]:
         """The CLI's environment: fake credentials, the emulator endpoint, no telemetry."""
         env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
+        if tmp_dir is not None:
+            env.update({"TMPDIR": str(tmp_dir), "TMP": str(tmp_dir), "TEMP": str(tmp_dir)})
         python_bin = str(Path(sys.executable).parent)
         env.update(
             {
@@ -165,18 +178,36 @@ class CdkCli:
             str(self.assembly_dir),
         ]
         started = time.monotonic()
+        tmp_dir = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=self.work_dir))
+        try:
+            code = self._run_in_group(command, args, timeout, log_path, tmp_dir)
+        finally:
+            shutil.rmtree(tmp_dir, ignore_errors=True)
+        seconds = time.monotonic() - started
+        if code != 0:
+            raise CdkError(
+                f"`cdk {' '.join(args)}` failed with status {code} after {seconds:.1f}s. "
+                f"Log {log_path}:\n{_tail(log_path)}" + self._missing_sdk_line(log_path)
+            )
+        return CdkRun(tuple(args), seconds, log_path)
+
+    def _run_in_group(
+        self, command: list[str], args: list[str], timeout: float, log_path: Path, tmp_dir: Path
+    ) -> int:
+        """Run ``command`` in its own process group, tied to this process by a lifeline."""
         with log_path.open("wb") as log:
             proc = subprocess.Popen(
                 command,
                 cwd=self.app_dir,
-                env=self.environment(),
+                env=self.environment(tmp_dir),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+            lifeline = Lifeline(proc.pid, remove=[tmp_dir])
             try:
-                code = proc.wait(timeout=timeout)
+                return proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 self._kill_group(proc)
                 raise CdkError(
@@ -190,13 +221,7 @@ class CdkCli:
                 # node may leave children behind (the app's python); end the group.
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(proc.pid, signal.SIGKILL)
-        seconds = time.monotonic() - started
-        if code != 0:
-            raise CdkError(
-                f"`cdk {' '.join(args)}` failed with status {code} after {seconds:.1f}s. "
-                f"Log {log_path}:\n{_tail(log_path)}" + self._missing_sdk_line(log_path)
-            )
-        return CdkRun(tuple(args), seconds, log_path)
+                lifeline.release()
 
     def bootstrap(self, *, timeout: float = 180) -> CdkRun:
         """``cdk bootstrap aws://000000000000/us-east-1``."""

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -38,8 +39,11 @@ from types import TracebackType
 from typing import IO, Any, Self
 
 from .._contract import ENV_DAEMON_ADDRESS, ENV_TRACE_ID
+from .lifeline import Lifeline
 
 HEALTH_PATH = "/_ministack/health"
+#: Prefix of the emulator's state directory, created next to its log.
+STATE_PREFIX = ".ministack-"
 #: Runs MiniStack's own entry point after one documented addition (see that module).
 BOOT_MODULE = "cdk_lambda_xray.local._ministack_boot"
 
@@ -94,7 +98,11 @@ class MiniStack:
     JSON-protocol clients, so CDK's Node.js custom resources (S3 auto-delete
     objects) need the real ``@aws-sdk/client-s3`` from there.
     The emulator and every worker it spawns run in their own process group,
-    which :meth:`stop` ends — also when start-up fails.
+    which :meth:`stop` ends — also when start-up fails. Its state (pid file,
+    S3 data, worker temp dirs) lives in a ``.ministack-*`` directory next to
+    the log, removed by :meth:`stop`. If this process dies without stopping it,
+    even by SIGKILL, a :class:`~cdk_lambda_xray.local.lifeline.Lifeline` ends
+    the group and removes that directory.
     """
 
     def __init__(
@@ -115,7 +123,8 @@ class MiniStack:
         self._node_modules = node_modules
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
-        self._workdir: tempfile.TemporaryDirectory[str] | None = None
+        self._workdir: Path | None = None
+        self._lifeline: Lifeline | None = None
         self.port = 0
         self.start_seconds = 0.0
 
@@ -136,7 +145,7 @@ class MiniStack:
     def environment(self) -> dict[str, str]:
         """The environment MiniStack (and so every function it runs) starts with."""
         assert self._workdir is not None
-        work = Path(self._workdir.name)
+        work = self._workdir
         env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
         env.update(
             {
@@ -155,8 +164,6 @@ class MiniStack:
                 "S3_DATA_DIR": str(work / "s3"),
                 "S3_PERSIST": "0",
                 "PYTHONUNBUFFERED": "1",
-                # The launcher ends the emulator if this process dies without stopping it.
-                "CDK_LAMBDA_XRAY_PARENT_PID": str(os.getpid()),
                 "NO_PROXY": _no_proxy(env.get("NO_PROXY", "")),
                 "no_proxy": _no_proxy(env.get("no_proxy", "")),
                 "PYTHONDONTWRITEBYTECODE": "1",
@@ -175,9 +182,9 @@ class MiniStack:
         if self._proc is not None:
             raise RuntimeError("MiniStack already started")
         started = time.monotonic()
-        self._workdir = tempfile.TemporaryDirectory(prefix="cdk-lambda-xray-ministack-")
-        self.port = free_tcp_port()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._workdir = Path(tempfile.mkdtemp(prefix=STATE_PREFIX, dir=self.log_path.parent))
+        self.port = free_tcp_port()
         self._log = self.log_path.open("wb")
         try:
             self._proc = subprocess.Popen(
@@ -186,9 +193,10 @@ class MiniStack:
                 stdout=self._log,
                 stderr=subprocess.STDOUT,
                 env=self.environment(),
-                cwd=self._workdir.name,
+                cwd=self._workdir,
                 start_new_session=True,
             )
+            self._lifeline = Lifeline(self._proc.pid, remove=[self._workdir])
             self._wait_healthy(started + self.timeout)
         except BaseException:
             self.stop()
@@ -209,11 +217,14 @@ class MiniStack:
             # Workers outlive a SIGTERM'd parent if they ignore it; end the group.
             self._signal_group(proc.pid, signal.SIGKILL)
             self._proc = None
+        if self._lifeline is not None:
+            self._lifeline.release()
+            self._lifeline = None
         if self._log is not None:
             self._log.close()
             self._log = None
         if self._workdir is not None:
-            self._workdir.cleanup()
+            shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None
 
     def __enter__(self) -> Self:
