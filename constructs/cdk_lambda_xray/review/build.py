@@ -169,6 +169,8 @@ class _Builder:
         self.functions_by_name: dict[str, ResourceId] = {}
         self.roles_by_name: dict[str, ResourceId] = {}
         self._edge_keys: set[tuple[object, ...]] = set()
+        #: managed policy -> roles naming it in ManagedPolicyArns (one pass, not roles x policies)
+        self._managed_users: dict[ResourceId, list[ResourceId]] = {}
 
     # -- driver ---------------------------------------------------------------
     def build(self) -> Model:
@@ -233,6 +235,7 @@ class _Builder:
                 if target is not None and self.model.types.get(target.resource) == (
                     "AWS::IAM::ManagedPolicy"
                 ):
+                    self._managed_users.setdefault(target.resource, []).append(rid)
                     continue  # attached from the managed policy's side below
                 role.managed_policies.append(value.text())
             role_name = (
@@ -260,14 +263,11 @@ class _Builder:
             self._attach_managed_by_role_reference(rid)
 
     def _attach_managed_by_role_reference(self, policy: ResourceId) -> None:
-        for role_rid, res in self._of_type("AWS::IAM::Role"):
-            for arn in _list(_props(res).get("ManagedPolicyArns")):
-                target = self._resolve(role_rid, arn).only_target()
-                if target is not None and target.resource == policy:
-                    doc = _props(self.templates[policy.stack].resources[policy.logical_id])
-                    self.model.roles[role_rid].statements += self._statements(
-                        policy, doc.get("PolicyDocument"), self.model.path_of(policy)
-                    )
+        for role_rid in self._managed_users.get(policy, ()):
+            doc = _props(self.templates[policy.stack].resources[policy.logical_id])
+            self.model.roles[role_rid].statements += self._statements(
+                policy, doc.get("PolicyDocument"), self.model.path_of(policy)
+            )
 
     def _role_of(self, value: Value) -> Role | None:
         target = value.only_target()
@@ -316,7 +316,7 @@ class _Builder:
     def _asset_of(self, res: Mapping[str, Any], content: Any) -> Path | None:
         meta = _mapping(res.get("Metadata")).get("aws:asset:path")
         if isinstance(meta, str):
-            return self.assembly.root / meta
+            return self.assembly.asset_path(meta, "layer aws:asset:path")
         key = _mapping(content).get("S3Key")
         return self.assembly.asset_for_key(key) if isinstance(key, str) else None
 
@@ -360,11 +360,7 @@ class _Builder:
         fn.tracers = detect(fn)
         full = template.paths.get(rid.logical_id)
         if full:
-            fn.annotations = [
-                (level, message)
-                for where, level, message in template.annotations
-                if full == where or full.startswith(where + "/")
-            ]
+            fn.annotations = template.annotations_for(full)
         return fn
 
     def _layer(self, fn: ResourceId, ref: Any) -> Layer:
@@ -795,8 +791,8 @@ def _is_our_asset(path: Path) -> bool:
             with zipfile.ZipFile(path) as archive:
                 names = set(archive.namelist())
             return any(f in names for f in _OUR_LAYER_FILES)
-    except OSError:
-        return False
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile):
+        return False  # an unreadable or corrupt archive is not our layer
     return False
 
 
