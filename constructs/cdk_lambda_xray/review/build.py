@@ -163,7 +163,6 @@ class _Builder:
         }
         self.resolver = Resolver(scopes)
         self.model = Model(source=str(assembly.root), stacks=list(self.templates))
-        self.model.notes.extend(assembly.notes)
         self.layers: dict[ResourceId, Layer] = {}
         self.by_type: dict[str, list[tuple[ResourceId, dict[str, Any]]]] = {}
         self.functions_by_name: dict[str, ResourceId] = {}
@@ -184,6 +183,8 @@ class _Builder:
         self._xray_policies()
         self._event_sources()
         self._downstream()
+        # last: reading layer assets may add notes (an asset path outside the assembly)
+        self.model.notes.extend(self.assembly.notes)
         return self.model
 
     def _index(self) -> None:

@@ -48,8 +48,8 @@ def confine(root: Path, base: Path, name: object, what: str) -> Path:
         raise AssemblyError(f"{what} {name!r} contains a NUL byte; refused")
     if os.path.isabs(name) or name.startswith(("/", "\\")):
         raise AssemblyError(
-            f"{what} {name!r} is an absolute path; an assembly names its files relative to "
-            "its own directory (synthesize again with `cdk synth`)"
+            f"{what} {name!r} is an absolute path; refused (an assembly names its files "
+            "relative to its own directory)"
         )
     real_root = root.resolve()
     try:
