@@ -279,11 +279,14 @@ class _Reader:
             if file.is_file():
                 loaded = self.files.load(file, "stack metadata")
                 metadata.update(as_object(loaded, self._rel(file)))
+        checked: dict[str, list[dict[str, Any]]] = {}
         for path in metadata:
-            for index, entry in enumerate(list_at(metadata, path, f"{spot} metadata")):
+            entries = list_at(metadata, path, f"{spot} metadata")
+            for index, entry in enumerate(entries):
                 entry_where = f"{spot} metadata.{path}[{index}]"
                 string_at(as_object(entry, entry_where), "type", entry_where)
-        return metadata
+            checked[path] = entries
+        return checked
 
     def assign_paths(
         self,
