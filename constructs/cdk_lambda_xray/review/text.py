@@ -51,12 +51,13 @@ def one_line(text: str) -> str:
 def md_text(text: object) -> str:
     """``text`` as literal Markdown prose: one line, every special character escaped.
 
-    Safe inside table cells (pipes are escaped) and list items. ``@`` gets a
-    zero-width space after it, because GitHub autolinks e-mail addresses even
-    when the ``@`` is escaped.
+    Safe inside table cells (pipes are escaped) and list items. ``@`` and ``#``
+    get a zero-width space after them: GitHub autolinks e-mail addresses even
+    when the ``@`` is escaped, and turns ``@name`` and ``#123`` into mentions and
+    issue links after rendering.
     """
     escaped = _MD_SPECIAL.sub(r"\\\1", one_line(str(text)))
-    return _WWW.sub(r"\1\\.", escaped).replace("@", "@\u200b")
+    return _WWW.sub(r"\1\\.", escaped).replace("@", "@\u200b").replace("#", "#\u200b")
 
 
 def md_code(text: object, *, table: bool = True) -> str:
