@@ -505,3 +505,28 @@ def test_the_sentinel_template_would_be_visible_if_read(tmp_path: Path) -> None:
     """Guards the guard: reading the sentinel template does put it in the output."""
     root = make(tmp_path, files={"S.template.json": sentinel_template()})
     assert SENTINEL in run_cli(str(root), "--format", "json").out
+
+
+def test_a_lone_surrogate_escape_is_refused(tmp_path: Path) -> None:
+    root = make(tmp_path)
+    (root / "S.template.json").write_text('{"Resources": {}, "Description": "\\ud800"}')
+    review(root).assert_one_line_error("surrogate")
+
+
+@pytest.mark.parametrize(
+    "document", ["[" * 5000 + "]" * 5000, '{"Statement": ' + "1" * 5000 + "}", '"\\udc00"']
+)
+def test_a_hostile_embedded_policy_document_is_a_parse_error(tmp_path: Path, document: str) -> None:
+    policy = {"Type": "AWS::XRay::ResourcePolicy", "Properties": {"PolicyDocument": document}}
+    root = make(tmp_path, files={"S.template.json": {"Resources": {"Fn": FN, "P": policy}}})
+    result = review(root)
+    assert result.status == 1, result.err  # reviewed: the policy is just unreadable
+
+
+def test_an_undecodable_directory_name_still_gets_its_reports(tmp_path: Path) -> None:
+    root = make(Path(os.fsdecode(bytes(tmp_path) + b"/cdk\xff.out")))
+    out = tmp_path / "reports"
+    result = run_cli(str(root), "--format", "md,html,json", "--output", str(out))
+    assert result.status == 1, result.err
+    assert "cdk.out" in (out / "review.md").read_text()  # dropped from Markdown
+    assert "cdk\\udcff.out" in (out / "review.html").read_text()  # shown escaped

@@ -7,7 +7,6 @@ topics, state machines) and records what it could not resolve.
 
 from __future__ import annotations
 
-import json
 import re
 import zipfile
 from collections.abc import Iterator, Mapping
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from .assembly import Assembly, Template
+from .files import AssemblyError, parse_json_text
 from .model import (
     ApiStage,
     Downstream,
@@ -834,10 +834,10 @@ def _parse_xray_policy(rid: ResourceId, path: str, value: Value) -> XRayPolicy:
             token = f"@@ref{index}@@"
             placeholders[token] = Value((part,))
             chunks.append(token)
-    try:
-        document = json.loads("".join(chunks))
-    except json.JSONDecodeError as exc:
-        return XRayPolicy(rid, path, frozenset(), None, parse_error=f"not JSON: {exc.msg}")
+    try:  # the assembly's JSON limits (numbers, depth) apply to the embedded document too
+        document = parse_json_text("".join(chunks), "the policy document")
+    except AssemblyError as exc:
+        return XRayPolicy(rid, path, frozenset(), None, parse_error=f"not JSON: {exc}")
     services: set[str] = set()
     topics: set[ResourceId] = set()
     unrestricted = False

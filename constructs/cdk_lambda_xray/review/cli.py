@@ -148,7 +148,7 @@ def _main(argv: list[str], out: TextIO) -> int:
             directory.mkdir(parents=True, exist_ok=True)
             for fmt, text in reports.items():
                 target = directory / FORMATS[fmt]
-                target.write_text(text, encoding="utf-8")
+                target.write_text(text, encoding="utf-8", errors="backslashreplace")
                 _say(f"wrote {target}")
         except OSError as exc:
             return _error(f"cannot write the report into --output {directory}: {exc}")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Any, Final
@@ -96,18 +97,27 @@ class _TooLong(ValueError):
     pass
 
 
-def _depth_ok(data: Any) -> bool:
-    """Whether ``data`` nests at most :data:`MAX_JSON_DEPTH` levels (iterative walk)."""
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+
+
+def _problem(data: Any) -> str | None:
+    """What is wrong with parsed ``data``: too deep, or a lone surrogate (not text)."""
     stack: list[tuple[Any, int]] = [(data, 0)]
     while stack:
         value, depth = stack.pop()
         if depth > MAX_JSON_DEPTH:
-            return False
+            return _TOO_DEEP
         if isinstance(value, dict):
+            stack.extend((k, depth + 1) for k in value)
             stack.extend((v, depth + 1) for v in value.values())
         elif isinstance(value, list):
             stack.extend((v, depth + 1) for v in value)
-    return True
+        elif isinstance(value, str) and _SURROGATE.search(value):
+            return "holds a lone UTF-16 surrogate escape (\\ud800-\\udfff), which is not text"
+    return None
+
+
+_TOO_DEEP: Final = f"nests deeper than {MAX_JSON_DEPTH} levels (no synthesized template does)"
 
 
 def read_bytes(path: Path, what: str) -> bytes:
@@ -143,6 +153,11 @@ def parse_json(data: bytes, where: str) -> Any:
         raise AssemblyError(
             f"{where} is not UTF-8 (byte {exc.start}); synthesize again with `cdk synth`"
         ) from None
+    return parse_json_text(text, where)
+
+
+def parse_json_text(text: str, where: str) -> Any:
+    """Parse the JSON ``text`` within the limits above (numbers, depth, real text)."""
     try:
         value = json.loads(
             text,
@@ -158,15 +173,11 @@ def parse_json(data: bytes, where: str) -> Any:
     except _TooLong as exc:
         raise AssemblyError(f"{where} holds {exc}; refused") from None
     except RecursionError:
-        value = None
-        deep = True
+        problem: str | None = _TOO_DEEP
     else:
-        deep = not _depth_ok(value)
-    if deep:
-        raise AssemblyError(
-            f"{where} nests deeper than {MAX_JSON_DEPTH} levels; refused "
-            "(no synthesized template does)"
-        )
+        problem = _problem(value)
+    if problem is not None:
+        raise AssemblyError(f"{where} {problem}; refused")
     return value
 
 

@@ -16,9 +16,12 @@ from typing import Final
 
 __all__ = ["md_code", "md_text", "mermaid_label", "one_line", "terminal_safe"]
 
-#: C0 and C1 controls (but tab and newline), DEL, and the bidirectional overrides
-#: that reorder what a reader sees (Trojan Source)
-_CONTROL: Final = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+#: C0 and C1 controls (but tab and newline), DEL, the bidirectional overrides that
+#: reorder what a reader sees (Trojan Source), and lone surrogates (an undecodable
+#: file name), which no UTF-8 output can carry
+_CONTROL: Final = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
 _BREAKS: Final = re.compile("[\t\n\u2028\u2029\x85]")
 #: ASCII punctuation that means something to CommonMark or GitHub's extensions
 #: (emphasis, code, links, images, HTML, entities, tables, strikethrough, math,
