@@ -98,23 +98,28 @@ class _TooLong(ValueError):
 
 
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
+#: a \\u escape of a surrogate in JSON text (pairs are fine; json leaves lone ones as is)
+_SURROGATE_ESCAPE: Final = re.compile(r"\\[uU][dD][89a-fA-F]")
 
 
-def _problem(data: Any) -> str | None:
-    """What is wrong with parsed ``data``: too deep, or a lone surrogate (not text)."""
-    stack: list[tuple[Any, int]] = [(data, 0)]
-    while stack:
-        value, depth = stack.pop()
-        if depth > MAX_JSON_DEPTH:
-            return _TOO_DEEP
-        if isinstance(value, dict):
-            stack.extend((k, depth + 1) for k in value)
-            stack.extend((v, depth + 1) for v in value.values())
-        elif isinstance(value, list):
-            stack.extend((v, depth + 1) for v in value)
-        elif isinstance(value, str) and _SURROGATE.search(value):
-            return "holds a lone UTF-16 surrogate escape (\\ud800-\\udfff), which is not text"
-    return None
+def _problem(data: Any, strings: bool) -> str | None:
+    """What is wrong with parsed ``data``: too deep, or (``strings``) a lone surrogate."""
+    level: list[Any] = [data]
+    for _ in range(MAX_JSON_DEPTH + 1):
+        below: list[Any] = []
+        for value in level:
+            if isinstance(value, dict):
+                below += value.values()
+                if strings:
+                    below += value.keys()
+            elif isinstance(value, list):
+                below += value
+            elif strings and isinstance(value, str) and _SURROGATE.search(value):
+                return "holds a lone UTF-16 surrogate escape (\\ud800-\\udfff), which is not text"
+        if not below:
+            return None
+        level = below
+    return _TOO_DEEP
 
 
 _TOO_DEEP: Final = f"nests deeper than {MAX_JSON_DEPTH} levels (no synthesized template does)"
@@ -175,7 +180,7 @@ def parse_json_text(text: str, where: str) -> Any:
     except RecursionError:
         problem: str | None = _TOO_DEEP
     else:
-        problem = _problem(value)
+        problem = _problem(value, strings=_SURROGATE_ESCAPE.search(text) is not None)
     if problem is not None:
         raise AssemblyError(f"{where} {problem}; refused")
     return value
