@@ -530,3 +530,23 @@ def test_an_undecodable_directory_name_still_gets_its_reports(tmp_path: Path) ->
     assert result.status == 1, result.err
     assert "cdk.out" in (out / "review.md").read_text()  # dropped from Markdown
     assert "cdk\\udcff.out" in (out / "review.html").read_text()  # shown escaped
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"PK\x05\x06" + b"\x00" * 16 + b"\xff\xff", b"PK\x03\x04garbage", b"", b"\x00" * 100],
+)
+def test_a_corrupt_layer_archive_is_not_ours_and_no_crash(tmp_path: Path, content: bytes) -> None:
+    layer = {
+        "Type": "AWS::Lambda::LayerVersion",
+        "Metadata": {"aws:asset:path": "asset.zip"},
+        "Properties": {"Content": {"S3Bucket": "b", "S3Key": "k.zip"}},
+    }
+    fn = copy.deepcopy(FN)
+    fn["Properties"]["Layers"] = [{"Ref": "L"}]
+    root = make(
+        tmp_path,
+        files={"S.template.json": {"Resources": {"L": layer, "Fn": fn}}, "asset.zip": content},
+    )
+    (row,) = json.loads(review(root).out)["functions"]
+    assert "lambda_xray" not in row["layer"]

@@ -8,14 +8,13 @@ topics, state machines) and records what it could not resolve.
 from __future__ import annotations
 
 import re
-import zipfile
 from collections.abc import Iterator, Mapping
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, Final
 
 from .assembly import Assembly, Template
-from .files import AssemblyError, parse_json_text
+from .files import AssemblyError, asset_contains, parse_json_text
 from .model import (
     ApiStage,
     Downstream,
@@ -170,6 +169,7 @@ class _Builder:
         self._edge_keys: set[tuple[object, ...]] = set()
         #: managed policy -> roles naming it in ManagedPolicyArns (one pass, not roles x policies)
         self._managed_users: dict[ResourceId, list[ResourceId]] = {}
+        self._our_assets: dict[Path, bool] = {}
 
     # -- driver ---------------------------------------------------------------
     def build(self) -> Model:
@@ -308,11 +308,17 @@ class _Builder:
             name = self._resolve(rid, props.get("LayerName")).literal
             layer = Layer(label=name or self.model.path_of(rid), id=rid, description=description)
             asset = self._asset_of(res, props.get("Content"))
-            if asset is not None and _is_our_asset(asset):
+            if asset is not None and self._is_our_asset(asset):
                 layer.tracer, layer.evidence = OURS, f"asset {asset.name} contains lambda_xray"
             elif description and _OUR_DESCRIPTION.search(description):
                 layer.tracer, layer.evidence = OURS, f"description {description!r}"
             self.layers[rid] = layer
+
+    def _is_our_asset(self, asset: Path) -> bool:
+        """Whether the layer asset holds lambda_xray (each asset looked at once)."""
+        if asset not in self._our_assets:
+            self._our_assets[asset] = asset_contains(asset, _OUR_LAYER_FILES)
+        return self._our_assets[asset]
 
     def _asset_of(self, res: Mapping[str, Any], content: Any) -> Path | None:
         meta = _mapping(res.get("Metadata")).get("aws:asset:path")
@@ -782,19 +788,6 @@ def _internal_kind(
     if any(full.startswith(marker + "/") for marker in template.handler_markers):
         return "custom resource handler"
     return None
-
-
-def _is_our_asset(path: Path) -> bool:
-    try:
-        if path.is_dir():
-            return any((path / f).is_file() for f in _OUR_LAYER_FILES)
-        if path.is_file() and zipfile.is_zipfile(path):
-            with zipfile.ZipFile(path) as archive:
-                names = set(archive.namelist())
-            return any(f in names for f in _OUR_LAYER_FILES)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile):
-        return False  # an unreadable or corrupt archive is not our layer
-    return False
 
 
 def _walk_values(expr: Any) -> Iterator[Any]:

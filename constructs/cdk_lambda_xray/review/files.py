@@ -21,6 +21,7 @@ import json
 import os
 import re
 import stat
+import zipfile
 from pathlib import Path
 from typing import Any, Final
 
@@ -28,6 +29,9 @@ from typing import Any, Final
 MAX_FILE_BYTES: Final = 32 * 1024 * 1024
 #: Deepest JSON nesting accepted (real templates stay far below).
 MAX_JSON_DEPTH: Final = 100
+#: Largest zip archive whose file list is looked at (a Lambda layer is at most 250 MB
+#: unzipped; the review only looks for lambda_xray's files in it).
+MAX_ARCHIVE_BYTES: Final = 64 * 1024 * 1024
 #: Longest number literal accepted (Python refuses int() of more than 4300 digits).
 MAX_NUMBER_DIGITS: Final = 100
 
@@ -184,6 +188,25 @@ def parse_json_text(text: str, where: str) -> Any:
     if problem is not None:
         raise AssemblyError(f"{where} {problem}; refused")
     return value
+
+
+def asset_contains(path: Path, names: tuple[str, ...]) -> bool:
+    """Whether the asset at ``path`` (confined; a directory or a zip) holds one of ``names``.
+
+    Only stats files in a directory; of a zip archive (up to
+    :data:`MAX_ARCHIVE_BYTES`) only the file list is read. Anything unreadable,
+    corrupt or larger is "no".
+    """
+    try:
+        if path.is_dir():
+            return any((path / name).is_file() for name in names)
+        if not path.is_file() or path.stat().st_size > MAX_ARCHIVE_BYTES:
+            return False
+        with zipfile.ZipFile(path) as archive:
+            listed = set(archive.namelist())
+        return any(name in listed for name in names)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile):
+        return False
 
 
 class JsonFiles:
