@@ -23,6 +23,7 @@ from typing import Any, Final
 
 from .files import AssemblyError, JsonFiles, confine
 from .shape import as_object, at, list_at, object_at, object_values, string_at
+from .stack_metadata import Owned, owned_by, paths_by_template
 
 __all__ = [
     "MAX_NESTING_DEPTH",
@@ -46,11 +47,7 @@ MAX_STACKS: Final = 1000
 #: Most resources over all those stacks.
 MAX_RESOURCES: Final = 50_000
 
-_ANNOTATION_LEVELS: Final = {"aws:cdk:warning": "warning", "aws:cdk:error": "error"}
 _ASSET_KEY = re.compile(r"([0-9a-f]{64})(?:\.(?:json|zip|yaml))?")
-
-#: construct paths, handler markers and annotations of one template (see Template)
-_Owned = tuple[dict[str, str], set[str], dict[str, list[tuple[str, str]]]]
 
 
 @dataclass(slots=True)
@@ -174,7 +171,7 @@ class _Reader:
         self.files = JsonFiles()
         self.manifests: set[Path] = set()
         self.validated: dict[Path, dict[str, Any]] = {}
-        self.owned: dict[tuple[int, str], _Owned] = {}
+        self.owned: dict[tuple[int, str], Owned] = {}
         self.resources = 0
 
     def _rel(self, path: Path) -> str:
@@ -246,7 +243,7 @@ class _Reader:
         body = self.template(file, f"template of stack {display!r}")
         template = self.add(display, file, body, None)
         metadata = self.metadata(directory, artifact, spot)
-        by_file = _paths_by_template(metadata)
+        by_file = paths_by_template(metadata)
         self.assign_paths(template, metadata, by_file.get(template_file), by_file)
         self.nested(directory, template, metadata, by_file, (file,))
 
@@ -304,7 +301,7 @@ class _Reader:
         # instances of one nested template share the stack's metadata: work it out once
         memo_key = (id(metadata), prefix)
         if memo_key not in self.owned:
-            self.owned[memo_key] = _owned(metadata, prefix, by_file)
+            self.owned[memo_key] = owned_by(metadata, prefix, by_file)
         paths, markers, annotations = self.owned[memo_key]
         for logical_id, path in paths.items():
             template.paths.setdefault(logical_id, path)
@@ -370,42 +367,6 @@ def _unique(assembly: Assembly, key: str) -> str:
     while candidate in assembly.templates:
         candidate, n = f"{key}#{n}", n + 1
     return candidate
-
-
-def _paths_by_template(metadata: dict[str, Any]) -> dict[str, str]:
-    """template file -> construct path prefix of the stack that owns it."""
-    out: dict[str, str] = {}
-    for path, entries in metadata.items():
-        for entry in entries:
-            if entry.get("type") == "aws:cdk:templateFile" and isinstance(entry.get("data"), str):
-                out[entry["data"]] = path.strip("/")
-    return out
-
-
-def _owned(metadata: dict[str, Any], prefix: str, by_file: dict[str, str]) -> _Owned:
-    """Construct paths, handler markers and annotations under ``prefix`` (not nested ones)."""
-    paths: dict[str, str] = {}
-    markers: set[str] = set()
-    annotations: dict[str, list[tuple[str, str]]] = {}
-    owned = prefix + "/"
-    nested_prefixes = tuple(
-        p + "/" for p in by_file.values() if p != prefix and p.startswith(owned)
-    )
-    for path, entries in metadata.items():
-        clean = path.strip("/")
-        if not clean.startswith(owned) or clean.startswith(nested_prefixes):
-            continue
-        for entry in entries:
-            kind = entry.get("type") or ""
-            data = entry.get("data")
-            if kind == "aws:cdk:logicalId" and isinstance(data, str):
-                paths.setdefault(data, clean)
-            elif kind.startswith("aws:cdk:is-custom-resource-handler-"):
-                markers.add(clean)
-            elif kind in _ANNOTATION_LEVELS and clean != prefix:
-                message = data if isinstance(data, str) else str(data)[:500]
-                annotations.setdefault(clean, []).append((_ANNOTATION_LEVELS[kind], message))
-    return paths, markers, annotations
 
 
 def _strings(expr: Any) -> list[str]:
