@@ -1,4 +1,5 @@
-"""The Markdown report is safe to post as a pull-request comment, whatever the template says.
+"""The Markdown report is safe to post as a pull-request comment, whatever the template says
+(and the HTML report stays escaped).
 
 Rendered with cmarkgfm (GitHub's own cmark-gfm, with raw HTML let through so
 that any leak shows): names chosen by a template's author never become HTML
@@ -12,6 +13,7 @@ import html
 import json
 import re
 import tempfile
+from collections import Counter
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ from cmarkgfm.cmark import Options  # type: ignore[import-untyped]
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cdk_lambda_xray.review import report_markdown
+from cdk_lambda_xray.review import report_html, report_markdown
 from cdk_lambda_xray.review.assembly import load_assembly
 from cdk_lambda_xray.review.build import build_model
 from cdk_lambda_xray.review.review import run_review
@@ -247,3 +249,26 @@ def test_the_attacks_are_shown_as_text(tmp_path: Path) -> None:
     rendered = gfm(report_markdown.render(run_review(model)))
     assert "&lt;img src=x&gt; [a](https://evil.example) mail@\u200bevil.example" in rendered
     assert "<a " not in rendered and "<img" not in rendered
+
+
+class Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: Counter[str] = Counter()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags[tag] += 1
+
+
+def _html_tags(name: str) -> Counter[str]:
+    with tempfile.TemporaryDirectory() as tmp:
+        model = build_model(load_assembly(_assembly(Path(tmp), name)))
+    parser = Tags()
+    parser.feed(report_html.render(run_review(model)))
+    return parser.tags
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=hostile.filter(lambda n: "python" not in n))
+def test_hostile_names_never_add_tags_to_the_html_report(name: str) -> None:
+    assert _html_tags(name) == _html_tags("benign")
