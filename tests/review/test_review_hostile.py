@@ -550,3 +550,15 @@ def test_a_corrupt_layer_archive_is_not_ours_and_no_crash(tmp_path: Path, conten
     )
     (row,) = json.loads(review(root).out)["functions"]
     assert "lambda_xray" not in row["layer"]
+
+
+@pytest.mark.parametrize("kind", ["loop", "long", "directory"])
+def test_odd_template_paths_are_one_line(tmp_path: Path, kind: str) -> None:
+    root = make(tmp_path)
+    name = {"loop": "loop.json", "long": "x" * 5000, "directory": "sub"}[kind]
+    if kind == "loop":
+        (root / "loop.json").symlink_to(root / "loop.json")
+    if kind == "directory":
+        (root / "sub").mkdir()
+    make(root, {"S": stack_artifact(name)})
+    review(root).assert_one_line_error("template")

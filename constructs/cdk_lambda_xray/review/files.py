@@ -25,6 +25,21 @@ import zipfile
 from pathlib import Path
 from typing import Any, Final
 
+__all__ = [
+    "MAX_ARCHIVE_BYTES",
+    "MAX_FILE_BYTES",
+    "MAX_JSON_DEPTH",
+    "MAX_NUMBER_DIGITS",
+    "AssemblyError",
+    "JsonFiles",
+    "asset_contains",
+    "confine",
+    "kind_of",
+    "parse_json",
+    "parse_json_text",
+    "read_bytes",
+]
+
 #: Largest JSON file read (CloudFormation itself accepts templates up to 1 MB).
 MAX_FILE_BYTES: Final = 32 * 1024 * 1024
 #: Deepest JSON nesting accepted (real templates stay far below).
@@ -70,6 +85,7 @@ def confine(root: Path, base: Path, name: object, what: str) -> Path:
 
 
 def kind_of(value: object) -> str:
+    """How an error message names the JSON type of ``value`` ("an object", "a list", ...)."""
     return {
         dict: "an object",
         list: "a list",
