@@ -562,3 +562,16 @@ def test_odd_template_paths_are_one_line(tmp_path: Path, kind: str) -> None:
         (root / "sub").mkdir()
     make(root, {"S": stack_artifact(name)})
     review(root).assert_one_line_error("template")
+
+
+def test_a_manifest_symlinked_out_is_refused(tmp_path: Path, outside: Path) -> None:
+    root = tmp_path / "cdk.out"
+    root.mkdir()
+    (root / "manifest.json").symlink_to(outside / "manifest.json")
+    review(root).assert_one_line_error("manifest", "refused")
+
+
+def test_a_cdk_out_that_is_itself_a_symlink_is_read(tmp_path: Path) -> None:
+    real = make(tmp_path / "real")
+    (tmp_path / "cdk.out").symlink_to(real, target_is_directory=True)
+    assert json.loads(review(tmp_path / "cdk.out").out)["summary"]["functions"] == 1
