@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,10 @@ from typing import Any
 import pytest
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+# review_kit.py (helpers for the hostile-input tests) sits next to this file
+if str(Path(__file__).resolve().parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 #: The ADOT Python layer (public ARN shape); only its name matters to the review.
 ADOT_LAYER_ARN = "arn:aws:lambda:us-east-1:901920570463:layer:aws-otel-python-amd64-ver-1-32-0:2"
@@ -204,3 +209,11 @@ def _synth_multi(outdir: Path) -> Path:
 def multi_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """cdk.out with cross-stack references, a nested stack and a stage."""
     return _synth_multi(tmp_path_factory.mktemp("multi") / "cdk.out")
+
+
+@pytest.fixture(scope="session")
+def outside(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory outside every test assembly whose files all carry the sentinel."""
+    from review_kit import write_outside
+
+    return write_outside(tmp_path_factory.mktemp("outside"))

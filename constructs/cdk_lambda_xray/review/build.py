@@ -7,15 +7,14 @@ topics, state machines) and records what it could not resolve.
 
 from __future__ import annotations
 
-import json
 import re
-import zipfile
 from collections.abc import Iterator, Mapping
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, Final
 
 from .assembly import Assembly, Template
+from .files import AssemblyError, asset_contains, parse_json_text
 from .model import (
     ApiStage,
     Downstream,
@@ -163,12 +162,14 @@ class _Builder:
         }
         self.resolver = Resolver(scopes)
         self.model = Model(source=str(assembly.root), stacks=list(self.templates))
-        self.model.notes.extend(assembly.notes)
         self.layers: dict[ResourceId, Layer] = {}
         self.by_type: dict[str, list[tuple[ResourceId, dict[str, Any]]]] = {}
         self.functions_by_name: dict[str, ResourceId] = {}
         self.roles_by_name: dict[str, ResourceId] = {}
         self._edge_keys: set[tuple[object, ...]] = set()
+        #: managed policy -> roles naming it in ManagedPolicyArns (one pass, not roles x policies)
+        self._managed_users: dict[ResourceId, list[ResourceId]] = {}
+        self._our_assets: dict[Path, bool] = {}
 
     # -- driver ---------------------------------------------------------------
     def build(self) -> Model:
@@ -182,6 +183,8 @@ class _Builder:
         self._xray_policies()
         self._event_sources()
         self._downstream()
+        # last: reading layer assets may add notes (an asset path outside the assembly)
+        self.model.notes.extend(self.assembly.notes)
         return self.model
 
     def _index(self) -> None:
@@ -233,6 +236,7 @@ class _Builder:
                 if target is not None and self.model.types.get(target.resource) == (
                     "AWS::IAM::ManagedPolicy"
                 ):
+                    self._managed_users.setdefault(target.resource, []).append(rid)
                     continue  # attached from the managed policy's side below
                 role.managed_policies.append(value.text())
             role_name = (
@@ -260,14 +264,11 @@ class _Builder:
             self._attach_managed_by_role_reference(rid)
 
     def _attach_managed_by_role_reference(self, policy: ResourceId) -> None:
-        for role_rid, res in self._of_type("AWS::IAM::Role"):
-            for arn in _list(_props(res).get("ManagedPolicyArns")):
-                target = self._resolve(role_rid, arn).only_target()
-                if target is not None and target.resource == policy:
-                    doc = _props(self.templates[policy.stack].resources[policy.logical_id])
-                    self.model.roles[role_rid].statements += self._statements(
-                        policy, doc.get("PolicyDocument"), self.model.path_of(policy)
-                    )
+        for role_rid in self._managed_users.get(policy, ()):
+            doc = _props(self.templates[policy.stack].resources[policy.logical_id])
+            self.model.roles[role_rid].statements += self._statements(
+                policy, doc.get("PolicyDocument"), self.model.path_of(policy)
+            )
 
     def _role_of(self, value: Value) -> Role | None:
         target = value.only_target()
@@ -307,16 +308,22 @@ class _Builder:
             name = self._resolve(rid, props.get("LayerName")).literal
             layer = Layer(label=name or self.model.path_of(rid), id=rid, description=description)
             asset = self._asset_of(res, props.get("Content"))
-            if asset is not None and _is_our_asset(asset):
+            if asset is not None and self._is_our_asset(asset):
                 layer.tracer, layer.evidence = OURS, f"asset {asset.name} contains lambda_xray"
             elif description and _OUR_DESCRIPTION.search(description):
                 layer.tracer, layer.evidence = OURS, f"description {description!r}"
             self.layers[rid] = layer
 
+    def _is_our_asset(self, asset: Path) -> bool:
+        """Whether the layer asset holds lambda_xray (each asset looked at once)."""
+        if asset not in self._our_assets:
+            self._our_assets[asset] = asset_contains(asset, _OUR_LAYER_FILES)
+        return self._our_assets[asset]
+
     def _asset_of(self, res: Mapping[str, Any], content: Any) -> Path | None:
         meta = _mapping(res.get("Metadata")).get("aws:asset:path")
         if isinstance(meta, str):
-            return self.assembly.root / meta
+            return self.assembly.asset_path(meta, "layer aws:asset:path")
         key = _mapping(content).get("S3Key")
         return self.assembly.asset_for_key(key) if isinstance(key, str) else None
 
@@ -360,11 +367,7 @@ class _Builder:
         fn.tracers = detect(fn)
         full = template.paths.get(rid.logical_id)
         if full:
-            fn.annotations = [
-                (level, message)
-                for where, level, message in template.annotations
-                if full == where or full.startswith(where + "/")
-            ]
+            fn.annotations = template.annotations_for(full)
         return fn
 
     def _layer(self, fn: ResourceId, ref: Any) -> Layer:
@@ -787,19 +790,6 @@ def _internal_kind(
     return None
 
 
-def _is_our_asset(path: Path) -> bool:
-    try:
-        if path.is_dir():
-            return any((path / f).is_file() for f in _OUR_LAYER_FILES)
-        if path.is_file() and zipfile.is_zipfile(path):
-            with zipfile.ZipFile(path) as archive:
-                names = set(archive.namelist())
-            return any(f in names for f in _OUR_LAYER_FILES)
-    except OSError:
-        return False
-    return False
-
-
 def _walk_values(expr: Any) -> Iterator[Any]:
     """Yield the intrinsic-bearing leaves of a JSON-ish structure (for definitions)."""
     if isinstance(expr, dict):
@@ -837,10 +827,10 @@ def _parse_xray_policy(rid: ResourceId, path: str, value: Value) -> XRayPolicy:
             token = f"@@ref{index}@@"
             placeholders[token] = Value((part,))
             chunks.append(token)
-    try:
-        document = json.loads("".join(chunks))
-    except json.JSONDecodeError as exc:
-        return XRayPolicy(rid, path, frozenset(), None, parse_error=f"not JSON: {exc.msg}")
+    try:  # the assembly's JSON limits (numbers, depth) apply to the embedded document too
+        document = parse_json_text("".join(chunks), "the policy document")
+    except AssemblyError as exc:
+        return XRayPolicy(rid, path, frozenset(), None, parse_error=f"not JSON: {exc}")
     services: set[str] = set()
     topics: set[ResourceId] = set()
     unrestricted = False

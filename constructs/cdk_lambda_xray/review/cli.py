@@ -1,8 +1,9 @@
 """``python -m cdk_lambda_xray review CDK_OUT``: report tracing coverage, gate CI on it.
 
 Exit status: 0 when no unsuppressed finding reaches ``--fail-on``, 1 when one
-does, 2 when the assembly or the suppressions cannot be read (the message says
-what to do).
+does, 2 for bad input: the assembly or the suppressions cannot be read (or are
+refused), or the command line is wrong. Errors are one line on standard error
+that says what to do, never a traceback.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Final, TextIO
+from typing import Final, NoReturn, TextIO
 
 from . import report_html, report_json, report_markdown
 from .assembly import AssemblyError
@@ -19,6 +20,7 @@ from .report_markdown import summary_line
 from .review import Review, review_path
 from .rules import Severity
 from .suppressions import Suppression, SuppressionError, load_cdk_json, load_file
+from .text import terminal_safe
 
 FORMATS: Final = {"md": "review.md", "html": "review.html", "json": "review.json"}
 FAIL_ON: Final = ("info", "warning", "error", "none")
@@ -26,7 +28,7 @@ DEFAULT_FAIL_ON: Final = "warning"
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m cdk_lambda_xray review",
         description="Report the X-Ray tracing coverage of a synthesized CDK app (cdk.out) "
         "and fail when findings reach a severity.",
@@ -74,7 +76,7 @@ def _formats(values: Sequence[str] | None) -> list[str]:
             if name == "markdown":
                 name = "md"
             if name not in FORMATS:
-                raise ValueError(f"unknown format {item!r}; use md, html or json")
+                raise _UsageError(f"unknown format {item!r}; use md, html or json")
             if name not in chosen:
                 chosen.append(name)
     return chosen
@@ -100,38 +102,72 @@ def _render(fmt: str, review: Review, fail_on: Severity | None) -> str:
 
 def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> int:
     """Run the review command; returns the exit status (0 pass, 1 gate failed, 2 error)."""
-    out = stdout or sys.stdout
     try:
-        args = _parser().parse_args(list(sys.argv[1:] if argv is None else argv))
-    except SystemExit as exc:  # argparse already printed the usage error
+        return _main(list(sys.argv[1:] if argv is None else argv), stdout or sys.stdout)
+    except _UsageError as exc:
+        return _error(f"{exc} (see --help)")
+    except Exception as exc:  # the last line of defence: bad input is handled before this
+        return _error(
+            f"internal error, a bug in the review (please report it): {type(exc).__name__}: {exc}"
+        )
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """One line and exit 2 (argparse would print the usage and echo raw input)."""
+        raise _UsageError(message)
+
+
+def _main(argv: list[str], out: TextIO) -> int:
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # --help
         return int(exc.code or 0)
-    try:
-        formats = _formats(args.format)
-    except ValueError as exc:
-        return _error(str(exc))
+    formats = _formats(args.format)
     if len(formats) > 1 and not args.output:
         return _error("several formats need --output DIR (stdout takes one report)")
+    directory = Path(args.output) if args.output else None
+    if directory is not None and directory.exists() and not directory.is_dir():
+        return _error(
+            f"--output {directory} is a file; pass a directory (review.md, review.html and "
+            "review.json are written into it)"
+        )
     fail_on = None if args.fail_on == "none" else Severity.parse(args.fail_on)
     try:
         suppressions = _suppressions(args)
         review = review_path(args.cdk_out, suppressions)
     except (AssemblyError, SuppressionError) as exc:
         return _error(str(exc))
-    if args.output:
-        directory = Path(args.output)
-        directory.mkdir(parents=True, exist_ok=True)
-        for fmt in formats:
-            target = directory / FORMATS[fmt]
-            target.write_text(_render(fmt, review, fail_on), encoding="utf-8")
-            print(f"review: wrote {target}", file=sys.stderr)
+    reports = {fmt: _render(fmt, review, fail_on) for fmt in formats}
+    if directory is not None:
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            for fmt, text in reports.items():
+                target = directory / FORMATS[fmt]
+                target.write_text(text, encoding="utf-8", errors="backslashreplace")
+                _say(f"wrote {target}")
+        except OSError as exc:
+            return _error(f"cannot write the report into --output {directory}: {exc}")
     else:
-        out.write(_render(formats[0], review, fail_on))
+        out.write(terminal_safe(reports[formats[0]]))
     for s in review.unused_suppressions:
-        print(f"review: unused suppression {s.rule} {s.resource!r} ({s.origin})", file=sys.stderr)
-    print(f"review: {summary_line(review, fail_on)}", file=sys.stderr)
+        _say(f"unused suppression {s.rule} {s.resource!r} ({s.origin})")
+    _say(summary_line(review, fail_on))
     return 1 if review.failed(fail_on) else 0
 
 
+def _say(message: str) -> None:
+    """One line on standard error, control characters escaped, at most 2,000 characters."""
+    line = terminal_safe(message).replace("\n", "\\n")
+    if len(line) > 2000:
+        line = line[:1997] + "..."
+    print(f"review: {line}", file=sys.stderr)
+
+
 def _error(message: str) -> int:
-    print(f"review: error: {message}", file=sys.stderr)
+    _say(f"error: {message}")
     return 2

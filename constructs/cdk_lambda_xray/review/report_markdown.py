@@ -1,4 +1,9 @@
-"""Markdown report, sized for a pull-request comment (GitHub renders the Mermaid map)."""
+"""Markdown report, sized for a pull-request comment (GitHub renders the Mermaid map).
+
+Everything taken from the assembly goes through :mod:`.text` (``md_text`` for
+prose, ``md_code`` for names and paths, ``mermaid_label`` in the map), so a
+hostile name cannot inject HTML, links, images or code spans into the comment.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from typing import Final
 
 from .review import Review, hop_symbol
 from .rules import Finding, Severity
+from .text import md_code, md_text, mermaid_label
 
 _ICON = {Severity.ERROR: "🔴 error", Severity.WARNING: "🟠 warning", Severity.INFO: "🔵 info"}
 #: findings listed per rule before "... and N more"
@@ -19,14 +25,15 @@ MERMAID_MAX_FUNCTIONS: Final = 60
 _MERMAID_ID = re.compile(r"[^A-Za-z0-9_]")
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def _table(header: list[str], rows: Iterable[list[str]]) -> list[str]:
+    """A table of cells already made safe (``md_text``/``md_code``, or our own text)."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
     return lines
+
+
+def _texts(*items: str) -> list[str]:
+    return [md_text(item) for item in items]
 
 
 def _plural(n: int, word: str) -> str:
@@ -61,16 +68,20 @@ def _findings(review: Review) -> list[str]:
     for rule_id in order:
         findings = groups[rule_id]
         rule = by_id.get(rule_id)
-        name = f" `{rule.name}`" if rule else ""
-        out += [f"#### {rule_id}{name} ({len(findings)})", ""]
+        name = f" {md_code(rule.name, table=False)}" if rule else ""
+        out += [f"#### {md_text(rule_id)}{name} ({len(findings)})", ""]
         if rule is not None:
-            out += [f"Fix: {rule.fix}", ""]
+            out += [f"Fix: {md_text(rule.fix)}", ""]
         shown = findings[:MAX_FINDINGS_PER_RULE]
         rows = [
             [
                 _ICON[f.severity],
-                f"`{f.path}`",
-                f.message if rule is None or f.fix == rule.fix else f"{f.message} (fix: {f.fix})",
+                md_code(f.path),
+                md_text(
+                    f.message
+                    if rule is None or f.fix == rule.fix
+                    else f"{f.message} (fix: {f.fix})"
+                ),
             ]
             for f in shown
         ]
@@ -88,7 +99,7 @@ def _mermaid(review: Review) -> list[str]:
     def node(key: str, label: str, shape: str = "[{}]") -> str:
         if key not in ids:
             ids[key] = f"n{len(ids)}_{_MERMAID_ID.sub('_', label)[-24:]}"
-            lines.append(f"  {ids[key]}" + shape.format('"' + label.replace('"', "'") + '"'))
+            lines.append(f"  {ids[key]}" + shape.format(f'"{mermaid_label(label)}"'))
         return ids[key]
 
     lines = ["```mermaid", "flowchart LR"]
@@ -110,7 +121,8 @@ def render(review: Review, fail_on: Severity | None = None, *, diagram: bool = T
     """The Markdown report."""
     model = review.model
     out = ["## X-Ray tracing review", "", f"**{summary_line(review, fail_on)}**", ""]
-    out.append(f"Assembly `{model.source}` · stacks: {', '.join(f'`{s}`' for s in model.stacks)}")
+    stacks = ", ".join(md_code(s, table=False) for s in model.stacks)
+    out.append(f"Assembly {md_code(model.source, table=False)} · stacks: {stacks}")
     out.append("")
     out.append("### Findings")
     out.append("")
@@ -129,21 +141,26 @@ def render(review: Review, fail_on: Severity | None = None, *, diagram: bool = T
     ordered = sorted(review.rows, key=lambda r: (not r.findings, r.path))
     for row in ordered:
         sources = "; ".join(f"{e.kind} {e.label}: {hop_symbol(e.hop)}" for e in row.sources)
-        findings = ", ".join(f.rule_id for f in row.findings) or "✅"
-        name = f"`{row.path}`" + (f" (CDK: {row.internal})" if row.internal else "")
+        findings = ", ".join(f.rule_id for f in row.findings)
+        name = md_code(row.path) + (f" (CDK: {md_text(row.internal)})" if row.internal else "")
         rows.append(
             [
                 name,
-                row.runtime,
-                row.architecture,
-                row.tracing,
-                row.layer,
-                row.handler,
-                row.context_missing,
-                row.iam,
-                sources or "—",
-                ", ".join(row.calls) or "—",
-                findings,
+                *(
+                    md_text(cell)
+                    for cell in (
+                        row.runtime,
+                        row.architecture,
+                        row.tracing,
+                        row.layer,
+                        row.handler,
+                        row.context_missing,
+                        row.iam,
+                        sources or "—",
+                        ", ".join(row.calls) or "—",
+                    )
+                ),
+                md_text(findings) if findings else "✅",
             ]
         )
     out += _table(
@@ -178,22 +195,34 @@ def render(review: Review, fail_on: Severity | None = None, *, diagram: bool = T
         out += _table(
             ["Rule", "Resource", "Finding", "Reason", "From"],
             [
-                [f.rule_id, f"`{f.path}`", f.message, s.reason, s.origin]
+                [
+                    md_text(f.rule_id),
+                    md_code(f.path),
+                    md_text(f.message),
+                    *_texts(s.reason, s.origin),
+                ]
                 for f, s in review.suppressed
             ],
         )
     annotated = [(row.path, lv, msg) for row in review.rows for lv, msg in row.annotations]
     if annotated:
         out += ["", "### CDK annotations on functions", ""]
-        out += [f"- `{path}` {level}: {_cell(message)}" for path, level, message in annotated]
+        out += [
+            f"- {md_code(path, table=False)} {md_text(level)}: {md_text(message)}"
+            for path, level, message in annotated
+        ]
     if review.unused_suppressions:
         out += ["", "### Unused suppressions", ""]
         out += [
-            f"- {s.rule} `{s.resource}` ({s.origin}): matches no finding"
+            f"- {md_text(s.rule)} {md_code(s.resource, table=False)} ({md_text(s.origin)}): "
+            "matches no finding"
             for s in review.unused_suppressions
         ]
     if model.unresolved or model.notes:
         out += ["", "### Could not resolve", ""]
-        out += [f"- {u.where}: `{u.expression}` — {u.reason}" for u in model.unresolved]
-        out += [f"- {n}" for n in model.notes]
+        out += [
+            f"- {md_text(u.where)}: {md_code(u.expression, table=False)} — {md_text(u.reason)}"
+            for u in model.unresolved
+        ]
+        out += [f"- {md_text(n)}" for n in model.notes]
     return "\n".join(out) + "\n"

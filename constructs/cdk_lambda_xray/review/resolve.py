@@ -21,6 +21,11 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 _MAX_DEPTH: Final = 32
+#: work one resolve() may do: intrinsics visited, and characters of text produced
+#: (references fan out through parameters, outputs and exports; this bounds them)
+_MAX_STEPS: Final = 20_000
+_MAX_CHARS: Final = 1_000_000
+_INDEX = re.compile(r"[0-9]{1,9}")
 _SUB_VAR = re.compile(r"\$\{([^}]*)\}")
 
 
@@ -126,9 +131,17 @@ def unknown(expr: Any, reason: str) -> Value:
     return Value((Unknown(_compact(expr), reason),))
 
 
+_ENCODER: Final = json.JSONEncoder(separators=(",", ":"), default=str)
+
+
 def _compact(expr: Any) -> str:
-    text = json.dumps(expr, separators=(",", ":"), sort_keys=True, default=str)
-    return text if len(text) <= 160 else text[:157] + "..."
+    """At most 160 characters of ``expr`` as JSON (encoded lazily: big values cost little)."""
+    text = ""
+    for chunk in _ENCODER.iterencode(expr):
+        text += chunk
+        if len(text) > 160:
+            return text[:157] + "..."
+    return text
 
 
 @dataclass(slots=True)
@@ -151,18 +164,30 @@ class Resolver:
     def __init__(self, scopes: Mapping[str, StackScope]) -> None:
         self._scopes = scopes
         self._exports: dict[str, tuple[str, Any]] | None = None
+        self._steps = 0
+        self._chars = 0
 
     # -- public --------------------------------------------------------------
     def resolve(self, stack: str, expr: Any) -> Value:
-        """Resolve ``expr`` found in stack ``stack``."""
-        return Value(tuple(_merge(self._parts(stack, expr, 0))))
+        """Resolve ``expr`` found in stack ``stack`` (within a bounded amount of work)."""
+        saved = self._steps, self._chars
+        self._steps, self._chars = _MAX_STEPS, _MAX_CHARS
+        try:
+            return Value(tuple(_merge(self._parts(stack, expr, 0))))
+        finally:
+            self._steps, self._chars = saved
 
     # -- internals -----------------------------------------------------------
     def _parts(self, stack: str, expr: Any, depth: int) -> Iterator[Part]:
+        self._steps -= 1
         if depth > _MAX_DEPTH:
             yield Unknown(_compact(expr), "reference chain too deep (cycle?)")
             return
+        if self._steps < 0 or self._chars < 0:
+            yield Unknown(_compact(expr), "expression too large to resolve")
+            return
         if isinstance(expr, str):
+            self._chars -= len(expr)
             yield expr
             return
         if isinstance(expr, bool):
@@ -205,12 +230,12 @@ class Resolver:
         if scope.parent is not None:
             parent_key, stack_resource = scope.parent
             parent = self._scopes[parent_key]
-            props = (parent.resources.get(stack_resource) or {}).get("Properties") or {}
-            passed = (props.get("Parameters") or {}).get(name)
+            props = _object((_object(parent.resources.get(stack_resource))).get("Properties"))
+            passed = _object(props.get("Parameters")).get(name)
             if passed is not None:
                 yield from self._parts(parent_key, passed, depth)
                 return
-        default = (scope.parameters.get(name) or {}).get("Default")
+        default = _object(scope.parameters.get(name)).get("Default")
         reason = f"stack parameter {name!r} is set at deploy time"
         if default is not None:
             reason += f" (default {default!r})"
@@ -233,7 +258,7 @@ class Resolver:
         child = (scope.children or {}).get(logical_id)
         if child is not None and attribute.startswith("Outputs."):
             output = self._scopes[child].outputs.get(attribute[len("Outputs.") :])
-            if output is not None:
+            if isinstance(output, dict):
                 yield from self._parts(child, output.get("Value"), depth)
                 return
         yield Target(ResourceId(stack, logical_id), attribute)
@@ -248,6 +273,7 @@ class Resolver:
             return
         for index, item in enumerate(items):
             if index and sep:
+                self._chars -= len(sep)
                 yield sep
             yield from self._parts(stack, item, depth)
 
@@ -259,6 +285,7 @@ class Resolver:
             yield Unknown(_compact({"Fn::Sub": arg}), "malformed Fn::Sub")
             return
         pos = 0
+        self._chars -= len(arg)
         for match in _SUB_VAR.finditer(arg):
             yield arg[pos : match.start()]
             pos = match.end()
@@ -274,15 +301,11 @@ class Resolver:
         yield arg[pos:]
 
     def _select(self, stack: str, arg: Any, depth: int) -> Iterator[Part]:
-        if (
-            isinstance(arg, list)
-            and len(arg) == 2
-            and isinstance(arg[1], list)
-            and str(arg[0]).isdigit()
-            and int(arg[0]) < len(arg[1])
-        ):
-            yield from self._parts(stack, arg[1][int(arg[0])], depth)
-            return
+        if isinstance(arg, list) and len(arg) == 2 and isinstance(arg[1], list):
+            index = _index(arg[0])
+            if index is not None and index < len(arg[1]):
+                yield from self._parts(stack, arg[1][index], depth)
+                return
         yield Unknown(_compact({"Fn::Select": arg}), "Fn::Select over a computed list")
 
     def _base64(self, stack: str, arg: Any, depth: int) -> Iterator[Part]:
@@ -307,7 +330,7 @@ class Resolver:
             table: dict[str, tuple[str, Any]] = {}
             for key, scope in self._scopes.items():
                 for output in scope.outputs.values():
-                    export = (output or {}).get("Export")
+                    export = _object(output).get("Export")
                     if not isinstance(export, dict):
                         continue
                     name = self.resolve(key, export.get("Name")).literal
@@ -315,6 +338,21 @@ class Resolver:
                         table[name] = (key, output.get("Value"))
             self._exports = table
         return self._exports
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _index(value: Any) -> int | None:
+    """A ``Fn::Select`` index: a non-negative int or its decimal digits, else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    if isinstance(value, str) and _INDEX.fullmatch(value):
+        return int(value)
+    return None
 
 
 def _merge(parts: Iterator[Part]) -> Iterator[Part]:

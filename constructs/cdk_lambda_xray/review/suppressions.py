@@ -14,13 +14,13 @@ logical id. A missing or empty ``reason`` is an error, not a silent skip.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, Final
 
+from .files import AssemblyError, parse_json, read_bytes
 from .rules import RULES_BY_ID, Finding
 
 #: cdk.json ``context`` key holding suppressions.
@@ -86,14 +86,11 @@ def parse(data: Any, origin: str) -> list[Suppression]:
 
 
 def _load_json(path: Path) -> Any:
+    """The JSON in ``path``, read with the assembly's limits (size, UTF-8, numbers, depth)."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SuppressionError(f"suppressions file not found: {path}") from None
-    except json.JSONDecodeError as exc:
-        raise SuppressionError(
-            f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
-        ) from None
+        return parse_json(read_bytes(path, "suppressions file"), str(path))
+    except AssemblyError as exc:
+        raise SuppressionError(str(exc)) from None
 
 
 def load_file(path: str | Path) -> list[Suppression]:
