@@ -38,11 +38,11 @@ from cdk_lambda_xray._contract import ENV_HANDLER
 from cdk_lambda_xray.local.collector import Collector
 from cdk_lambda_xray.local.deploy import (
     LOCAL_REGION,
-    NODE_RUNTIME_PACKAGES,
     TMP_PREFIX,
     CdkCli,
     find_cli_root,
     missing_node_packages,
+    node_runtime_packages,
 )
 from cdk_lambda_xray.local.emulator import STATE_PREFIX, MiniStack
 from cdk_lambda_xray.local.readback import Readback, read_back
@@ -291,7 +291,8 @@ def run_demo(options: DemoOptions, out: TextIO | None = None) -> DemoResult:
                     "run `make setup` (npm ci). CDK's Node.js custom resources import it; "
                     "Lambda's Node.js runtimes include it, MiniStack does not."
                 )
-            step.detail = f"cdk CLI and {', '.join(NODE_RUNTIME_PACKAGES)} in {cli_root}"
+            sdk = node_runtime_packages(cli_root)
+            step.detail = f"cdk CLI and {len(sdk)} AWS SDK v3 package(s) in {cli_root}"
         with progress.step("start the X-Ray collector (UDP)") as step:
             collector.start()
             step.detail = f"listening on udp {collector.address}"

@@ -34,6 +34,7 @@ from pathlib import Path
 
 from cdk_lambda_xray.local.lifeline import Lifeline
 
+from .cdk_sdk_clients import pinned_sdk_packages
 from .missing_sdk import diagnose_missing_sdk_in_files
 
 LOCAL_ACCOUNT = "000000000000"
@@ -57,8 +58,9 @@ _SCRUBBED_ENV = (
 #: Prefix of each command's temporary directory in the work directory.
 TMP_PREFIX = ".cdk-tmp-"
 
-#: npm packages the local emulator's Node.js functions need (Lambda's Node.js
-#: runtimes include them; MiniStack does not stub the S3 client).
+#: npm packages the local emulator's Node.js functions need when ``cli_root``
+#: has no ``package.json`` to say which (Lambda's Node.js runtimes include the
+#: AWS SDK v3; MiniStack does not). With one, every ``@aws-sdk/*`` it pins.
 NODE_RUNTIME_PACKAGES = ("@aws-sdk/client-s3",)
 
 
@@ -91,13 +93,22 @@ def find_cli_root(start: Path) -> Path:
     )
 
 
+def node_runtime_packages(cli_root: Path) -> tuple[str, ...]:
+    """The AWS SDK v3 packages pinned in ``cli_root/package.json``, else the default set."""
+    try:
+        pinned = pinned_sdk_packages(cli_root / "package.json")
+    except (OSError, ValueError):
+        pinned = {}
+    return tuple(sorted(pinned)) or NODE_RUNTIME_PACKAGES
+
+
 def missing_node_packages(cli_root: Path) -> list[str]:
-    """The :data:`NODE_RUNTIME_PACKAGES` in neither ``cli_root/node_modules`` nor ``NODE_PATH``."""
+    """The :func:`node_runtime_packages` in neither ``cli_root/node_modules`` nor ``NODE_PATH``."""
     places = [cli_root / "node_modules"]
     places += [Path(p) for p in os.environ.get("NODE_PATH", "").split(os.pathsep) if p]
     return [
         package
-        for package in NODE_RUNTIME_PACKAGES
+        for package in node_runtime_packages(cli_root)
         if not any((place / package / "package.json").is_file() for place in places)
     ]
 

@@ -96,7 +96,7 @@ class MiniStack:
     ``node_modules`` goes on Node.js functions' ``NODE_PATH``: Lambda's Node.js
     runtimes include the AWS SDK for JavaScript v3, MiniStack only stubs its
     JSON-protocol clients, so CDK's Node.js custom resources (S3 auto-delete
-    objects) need the real ``@aws-sdk/client-s3`` from there.
+    objects) need the real AWS SDK v3 clients pinned in package.json from there.
     The emulator and every worker it spawns run in their own process group,
     which :meth:`stop` ends — also when start-up fails. Its state (pid file,
     S3 data, worker temp dirs) lives in a ``.ministack-*`` directory next to
