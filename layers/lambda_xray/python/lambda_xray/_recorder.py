@@ -10,6 +10,7 @@ in ``RUNTIME_ERROR`` mode (the user's choice).
 
 from __future__ import annotations
 
+import sys
 import time
 
 from lambda_xray import config, context, document, emitter
@@ -150,6 +151,9 @@ def reset() -> None:
     _cold_start = True
     context.activate(None)
     document.forget_exceptions()
+    causes = sys.modules.get("lambda_xray.causes")
+    if causes is not None:
+        causes.reset()  # paths are made relative to what the environment says now
 
 
 def start_invocation(handler_name: str, raw_header: str | None) -> context.Invocation:
@@ -191,8 +195,9 @@ def finish_invocation(
     """End ``invocation``: close and send its root subsegment, deactivate it. Never raises.
 
     ``error`` (the handler's exception) makes the root a fault with that
-    cause; the response and the error are added as metadata when the
-    ``LAMBDA_XRAY_CAPTURE_*`` switches say so.
+    cause; the response and the error's type are added as metadata when the
+    ``LAMBDA_XRAY_CAPTURE_*`` switches say so (the message is recorded once,
+    in the cause).
     """
     try:
         root = invocation.root
@@ -205,9 +210,9 @@ def finish_invocation(
                 root.fault = True
                 root.add_exception(error)
                 if settings.capture_error:
+                    # The type only: the message is in the cause, once, redacted.
                     root.metadata.setdefault(namespace, {})["error"] = {
-                        "type": type(error).__name__,
-                        "message": _message(error),
+                        "type": type(error).__name__
                     }
             elif has_response and settings.capture_response:
                 root.metadata.setdefault(namespace, {})["response"] = response
@@ -219,10 +224,3 @@ def finish_invocation(
         if context.active is invocation:
             context.activate(None)
         document.forget_exceptions()
-
-
-def _message(error: BaseException) -> str:
-    try:
-        return str(error)[: document.MAX_MESSAGE]
-    except Exception:
-        return ""
