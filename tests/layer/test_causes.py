@@ -295,3 +295,50 @@ def decoded(datagram: bytes) -> dict[str, Any]:
 
     doc: dict[str, Any] = json.loads(datagram[len(document.HEADER) :])
     return doc
+
+
+# -- cost ------------------------------------------------------------------------------
+
+FIRST_INVOCATION = r"""
+import os, sys
+
+sys.path[:0] = sys.argv[1:3]
+os.environ.update(
+    LAMBDA_XRAY_HANDLER="plain.handler",
+    AWS_XRAY_DAEMON_ADDRESS="127.0.0.1:9",
+    _X_AMZN_TRACE_ID="Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+)
+import lambda_xray.handler
+
+try:
+    lambda_xray.handler.handler({"fail": sys.argv[3] == "fail"}, None)
+except ValueError:
+    pass
+print(sorted(m for m in ("lambda_xray.causes", "lambda_xray.redact") if m in sys.modules))
+"""
+
+
+@pytest.mark.parametrize(
+    ("outcome", "loaded"),
+    [("succeed", "[]"), ("fail", "['lambda_xray.causes', 'lambda_xray.redact']")],
+)
+def test_only_a_failure_loads_the_cause_and_redaction_modules(
+    tmp_path: Path, outcome: str, loaded: str
+) -> None:
+    import subprocess
+
+    (tmp_path / "plain.py").write_text(
+        "def handler(event, context):\n"
+        "    if event['fail']:\n"
+        "        raise ValueError('no')\n"
+        "    return 1\n"
+    )
+    layer_python = Path(__file__).resolve().parents[2] / "layers" / "lambda_xray" / "python"
+    done = subprocess.run(
+        [sys.executable, "-c", FIRST_INVOCATION, str(layer_python), str(tmp_path), outcome],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout.strip() == loaded

@@ -29,13 +29,16 @@ START, END = "QZJ", "JZQ"  # around every secret; never produced by the generato
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-# Text around a secret: anything printable that cannot spell a marker.
+# Text around a secret: anything that cannot spell a marker, nor start a message
+# whose rest is redacted on purpose (a validation message runs to its end).
+STRUCTURE = ("Invalid ", "Unknown key", "Value out of range", "Unsupported type", "value: ")
+STRUCTURE += ("nonnumeric port", "endpoint URL", "validation failed for", "host='", "arn:")
 filler = st.text(
     alphabet=st.characters(
         blacklist_categories=("Cs",), blacklist_characters="QZJ\x00", max_codepoint=0x2FF
     ),
     max_size=40,
-)
+).filter(lambda text: not any(part in text for part in STRUCTURE))
 UNRESERVED = string.ascii_letters + string.digits + "-._~"
 SUB_DELIMS = "!$&'()*+,;="
 userinfo_chars = st.text(alphabet=UNRESERVED + SUB_DELIMS + ":", min_size=1, max_size=20)
@@ -341,3 +344,21 @@ def test_names_are_redacted_before_their_characters_are_checked(
     for value in secrets:
         assert value not in name
     assert START not in name and END not in name
+
+
+@SETTINGS
+@given(
+    st.text(
+        alphabet=st.one_of(
+            st.sampled_from('#&;@.-_ "<>()[]{}%+*!$~,\n' + string.ascii_letters + string.digits),
+            st.characters(max_codepoint=0x2FF),
+        ),
+        max_size=60,
+    )
+)
+def test_text_without_a_redaction_hint_is_never_changed(text: str) -> None:
+    """sanitize_name skips redact() (and loading it) for names without a hint."""
+    from lambda_xray.document import REDACTION_HINTS
+
+    assume(not any(hint in text for hint in REDACTION_HINTS))
+    assert redact(text) == text

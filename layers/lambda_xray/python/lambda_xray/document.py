@@ -47,6 +47,10 @@ MAX_HTTP_STRING: Final = 250
 _NAME_ASCII: Final = frozenset(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 _.:/%&#=+-@"
 )
+#: Every text :func:`lambda_xray.redact.redact` changes holds one of these
+#: (a property test checks it): names without any, such as ``## app.handler``
+#: or ``DynamoDB``, skip loading that module at cold start.
+REDACTION_HINTS: Final = (":", "?", "/", "=", "'", "alue")
 _name_cache: dict[str, str] = {}
 _NAME_CACHE_SIZE: Final = 512
 
@@ -92,9 +96,13 @@ def sanitize_name(name: str) -> str:
     cached = _name_cache.get(name)
     if cached is not None:
         return cached
-    from lambda_xray.redact import redact
+    text = name
+    for hint in REDACTION_HINTS:
+        if hint in text:
+            from lambda_xray.redact import redact
 
-    text = redact(name)
+            text = redact(name)
+            break
     if text.isascii():
         clean = "".join(ch for ch in text if ch in _NAME_ASCII)
     else:

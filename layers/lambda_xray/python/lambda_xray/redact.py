@@ -243,14 +243,13 @@ def _resource_end(text: str, start: int, quote: str) -> int:
 
 
 def _without_key(resource: str, plain_bucket: bool) -> str:
-    at = resource.find("/object/")
-    if at >= 0:
-        return resource[: at + 8] + PLACEHOLDER
+    """``bucket/<key>`` (``arn:aws:s3:::``), or ``accesspoint/name/object/<key>``
+    (an ARN with region and account: access points, Outposts, Object Lambda)."""
     if plain_bucket:
         bucket, slash, key = resource.partition("/")
-        if key:
-            return bucket + slash + PLACEHOLDER
-    return resource
+        return bucket + slash + PLACEHOLDER if key else resource
+    at = resource.find("/object/")
+    return resource[: at + 8] + PLACEHOLDER if at >= 0 else resource
 
 
 # -- validation messages -----------------------------------------------------------
