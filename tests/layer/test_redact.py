@@ -362,3 +362,28 @@ def test_text_without_a_redaction_hint_is_never_changed(text: str) -> None:
 
     assume(not any(hint in text for hint in REDACTION_HINTS))
     assert redact(text) == text
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "a" * 4090 + " x://",  # a long word, then a URL marker elsewhere
+        "/" * 4090 + " ?",
+        "/a" * 2045 + " ?",
+        "A1+/" * 1000 + " http://h/p?q=1",  # base64 next to a URL
+        "arn:aws:s3:::b/" * 270,
+        "http://h/p?q=1 " * 270,
+    ],
+)
+def test_redaction_takes_linear_time_on_hostile_messages(message: str) -> None:
+    """Messages are cut to 4 KB before redaction; no input may make it crawl
+    (these took 0.25-0.5 s each with quadratic expressions, under 1 ms now)."""
+    import time
+
+    redact("http://warm.up/")  # the expressions are compiled on first use
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        redact(message)
+        best = min(best, time.perf_counter() - started)
+    assert best < 0.05

@@ -45,6 +45,9 @@ PLACEHOLDER: Final = "<redacted>"
 # What may follow a quoted URL's closing quote and is given back after its query.
 _CLOSING: Final = "'\")]},.;:"
 
+_LETTERS: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_SCHEME_CHARS: Final = _LETTERS | frozenset("0123456789+.-")
+
 # Text just before a URL that says botocore is quoting a request URL.
 _ENDPOINT_CONTEXTS: Final = ('endpoint URL: "', "validation failed for ")
 
@@ -73,13 +76,18 @@ class _Patterns:
     def __init__(self) -> None:
         import re
 
+        # From "://" on; the scheme is read backwards from there (_absolute_urls).
         self.url: re.Pattern[str] = re.compile(
-            r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://"
+            r"://"
             r"(?P<authority>[^/\s?#\"<>\\]*)"
             r"(?P<path>[^\s?#\"<>]*)"
             r"(?P<rest>[?#][^\s\"<>]*)?"
         )
-        self.path_query = re.compile(r"(?P<path>/[^\s?#\"<>]*)(?P<rest>[?#][^\s\"<>]*)")
+        # One try per word (the look-behind): no quadratic rescans of long words.
+        self.path_query = re.compile(
+            r"(?<![^\s\"<>])(?P<lead>[^\s\"<>?#/]*)(?P<path>/[^\s\"<>?#]*)?"
+            r"(?P<rest>[?#][^\s\"<>]*)"
+        )
         self.query = re.compile(r"(?P<path>[?#][\w.~%+-]+=)(?P<rest>[^\s\"<>]+)")
         self.arn = re.compile(
             r"arn:aws[\w-]*:s3(?:-object-lambda|-outposts)?:(?P<region>[^:\s\"']*):"
@@ -123,7 +131,7 @@ def redact(text: str) -> str:
     if "host='" in text:
         text = patterns.pool.sub(_pool_url, text)
     if "://" in text:
-        text = patterns.url.sub(_absolute_url, text)
+        text = _absolute_urls(text, patterns)
     if "?" in text or "#" in text:
         text = patterns.path_query.sub(_without_query, text)
         text = patterns.query.sub(_without_query_value, text)
@@ -146,16 +154,36 @@ def url_path(scheme: str, host: str, path: str) -> str:
     return _url_path(host, path, False, scheme)
 
 
-def _absolute_url(match: re.Match[str]) -> str:
-    scheme, authority, path = match.group("scheme", "authority", "path")
-    host = authority.rpartition("@")[2]
-    before = match.string[max(0, match.start() - 24) : match.start()]
-    path = _url_path(host, path, before.endswith(_ENDPOINT_CONTEXTS), scheme)
-    return f"{scheme}://{host}{path}{_closing_quote(match)}"
+def _absolute_urls(text: str, patterns: _Patterns) -> str:
+    """Every ``scheme://...`` in ``text`` reduced to ``scheme://host[:port]/path``.
+
+    Matches are found from each ``://`` forwards, the scheme backwards from it
+    (letters, digits, ``+ . -``, starting with a letter), so every character
+    is looked at a bounded number of times, whatever the text.
+    """
+    out: list[str] = []
+    position = 0
+    for match in patterns.url.finditer(text):
+        start = begin = match.start()
+        while begin > position and text[begin - 1] in _SCHEME_CHARS:
+            begin -= 1
+        while begin < start and text[begin] not in _LETTERS:
+            begin += 1
+        scheme = text[begin:start]
+        authority, path = match.group("authority", "path")
+        host = authority.rpartition("@")[2]
+        endpoint = text[max(0, begin - 24) : begin].endswith(_ENDPOINT_CONTEXTS)
+        path = _url_path(host, path, endpoint, scheme)
+        out.append(f"{text[position:begin]}{scheme}://{host}{path}{_closing_quote(match)}")
+        position = match.end()
+    out.append(text[position:])
+    return "".join(out)
 
 
 def _without_query(match: re.Match[str]) -> str:
-    return match.group("path") + _closing_quote(match)
+    if match.group("path") is None:
+        return match.group(0)  # no path before the "?": the next rule's business
+    return match.group("lead") + match.group("path") + _closing_quote(match)
 
 
 def _without_query_value(match: re.Match[str]) -> str:
