@@ -387,3 +387,10 @@ def test_redaction_takes_linear_time_on_hostile_messages(message: str) -> None:
         redact(message)
         best = min(best, time.perf_counter() - started)
     assert best < 0.05
+
+
+def test_a_str_subclass_is_redacted_like_a_str() -> None:
+    class Message(str):
+        pass
+
+    assert redact(Message("GET http://h/p?token=s3cr3t")) == "GET http://h/p"

@@ -105,7 +105,7 @@ def cause_for(exc: BaseException, remote: bool = False, at_call: bool = False) -
 
 def _describe(exc: BaseException, remote: bool, at_call: bool) -> dict[str, Any]:
     try:
-        message = str(exc)
+        message = str.__str__(str(exc))  # a plain str, even from a subclass's __str__
     except BaseException:  # a __str__ that raises anything, even SystemExit
         message = "<exception message could not be read>"
     entry: dict[str, Any] = {

@@ -6,7 +6,7 @@ names and to the URLs the client patches record. It removes:
 
 - from URLs (absolute, or a path with a query): the query string, the
   fragment and ``user:password@``; ``http://u:p@host/p?api_key=S#f`` becomes
-  ``http://host/p``. A ``?name=value`` query anywhere loses its value too;
+  ``http://host/p``. A ``?name=value`` outside a URL loses its value too;
 - from S3 URLs (``bucket.s3.<region>.amazonaws.com/<key>``,
   ``s3.<region>.amazonaws.com/<bucket>/<key>``) and S3 ARNs
   (``arn:aws:s3:::<bucket>/<key>``, ``.../accesspoint/<name>/object/<key>``):
@@ -27,7 +27,8 @@ Cost: a message without ``://``, ``?``, ``#``, ``arn:``, ``alue``,
 ``key '``, ``host='`` or ``port:`` is returned as it is after those
 substring tests; only messages holding one of them pay for the regular
 expressions, which are compiled on first use (``re`` is not imported
-before).
+before). Every rule takes time linear in the text's length, whatever it
+holds (no expression rescans a long word from each of its characters).
 """
 
 from __future__ import annotations
@@ -108,10 +109,13 @@ def redact(text: str) -> str:
     """``text`` without query strings, fragments, credentials, object keys or request values.
 
     See the module documentation for the exact rules. Never raises for a
-    ``str``; anything else is returned unchanged.
+    ``str`` (a subclass is read as a plain ``str``); anything else is
+    returned unchanged.
     """
     if type(text) is not str:
-        return text
+        if not isinstance(text, str):
+            return text
+        text = str.__str__(text)
     if not (  # the usual message has none of these (see the module documentation)
         "://" in text
         or "?" in text
