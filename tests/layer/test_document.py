@@ -136,60 +136,6 @@ def test_long_http_request_strings_are_cut_to_the_schema_limit(assert_valid: Che
     assert doc["http"]["request"]["url"] == url[:250]
 
 
-def raise_chain() -> BaseException:
-    try:
-        try:
-            raise KeyError("inner")
-        except KeyError as inner:
-            raise ValueError("outer") from inner
-    except ValueError as exc:
-        return exc
-
-
-def test_exception_is_recorded_with_type_message_stack_and_chain(assert_valid: Check) -> None:
-    sub = closed(fault=True)
-    sub.add_exception(raise_chain())
-    doc = decode(encode(sub))
-    assert_valid([doc])
-    outer, inner = doc["cause"]["exceptions"]
-    assert (outer["type"], outer["message"]) == ("ValueError", "outer")
-    assert (inner["type"], inner["message"]) == ("KeyError", "'inner'")
-    assert outer["cause"] == inner["id"]
-    assert outer["stack"][-1]["label"] == "raise_chain"
-    assert outer["stack"][-1]["path"] == __file__
-    assert doc["cause"]["working_directory"]
-
-
-def test_an_exception_recorded_twice_is_referenced_by_id(assert_valid: Check) -> None:
-    exc = raise_chain()
-    child, parent = closed(), closed()
-    child.add_exception(exc, remote=True)
-    parent.add_exception(exc)
-    child_doc, parent_doc = decode(encode(child)), decode(encode(parent))
-    assert_valid([child_doc, parent_doc])
-    assert child_doc["cause"]["exceptions"][0]["remote"] is True
-    assert parent_doc["cause"] == child_doc["cause"]["exceptions"][0]["id"]
-    document.forget_exceptions()
-
-
-def test_deep_stacks_keep_the_innermost_frames_and_count_the_rest() -> None:
-    def recurse(n: int) -> None:
-        if n == 0:
-            raise RuntimeError("deep")
-        recurse(n - 1)
-
-    try:
-        recurse(100)
-    except RuntimeError as exc:
-        sub = closed()
-        sub.add_exception(exc)
-    doc = decode(encode(sub))
-    entry = doc["cause"]["exceptions"][0]
-    assert len(entry["stack"]) == document.MAX_FRAMES
-    assert entry["truncated"] > 60
-    assert entry["stack"][-1]["label"] == "recurse"
-
-
 class Opaque:
     def __repr__(self) -> str:
         return "<Opaque thing>"

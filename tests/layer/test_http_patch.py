@@ -165,6 +165,20 @@ def test_requests_redirects_stay_in_one_subsegment(
     assert sent[-2:] == [f"{root_id(header)};Parent={doc['id']};Sampled=1"] * 2
 
 
+def test_http_client_with_userinfo_in_the_host_records_no_password(
+    xray: InMemoryEmitter, server: CannedServer
+) -> None:
+    """urllib.request hands http.client ``user:password@host`` as the host; it cannot connect."""
+    url = f"http://user:hunter2@127.0.0.1:{server.port}/page/auth?token=s3cr3t"
+    with testing.invocation(), pytest.raises(urllib.error.URLError):
+        urllib.request.urlopen(url, timeout=5)
+    (doc,) = remote(xray)
+    assert doc["name"] == "127.0.0.1"
+    assert doc["http"]["request"]["url"] == f"{server.url}/page/auth"
+    assert doc["fault"] is True
+    assert "hunter2" not in str(xray.documents) and "s3cr3t" not in str(xray.documents)
+
+
 def test_userinfo_never_reaches_the_document(xray: InMemoryEmitter, server: CannedServer) -> None:
     with testing.invocation():
         requests.get(f"http://user:hunter2@127.0.0.1:{server.port}/page/auth", timeout=5)
@@ -230,6 +244,16 @@ def test_calls_to_the_lambda_runtime_api_are_not_traced(
         (("http", "::1", 8080, "/x"), "http://[::1]:8080/x"),
         (("http", "proxy", 3128, "http://u:p@real.example/p?q"), "http://real.example/p"),
         (("http", "example.com", None, ""), "http://example.com/"),
+        (("http", "user:hunter2@127.0.0.1", 8080, "/x"), "http://127.0.0.1:8080/x"),
+        (
+            ("https", "media.s3.eu-west-1.amazonaws.com", 443, "/users/a@b.c/a.png?X-Amz-S=1"),
+            "https://media.s3.eu-west-1.amazonaws.com/<redacted>",
+        ),
+        (
+            ("", "", None, "https://s3.amazonaws.com/media/users/a.png#f"),
+            "https://s3.amazonaws.com/media/<redacted>",
+        ),
+        (("", "", None, "http://u:p@h.example?q=1"), "http://h.example/"),
     ],
 )
 def test_clean_url(args: tuple[str, str, int | None, str], expected: str) -> None:

@@ -10,11 +10,12 @@ in ``RUNTIME_ERROR`` mode (the user's choice).
 
 from __future__ import annotations
 
+import sys
 import time
 
 from lambda_xray import config, context, document, emitter
 from lambda_xray import header as _header
-from lambda_xray._snapshot import snapshot, text_of
+from lambda_xray._snapshot import snapshot
 from lambda_xray.context_missing import ContextMissingError, report
 from lambda_xray.document import Subsegment
 
@@ -153,6 +154,9 @@ def reset() -> None:
     _cold_start = True
     context.reset()
     document.forget_exceptions()
+    causes = sys.modules.get("lambda_xray.causes")
+    if causes is not None:
+        causes.reset()  # paths are made relative to what the environment says now
 
 
 def start_invocation(handler_name: str, raw_header: str | None) -> context.Invocation:
@@ -194,8 +198,9 @@ def finish_invocation(
     """End ``invocation``: close and send its root subsegment, deactivate it. Never raises.
 
     ``error`` (the handler's exception) makes the root a fault with that
-    cause; the response and the error are added as metadata when the
-    ``LAMBDA_XRAY_CAPTURE_*`` switches say so.
+    cause; the response and the error's type are added as metadata when the
+    ``LAMBDA_XRAY_CAPTURE_*`` switches say so (the message is recorded once,
+    in the cause).
     """
     try:
         root = invocation.root
@@ -208,9 +213,9 @@ def finish_invocation(
                 root.fault = True
                 _add_exception(root, error)
                 if settings.capture_error:
+                    # The type only: the message is in the cause, once, redacted.
                     root.metadata.setdefault(namespace, {})["error"] = {
-                        "type": type(error).__name__,
-                        "message": _message(error),
+                        "type": type(error).__name__
                     }
             elif has_response and settings.capture_response:
                 # A bounded plain copy: encoded once, whatever the response holds.
@@ -223,10 +228,6 @@ def finish_invocation(
         if context.active is invocation:
             context.activate(None)
         document.forget_exceptions()
-
-
-def _message(error: BaseException) -> str:
-    return text_of(error, document.MAX_MESSAGE)
 
 
 def _add_exception(sub: Subsegment, error: BaseException, remote: bool = False) -> None:

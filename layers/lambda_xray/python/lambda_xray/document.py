@@ -1,8 +1,10 @@
-"""The subsegment document: the model, its exceptions, and its encoding for the daemon.
+"""The subsegment document: the model and its encoding for the daemon.
 
 A :class:`Subsegment` is a plain slotted object; :func:`encode` turns a closed
 one into the exact datagram the daemon receives: the header line, a newline
-and one JSON document, never longer than :data:`MAX_DATAGRAM` bytes.
+and one JSON document, never longer than :data:`MAX_DATAGRAM` bytes. Its
+``cause`` is built by :mod:`lambda_xray.causes`, its name goes through
+:func:`lambda_xray.redact.redact` like every recorded message.
 
 Encoding is one call of the C JSON encoder on a dict built field by field (no
 reflection). Only when that fails (a value JSON cannot hold: NaN, a
@@ -24,7 +26,6 @@ import time
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from types import TracebackType
     from typing import Any, Final
 
 #: The daemon's header line, sent before every document.
@@ -38,10 +39,6 @@ MAX_DATAGRAM: Final = len(HEADER) + MAX_DOCUMENT
 MAX_NAME: Final = 200
 #: Metadata namespace where trimming notes what it dropped.
 TRUNCATION_NAMESPACE: Final = "lambda_xray"
-#: Frames kept per recorded exception (the innermost ones).
-MAX_FRAMES: Final = 32
-#: Chained exceptions (``__cause__``/``__context__``) recorded after the first.
-MAX_CHAINED: Final = 4
 #: Exception messages are cut to this many characters.
 MAX_MESSAGE: Final = 4096
 #: ``http.request`` strings are limited to this many characters by the schema.
@@ -50,6 +47,10 @@ MAX_HTTP_STRING: Final = 250
 _NAME_ASCII: Final = frozenset(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 _.:/%&#=+-@"
 )
+#: Every text :func:`lambda_xray.redact.redact` changes holds one of these
+#: (a property test checks it): names without any, such as ``## app.handler``
+#: or ``DynamoDB``, skip loading that module at cold start.
+REDACTION_HINTS: Final = (":", "?", "/", "=", "'", "alue")
 _name_cache: dict[str, str] = {}
 _NAME_CACHE_SIZE: Final = 512
 
@@ -88,18 +89,26 @@ def new_id() -> str:
 
 
 def sanitize_name(name: str) -> str:
-    """``name`` with the characters X-Ray rejects removed, cut to 200 characters."""
+    """``name`` redacted (as every recorded string), with the characters X-Ray
+    rejects removed, cut to 200 characters."""
     if not isinstance(name, str):
         name = str(name)
     cached = _name_cache.get(name)
     if cached is not None:
         return cached
-    if name.isascii():
-        clean = "".join(ch for ch in name if ch in _NAME_ASCII)
+    text = name[: 5 * MAX_NAME]  # bounded work: the name is cut to 200 characters anyway
+    for hint in REDACTION_HINTS:
+        if hint in text:
+            from lambda_xray.redact import redact
+
+            text = redact(text)
+            break
+    if text.isascii():
+        clean = "".join(ch for ch in text if ch in _NAME_ASCII)
     else:
         from lambda_xray._names import DISALLOWED
 
-        clean = DISALLOWED.sub("", name)
+        clean = DISALLOWED.sub("", text)
     clean = clean[:MAX_NAME] or "unnamed"
     if len(_name_cache) >= _NAME_CACHE_SIZE:
         _name_cache.clear()
@@ -164,15 +173,21 @@ class Subsegment:
         #: The invocation this subsegment belongs to (opaque to this module).
         self.invocation = invocation
 
-    def add_exception(self, exc: BaseException, remote: bool = False) -> None:
-        """Record ``exc`` as this subsegment's ``cause``.
+    def add_exception(
+        self, exc: BaseException, remote: bool = False, at_call: bool = False
+    ) -> None:
+        """Record ``exc`` as this subsegment's ``cause`` (see :mod:`lambda_xray.causes`).
 
         An exception already recorded on another subsegment of the same
-        invocation is referenced by its id instead of being copied. Flags are
-        left to the caller. Never raises.
+        invocation is referenced by its id instead of being copied; messages
+        are redacted; ``at_call`` (a client patch handling the exception
+        where the call was made) adds the calling code to the stack. Flags
+        are left to the caller. Never raises.
         """
         try:
-            self.cause = _cause_for(exc, remote)
+            from lambda_xray.causes import cause_for
+
+            self.cause = cause_for(exc, remote, at_call)
         except Exception:
             self.cause = None
 
@@ -229,76 +244,16 @@ def _clamp_http(http: dict[str, Any]) -> dict[str, Any]:
 
 # -- exceptions -----------------------------------------------------------------
 
-# id(exception) -> (exception, its cause id), for the current invocation only.
-# The exception is kept alive so its id() cannot be reused while it is here.
-_recorded: dict[int, tuple[BaseException, str]] = {}
-_cwd: str | None = None
-
 
 def forget_exceptions() -> None:
-    """Drop the invocation's exception registry (called when an invocation ends)."""
-    _recorded.clear()
+    """Drop the invocation's exception registry (called when an invocation ends).
 
-
-def _working_directory() -> str:
-    global _cwd
-    if _cwd is None:
-        try:
-            _cwd = os.getcwd()
-        except OSError:
-            _cwd = ""
-    return _cwd
-
-
-def _cause_for(exc: BaseException, remote: bool) -> dict[str, Any] | str:
-    known = _recorded.get(id(exc))
-    if known is not None and known[0] is exc:
-        return known[1]
-    exceptions: list[dict[str, Any]] = []
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and len(exceptions) <= MAX_CHAINED and id(current) not in seen:
-        seen.add(id(current))
-        entry = _describe(current, remote if current is exc else False)
-        if exceptions:
-            exceptions[-1]["cause"] = entry["id"]
-        exceptions.append(entry)
-        chained = current.__cause__
-        if chained is None and not current.__suppress_context__:
-            chained = current.__context__
-        current = chained
-    _recorded[id(exc)] = (exc, exceptions[0]["id"])
-    return {"working_directory": _working_directory(), "exceptions": exceptions}
-
-
-def _describe(exc: BaseException, remote: bool) -> dict[str, Any]:
-    try:
-        message = str(exc)
-    except Exception:
-        message = "<exception message could not be read>"
-    entry: dict[str, Any] = {
-        "id": new_id(),
-        "type": type(exc).__name__,
-        "message": message[:MAX_MESSAGE],
-    }
-    if remote:
-        entry["remote"] = True
-    stack, dropped = _stack(exc.__traceback__)
-    entry["stack"] = stack
-    if dropped:
-        entry["truncated"] = dropped
-    return entry
-
-
-def _stack(tb: TracebackType | None) -> tuple[list[dict[str, Any]], int]:
-    """Frames outermost first, as Lambda's runtime reports them; keeps the innermost."""
-    frames: list[dict[str, Any]] = []
-    while tb is not None:
-        code = tb.tb_frame.f_code
-        frames.append({"path": code.co_filename, "line": tb.tb_lineno, "label": code.co_name})
-        tb = tb.tb_next
-    dropped = max(0, len(frames) - MAX_FRAMES)
-    return (frames[dropped:] if dropped else frames), dropped
+    The registry lives in :mod:`lambda_xray.causes`, imported on the first
+    failure only: until then there is nothing to forget.
+    """
+    causes = sys.modules.get("lambda_xray.causes")
+    if causes is not None:
+        causes.forget()
 
 
 # -- encoding -------------------------------------------------------------------

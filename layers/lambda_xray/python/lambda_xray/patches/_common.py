@@ -76,16 +76,13 @@ def begin(name: str, namespace: str) -> tuple[Subsegment | None, str | None]:
 def end(sub: Subsegment, status: int | None = None, error: BaseException | None = None) -> None:
     """Close ``sub``; contained like everything else here.
 
-    An ``error`` is recorded as the cause with URLs in its messages cut down
-    to ``scheme://host[:port]`` and query strings removed: client errors
-    quote the request URL (an S3 object key, a query string with a token),
-    which must not reach trace data.
+    An ``error`` is recorded as the cause the way every cause is
+    (:mod:`lambda_xray.causes`: message redacted, layer frames left out),
+    with the stack starting at the code that made the call.
     """
     try:
         if error is not None:
-            remote = status is not None
-            sub.add_exception(error, remote=remote)
-            _redact_cause(sub.cause)
+            sub.add_exception(error, remote=status is not None, at_call=True)
             if status is None or status < 400:
                 sub.fault = True  # a failure without an error response
         _recorder.end_subsegment(sub, status=status)
@@ -93,49 +90,27 @@ def end(sub: Subsegment, status: int | None = None, error: BaseException | None 
         warn_once("end", "could not close a subsegment")
 
 
-_url_patterns: list[Any] = []
-
-
-def redact(message: str) -> str:
-    """``message`` with absolute URLs reduced to their origin and query strings removed."""
-    if "://" not in message and "?" not in message:
-        return message
-    if not _url_patterns:
-        import re
-
-        _url_patterns.append(re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)([^/\s\"'<>]*)[^\s\"'<>]*"))
-        _url_patterns.append(re.compile(r"(/[^\s\"'<>?#]*)[?#][^\s\"'<>]*"))
-    absolute, query = _url_patterns
-    message = absolute.sub(lambda m: m.group(1) + m.group(2).rpartition("@")[2], message)
-    return str(query.sub(r"\1", message))
-
-
-def _redact_cause(cause: Any) -> None:
-    if not isinstance(cause, dict):
-        return  # None, or the id of an exception recorded elsewhere
-    for exception in cause.get("exceptions", ()):
-        message = exception.get("message")
-        if isinstance(message, str):
-            exception["message"] = redact(message)
-
-
 def clean_url(scheme: str, host: str, port: int | None, target: str) -> str:
-    """``scheme://host[:port]/path`` without userinfo, query string or fragment.
+    """``scheme://host[:port]/path`` without userinfo, query string, fragment or S3 object key.
 
     ``target`` is what the client put on the request line: usually a path
-    (``/a/b?q=1``), an absolute URL when talking to a proxy.
+    (``/a/b?q=1``), an absolute URL when talking to a proxy (or the whole
+    URL, for requests). The path is then redacted as every recorded URL is
+    (:func:`lambda_xray.redact.url_path`).
     """
     if "://" in target:
         scheme, _, rest = target.partition("://")
-        authority, slash, path = rest.partition("/")
-        authority = authority.rpartition("@")[2]
-        target = slash + path
+        ends = [i for i in (rest.find("/"), rest.find("?"), rest.find("#")) if i >= 0]
+        cut = min(ends) if ends else len(rest)
+        authority, target = rest[:cut].rpartition("@")[2], rest[cut:]
     else:
-        authority = _authority(scheme, host, port)
+        authority = _authority(scheme, host.rpartition("@")[2], port)
     path = target.split("?", 1)[0].split("#", 1)[0] or "/"
     if not path.startswith("/"):
         path = "/" + path
-    return f"{scheme}://{authority}{path}"
+    from lambda_xray.redact import url_path
+
+    return f"{scheme}://{authority}{url_path(scheme, authority, path)}"
 
 
 def hostname(authority: str) -> str:

@@ -64,7 +64,7 @@ def _wrap_request(original: Callable[..., Any], module: ModuleType) -> Callable[
             if _is_runtime_api(host, port):
                 return original(self, method, url, body, headers, **kwargs)
             scheme = "https" if https is not None and isinstance(self, https) else "http"
-            name = host
+            name = host.rpartition("@")[2]  # urllib.request leaves user:password@ in it
             full_url = _common.clean_url(scheme, host, port, url)
         except Exception:
             _common.warn_once("http.client-describe", "could not describe an HTTP request")

@@ -25,12 +25,8 @@ def patch(module: ModuleType) -> None:
 
 def _describe(request: Any) -> tuple[str, str]:
     url: str = request.url
-    scheme, _, rest = url.partition("://")
-    authority, slash, path = rest.partition("/")
-    host = _common.hostname(authority)
-    authority = authority.rpartition("@")[2]
-    path = (slash + path).split("?", 1)[0].split("#", 1)[0] or "/"
-    return host, f"{scheme}://{authority}{path}"
+    authority = url.partition("://")[2].partition("/")[0]
+    return _common.hostname(authority), _common.clean_url("", "", None, url)
 
 
 def _wrap_send(original: Callable[..., Any]) -> Callable[..., Any]:
