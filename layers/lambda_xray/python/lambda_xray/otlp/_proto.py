@@ -112,7 +112,12 @@ def utf8(text: str) -> bytes:
 
 def key_value(name: str, value: object) -> bytes:
     """A ``KeyValue`` message body: ``key`` = ``name``, ``value`` = ``AnyValue``."""
-    return string_field(1, name) + bytes_field(2, any_value(value))
+    return _key_value(name, any_value(value))
+
+
+def _key_value(name: str, value_body: bytes) -> bytes:
+    # proto3 leaves an empty string out; so does this writer (the bytes stay canonical).
+    return (string_field(1, name) if name else b"") + bytes_field(2, value_body)
 
 
 def attribute(field: int, name: str, value: object) -> bytes:
@@ -142,9 +147,7 @@ def any_value(value: object, _depth: int = 0, _path: frozenset[int] = frozenset(
     if isinstance(value, dict):
         items = b"".join(
             bytes_field(
-                1,
-                string_field(1, k if isinstance(k, str) else _text(k))
-                + bytes_field(2, any_value(v, _depth + 1, path)),
+                1, _key_value(k if isinstance(k, str) else _text(k), any_value(v, _depth + 1, path))
             )
             for k, v in list(value.items())[:MAX_ITEMS]
         )
