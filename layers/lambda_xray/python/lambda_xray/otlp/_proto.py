@@ -18,7 +18,7 @@ subsegment can hold: ``str``, ``bool``, ``int`` (outside int64 as text),
 
 from __future__ import annotations
 
-from struct import Struct
+from _struct import Struct  # not struct.py: the same class, one module fewer
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
