@@ -268,3 +268,59 @@ def test_xray_mode_never_loads_the_otlp_modules() -> None:
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
     assert "lambda_xray.otlp.emitter" in out.stdout
+
+
+# -- the same nodes in both formats ---------------------------------------------------------
+
+
+def _record_a_flow() -> None:
+    from lambda_xray import api
+
+    with testing.invocation("app.handler"):
+        call = _recorder.begin_subsegment("DynamoDB", "aws")
+        assert call is not None
+        call.aws.update(operation="Query", region="us-east-1", table_name="orders")
+        _recorder.end_subsegment(call, status=200)
+        with api.subsegment("resize"):
+            remote = _recorder.begin_subsegment("images.example.com", "remote")
+            assert remote is not None
+            remote.http["request"] = {"method": "GET", "url": "https://images.example.com/a"}
+            _recorder.end_subsegment(remote, status=404)
+
+
+def _tree(nodes: dict[str, tuple[str, str]]) -> set[tuple[str, str]]:
+    """(node, parent node) pairs from {id: (node, parent id)}."""
+    return {(node, nodes[parent][0] if parent in nodes else "-") for node, parent in nodes.values()}
+
+
+def test_both_formats_show_the_same_nodes_under_the_same_parents(
+    layer: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with testing.InMemoryEmitter() as xray:
+        _record_a_flow()
+    xray_nodes = {d["id"]: (d["name"].removeprefix("## "), d["parent_id"]) for d in xray.documents}
+
+    with OtlpReceiver() as receiver:
+        monkeypatch.setenv("AWS_XRAY_DAEMON_ADDRESS", receiver.address)
+        monkeypatch.setenv("LAMBDA_XRAY_FORMAT", "otlp")
+        testing.reset()
+        _record_a_flow()
+        (datagram,) = receiver.wait_for(lambda got: len(got) == 1)
+    otlp_nodes = {}
+    for span in datagram.spans:
+        found = attrs(span)
+        node = found.get("rpc.service") or found.get("server.address") or span.name
+        otlp_nodes[span.span_id.hex()] = (node, span.parent_span_id.hex())
+    assert (
+        _tree(otlp_nodes)
+        == _tree(xray_nodes)
+        == {
+            ("app.handler", "-"),
+            ("DynamoDB", "app.handler"),
+            ("resize", "app.handler"),
+            ("images.example.com", "resize"),
+        }
+    )
+    errors = {span.name for span in datagram.spans if span.status.code == 2}
+    assert errors == {"GET"}  # the 404, as the X-Ray document's error flag
+    assert [d["name"] for d in xray.documents if d.get("error")] == ["images.example.com"]
