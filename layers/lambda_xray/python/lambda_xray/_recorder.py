@@ -175,7 +175,7 @@ def start_invocation(handler_name: str, raw_header: str | None) -> context.Invoc
         settings = config.get()
         trace_header = None if settings.disabled else _header.parse(raw_header)
         root = None
-        if trace_header is not None and trace_header.mode == _header.RECORD:
+        if trace_header is not None and _records(trace_header, settings):
             root = Subsegment("## " + handler_name, trace_header.root, trace_header.parent or "")
             root.annotations["ColdStart"] = cold
             root.annotations["Service"] = settings.service
@@ -186,6 +186,20 @@ def start_invocation(handler_name: str, raw_header: str | None) -> context.Invoc
         invocation = context.Invocation(None, None)
     context.activate(invocation)
     return invocation
+
+
+def _records(trace_header: _header.TraceHeader, settings: config.Config) -> bool:
+    """Whether an invocation with ``trace_header`` records subsegments: when sampled,
+    and in OTLP mode with ``LAMBDA_XRAY_OTLP_UNSAMPLED`` also when ``Sampled=0``
+    (sent as unsampled spans; calls still propagate ``Sampled=0``)."""
+    mode = trace_header.mode
+    if mode == _header.RECORD:
+        return True
+    return (
+        mode == _header.UNSAMPLED
+        and settings.otlp_unsampled
+        and settings.format == config.FORMAT_OTLP
+    )
 
 
 def finish_invocation(

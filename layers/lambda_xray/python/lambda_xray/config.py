@@ -23,6 +23,16 @@ LOG_ERROR: Final = "LOG_ERROR"
 RUNTIME_ERROR: Final = "RUNTIME_ERROR"
 IGNORE_ERROR: Final = "IGNORE_ERROR"
 
+#: ``LAMBDA_XRAY_FORMAT``: the wire format sent to the daemon.
+ENV_FORMAT: Final = "LAMBDA_XRAY_FORMAT"
+#: ``LAMBDA_XRAY_OTLP_UNSAMPLED``: in OTLP mode, also send ``Sampled=0`` invocations (``T1U``).
+ENV_OTLP_UNSAMPLED: Final = "LAMBDA_XRAY_OTLP_UNSAMPLED"
+#: X-Ray segment documents (the default).
+FORMAT_XRAY: Final = "xray"
+#: OTLP spans (``T1S``/``T1U`` datagrams), see ``lambda_xray.otlp``.
+FORMAT_OTLP: Final = "otlp"
+FORMATS: Final = (FORMAT_XRAY, FORMAT_OTLP)
+
 _TRUE: Final = frozenset({"1", "true", "yes", "on"})
 _FALSE: Final = frozenset({"0", "false", "no", "off", ""})
 #: Annotation values are limited to 1000 characters.
@@ -38,7 +48,9 @@ class Config:
         "context_missing",
         "daemon_address",
         "disabled",
+        "format",
         "handler",
+        "otlp_unsampled",
         "service",
     )
 
@@ -52,6 +64,8 @@ class Config:
         disabled: bool,
         context_missing: str,
         daemon_address: tuple[str, int],
+        format: str = FORMAT_XRAY,
+        otlp_unsampled: bool = False,
     ) -> None:
         self.handler = handler
         self.service = service
@@ -60,6 +74,10 @@ class Config:
         self.disabled = disabled
         self.context_missing = context_missing
         self.daemon_address = daemon_address
+        #: ``"xray"`` or ``"otlp"``.
+        self.format = format
+        #: OTLP mode only: record ``Sampled=0`` invocations too and send them as ``T1U``.
+        self.otlp_unsampled = otlp_unsampled
 
 
 _current: Config | None = None
@@ -97,6 +115,8 @@ def from_environ(environ: Mapping[str, str]) -> Config:
         disabled=_flag(environ, _contract.ENV_DISABLED, False),
         context_missing=_context_missing(environ.get(_contract.ENV_CONTEXT_MISSING)),
         daemon_address=_daemon_address(environ.get(_contract.ENV_DAEMON_ADDRESS)),
+        format=_format(environ.get(ENV_FORMAT)),
+        otlp_unsampled=_flag(environ, ENV_OTLP_UNSAMPLED, False),
     )
 
 
@@ -134,6 +154,23 @@ def _context_missing(raw: str | None) -> str:
         _contract.DEFAULT_CONTEXT_MISSING,
     )
     return _contract.DEFAULT_CONTEXT_MISSING
+
+
+def _format(raw: str | None) -> str:
+    if raw is None or raw.strip() == "":
+        return FORMAT_XRAY
+    value = raw.strip().lower()
+    if value in FORMATS:
+        return value
+    _log.warning_once(
+        "env:" + ENV_FORMAT,
+        "lambda_xray: %s=%r is not one of %s; using %s",
+        ENV_FORMAT,
+        raw,
+        ", ".join(FORMATS),
+        FORMAT_XRAY,
+    )
+    return FORMAT_XRAY
 
 
 def parse_daemon_address(raw: str) -> tuple[str, int] | None:

@@ -170,11 +170,21 @@ _emitter: Emitter | None = None
 
 
 def get_emitter() -> Emitter:
-    """The emitter in use (a :class:`UDPEmitter` unless one was set)."""
+    """The emitter in use: unless one was set, a :class:`UDPEmitter`, or in OTLP
+    mode (``LAMBDA_XRAY_FORMAT=otlp``) a ``lambda_xray.otlp.emitter.OTLPEmitter``."""
     global _emitter
     if _emitter is None:
-        _emitter = UDPEmitter()
+        _emitter = _for_format()
     return _emitter
+
+
+def _for_format() -> Emitter:
+    """The emitter ``LAMBDA_XRAY_FORMAT`` asks for; the OTLP one is loaded only then."""
+    if config.get().format == config.FORMAT_OTLP:
+        from lambda_xray.otlp.emitter import OTLPEmitter
+
+        return OTLPEmitter()
+    return UDPEmitter()
 
 
 def set_emitter(emitter: Emitter | None) -> Emitter | None:

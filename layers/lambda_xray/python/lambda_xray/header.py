@@ -64,7 +64,9 @@ class TraceHeader:
         else:
             self.mode = PASS_THROUGH
         self._prefix = f"Root={root};Parent="
-        self._tail = ";Sampled=1" + suffix
+        # A Sampled=0 invocation recorded for OTLP's unsampled spans keeps telling
+        # downstream services not to sample.
+        self._tail = (";Sampled=0" if self.mode == UNSAMPLED else ";Sampled=1") + suffix
         self._forward = f"Root={root};Sampled=0{suffix}" if self.mode == UNSAMPLED else raw
 
     def child(self, parent_id: str) -> str:

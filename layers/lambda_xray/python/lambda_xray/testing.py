@@ -21,6 +21,7 @@ call :func:`reset` between tests that change the environment.
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 from lambda_xray import _log, _recorder, config, context, document, emitter
@@ -173,7 +174,10 @@ def reset() -> None:
     _recorder.reset()
     handler.reset()
     current = emitter.set_emitter(None)
-    if isinstance(current, emitter.UDPEmitter):
+    otlp = sys.modules.get("lambda_xray.otlp.emitter")
+    if otlp is not None and isinstance(current, otlp.OTLPEmitter):
+        current.udp.close()  # the format is chosen again from the environment
+    elif isinstance(current, emitter.UDPEmitter):
         current.close()
     elif current is not None:
         emitter.set_emitter(current)

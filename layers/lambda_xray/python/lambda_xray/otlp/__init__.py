@@ -1,0 +1,8 @@
+"""The OTLP wire format (``LAMBDA_XRAY_FORMAT=otlp``): spans for Transaction Search.
+
+Loaded only in OTLP mode, by :func:`lambda_xray.emitter.get_emitter`:
+
+- :mod:`._proto`: a minimal protobuf writer (standard library only);
+- :mod:`._spans`: a closed subsegment as an OTLP span, the resource;
+- :mod:`.emitter`: batching per invocation and ``T1S``/``T1U`` datagrams.
+"""

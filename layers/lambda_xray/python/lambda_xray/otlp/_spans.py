@@ -1,0 +1,399 @@
+"""A closed subsegment as an OTLP ``Span``, and the process's ``Resource``.
+
+The same recording the X-Ray format sends becomes one span:
+
+- ids: the trace id is the X-Ray root without ``1-`` and the dash, the span
+  id is the subsegment id, the parent span id its ``parent_id`` (for the
+  handler span, ``Parent`` from the trace header);
+- kind: ``SERVER`` for the invocation (``## <handler>``), ``CLIENT`` for AWS
+  calls (namespace ``aws``) and other downstream calls (``remote``),
+  ``INTERNAL`` for the user's own subsegments;
+- attributes: OpenTelemetry's semantic conventions (``rpc.*``, ``http.*``,
+  ``url.full``, ``server.*``, ``db.*``, ``aws.*``), the annotations under
+  their own keys and listed in ``aws.xray.annotations``, the metadata as
+  ``lambda_xray.metadata.<namespace>.<key>``;
+- errors: status ``ERROR`` and one ``exception`` event per recorded
+  exception (type, the redacted message, the stack as text).
+
+``docs/layer.md`` ("OTLP output") has the full table. A span that would not
+fit one datagram is cut down (:func:`encode_span`) and says how much it lost
+in ``dropped_attributes_count``/``dropped_events_count``.
+"""
+
+from __future__ import annotations
+
+from lambda_xray.otlp._proto import (
+    attribute,
+    bytes_field,
+    fixed64_field,
+    string_field,
+    uint_field,
+)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any, Final
+
+    from lambda_xray.document import Subsegment
+
+    Attributes = list[tuple[str, Any]]
+    Event = tuple[int, str, str, str]
+
+KIND_INTERNAL: Final = 1
+KIND_SERVER: Final = 2
+KIND_CLIENT: Final = 3
+STATUS_ERROR: Final = 2
+
+#: The instrumentation scope every span is reported under.
+SCOPE_NAME: Final = "lambda_xray"
+#: Longest string attribute value kept when a span has to be cut down.
+CUT_STRING: Final = 256
+#: Longest exception message and stack text kept when a span has to be cut down.
+MAX_MESSAGE: Final = 1024
+MAX_STACK: Final = 8192
+
+# X-Ray ``aws`` fields with a semantic-convention name; other fields become ``aws.<field>``.
+_AWS_FIELDS: Final = {
+    "request_id": "aws.request_id",
+    "id_2": "aws.extended_request_id",
+    "region": "cloud.region",
+    "bucket_name": "aws.s3.bucket",
+    "queue_url": "aws.sqs.queue.url",
+    "queue_name": "aws.sqs.queue.name",
+    "index_name": "aws.dynamodb.index_name",
+}
+# X-Ray ``sql`` fields -> ``db.*`` attributes (``url`` and ``user`` are left out: credentials).
+_SQL_FIELDS: Final = {
+    "database_type": "db.system.name",
+    "sanitized_query": "db.query.text",
+    "database_version": "db.version",
+    "driver_version": "db.driver.version",
+}
+# Annotations the layer adds itself, and their semantic-convention names.
+_ANNOTATION_ALIASES: Final = {"ColdStart": "faas.coldstart"}
+
+
+def otlp_trace_id(xray_trace_id: str) -> bytes:
+    """``1-5759e988-bd862e3fe1be46a994272793`` -> the 16 bytes ``5759e988bd86...``."""
+    return bytes.fromhex(xray_trace_id[2:10] + xray_trace_id[11:])
+
+
+def span_kind(sub: Subsegment) -> int:
+    """``SERVER`` for the invocation, ``CLIENT`` for downstream calls, else ``INTERNAL``."""
+    invocation = sub.invocation
+    if invocation is not None and getattr(invocation, "root", None) is sub:
+        return KIND_SERVER
+    if sub.namespace in ("aws", "remote") or getattr(sub, "sql", None):
+        return KIND_CLIENT
+    return KIND_INTERNAL
+
+
+def span_name(sub: Subsegment, kind: int) -> str:
+    """The span's name: the handler for the invocation, ``Service.Operation`` for an
+    AWS call, the method for an HTTP call, else the subsegment's name."""
+    name = sub.name
+    if kind == KIND_SERVER:
+        return name[3:] if name.startswith("## ") else name
+    if sub.namespace == "aws":
+        operation = sub.aws.get("operation")
+        if isinstance(operation, str) and operation:
+            return f"{name}.{operation}"
+    request = sub.http.get("request")
+    if isinstance(request, dict):
+        method = request.get("method")
+        if isinstance(method, str) and method:
+            return method
+    return name
+
+
+def attributes(sub: Subsegment, kind: int, service: str) -> tuple[Attributes, Attributes]:
+    """The span's attributes: (the ones that name the call, annotations and metadata).
+
+    The first list is never dropped when a span is cut down; the second is,
+    largest first.
+    """
+    core: Attributes = []
+    if sub.namespace == "aws":
+        _aws_attributes(sub, core)
+    http = sub.http
+    request = http.get("request") if http else None
+    if isinstance(request, dict):
+        _http_request_attributes(request, core)
+    elif sub.namespace == "remote":
+        core.append(("server.address", sub.name))
+    response = http.get("response") if http else None
+    if isinstance(response, dict):
+        status = response.get("status")
+        if isinstance(status, int) and not isinstance(status, bool):
+            core.append(("http.response.status_code", status))
+    sql = getattr(sub, "sql", None)
+    if isinstance(sql, dict):
+        for field, value in sql.items():
+            name = _SQL_FIELDS.get(field)
+            if name is not None and isinstance(value, str):
+                core.append((name, value.lower() if field == "database_type" else value))
+    if kind == KIND_SERVER:
+        core.append(("aws.span.kind", "LOCAL_ROOT"))
+        core.append(("aws.local.service", service))
+    if sub.throttle:
+        core.append(("aws.xray.throttle", True))
+    extra: Attributes = []
+    annotations = sub.annotations
+    if annotations:
+        keys = []
+        for name, value in annotations.items():
+            alias = _ANNOTATION_ALIASES.get(name)
+            if alias is not None:
+                core.append((alias, value))
+            extra.append((name, value))
+            keys.append(name)
+        extra.append(("aws.xray.annotations", keys))
+    for namespace, entries in sub.metadata.items():
+        if isinstance(entries, dict):
+            for name, value in entries.items():
+                extra.append((f"lambda_xray.metadata.{namespace}.{name}", value))
+    return core, extra
+
+
+def _aws_attributes(sub: Subsegment, out: Attributes) -> None:
+    service = sub.name
+    out.append(("rpc.system", "aws-api"))
+    out.append(("rpc.service", service))
+    aws = sub.aws
+    operation = aws.get("operation")
+    if isinstance(operation, str):
+        out.append(("rpc.method", operation))
+        out.append(("aws.remote.operation", operation))
+    out.append(("aws.remote.service", "AWS::" + service))
+    for field, value in aws.items():
+        if field == "operation":
+            continue
+        if field == "table_name":
+            out.append(("aws.dynamodb.table_names", [value]))
+        elif field == "table_names":
+            out.append(("aws.dynamodb.table_names", list(value) if _is_list(value) else [value]))
+        else:
+            out.append((_AWS_FIELDS.get(field) or "aws." + str(field), value))
+
+
+def _is_list(value: object) -> bool:
+    return isinstance(value, (list, tuple, set, frozenset))
+
+
+def _http_request_attributes(request: Mapping[str, Any], out: Attributes) -> None:
+    method = request.get("method")
+    if isinstance(method, str):
+        out.append(("http.request.method", method))
+    url = request.get("url")
+    if isinstance(url, str):
+        url = url.split("?", 1)[0].split("#", 1)[0]  # never a query string, whoever filled it
+        out.append(("url.full", url))
+        scheme, sep, rest = url.partition("://")
+        if sep:
+            authority = rest.split("/", 1)[0].rpartition("@")[2]
+            host, port = _split_authority(authority)
+            if host:
+                out.append(("server.address", host))
+            out.append(("server.port", port or (443 if scheme == "https" else 80)))
+
+
+def _split_authority(authority: str) -> tuple[str, int | None]:
+    if authority.startswith("["):
+        host, _, rest = authority[1:].partition("]")
+        port_text = rest[1:] if rest.startswith(":") else ""
+    elif authority.count(":") == 1:
+        host, _, port_text = authority.partition(":")
+    else:
+        host, port_text = authority, ""
+    port = int(port_text) if port_text.isdigit() and port_text.isascii() else None
+    return host, port
+
+
+# -- exceptions ------------------------------------------------------------------
+
+
+def exception_events(sub: Subsegment, seen: dict[str, tuple[str, str, str]]) -> list[Event]:
+    """One ``exception`` event (time, type, message, stack) per exception in ``sub.cause``.
+
+    ``seen`` maps the exception ids recorded earlier in the invocation to
+    (type, message, stack text): a cause that refers to one of them (the
+    call's exception, re-raised out of the handler) gets the same event.
+    """
+    cause = sub.cause
+    if cause is None:
+        return []
+    end = sub.end_time if isinstance(sub.end_time, float) else sub.start_time
+    when = _nanos(end)
+    if isinstance(cause, str):
+        known = seen.get(cause)
+        return [] if known is None else [(when, *known)]
+    found = cause.get("exceptions") if isinstance(cause, dict) else None
+    if not isinstance(found, list):
+        return []
+    events = []
+    for entry in found:
+        if not isinstance(entry, dict):
+            continue
+        described = (
+            str(entry.get("type") or "Exception"),
+            str(entry.get("message") or ""),
+            _stack_text(entry),
+        )
+        exc_id = entry.get("id")
+        if isinstance(exc_id, str):
+            seen[exc_id] = described
+        events.append((when, *described))
+    return events
+
+
+def _stack_text(entry: Mapping[str, Any]) -> str:
+    lines = []
+    stack = entry.get("stack")
+    if isinstance(stack, list):
+        for frame in stack:
+            if isinstance(frame, dict):
+                lines.append(
+                    f'  File "{frame.get("path", "?")}", line {frame.get("line", "?")}, '
+                    f"in {frame.get('label', '?')}"
+                )
+    truncated = entry.get("truncated")
+    if truncated:
+        lines.append(f"  ... {truncated} more frames")
+    return "\n".join(lines)
+
+
+def _event(when: int, exc_type: str, message: str, stack: str) -> bytes:
+    body = fixed64_field(1, when) + string_field(2, "exception")
+    body += attribute(3, "exception.type", exc_type)
+    body += attribute(3, "exception.message", message)
+    if stack:
+        body += attribute(3, "exception.stacktrace", stack)
+    return body
+
+
+def _nanos(seconds: object) -> int:
+    if isinstance(seconds, float) and seconds == seconds and 0 <= seconds < 1e11:
+        return int(seconds * 1e9)
+    return 0
+
+
+# -- the span ----------------------------------------------------------------------
+
+
+def encode_span(
+    sub: Subsegment, service: str, seen: dict[str, tuple[str, str, str]], limit: int
+) -> bytes:
+    """The ``Span`` message body for ``sub``, at most ``limit`` bytes.
+
+    A span that does not fit loses, in this order: its annotation and
+    metadata attributes (largest first), its exception stacks, its events,
+    the length of its strings; each loss is counted in the span.
+    """
+    kind = span_kind(sub)
+    trace_id = otlp_trace_id(sub.trace_id)
+    head = bytes_field(1, trace_id) + bytes_field(2, bytes.fromhex(sub.id))
+    if sub.parent_id:
+        head += bytes_field(4, bytes.fromhex(sub.parent_id))
+    head += string_field(5, span_name(sub, kind)) + uint_field(6, kind)
+    start = _nanos(sub.start_time)
+    end = _nanos(sub.end_time) or start
+    head += fixed64_field(7, start) + fixed64_field(8, end)
+    status = bytes_field(15, uint_field(3, STATUS_ERROR)) if sub.fault or sub.error else b""
+    core, extra = attributes(sub, kind, service)
+    core_bytes = b"".join(attribute(9, name, value) for name, value in core)
+    extra_fields = [attribute(9, name, value) for name, value in extra]
+    found = exception_events(sub, seen)
+    events = [bytes_field(11, _event(*event)) for event in found]
+
+    span = head + core_bytes + b"".join(extra_fields) + b"".join(events) + status
+    if len(span) <= limit:
+        return span
+    return _cut(head, core, extra_fields, found, status, limit)
+
+
+def _cut(
+    head: bytes,
+    core: Attributes,
+    extra_fields: list[bytes],
+    found: list[Event],
+    status: bytes,
+    limit: int,
+) -> bytes:
+    events = [
+        bytes_field(11, _event(when, kind[:CUT_STRING], message[:MAX_MESSAGE], stack[:MAX_STACK]))
+        for when, kind, message, stack in found
+    ]
+    core_bytes = b"".join(attribute(9, name, value) for name, value in core)
+    fixed = len(head) + len(core_bytes) + len(status) + 12  # room for the counts
+    budget = limit - fixed - sum(len(e) for e in events)
+    kept: list[bytes] = []
+    dropped = 0
+    for field in sorted(extra_fields, key=len):  # keep the small ones
+        if len(field) <= budget:
+            kept.append(field)
+            budget -= len(field)
+        else:
+            dropped += 1
+    counts = uint_field(10, dropped)
+    span = head + core_bytes + b"".join(kept) + counts + b"".join(events) + status
+    if len(span) <= limit:
+        return span
+    # Events without their stacks, then no events at all.
+    light = [
+        bytes_field(11, _event(when, kind[:CUT_STRING], message[:CUT_STRING], ""))
+        for when, kind, message, _ in found
+    ]
+    span = head + core_bytes + b"".join(kept) + counts + b"".join(light) + status
+    if len(span) <= limit:
+        return span
+    counts = uint_field(10, dropped + len(kept)) + uint_field(12, len(events))
+    cut_core = b"".join(attribute(9, name, _cut_value(value)) for name, value in core)
+    span = head + cut_core + counts + status
+    if len(span) <= limit:
+        return span
+    counts = uint_field(10, dropped + len(kept) + len(core)) + uint_field(12, len(events))
+    return head + counts + status
+
+
+def _cut_value(value: object) -> object:
+    if isinstance(value, str):
+        return value[:CUT_STRING]
+    if _is_list(value):
+        return [_cut_value(v) for v in list(value)[:16]]  # type: ignore[call-overload]
+    return value
+
+
+# -- the resource -----------------------------------------------------------------
+
+
+def resource(environ: Mapping[str, str], service: str) -> bytes:
+    """The ``Resource`` message body: who sent the spans (read once per process)."""
+    attrs: Attributes = [
+        ("service.name", service),
+        ("cloud.provider", "aws"),
+        ("cloud.platform", "aws_lambda"),
+        ("telemetry.sdk.name", SCOPE_NAME),
+        ("telemetry.sdk.language", "python"),
+    ]
+    for variable, name in (
+        ("AWS_REGION", "cloud.region"),
+        ("AWS_LAMBDA_FUNCTION_NAME", "faas.name"),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "faas.version"),
+        ("AWS_LAMBDA_LOG_STREAM_NAME", "faas.instance"),
+    ):
+        value = environ.get(variable)
+        if value:
+            attrs.append((name, value))
+    memory = environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "")
+    if memory.isdigit() and memory.isascii():
+        attrs.append(("faas.max_memory", int(memory) * 1024 * 1024))
+    group = environ.get("AWS_LAMBDA_LOG_GROUP_NAME")
+    if group:
+        attrs.append(("aws.log.group.names", [group]))
+    return b"".join(attribute(1, name, value) for name, value in attrs)
+
+
+def scope(version: str) -> bytes:
+    """The ``InstrumentationScope`` message body."""
+    return string_field(1, SCOPE_NAME) + (string_field(2, version) if version else b"")

@@ -1,0 +1,152 @@
+"""Sending OTLP spans to the daemon address, batched per invocation.
+
+Each closed subsegment is encoded as a span (:mod:`lambda_xray.otlp._spans`)
+right away and kept; the invocation's spans leave when its handler span
+closes, at the end of the invocation, in as few datagrams as fit. A datagram
+is what ADOT's Lambda exporter sends: the daemon header line
+``{"format":"json","version":1}``, a newline, ``T1S`` (sampled) or ``T1U``
+(unsampled), then standard base64 of one serialized
+``ExportTraceServiceRequest``. Every datagram is at most
+:data:`MAX_DATAGRAM` bytes: a batch that would be larger is split, and a span
+too large on its own is cut down (see ``encode_span``), never dropped.
+
+A span closing after its invocation's handler span (work that outlived the
+handler) leaves at once, on its own. Spans that could not be sent (the
+socket failed) are counted in :attr:`OTLPEmitter.lost` and said once in the
+log. Nothing here raises into the function.
+"""
+
+from __future__ import annotations
+
+from _thread import allocate_lock
+from binascii import b2a_base64
+from os import environ
+
+from lambda_xray import _log, config
+from lambda_xray import header as _header
+from lambda_xray.emitter import UDPEmitter
+from lambda_xray.otlp._proto import bytes_field
+from lambda_xray.otlp._spans import encode_span, resource, scope
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Final
+
+    from lambda_xray.document import Subsegment
+
+#: The daemon's header line, as ADOT sends it.
+HEADER: Final = b'{"format":"json","version":1}\n'
+#: Prefix of a batch of sampled spans.
+SAMPLED: Final = b"T1S"
+#: Prefix of a batch of unsampled spans.
+UNSAMPLED: Final = b"T1U"
+#: Largest datagram sent: under the daemon's 64 KiB and UDP's 65,507 bytes.
+MAX_DATAGRAM: Final = 64_000
+#: Largest serialized request whose base64 still fits one datagram.
+MAX_REQUEST: Final = (MAX_DATAGRAM - len(HEADER) - len(SAMPLED)) // 4 * 3
+
+
+class OTLPEmitter:
+    """Collects an invocation's spans and sends them as OTLP datagrams.
+
+    ``udp`` sends the datagrams (a :class:`~lambda_xray.emitter.UDPEmitter`
+    for ``AWS_XRAY_DAEMON_ADDRESS`` unless given).
+    """
+
+    __slots__ = (
+        "_envelope",
+        "_invocation",
+        "_lock",
+        "_pending",
+        "_pending_size",
+        "_seen",
+        "batches",
+        "lost",
+        "spans",
+        "udp",
+    )
+
+    def __init__(self, udp: UDPEmitter | None = None) -> None:
+        self.udp = udp if udp is not None else UDPEmitter()
+        self._lock = allocate_lock()
+        self._invocation: object = None
+        self._pending: list[bytes] = []  # span fields (key + length + body)
+        self._pending_size = 0
+        self._seen: dict[str, tuple[str, str, str]] = {}  # exception id -> event parts
+        self._envelope: tuple[bytes, bytes] | None = None  # resource field, scope field
+        #: Spans encoded, datagrams handed to the socket, spans that could not be sent.
+        self.spans = 0
+        self.batches = 0
+        self.lost = 0
+
+    def send(self, sub: Subsegment) -> None:
+        """Encode ``sub`` as a span; send the batch when its invocation ends. Never raises."""
+        try:
+            self._add(sub)
+        except Exception:
+            self.lost += 1
+            _log.warning_once(
+                "otlp-encode", "lambda_xray: a span could not be encoded; it was not sent"
+            )
+
+    def flush(self) -> None:
+        """Send whatever is waiting now."""
+        with self._lock:
+            self._flush_locked()
+
+    def _add(self, sub: Subsegment) -> None:
+        resource_field, scope_field = self._envelope or self._make_envelope()
+        invocation = sub.invocation
+        root = getattr(invocation, "root", None)
+        with self._lock:
+            if invocation is not self._invocation:
+                self._flush_locked()
+                self._invocation = invocation
+                self._seen = {}
+            limit = MAX_REQUEST - len(resource_field) - len(scope_field) - 16
+            body = encode_span(sub, config.get().service, self._seen, limit - 4)
+            field = bytes_field(2, body)
+            self.spans += 1
+            if self._pending_size + len(field) > limit:
+                self._flush_locked()
+            self._pending.append(field)
+            self._pending_size += len(field)
+            if root is None or root is sub or root.end_time is not None:
+                self._flush_locked()  # the invocation ended (or work outlived it)
+
+    def _flush_locked(self) -> None:
+        pending = self._pending
+        if not pending:
+            return
+        self._pending, self._pending_size = [], 0
+        resource_field, scope_field = self._envelope or self._make_envelope()
+        scope_spans = bytes_field(2, scope_field + b"".join(pending))
+        request = bytes_field(1, resource_field + scope_spans)
+        trace_header = getattr(self._invocation, "header", None)
+        sampled = getattr(trace_header, "mode", _header.RECORD) == _header.RECORD
+        datagram = HEADER + (SAMPLED if sampled else UNSAMPLED) + b2a_base64(request, newline=False)
+        if len(datagram) > MAX_DATAGRAM:  # cannot happen: spans are cut to fit
+            self._lose(len(pending))
+            return
+        dropped = self.udp.dropped
+        self.udp.send_datagram(datagram)
+        if self.udp.dropped != dropped:
+            self._lose(len(pending))
+        else:
+            self.batches += 1
+
+    def _lose(self, count: int) -> None:
+        self.lost += count
+        _log.warning_once(
+            "otlp-lost",
+            "lambda_xray: %d span(s) could not be sent to the daemon; later losses are "
+            "counted, not logged",
+            count,
+        )
+
+    def _make_envelope(self) -> tuple[bytes, bytes]:
+        settings = config.get()
+        resource_field = bytes_field(1, resource(environ, settings.service))
+        scope_field = bytes_field(1, scope(""))
+        self._envelope = (resource_field, scope_field)
+        return self._envelope
