@@ -23,7 +23,7 @@ from constructs import Construct, IConstruct
 from . import _contract
 from ._instrument import is_instrumented, mark_instrumented, tracing_mode
 from ._options import ContextMissing
-from ._permissions import POLICY_ID, grant_xray_write
+from ._permissions import grant_xray_write
 from ._reflect import resolved_properties
 from .errors import TracingConfigError
 from .function import TracedFunction
@@ -236,18 +236,10 @@ class XRayTracing:
         resource = target.resource
         if target.l2 is not None:
             role = target.l2.role
-            # The role lambda_.Function created for this function alone (its child).
-            own = role is not None and _same(role.node.scope, target.l2)
-            granted = role is not None and grant_xray_write(target.l2, role, resource, own_role=own)
+            granted = role is not None and grant_xray_write(role, resource)
         else:
             found = _role_of(resource, target.props.get("Role"))
-            granted = found is not None and grant_xray_write(
-                _parent(resource),
-                found,
-                resource,
-                policy_id=f"{resource.node.id}{POLICY_ID}",
-                owned=True,
-            )
+            granted = found is not None and grant_xray_write(found, resource, owned=True)
         if not granted:
             target.warn(
                 "NoPermission",

@@ -18,7 +18,7 @@ from ._instrument import (
     tracing_mode,
 )
 from ._options import ContextMissing
-from ._permissions import add_inline_xray_statement, grant_xray_write
+from ._permissions import grant_xray_write
 from .errors import TracingConfigError
 from .layer import MIN_PYTHON_MINOR, TracingLayer, layer_supports_runtime
 from .validation import (
@@ -212,7 +212,9 @@ class TracedFunction(lambda_.Function):
                 own_role = child
         assert cfn is not None
         given_role = function_props.get("role")
-        self._configure_tracing(cfn, tracing, given_role, own_role if given_role is None else None)
+        self._configure_tracing(
+            scope, cfn, tracing, given_role, own_role if given_role is None else None
+        )
         if old_python and not layered:
             Annotations.of(self).add_warning_v2(
                 "lambda-xray:UnsupportedPython",
@@ -287,6 +289,7 @@ class TracedFunction(lambda_.Function):
 
     def _configure_tracing(
         self,
+        scope: Construct,
         cfn: lambda_.CfnFunction,
         tracing: lambda_.Tracing,
         given_role: iam.IRole | None,
@@ -298,14 +301,12 @@ class TracedFunction(lambda_.Function):
         cfn.tracing_config = lambda_.CfnFunction.TracingConfigProperty(mode=mode)
         if mode != "Active":
             return
-        if own_role is not None:
-            # The role this function created for itself: the statement goes inline,
-            # and the function already waits for its role.
-            add_inline_xray_statement(own_role)
-            return
         # A role passed in is the function's role; reading it back costs a call.
         role = given_role if given_role is not None else self.role
-        if role is None or not grant_xray_write(self, role, cfn, fresh=True):
+        # The role this function created for itself cannot hold an X-Ray policy yet.
+        fresh = given_role is None and own_role is not None
+        stack_scope = scope if fresh else None  # the function's stack is its own role's
+        if role is None or not grant_xray_write(role, cfn, fresh=fresh, stack_scope=stack_scope):
             Annotations.of(self).add_warning_v2(
                 "lambda-xray:ImmutableRole",
                 "lambda-xray: the function's role accepts no new policy (imported or "

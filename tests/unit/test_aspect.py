@@ -20,6 +20,7 @@ from aws_cdk.assertions import Annotations, Match, Template
 from constructs import IConstruct
 
 from cdk_lambda_xray import _contract
+from cdk_lambda_xray._permissions import MANAGED_POLICY_ID
 from cdk_lambda_xray.aspect import XRayTracing, trace_app
 from cdk_lambda_xray.errors import TracingConfigError
 from cdk_lambda_xray.function import TracedFunction
@@ -181,27 +182,44 @@ def layer_ref(built: SimpleNamespace) -> dict[str, str]:
     return {"Ref": built.stack.resolve(_cfn(layer).logical_id)}
 
 
+def _holds_xray(properties: dict[str, Any]) -> bool:
+    return any(s.get("Action") == XRAY_ACTIONS for s in properties["PolicyDocument"]["Statement"])
+
+
 def xray_policies_for_role(built: SimpleNamespace, role_logical_id: str) -> list[str]:
+    """Policies and managed policies with the X-Ray statement that name the role in ``Roles``."""
     return [
         logical_id
         for logical_id, r in built.json["Resources"].items()
-        if r["Type"] == "AWS::IAM::Policy"
-        and {"Ref": role_logical_id} in r["Properties"]["Roles"]
-        and any(
-            s.get("Action") == XRAY_ACTIONS for s in r["Properties"]["PolicyDocument"]["Statement"]
-        )
+        if r["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
+        and {"Ref": role_logical_id} in r["Properties"].get("Roles", [])
+        and _holds_xray(r["Properties"])
     ]
 
 
 def xray_grants_for_role(built: SimpleNamespace, role_logical_id: str) -> list[str]:
     """Where the role gets the X-Ray statement: policy logical ids and ``<role>.<inline name>``."""
-    role = built.json["Resources"][role_logical_id]
+    resources = built.json["Resources"]
+    role = resources[role_logical_id]["Properties"]
     inline = [
         f"{role_logical_id}.{p['PolicyName']}"
-        for p in role["Properties"].get("Policies", [])
+        for p in role.get("Policies", [])
         if any(s.get("Action") == XRAY_ACTIONS for s in p["PolicyDocument"]["Statement"])
     ]
-    return xray_policies_for_role(built, role_logical_id) + inline
+    managed = [
+        arn["Ref"]
+        for arn in role.get("ManagedPolicyArns", [])
+        if isinstance(arn, dict)
+        and "Ref" in arn
+        and _holds_xray(resources[arn["Ref"]]["Properties"])
+    ]
+    return xray_policies_for_role(built, role_logical_id) + inline + managed
+
+
+def shared_policy_id(built: SimpleNamespace) -> str:
+    policy = _cfn(built.stack.node.find_child(MANAGED_POLICY_ID))
+    logical_id: str = built.stack.resolve(policy.logical_id)
+    return logical_id
 
 
 def role_id(built: SimpleNamespace, find: Find, fn: Any) -> str:
@@ -241,7 +259,7 @@ def test_plain_function_role_gets_the_permission(
     built: SimpleNamespace, find_resource: Find
 ) -> None:
     role = role_id(built, find_resource, built.fns.plain)
-    assert xray_grants_for_role(built, role) == [f"{role}.LambdaXrayWrite"]
+    assert xray_grants_for_role(built, role) == [shared_policy_id(built)]
 
 
 def test_plain_function_waits_for_its_role(built: SimpleNamespace, find_resource: Find) -> None:
@@ -330,15 +348,15 @@ def test_bucket_notifications_handler_role_gets_the_permission(
     built: SimpleNamespace, find_resource: Find
 ) -> None:
     role = role_id(built, find_resource, built.notifications)
-    assert len(xray_policies_for_role(built, role)) == 1
+    assert xray_grants_for_role(built, role) == [shared_policy_id(built)]
 
 
 def test_bucket_notifications_handler_waits_for_the_permission(
     built: SimpleNamespace, find_resource: Find
 ) -> None:
+    # The policy is in the role's ManagedPolicyArns; the handler waits for its role.
     role = role_id(built, find_resource, built.notifications)
-    (policy,) = xray_policies_for_role(built, role)
-    assert policy in find_resource(built.json, built.notifications)["DependsOn"]
+    assert role in find_resource(built.json, built.notifications)["DependsOn"]
 
 
 def test_bucket_notifications_handler_inline_code_gets_the_layer(
@@ -418,15 +436,16 @@ def roles() -> SimpleNamespace:
     )
 
 
-def test_passed_role_gets_a_separate_policy_the_function_waits_for(
+def test_passed_role_gets_the_shared_managed_policy(
     roles: SimpleNamespace, find_resource: Find
 ) -> None:
-    policy = _cfn(roles.passed.node.find_child("LambdaXrayWritePolicy"))
+    policy = _cfn(roles.stack.node.find_child(MANAGED_POLICY_ID))
     policy_id = roles.stack.resolve(policy.logical_id)
     assert roles.json["Resources"][policy_id]["Properties"]["PolicyDocument"]["Statement"] == [
         {"Sid": "LambdaXrayWrite", "Effect": "Allow", "Action": XRAY_ACTIONS, "Resource": "*"}
     ]
-    assert policy_id in find_resource(roles.json, roles.passed)["DependsOn"]
+    role = find_resource(roles.json, roles.passed.role)["Properties"]
+    assert role["ManagedPolicyArns"] == [{"Ref": policy_id}]
 
 
 def test_inline_policies_set_on_a_function_role_are_kept(
@@ -434,11 +453,25 @@ def test_inline_policies_set_on_a_function_role_are_kept(
 ) -> None:
     role = find_resource(roles.json, roles.edited.role)
     assert [p["PolicyName"] for p in role["Properties"]["Policies"]] == ["Mine"]
-    policy = _cfn(roles.edited.node.find_child("LambdaXrayWritePolicy"))
-    assert (
-        roles.stack.resolve(policy.logical_id)
-        in find_resource(roles.json, roles.edited)["DependsOn"]
+    policy = _cfn(roles.stack.node.find_child(MANAGED_POLICY_ID))
+    assert {"Ref": roles.stack.resolve(policy.logical_id)} in role["Properties"][
+        "ManagedPolicyArns"
+    ]
+
+
+def test_a_role_with_an_aws_xray_write_policy_gets_no_redundant_policy() -> None:
+    app = cdk.App()
+    stack = cdk.Stack(app, "Redundant")
+    fn = _plain(stack, "Fn")
+    assert fn.role is not None
+    fn.role.add_managed_policy(
+        iam.ManagedPolicy.from_aws_managed_policy_name("AWSXrayWriteOnlyAccess")
     )
+    trace_app(app)
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::IAM::ManagedPolicy", 0)
+    template.resource_count_is("AWS::IAM::Policy", 0)
+    template.has_resource_properties("AWS::Lambda::Function", {"TracingConfig": {"Mode": "Active"}})
 
 
 # --- functions that cannot get the layer --------------------------------------------------

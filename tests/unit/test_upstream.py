@@ -248,12 +248,21 @@ def test_http_api_is_refused_because_xray_cannot_trace_it() -> None:
 
 
 def _xray_statements(template: assertions.Template, role_prefix: str) -> list[dict[str, Any]]:
-    found = []
+    """X-Ray statements reaching the role: policies naming it, managed policies it lists."""
+    resources = template.to_json()["Resources"]
+    documents = []
     for policy in template.find_resources("AWS::IAM::Policy").values():
         roles = [r["Ref"] for r in policy["Properties"]["Roles"]]
-        if not any(r.startswith(role_prefix) for r in roles):
-            continue
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+        if any(r.startswith(role_prefix) for r in roles):
+            documents.append(policy["Properties"]["PolicyDocument"])
+    for logical_id, role in template.find_resources("AWS::IAM::Role").items():
+        if logical_id.startswith(role_prefix):
+            for arn in role["Properties"].get("ManagedPolicyArns", []):
+                if isinstance(arn, dict) and "Ref" in arn:
+                    documents.append(resources[arn["Ref"]]["Properties"]["PolicyDocument"])
+    found = []
+    for document in documents:
+        for statement in document["Statement"]:
             actions = statement["Action"]
             actions = [actions] if isinstance(actions, str) else actions
             if any(a.startswith("xray:") for a in actions):
@@ -276,9 +285,9 @@ def test_state_machine_role_may_write_traces_once(built: Built) -> None:
     assert {"xray:PutTraceSegments", "xray:PutTelemetryRecords"} <= set(statements[0]["Action"])
 
 
-def test_state_machine_waits_for_its_tracing_policy(built: Built) -> None:
+def test_state_machine_waits_for_its_role_which_lists_the_tracing_policy(built: Built) -> None:
     [(policy_id, _)] = built.template.find_resources(
-        "AWS::IAM::Policy",
+        "AWS::IAM::ManagedPolicy",
         {
             "Properties": {
                 "PolicyDocument": {"Statement": [{"Sid": "LambdaXrayStateMachineTracing"}]}
@@ -286,7 +295,10 @@ def test_state_machine_waits_for_its_tracing_policy(built: Built) -> None:
         },
     ).items()
     machine = built.template.to_json()["Resources"][built.logical_id(built.machine)]
-    assert policy_id in machine["DependsOn"]
+    role_id = machine["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+    role = built.template.to_json()["Resources"][role_id]["Properties"]
+    assert {"Ref": policy_id} in role["ManagedPolicyArns"]
+    assert role_id in machine["DependsOn"]
 
 
 def test_pretraced_state_machine_gets_no_second_statement(built: Built) -> None:
