@@ -17,7 +17,8 @@ from cdk_lambda_xray._contract import (
     WRAPPER_HANDLER,
 )
 from cdk_lambda_xray.review.review import review_path
-from cdk_lambda_xray.review.rules import ALL_RULES, Finding
+from cdk_lambda_xray.review.rules import ALL_RULES, Finding, Rule
+from cdk_lambda_xray.review.rules.base import RECOMMENDS_OUR_TRACING
 
 WriteAssembly = Callable[..., Path]
 
@@ -596,3 +597,66 @@ def test_docs_rule_table_matches_the_rules() -> None:
     for rule in ALL_RULES:
         row = f"| {rule.id} | `{rule.name}` | {rule.severity.label} | {rule.summary} | {rule.fix} |"
         assert row in docs, f"docs/review.md is out of date for {rule.id}: expected {row}"
+
+
+# -- every rule: the fix is the next real step, never what is already applied ----------
+
+
+@pytest.mark.parametrize("rule", ALL_RULES, ids=[r.id for r in ALL_RULES])
+def test_a_rule_recommending_our_tracing_says_what_to_do_once_it_is_applied(rule: Rule) -> None:
+    if not RECOMMENDS_OUR_TRACING.search(rule.fix):
+        assert rule.applied_fix is None
+        return
+    assert rule.applied_fix is not None
+    assert not RECOMMENDS_OUR_TRACING.search(rule.applied_fix)
+
+
+OLD_PYTHON_WARNING = (
+    "lambda-xray: the tracing layer needs python3.10 or newer; python3.9 is traced by Lambda "
+    "without it. Fix: move the function to a supported Python runtime "
+    "[ack: lambda-xray:UnsupportedPython]"
+)
+
+
+def _with_warnings(out: Path, warnings: Mapping[str, str]) -> Path:
+    """Add CDK warning annotations (construct id -> message) to the assembly's stack ``S``."""
+    manifest = json.loads((out / "manifest.json").read_text())
+    metadata: dict[str, Any] = {"/S": [{"type": "aws:cdk:templateFile", "data": "S.template.json"}]}
+    for logical_id, message in warnings.items():
+        metadata[f"/S/{logical_id}"] = [{"type": "aws:cdk:warning", "data": message}]
+        metadata[f"/S/{logical_id}/Resource"] = [{"type": "aws:cdk:logicalId", "data": logical_id}]
+    manifest["artifacts"]["S"]["metadata"] = metadata
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    return out
+
+
+def test_xray003_on_old_python_after_trace_app_names_the_runtime_move(
+    write_assembly: WriteAssembly,
+) -> None:
+    resources = good(Old=function(runtime="python3.9", env={ENV_CONTEXT_MISSING: "LOG_ERROR"}))
+    out = _with_warnings(write_assembly(resources), {"Old": OLD_PYTHON_WARNING})
+    finding = only([f for f in review_path(out).findings if f.rule_id == "XRAY003"])
+    assert finding.fix == "Move the function to a supported Python runtime."
+
+
+def test_xray003_without_our_tracing_still_recommends_it(write_assembly: WriteAssembly) -> None:
+    finding = only(run(write_assembly, good(Old=function(runtime="python3.9")), "XRAY003"))
+    assert RECOMMENDS_OUR_TRACING.search(finding.fix)
+
+
+def test_no_finding_recommends_our_tracing_where_it_is_applied(
+    write_assembly: WriteAssembly,
+) -> None:
+    """Functions the constructs handled, each with a problem left: every rule runs over them."""
+    resources = {
+        "Role": role(),  # no X-Ray write: XRAY002 on every traced function
+        "Layer": OUR_LAYER,
+        "Old": function(runtime="python3.9", env={ENV_CONTEXT_MISSING: "bogus"}),
+        "Passing": instrumented(tracing="PassThrough"),
+        "Partial": instrumented(env={ENV_CONTEXT_MISSING: "LOG_ERROR"}, layers=[]),
+        "Other": instrumented(env={**OUR_ENV, ENV_EXEC_WRAPPER: "/opt/otel-instrument"}),
+    }
+    out = _with_warnings(write_assembly(resources), {"Old": OLD_PYTHON_WARNING})
+    findings = review_path(out).findings
+    assert {f.rule_id for f in findings} >= {"XRAY001", "XRAY002", "XRAY003", "XRAY004", "XRAY007"}
+    assert [f for f in findings if RECOMMENDS_OUR_TRACING.search(f.fix)] == []

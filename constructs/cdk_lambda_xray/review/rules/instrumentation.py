@@ -32,6 +32,8 @@ NOT_INSTRUMENTED: Final = Rule(
     fix="Use TracedFunction or trace_app(app): they add the lambda_xray layer and point "
     f"Handler at {WRAPPER_HANDLER} (the original handler goes to {ENV_HANDLER}).",
     check=_not_instrumented,
+    applied_fix="Remove what keeps the layer off this function (see its lambda-xray warning; "
+    "for python3.7-3.9: move to python3.10 or newer); it keeps Active tracing meanwhile.",
 )
 
 
@@ -94,6 +96,8 @@ INCOMPLETE: Final = Rule(
     fix="Let TracedFunction or trace_app(app) set Handler, the layer and "
     f"{ENV_HANDLER} together instead of setting any of them by hand.",
     check=_incomplete,
+    applied_fix=f"Remove the Handler, layer or {ENV_HANDLER} you set by hand: the constructs "
+    "then set all three together.",
 )
 
 
@@ -178,4 +182,6 @@ OTHER_TRACER: Final = Rule(
     fix="Nothing to fix; to use lambda_xray instead, remove the other tracer and use "
     "TracedFunction.",
     check=_other_tracer,
+    applied_fix="Nothing to fix; to use lambda_xray instead, remove the other tracer: the "
+    "constructs then add the layer.",
 )
