@@ -21,6 +21,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct, IConstruct
 
 from . import _contract
+from ._callers import trace_callers
 from ._instrument import is_instrumented, mark_instrumented, tracing_mode
 from ._options import ContextMissing
 from ._permissions import grant_xray_write
@@ -121,6 +122,8 @@ class XRayTracing:
 
     Each function gets Active tracing (unless it already has a tracing mode),
     the X-Ray write permission on its role and ``AWS_XRAY_CONTEXT_MISSING``.
+    The SNS topics, REST API stages and state machines that invoke a traced
+    function get their own tracing too (``upstream=False`` to leave them).
     Python zip functions also get the stack's :class:`TracingLayer` and the
     handler redirect, exactly as :class:`TracedFunction` does. Variables a
     function already sets win over the aspect's options.
@@ -150,6 +153,7 @@ class XRayTracing:
         capture_error: bool = True,
         tracing: lambda_.Tracing = lambda_.Tracing.ACTIVE,
         tracing_layer: lambda_.ILayerVersion | None = None,
+        upstream: bool = True,
     ) -> None:
         """Configure the aspect.
 
@@ -163,6 +167,8 @@ class XRayTracing:
         :param capture_error: Default: ``True``.
         :param tracing: mode for functions that set none. Default: ``ACTIVE``.
         :param tracing_layer: Default: ``TracingLayer.of(function)``, one per stack.
+        :param upstream: also turn on tracing for the SNS topics, REST API stages and
+            state machines of a stack that invoke a function it traces. Default: ``True``.
         :raises TracingConfigError: for an unknown ``context_missing`` value.
         """
         self.include: tuple[Selector, ...] | None = None if include is None else tuple(include)
@@ -180,6 +186,7 @@ class XRayTracing:
         self.capture_error = capture_error
         self.tracing = tracing
         self.tracing_layer = tracing_layer
+        self.upstream = upstream
 
     # --- selection ---------------------------------------------------------------
 
@@ -193,6 +200,10 @@ class XRayTracing:
 
     def visit(self, node: IConstruct) -> None:
         """Instrument ``node`` if it is a Lambda function resource (CDK calls this)."""
+        if isinstance(node, cdk.Stack):
+            if self.upstream:
+                trace_callers(node, self._will_be_active)
+            return
         if not isinstance(node, cdk.CfnResource) or node.cfn_resource_type != _FUNCTION_TYPE:
             return
         if _handled(node) or not self.selects(node):
@@ -219,6 +230,15 @@ class XRayTracing:
             target.error(problem)
         self._trace(target)
         self._instrument_code(target)
+
+    def _will_be_active(self, resource: cdk.CfnResource) -> bool:
+        """Whether ``resource`` (a function) ends up with Active tracing after this aspect."""
+        if not _handled(resource) and not self.selects(resource):
+            return False
+        config = (resolved_properties(resource) or {}).get("TracingConfig")
+        if config is None:
+            return tracing_mode(self.tracing) == "Active"
+        return isinstance(config, dict) and config.get("Mode") == "Active"
 
     def _trace(self, target: _Target) -> None:
         config = target.props.get("TracingConfig")

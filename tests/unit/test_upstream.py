@@ -314,3 +314,99 @@ def test_imported_state_machine_is_refused() -> None:
         TracingConfigError, match=r"^ImportedSfn/Theirs: .*imported.*Fix: .*tracing_enabled=True"
     ):
         trace_state_machine(machine)
+
+
+# --- trace_app traces the callers of the functions it traces ------------------------------
+
+
+def _callers_app(**options: Any) -> dict[str, Any]:
+    """Topics, REST APIs and state machines in front of traced, excluded and explicit ones."""
+    from aws_cdk import aws_lambda as lambda_
+    from aws_cdk import aws_sns_subscriptions as subs
+    from aws_cdk import aws_stepfunctions_tasks as tasks
+
+    from cdk_lambda_xray.aspect import trace_app
+
+    app = App()
+    stack = Stack(app, "Callers")
+    code = lambda_.Code.from_inline("def handler(event, context):\n    return event\n")
+
+    def fn(name: str) -> lambda_.Function:
+        return lambda_.Function(
+            stack, name, runtime=lambda_.Runtime.PYTHON_3_12, handler="index.handler", code=code
+        )
+
+    traced, excluded = fn("Traced"), fn("Excluded")
+    sns.Topic(stack, "Topic").add_subscription(subs.LambdaSubscription(traced))
+    sns.Topic(stack, "ExcludedTopic").add_subscription(subs.LambdaSubscription(excluded))
+    sns.Topic(stack, "KeptTopic", tracing_config=sns.TracingConfig.PASS_THROUGH).add_subscription(
+        subs.LambdaSubscription(traced)
+    )
+    apigw.LambdaRestApi(stack, "Api", handler=traced)
+    apigw.LambdaRestApi(
+        stack,
+        "KeptApi",
+        handler=traced,
+        deploy_options=apigw.StageOptions(tracing_enabled=False),
+    )
+    for name, tracing in (("Machine", None), ("KeptMachine", False)):
+        sfn.StateMachine(
+            stack,
+            name,
+            tracing_enabled=tracing,
+            definition_body=sfn.DefinitionBody.from_chainable(
+                tasks.LambdaInvoke(stack, f"{name}Invoke", lambda_function=traced)
+            ),
+        )
+    trace_app(app, exclude=[excluded], **options)
+    resources: dict[str, Any] = assertions.Template.from_stack(stack).to_json()["Resources"]
+    return resources
+
+
+def _by_prefix(resources: dict[str, Any], prefix: str, rtype: str) -> dict[str, Any]:
+    (found,) = [
+        r.get("Properties", {})
+        for lid, r in resources.items()
+        if lid.startswith(prefix) and r["Type"] == rtype
+    ]
+    return dict(found)
+
+
+@pytest.fixture(scope="module")
+def callers() -> dict[str, Any]:
+    return _callers_app()
+
+
+def test_trace_app_turns_on_the_topic_of_a_traced_function(callers: dict[str, Any]) -> None:
+    assert _by_prefix(callers, "Topic", "AWS::SNS::Topic")["TracingConfig"] == "Active"
+    assert any(r["Type"] == XRAY_POLICY for r in callers.values())
+
+
+def test_trace_app_leaves_the_topic_of_an_excluded_function(callers: dict[str, Any]) -> None:
+    assert "TracingConfig" not in _by_prefix(callers, "ExcludedTopic", "AWS::SNS::Topic")
+
+
+def test_trace_app_turns_on_the_rest_api_stage(callers: dict[str, Any]) -> None:
+    assert _by_prefix(callers, "ApiDeploymentStage", "AWS::ApiGateway::Stage")["TracingEnabled"]
+
+
+def test_trace_app_turns_on_the_state_machine(callers: dict[str, Any]) -> None:
+    machine = _by_prefix(callers, "Machine", "AWS::StepFunctions::StateMachine")
+    assert machine["TracingConfiguration"] == {"Enabled": True}
+
+
+def test_trace_app_keeps_explicit_choices(callers: dict[str, Any]) -> None:
+    assert _by_prefix(callers, "KeptTopic", "AWS::SNS::Topic")["TracingConfig"] == "PassThrough"
+    stage = _by_prefix(callers, "KeptApiDeploymentStage", "AWS::ApiGateway::Stage")
+    assert stage["TracingEnabled"] is False
+    machine = _by_prefix(callers, "KeptMachine", "AWS::StepFunctions::StateMachine")
+    assert machine["TracingConfiguration"] == {"Enabled": False}
+
+
+def test_trace_app_upstream_false_leaves_every_caller() -> None:
+    resources = _callers_app(upstream=False)
+    assert "TracingConfig" not in _by_prefix(resources, "Topic", "AWS::SNS::Topic")
+    stage = _by_prefix(resources, "ApiDeploymentStage", "AWS::ApiGateway::Stage")
+    assert "TracingEnabled" not in stage
+    machine = _by_prefix(resources, "Machine", "AWS::StepFunctions::StateMachine")
+    assert "TracingConfiguration" not in machine
