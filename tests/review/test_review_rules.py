@@ -16,6 +16,7 @@ from cdk_lambda_xray._contract import (
     ENV_HANDLER,
     WRAPPER_HANDLER,
 )
+from cdk_lambda_xray._tracers import TRACERS, foreign_handler_tracer
 from cdk_lambda_xray.review.review import review_path
 from cdk_lambda_xray.review.rules import ALL_RULES, Finding, Rule
 from cdk_lambda_xray.review.rules.base import RECOMMENDS_OUR_TRACING
@@ -660,3 +661,62 @@ def test_no_finding_recommends_our_tracing_where_it_is_applied(
     findings = review_path(out).findings
     assert {f.rule_id for f in findings} >= {"XRAY001", "XRAY002", "XRAY003", "XRAY004", "XRAY007"}
     assert [f for f in findings if RECOMMENDS_OUR_TRACING.search(f.fix)] == []
+
+
+# -- XRAY014 the AWS X-Ray SDK ----------------------------------------------------------
+
+SDK_LAYER_ARN = "arn:aws:lambda:eu-west-1:123456789012:layer:aws-xray-sdk-python:3"
+
+
+def test_xray014_inline_code_importing_the_sdk_is_info(write_assembly: WriteAssembly) -> None:
+    code = {"ZipFile": "from aws_xray_sdk.core import patch_all\npatch_all()\n"}
+    finding = only(run(write_assembly, good(Fn=function(Code=code)), "XRAY014"))
+    assert finding.severity.label == "info"
+    assert "inline code imports aws_xray_sdk" in finding.message
+    assert "xray_recorder.capture with lambda_xray.subsegment" in finding.fix
+
+
+def test_xray014_a_layer_named_like_the_sdk(write_assembly: WriteAssembly) -> None:
+    finding = only(run(write_assembly, good(Fn=function(layers=[SDK_LAYER_ARN])), "XRAY014"))
+    assert "aws-xray-sdk-python" in finding.message
+
+
+def test_xray014_the_sdk_bundled_in_the_function_asset(
+    write_assembly: WriteAssembly, tmp_path: Path
+) -> None:
+    asset = tmp_path / "out-assets" / "asset.abc"
+    (asset / "aws_xray_sdk" / "core").mkdir(parents=True)
+    (asset / "aws_xray_sdk" / "__init__.py").write_text("")
+    (asset / "index.py").write_text("def handler(event, context):\n    return 1\n")
+    fn = function(Code={"S3Bucket": "b", "S3Key": "k.zip"})
+    fn["Metadata"] = {"aws:asset:path": str(asset)}
+    finding = only(run(write_assembly, good(Fn=fn), "XRAY014"))
+    assert "aws_xray_sdk/ in the asset" in finding.message
+
+
+def test_xray014_next_to_lambda_xray_is_not_a_conflict(write_assembly: WriteAssembly) -> None:
+    resources = good(Fn=instrumented(layers=[{"Ref": "Layer"}, SDK_LAYER_ARN]))
+    review = review_path(write_assembly(resources))
+    assert [f.rule_id for f in review.findings if f.rule_id in ("XRAY005", "XRAY006")] == []
+    assert "recorded once" in only([f for f in review.findings if f.rule_id == "XRAY014"]).message
+
+
+def test_xray014_plain_functions_are_compliant(write_assembly: WriteAssembly) -> None:
+    assert run(write_assembly, good(Fn=instrumented()), "XRAY014") == []
+
+
+#: what validation.FOREIGN_HANDLER_MODULES holds, read from the catalogue without the CDK
+FOREIGN_HANDLER_MODULES = [m for t in TRACERS for m in t.handler_modules]
+
+
+@pytest.mark.parametrize("module", FOREIGN_HANDLER_MODULES)
+def test_synth_and_review_share_one_tracer_catalogue(
+    write_assembly: WriteAssembly, module: str
+) -> None:
+    """Every handler the constructs refuse to wrap, the review names as that tracer."""
+    tracer = foreign_handler_tracer(f"{module}.handler")
+    assert tracer is not None
+    review = review_path(write_assembly(good(Fn=function(handler=f"{module}.handler"))))
+    (fn,) = review.model.functions.values()
+    assert tracer.name in [t.name for t in fn.tracers]
+    assert not [f for f in review.findings if f.rule_id == "XRAY003"]

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from typing import Final
 
 from ..._contract import ENV_HANDLER, WRAPPER_HANDLER
-from ..model import Function, Model
-from ..tracers import INACTIVE, OURS, active, our_layer
+from ..model import Function, Model, Tracer
+from ..tracers import INACTIVE, OURS, active, is_xray_sdk, our_layer
 from .base import Finding, Rule, Severity
 
 
@@ -101,9 +101,14 @@ INCOMPLETE: Final = Rule(
 )
 
 
+def _others(fn: Function) -> list[Tracer]:
+    """The active tracers XRAY005/006 judge (the X-Ray SDK has a rule of its own: XRAY014)."""
+    return [t for t in active(fn) if not is_xray_sdk(t)]
+
+
 def _conflicts(fn: Function) -> tuple[Severity, str] | None:
-    wrappers = [t for t in active(fn) if t.mechanism != "layer"]
-    libraries = [t for t in active(fn) if t.mechanism == "layer"]
+    wrappers = [t for t in _others(fn) if t.mechanism != "layer"]
+    libraries = [t for t in _others(fn) if t.mechanism == "layer"]
     if len(wrappers) >= 2:
         names = " and ".join(f"{t.name} ({t.evidence})" for t in wrappers)
         return Severity.ERROR, (
@@ -144,7 +149,7 @@ def _other_tracer(model: Model) -> Iterator[Finding]:
     for fn in model.functions.values():
         if any(t.name == OURS for t in fn.tracers) or _conflicts(fn):
             continue
-        others = [t for t in active(fn) if t.name != OURS]
+        others = [t for t in _others(fn) if t.name != OURS]
         others += [t for t in fn.tracers if t.mechanism == INACTIVE]
         if not others:
             continue
