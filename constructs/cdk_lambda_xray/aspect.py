@@ -26,6 +26,8 @@ from ._instrument import is_instrumented, mark_instrumented, tracing_mode
 from ._options import ContextMissing
 from ._permissions import grant_xray_write
 from ._reflect import resolved_properties
+from ._tracers import XRAY_SDK_FIX
+from ._xray_sdk import xray_sdk_evidence
 from .errors import TracingConfigError
 from .function import TracedFunction
 from .layer import MIN_PYTHON_MINOR, TracingLayer, layer_supports_runtime
@@ -308,7 +310,21 @@ class XRayTracing:
                 "without the Python tracing layer"
             )
             return
+        self._report_xray_sdk(target)
         self._add_layer_and_redirect(target)
+
+    def _report_xray_sdk(self, target: _Target) -> None:
+        evidence = xray_sdk_evidence(target.resource, target.props)
+        if evidence is not None:
+            target.warn(
+                "XRaySdk",
+                Problem(
+                    f"the function uses aws_xray_sdk ({evidence}); it gets the tracing layer "
+                    "too, and each call is recorded once (aws_xray_sdk keeps the calls of the "
+                    "libraries it patched)",
+                    XRAY_SDK_FIX,
+                ),
+            )
 
     def _add_layer_and_redirect(self, target: _Target) -> None:
         handler = target.props.get("Handler")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from aws_cdk import Annotations
@@ -19,6 +20,7 @@ from ._instrument import (
 )
 from ._options import ContextMissing
 from ._permissions import grant_xray_write
+from ._tracers import XRAY_SDK_FIX, xray_sdk_in_tree
 from .errors import TracingConfigError
 from .layer import MIN_PYTHON_MINOR, TracingLayer, layer_supports_runtime
 from .validation import (
@@ -222,6 +224,8 @@ class TracedFunction(lambda_.Function):
                 f"{runtime_id} is traced by Lambda without it. Fix: move to a supported "
                 "runtime (the old one is deprecated by Lambda)",
             )
+        elif layered and isinstance(code, lambda_.AssetCode):
+            self._report_xray_sdk(code)
         elif not python:
             what = "a container image" if image else f"the {runtime_id} runtime"
             ignored = [
@@ -238,6 +242,17 @@ class TracedFunction(lambda_.Function):
                 f"lambda-xray: {what} is traced by Lambda (tracing, permission, context "
                 "missing) without the Python tracing layer: no subsegments for downstream "
                 f"calls{note}"
+            )
+
+    def _report_xray_sdk(self, code: lambda_.AssetCode) -> None:
+        """Warn when the code asset holds or imports aws_xray_sdk (one jsii call: its path)."""
+        found = xray_sdk_in_tree(Path(code.path))
+        if found is not None:
+            Annotations.of(self).add_warning_v2(
+                "lambda-xray:XRaySdk",
+                f"lambda-xray: the function uses aws_xray_sdk (code asset: {found}); it gets the "
+                "tracing layer too, and each call is recorded once (aws_xray_sdk keeps the calls "
+                f"of the libraries it patched). Fix: {XRAY_SDK_FIX}",
             )
 
     @staticmethod

@@ -733,3 +733,51 @@ def test_trace_app_reaches_functions_in_nested_stacks(staged: SimpleNamespace) -
     path = Path(staged.assembly.directory) / staged.nested.template_file
     template = json.loads(path.read_text())
     assert _handler_in(template, staged.nested, staged.in_nested) == _contract.WRAPPER_HANDLER
+
+
+# --- functions already traced with aws_xray_sdk -------------------------------------------
+
+
+def test_functions_using_aws_xray_sdk_are_warned_about_with_the_migration_path(
+    tmp_path: Path,
+) -> None:
+    bundled = tmp_path / "bundled"
+    (bundled / "aws_xray_sdk" / "core").mkdir(parents=True)
+    (bundled / "aws_xray_sdk" / "__init__.py").write_text("")
+    (bundled / "index.py").write_text("def handler(event, context):\n    return 1\n")
+    plain_dir = tmp_path / "plain"
+    plain_dir.mkdir()
+    (plain_dir / "index.py").write_text("def handler(event, context):\n    return 1\n")
+    app = cdk.App(outdir=str(tmp_path / "out"))
+    stack = cdk.Stack(app, "Sdk")
+
+    def fn(id: str, code: lambda_.Code, **props: Any) -> lambda_.Function:
+        return lambda_.Function(
+            stack,
+            id,
+            runtime=lambda_.Runtime.PYTHON_3_12,
+            handler="index.handler",
+            code=code,
+            **props,
+        )
+
+    fn("Bundled", lambda_.Code.from_asset(str(bundled)))
+    fn("Inline", lambda_.Code.from_inline("from aws_xray_sdk.core import patch_all\n"))
+    sdk_layer = lambda_.LayerVersion(
+        stack,
+        "SdkLayer",
+        code=lambda_.Code.from_asset(str(plain_dir)),
+        description="AWS X-Ray SDK for Python",
+    )
+    fn("Layered", lambda_.Code.from_asset(str(plain_dir)), layers=[sdk_layer])
+    fn("Plain", lambda_.Code.from_asset(str(plain_dir)))
+    trace_app(app)
+    annotations = Annotations.from_stack(stack)
+    sdk = Match.string_like_regexp(r"uses aws_xray_sdk .*Fix: move to lambda_xray")
+    for name in ("Bundled", "Inline", "Layered"):
+        annotations.has_warning(f"/Sdk/{name}", sdk)
+    annotations.has_no_warning("/Sdk/Plain", Match.any_value())
+    # Still traced with the layer: at run time each call is recorded once.
+    template = Template.from_stack(stack).to_json()["Resources"]
+    bundled_fn = template[stack.resolve(_cfn(stack.node.find_child("Bundled")).logical_id)]
+    assert bundled_fn["Properties"]["Handler"] == _contract.WRAPPER_HANDLER

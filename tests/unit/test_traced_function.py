@@ -581,3 +581,17 @@ def test_each_function_after_the_first_makes_few_jsii_calls(
     # create, its node and constructs (2), tracing config, its role, the stack's
     # X-Ray managed policy added to that role.
     assert len(calls) <= 6, calls
+
+
+def test_code_bundling_aws_xray_sdk_is_warned_about(tmp_path: Path) -> None:
+    (tmp_path / "aws_xray_sdk").mkdir()
+    (tmp_path / "aws_xray_sdk" / "__init__.py").write_text("")
+    (tmp_path / "app.py").write_text("def handler(event, context):\n    return 1\n")
+    stack = cdk.Stack(cdk.App(), "SdkBundled")
+    _fn(stack, "Fn", code=lambda_.Code.from_asset(str(tmp_path)))
+    _fn(stack, "Clean")
+    annotations = Annotations.from_stack(stack)
+    annotations.has_warning(
+        "/SdkBundled/Fn", Match.string_like_regexp("aws_xray_sdk/ in the asset.*Fix: move to")
+    )
+    annotations.has_no_warning("/SdkBundled/Clean", Match.any_value())
