@@ -24,6 +24,7 @@ Active tracing is created passes. A role that already has
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 import aws_cdk as cdk
@@ -81,7 +82,7 @@ def xray_write_policy(scope: Construct) -> iam.ManagedPolicy:
     return shared_managed_policy(
         scope,
         MANAGED_POLICY_ID,
-        xray_write_statement(),
+        xray_write_statement,
         "lambda-xray: lets Lambda send the traces of functions with Active tracing "
         "(X-Ray allows no resource scoping for these actions)",
     )
@@ -90,11 +91,11 @@ def xray_write_policy(scope: Construct) -> iam.ManagedPolicy:
 def shared_managed_policy(
     scope: Construct,
     id: str,
-    statement: iam.PolicyStatement,
+    statement: Callable[[], iam.PolicyStatement],
     description: str,
     reason: str | None = None,
 ) -> iam.ManagedPolicy:
-    """A managed policy at the top of ``scope``'s stack holding only ``statement``.
+    """A managed policy at the top of ``scope``'s stack holding only ``statement()``.
 
     Created on first use, found afterwards (remembered per stack). It holds
     nothing but X-Ray actions on ``*``, so the cdk-nag acknowledgement of
@@ -107,7 +108,7 @@ def shared_managed_policy(
         return cached
     existing = stack.node.try_find_child(id)
     if existing is None:
-        existing = iam.ManagedPolicy(stack, id, description=description, statements=[statement])
+        existing = iam.ManagedPolicy(stack, id, description=description, statements=[statement()])
         acknowledge_xray_wildcard(existing, reason)
     if not isinstance(existing, iam.ManagedPolicy):
         raise TracingConfigError(

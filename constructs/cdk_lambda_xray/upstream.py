@@ -315,7 +315,7 @@ def trace_state_machine(state_machine: sfn.IStateMachine) -> sfn.StateMachine:
     policy = shared_managed_policy(
         state_machine,
         _STATE_MACHINE_POLICY_ID,
-        iam.PolicyStatement(
+        lambda: iam.PolicyStatement(
             sid="LambdaXrayStateMachineTracing",
             actions=list(_STATE_MACHINE_XRAY_ACTIONS),
             resources=["*"],
