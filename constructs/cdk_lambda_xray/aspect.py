@@ -22,7 +22,7 @@ from constructs import Construct, IConstruct
 
 from . import _contract
 from ._callers import trace_callers
-from ._instrument import is_instrumented, mark_instrumented, tracing_mode
+from ._instrument import is_instrumented, mark_instrumented, stack_of, tracing_mode
 from ._options import ContextMissing
 from ._permissions import grant_xray_write
 from ._reflect import resolved_properties
@@ -189,6 +189,7 @@ class XRayTracing:
         self.tracing = tracing
         self.tracing_layer = tracing_layer
         self.upstream = upstream
+        self._inline_announced = False
 
     # --- selection ---------------------------------------------------------------
 
@@ -383,10 +384,13 @@ class XRayTracing:
             if value is not None and key not in env:
                 target.set_env(key, value)
         code = target.props.get("Code")
-        if isinstance(code, dict) and "ZipFile" in code:
-            target.info(
-                f"inline code: {handler} now runs through the tracing wrapper (layer + "
-                "handler redirect); exclude this function from XRayTracing to keep it unwrapped"
+        if isinstance(code, dict) and "ZipFile" in code and not self._inline_announced:
+            # Once per app, on the stack: CDK's own handlers are inline, in nearly every app.
+            self._inline_announced = True
+            cdk.Annotations.of(stack_of(target.resource)).add_info(
+                "lambda-xray: Python functions with inline code (CDK's own provisioning "
+                "handlers among them) now run through the tracing wrapper (layer + handler "
+                "redirect); exclude them from trace_app to keep them unwrapped"
             )
 
 

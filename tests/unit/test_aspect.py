@@ -393,11 +393,11 @@ def test_custom_resource_provider_raw_role_gets_the_permission(built: SimpleName
     assert policy in handler["DependsOn"]
 
 
-def test_inline_code_redirect_is_announced(built: SimpleNamespace) -> None:
-    built.annotations.has_info(
-        f"/{built.notifications.node.path}",
-        Match.string_like_regexp("inline code: index.handler now runs through the tracing wrapper"),
+def test_inline_code_redirect_is_announced_once_per_app(built: SimpleNamespace) -> None:
+    announced = built.annotations.find_info(
+        "*", Match.string_like_regexp("inline code .*now run through the tracing wrapper")
     )
+    assert [message.id for message in announced] == [f"/{built.stack.node.path}"]
 
 
 def test_one_layer_for_the_whole_stack(built: SimpleNamespace) -> None:
