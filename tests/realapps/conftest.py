@@ -6,7 +6,6 @@ under every cdk-nag pack a serverless team uses), whatever the number of apps.
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import sys
@@ -25,7 +24,7 @@ import cdk_nag
 
 from cdk_lambda_xray.aspect import trace_app
 
-APPS: list[ModuleType] = [importlib.import_module(f"apps.{name}") for name in apps.__all__]
+APPS: list[ModuleType] = apps.load()
 
 #: Every cdk-nag pack a serverless team uses.
 PACKS = (

@@ -14,13 +14,14 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from apps import load
 from cfnlint.api import ManualArgs, lint_file  # type: ignore[import-untyped]
-from conftest import APPS
 
 from cdk_lambda_xray.review.review import review_path
 from cdk_lambda_xray.review.rules import Severity
 from cdk_lambda_xray.review.suppressions import Suppression
 
+APPS = load()
 STACKS = sorted(
     {"S3Trigger", "SnsSqsLambda", "ApiLambda", "Schedule", "StepFunctions", "Kinesis"}
     | {"UserLayers", "CustomResources", "NodeJs", "Vpc", "Runtimes", "Roles", "XraySdk"}
