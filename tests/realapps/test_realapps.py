@@ -10,6 +10,10 @@ for the reasons each app documents (``REASONS``), which must all still apply.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -198,3 +202,21 @@ def test_a_role_with_aws_xray_write_access_gets_no_second_policy(traced: SimpleN
     (xray_role,) = [props for lid, props in roles.items() if lid.startswith("XrayRole")]
     ours = [arn for arn in xray_role["ManagedPolicyArns"] if isinstance(arn, dict) and "Ref" in arn]
     assert ours == []
+
+
+def test_the_review_cli_gate_passes_at_warning(traced: SimpleNamespace, tmp_path: Path) -> None:
+    """What CI runs: ``review cdk.out --fail-on warning`` with the documented reasons."""
+    entries = [{"rule": s.rule, "resource": s.resource, "reason": s.reason} for s in _documented()]
+    suppressions = tmp_path / "suppressions.json"
+    suppressions.write_text(json.dumps(entries))
+    command = [sys.executable, "-m", "cdk_lambda_xray", "review", str(traced.outdir)]
+    gate = ["--fail-on", "warning", "--format", "json"]
+    passed = subprocess.run(
+        [*command, *gate, "--suppressions", str(suppressions)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert passed.returncode == 0, passed.stderr
+    failed = subprocess.run([*command, *gate], capture_output=True, text=True, timeout=120)
+    assert failed.returncode == 1  # without the reasons, the old runtimes fail the gate
