@@ -20,6 +20,7 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import IConstruct
@@ -36,17 +37,17 @@ _CALLERS = (sns.CfnSubscription, apigw.CfnMethod, sfn.CfnStateMachine)
 
 def trace_callers(stack: cdk.Stack, will_be_active: Callable[[cdk.CfnResource], bool]) -> None:
     """Turn on tracing for the callers in ``stack`` of functions ``will_be_active`` accepts."""
-    constructs = [c for c in stack.node.find_all() if _in(c, stack)]
-    callers = [c for c in constructs if isinstance(c, _CALLERS)]
+    constructs = stack.node.find_all()
+    callers = [c for c in constructs if isinstance(c, _CALLERS) and _in(c, stack)]
     if not callers:
         return
-    by_id: dict[str, cdk.CfnResource] = {
-        stack.resolve(c.logical_id): c for c in constructs if isinstance(c, cdk.CfnResource)
-    }
+    # Only what a link can name: functions, topics, stages (one jsii call each, or a few).
+    linked = [c for c in constructs if isinstance(c, cdk.CfnResource) and _is_linked(c)]
+    by_id = {stack.resolve(c.logical_id): c for c in linked if _in(c, stack)}
     traced = {
         logical_id
         for logical_id, resource in by_id.items()
-        if resource.cfn_resource_type == _FUNCTION_TYPE and will_be_active(resource)
+        if _is_function(resource) and will_be_active(resource)
     }
     if not traced:
         return
@@ -61,7 +62,21 @@ def trace_callers(stack: cdk.Stack, will_be_active: Callable[[cdk.CfnResource], 
 
 
 def _in(construct: IConstruct, stack: cdk.Stack) -> bool:
-    return isinstance(construct, cdk.CfnElement) and cdk.Stack.of(construct) is stack
+    """In ``stack`` itself, not in a nested stack under it (jsii keeps one proxy per object)."""
+    return cdk.Stack.of(construct) is stack
+
+
+def _is_function(resource: cdk.CfnResource) -> bool:
+    return isinstance(resource, lambda_.CfnFunction) or (
+        type(resource) is cdk.CfnResource and resource.cfn_resource_type == _FUNCTION_TYPE
+    )
+
+
+def _is_linked(resource: cdk.CfnResource) -> bool:
+    """A function (L1 or raw, like CDK's own handlers), a topic or a stage."""
+    if isinstance(resource, sns.CfnTopic | apigw.CfnStage):
+        return True
+    return _is_function(resource)
 
 
 def _subscription(

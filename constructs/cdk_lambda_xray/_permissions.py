@@ -63,6 +63,8 @@ _SID = "LambdaXrayWrite"
 
 #: construct id -> the shared managed policy of each stack found or created so far
 _POLICIES: dict[str, weakref.WeakKeyDictionary[cdk.Stack, iam.ManagedPolicy]] = {}
+#: role names (tokens) a shared policy names in its ``Roles`` so far
+_ATTACHED: weakref.WeakKeyDictionary[iam.ManagedPolicy, set[str]] = weakref.WeakKeyDictionary()
 
 
 def xray_write_statement() -> iam.PolicyStatement:
@@ -174,7 +176,11 @@ def grant_xray_write(
         role.add_managed_policy(xray_write_policy(stack_scope or role))
         return True
     policy = xray_write_policy(function)
-    policy.attach_to_role(role)
+    # Two raw functions may share a raw role (each with its own reference to it).
+    attached = _ATTACHED.setdefault(policy, set())
+    if role.role_name not in attached:
+        attached.add(role.role_name)
+        policy.attach_to_role(role)
     function.node.add_dependency(policy)
     return True
 

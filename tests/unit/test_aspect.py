@@ -781,3 +781,36 @@ def test_functions_using_aws_xray_sdk_are_warned_about_with_the_migration_path(
     template = Template.from_stack(stack).to_json()["Resources"]
     bundled_fn = template[stack.resolve(_cfn(stack.node.find_child("Bundled")).logical_id)]
     assert bundled_fn["Properties"]["Handler"] == _contract.WRAPPER_HANDLER
+
+
+def test_two_raw_functions_sharing_a_raw_role_name_it_once() -> None:
+    app = cdk.App()
+    stack = cdk.Stack(app, "SharedRaw")
+    role = iam.CfnRole(
+        stack,
+        "RawRole",
+        assume_role_policy_document={
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "sts:AssumeRole",
+                    "Principal": {"Service": "lambda.amazonaws.com"},
+                }
+            ]
+        },
+    )
+    for name in ("One", "Two"):
+        lambda_.CfnFunction(
+            stack,
+            name,
+            role=role.attr_arn,
+            runtime="python3.12",
+            handler="index.handler",
+            code=lambda_.CfnFunction.CodeProperty(zip_file="def handler(e, c):\n    return 1\n"),
+        )
+    trace_app(app)
+    template = Template.from_stack(stack).to_json()["Resources"]
+    (policy_id,) = [k for k, v in template.items() if v["Type"] == "AWS::IAM::ManagedPolicy"]
+    assert template[policy_id]["Properties"]["Roles"] == [{"Ref": "RawRole"}]
+    for name in ("One", "Two"):
+        assert policy_id in template[name]["DependsOn"]
