@@ -36,29 +36,33 @@ PACKS = (
 )
 
 
-def _synth(outdir: Path, *, traced: bool) -> SimpleNamespace:
+def _synth(
+    outdir: Path, *, traced: bool, upstream: bool = True, nag: bool = True
+) -> SimpleNamespace:
     app = cdk.App(outdir=str(outdir))
     for module in APPS:
         module.build(app)
     if traced:
-        trace_app(app)
-    cdk.Validations.of(app).add_plugins(*(pack(app) for pack in PACKS))
+        trace_app(app, upstream=upstream)
+    if nag:
+        cdk.Validations.of(app).add_plugins(*(pack(app) for pack in PACKS))
     try:
         app.synth()
     except Exception as err:  # cdk-nag fails the synth on any finding; the report is written
         if "ValidationFailed" not in str(err) and "Validation failed" not in str(err):
             raise
-    nag: set[tuple[str, str]] = set()
-    report = json.loads((outdir / "validation-report.json").read_text())
+    findings: set[tuple[str, str]] = set()
+    report_file = outdir / "validation-report.json"
+    report = json.loads(report_file.read_text()) if nag else {"pluginReports": []}
     for plugin in report["pluginReports"]:
         for violation in plugin["violations"]:
             for construct in violation["violatingConstructs"]:
-                nag.add((violation["ruleName"], construct["constructPath"]))
+                findings.add((violation["ruleName"], construct["constructPath"]))
     templates: dict[str, dict[str, Any]] = {
         path.name.removesuffix(".template.json"): json.loads(path.read_text())
         for path in outdir.glob("*.template.json")
     }
-    return SimpleNamespace(outdir=outdir, nag=nag, templates=templates)
+    return SimpleNamespace(outdir=outdir, nag=findings, templates=templates)
 
 
 @pytest.fixture(scope="session")
@@ -69,3 +73,10 @@ def baseline(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
 @pytest.fixture(scope="session")
 def traced(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
     return _synth(tmp_path_factory.mktemp("realapps-traced"), traced=True)
+
+
+@pytest.fixture(scope="session")
+def functions_only(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
+    """``trace_app(app, upstream=False)``: the functions traced, their callers left (no nag)."""
+    outdir = tmp_path_factory.mktemp("realapps-functions-only")
+    return _synth(outdir, traced=True, upstream=False, nag=False)

@@ -172,11 +172,7 @@ def test_documented_findings_name_the_next_step_not_trace_app(traced: SimpleName
 
 
 def test_the_baseline_fails_the_gate(baseline: SimpleNamespace) -> None:
-    """The control: the same apps without trace_app fail the gate, so the test above can fail.
-
-    (XRAY009/011/012 need traced functions; ``test_upstream`` shows them appear
-    with ``trace_app(app, upstream=False)``.)
-    """
+    """The control: the same apps without trace_app fail the gate, so the test above can fail."""
     review = review_path(baseline.outdir)
     assert review.failed(Severity.WARNING)
     assert {"XRAY001", "XRAY003", "XRAY013"} <= {f.rule_id for f in review.findings}
@@ -220,3 +216,16 @@ def test_the_review_cli_gate_passes_at_warning(traced: SimpleNamespace, tmp_path
     assert passed.returncode == 0, passed.stderr
     failed = subprocess.run([*command, *gate], capture_output=True, text=True, timeout=120)
     assert failed.returncode == 1  # without the reasons, the old runtimes fail the gate
+
+
+def test_without_its_callers_traced_the_review_warns_about_them(
+    functions_only: SimpleNamespace,
+) -> None:
+    """What one line used to leave (issue: XRAY011/XRAY012 after trace_app): the control."""
+    review = review_path(functions_only.outdir, _documented())
+    upstream = {(f.rule_id, f.path) for f in review.findings}
+    assert {
+        ("XRAY009", "SnsSqsLambda/Orders"),
+        ("XRAY011", "ApiLambda/ItemsApi/DeploymentStage.prod"),
+        ("XRAY012", "StepFunctions/Poller"),
+    } <= upstream
