@@ -720,3 +720,18 @@ def test_synth_and_review_share_one_tracer_catalogue(
     (fn,) = review.model.functions.values()
     assert tracer.name in [t.name for t in fn.tracers]
     assert not [f for f in review.findings if f.rule_id == "XRAY003"]
+
+
+def test_the_review_and_the_tracer_catalogue_load_without_the_cdk() -> None:
+    """The catalogue is shared with the constructs, yet the review still never imports CDK."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, cdk_lambda_xray._tracers, cdk_lambda_xray.review.review; "
+        "print('aws_cdk' in sys.modules, 'jsii' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    ).stdout.split()
+    assert out == ["False", "False"]
