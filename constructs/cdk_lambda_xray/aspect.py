@@ -21,10 +21,13 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct, IConstruct
 
 from . import _contract
-from ._instrument import is_instrumented, mark_instrumented, tracing_mode
+from ._callers import trace_callers
+from ._instrument import is_instrumented, mark_instrumented, stack_of, tracing_mode
 from ._options import ContextMissing
-from ._permissions import POLICY_ID, grant_xray_write
+from ._permissions import grant_xray_write
 from ._reflect import resolved_properties
+from ._tracers import XRAY_SDK_FIX
+from ._xray_sdk import xray_sdk_evidence
 from .errors import TracingConfigError
 from .function import TracedFunction
 from .layer import MIN_PYTHON_MINOR, TracingLayer, layer_supports_runtime
@@ -121,6 +124,8 @@ class XRayTracing:
 
     Each function gets Active tracing (unless it already has a tracing mode),
     the X-Ray write permission on its role and ``AWS_XRAY_CONTEXT_MISSING``.
+    The SNS topics, REST API stages and state machines that invoke a traced
+    function get their own tracing too (``upstream=False`` to leave them).
     Python zip functions also get the stack's :class:`TracingLayer` and the
     handler redirect, exactly as :class:`TracedFunction` does. Variables a
     function already sets win over the aspect's options.
@@ -150,6 +155,7 @@ class XRayTracing:
         capture_error: bool = True,
         tracing: lambda_.Tracing = lambda_.Tracing.ACTIVE,
         tracing_layer: lambda_.ILayerVersion | None = None,
+        upstream: bool = True,
     ) -> None:
         """Configure the aspect.
 
@@ -163,6 +169,8 @@ class XRayTracing:
         :param capture_error: Default: ``True``.
         :param tracing: mode for functions that set none. Default: ``ACTIVE``.
         :param tracing_layer: Default: ``TracingLayer.of(function)``, one per stack.
+        :param upstream: also turn on tracing for the SNS topics, REST API stages and
+            state machines of a stack that invoke a function it traces. Default: ``True``.
         :raises TracingConfigError: for an unknown ``context_missing`` value.
         """
         self.include: tuple[Selector, ...] | None = None if include is None else tuple(include)
@@ -180,6 +188,8 @@ class XRayTracing:
         self.capture_error = capture_error
         self.tracing = tracing
         self.tracing_layer = tracing_layer
+        self.upstream = upstream
+        self._inline_announced = False
 
     # --- selection ---------------------------------------------------------------
 
@@ -193,6 +203,10 @@ class XRayTracing:
 
     def visit(self, node: IConstruct) -> None:
         """Instrument ``node`` if it is a Lambda function resource (CDK calls this)."""
+        if isinstance(node, cdk.Stack):
+            if self.upstream:
+                trace_callers(node, self._will_be_active)
+            return
         if not isinstance(node, cdk.CfnResource) or node.cfn_resource_type != _FUNCTION_TYPE:
             return
         if _handled(node) or not self.selects(node):
@@ -220,6 +234,15 @@ class XRayTracing:
         self._trace(target)
         self._instrument_code(target)
 
+    def _will_be_active(self, resource: cdk.CfnResource) -> bool:
+        """Whether ``resource`` (a function) ends up with Active tracing after this aspect."""
+        if not _handled(resource) and not self.selects(resource):
+            return False
+        config = (resolved_properties(resource) or {}).get("TracingConfig")
+        if config is None:
+            return tracing_mode(self.tracing) == "Active"
+        return isinstance(config, dict) and config.get("Mode") == "Active"
+
     def _trace(self, target: _Target) -> None:
         config = target.props.get("TracingConfig")
         mode: Any = config.get("Mode") if isinstance(config, dict) else None
@@ -236,18 +259,10 @@ class XRayTracing:
         resource = target.resource
         if target.l2 is not None:
             role = target.l2.role
-            # The role lambda_.Function created for this function alone (its child).
-            own = role is not None and _same(role.node.scope, target.l2)
-            granted = role is not None and grant_xray_write(target.l2, role, resource, own_role=own)
+            granted = role is not None and grant_xray_write(role, resource)
         else:
             found = _role_of(resource, target.props.get("Role"))
-            granted = found is not None and grant_xray_write(
-                _parent(resource),
-                found,
-                resource,
-                policy_id=f"{resource.node.id}{POLICY_ID}",
-                owned=True,
-            )
+            granted = found is not None and grant_xray_write(found, resource, owned=True)
         if not granted:
             target.warn(
                 "NoPermission",
@@ -296,7 +311,21 @@ class XRayTracing:
                 "without the Python tracing layer"
             )
             return
+        self._report_xray_sdk(target)
         self._add_layer_and_redirect(target)
+
+    def _report_xray_sdk(self, target: _Target) -> None:
+        evidence = xray_sdk_evidence(target.resource, target.props)
+        if evidence is not None:
+            target.warn(
+                "XRaySdk",
+                Problem(
+                    f"the function uses aws_xray_sdk ({evidence}); it gets the tracing layer "
+                    "too, and each call is recorded once (aws_xray_sdk keeps the calls of the "
+                    "libraries it patched)",
+                    XRAY_SDK_FIX,
+                ),
+            )
 
     def _add_layer_and_redirect(self, target: _Target) -> None:
         handler = target.props.get("Handler")
@@ -355,10 +384,13 @@ class XRayTracing:
             if value is not None and key not in env:
                 target.set_env(key, value)
         code = target.props.get("Code")
-        if isinstance(code, dict) and "ZipFile" in code:
-            target.info(
-                f"inline code: {handler} now runs through the tracing wrapper (layer + "
-                "handler redirect); exclude this function from XRayTracing to keep it unwrapped"
+        if isinstance(code, dict) and "ZipFile" in code and not self._inline_announced:
+            # Once per app, on the stack: CDK's own handlers are inline, in nearly every app.
+            self._inline_announced = True
+            cdk.Annotations.of(stack_of(target.resource)).add_info(
+                "lambda-xray: Python functions with inline code (CDK's own provisioning "
+                "handlers among them) now run through the tracing wrapper (layer + handler "
+                "redirect); exclude them from trace_app to keep them unwrapped"
             )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from aws_cdk import Annotations
@@ -18,7 +19,8 @@ from ._instrument import (
     tracing_mode,
 )
 from ._options import ContextMissing
-from ._permissions import add_inline_xray_statement, grant_xray_write
+from ._permissions import grant_xray_write
+from ._tracers import XRAY_SDK_FIX, xray_sdk_in_tree
 from .errors import TracingConfigError
 from .layer import MIN_PYTHON_MINOR, TracingLayer, layer_supports_runtime
 from .validation import (
@@ -212,7 +214,9 @@ class TracedFunction(lambda_.Function):
                 own_role = child
         assert cfn is not None
         given_role = function_props.get("role")
-        self._configure_tracing(cfn, tracing, given_role, own_role if given_role is None else None)
+        self._configure_tracing(
+            scope, cfn, tracing, given_role, own_role if given_role is None else None
+        )
         if old_python and not layered:
             Annotations.of(self).add_warning_v2(
                 "lambda-xray:UnsupportedPython",
@@ -220,6 +224,8 @@ class TracedFunction(lambda_.Function):
                 f"{runtime_id} is traced by Lambda without it. Fix: move to a supported "
                 "runtime (the old one is deprecated by Lambda)",
             )
+        elif layered and isinstance(code, lambda_.AssetCode):
+            self._report_xray_sdk(code)
         elif not python:
             what = "a container image" if image else f"the {runtime_id} runtime"
             ignored = [
@@ -236,6 +242,17 @@ class TracedFunction(lambda_.Function):
                 f"lambda-xray: {what} is traced by Lambda (tracing, permission, context "
                 "missing) without the Python tracing layer: no subsegments for downstream "
                 f"calls{note}"
+            )
+
+    def _report_xray_sdk(self, code: lambda_.AssetCode) -> None:
+        """Warn when the code asset holds or imports aws_xray_sdk (one jsii call: its path)."""
+        found = xray_sdk_in_tree(Path(code.path))
+        if found is not None:
+            Annotations.of(self).add_warning_v2(
+                "lambda-xray:XRaySdk",
+                f"lambda-xray: the function uses aws_xray_sdk (code asset: {found}); it gets the "
+                "tracing layer too, and each call is recorded once (aws_xray_sdk keeps the calls "
+                f"of the libraries it patched). Fix: {XRAY_SDK_FIX}",
             )
 
     @staticmethod
@@ -287,6 +304,7 @@ class TracedFunction(lambda_.Function):
 
     def _configure_tracing(
         self,
+        scope: Construct,
         cfn: lambda_.CfnFunction,
         tracing: lambda_.Tracing,
         given_role: iam.IRole | None,
@@ -298,14 +316,12 @@ class TracedFunction(lambda_.Function):
         cfn.tracing_config = lambda_.CfnFunction.TracingConfigProperty(mode=mode)
         if mode != "Active":
             return
-        if own_role is not None:
-            # The role this function created for itself: the statement goes inline,
-            # and the function already waits for its role.
-            add_inline_xray_statement(own_role)
-            return
         # A role passed in is the function's role; reading it back costs a call.
         role = given_role if given_role is not None else self.role
-        if role is None or not grant_xray_write(self, role, cfn, fresh=True):
+        # The role this function created for itself cannot hold an X-Ray policy yet.
+        fresh = given_role is None and own_role is not None
+        stack_scope = scope if fresh else None  # the function's stack is its own role's
+        if role is None or not grant_xray_write(role, cfn, fresh=fresh, stack_scope=stack_scope):
             Annotations.of(self).add_warning_v2(
                 "lambda-xray:ImmutableRole",
                 "lambda-xray: the function's role accepts no new policy (imported or "

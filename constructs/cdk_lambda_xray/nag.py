@@ -3,10 +3,14 @@
 X-Ray's write actions (``xray:PutTraceSegments``, ``xray:PutTelemetryRecords``)
 support no resource-level permissions, so their statement must use
 ``Resource: "*"``; cdk-nag's ``AwsSolutions-IAM5`` flags that as
-``AwsSolutions-IAM5[Resource::*]``. The constructs put the statement in its own
-IAM policy and acknowledge exactly that finding on that policy, with CDK's own
+``AwsSolutions-IAM5[Resource::*]``. The constructs put the statement in a
+customer managed policy of its own (one per stack, see ``_permissions``) and
+acknowledge exactly that finding on that policy, with CDK's own
 ``Validations.of(...).acknowledge`` (what cdk-nag 3 reads), so other wildcard
-findings of the same role stay visible. cdk-nag itself is an optional extra.
+findings of the same role stay visible. No other pack (Serverless, HIPAA
+Security, NIST 800-53 rev 5, PCI DSS 3.2.1) flags a customer managed policy of
+this kind, so nothing else needs acknowledging. cdk-nag itself is an optional
+extra.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ XRAY_WILDCARD_REASON = (
 )
 
 
-def acknowledge_xray_wildcard(construct: IConstruct) -> None:
+def acknowledge_xray_wildcard(construct: IConstruct, reason: str | None = None) -> None:
     """Acknowledge ``AwsSolutions-IAM5[Resource::*]`` on ``construct``.
 
     Use it on an IAM policy that holds only X-Ray write statements, e.g. one
@@ -34,8 +38,8 @@ def acknowledge_xray_wildcard(construct: IConstruct) -> None:
     children, so give it the policy, not the stack: on a scope that also holds
     other ``Resource: "*"`` statements it would hide those findings too.
     ``TracedFunction`` and the ``XRayTracing`` aspect call it on the policy
-    they create.
+    they create. ``reason`` defaults to :data:`XRAY_WILDCARD_REASON`.
     """
     cdk.Validations.of(construct).acknowledge(
-        cdk.Acknowledgment(id=XRAY_WILDCARD_FINDING, reason=XRAY_WILDCARD_REASON)
+        cdk.Acknowledgment(id=XRAY_WILDCARD_FINDING, reason=reason or XRAY_WILDCARD_REASON)
     )

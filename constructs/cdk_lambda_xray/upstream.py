@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Final
 
-from aws_cdk import Acknowledgment, Aws, CfnResource, Fn, Stack, Token, Validations
+from aws_cdk import Aws, Fn, Stack, Token
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_iam as iam
@@ -26,8 +26,8 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_xray as xray
 from constructs import Construct, IConstruct
 
+from ._permissions import shared_managed_policy
 from .errors import TracingConfigError
-from .nag import XRAY_WILDCARD_FINDING
 
 __all__ = [
     "SNS_XRAY_ACTIONS",
@@ -60,7 +60,7 @@ _STATE_MACHINE_XRAY_ACTIONS: Final = (
 #: target (a local emulator) does not know ``AWS::XRay::ResourcePolicy``.
 CONTEXT_SNS_RESOURCE_POLICY: Final = "@cdk-lambda-xray/sns-xray-resource-policy"
 
-_STATE_MACHINE_POLICY_ID: Final = "LambdaXrayTracingPolicy"
+_STATE_MACHINE_POLICY_ID: Final = "LambdaXrayStateMachineTracing"
 _STATE_MACHINE_NAG_REASON: Final = (
     "X-Ray trace and sampling actions (xray:PutTraceSegments, xray:PutTelemetryRecords, "
     "xray:GetSamplingRules, xray:GetSamplingTargets) support no resource-level "
@@ -310,26 +310,26 @@ def trace_state_machine(state_machine: sfn.IStateMachine) -> sfn.StateMachine:
     if _tracing_enabled(cfn):
         return state_machine
     cfn.tracing_configuration = sfn.CfnStateMachine.TracingConfigurationProperty(enabled=True)
-    # Its own policy, so the cdk-nag acknowledgement covers exactly this statement;
-    # the machine waits for it, as it waits for its default policy.
-    policy = iam.Policy(
+    # A managed policy per stack holding only this statement: the cdk-nag
+    # acknowledgement covers exactly it, and no pack's inline-policy rule applies.
+    policy = shared_managed_policy(
         state_machine,
         _STATE_MACHINE_POLICY_ID,
-        statements=[
-            iam.PolicyStatement(
-                sid="LambdaXrayStateMachineTracing",
-                actions=list(_STATE_MACHINE_XRAY_ACTIONS),
-                resources=["*"],
-            )
-        ],
-        roles=[state_machine.role],
+        lambda: iam.PolicyStatement(
+            sid="LambdaXrayStateMachineTracing",
+            actions=list(_STATE_MACHINE_XRAY_ACTIONS),
+            resources=["*"],
+        ),
+        "lambda-xray: lets Step Functions send the traces of state machines with tracing "
+        "enabled (X-Ray allows no resource scoping for these actions)",
+        _STATE_MACHINE_NAG_REASON,
     )
-    policy_resource = policy.node.default_child
-    if isinstance(policy_resource, CfnResource):
-        cfn.add_dependency(policy_resource)
-    Validations.of(policy).acknowledge(
-        Acknowledgment(id=XRAY_WILDCARD_FINDING, reason=_STATE_MACHINE_NAG_REASON)
-    )
+    role = state_machine.role
+    if isinstance(role, iam.Role):
+        role.add_managed_policy(policy)  # the machine waits for its role
+    else:
+        policy.attach_to_role(role)
+        cfn.node.add_dependency(policy)
     return state_machine
 
 

@@ -17,6 +17,7 @@ import aws_cdk as cdk
 
 from . import _contract
 from ._options import ContextMissing
+from ._tracers import TRACERS, foreign_handler_tracer
 
 __all__ = [
     "MAX_LAYERS",
@@ -35,14 +36,9 @@ __all__ = [
 #: Lambda allows at most five layers on a function.
 MAX_LAYERS = 5
 
-#: Handler modules of other tracers that redirect the handler themselves.
-FOREIGN_HANDLER_MODULES: tuple[str, ...] = (
-    "datadog_lambda",
-    "newrelic_lambda_wrapper",
-    "lumigo_tracer",
-    "thundra",
-    "epsagon",
-)
+#: Handler modules of other tracers that redirect the handler themselves (from
+#: the tracer catalogue the review reads too).
+FOREIGN_HANDLER_MODULES: tuple[str, ...] = tuple(m for t in TRACERS for m in t.handler_modules)
 
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _HOST = rf"(?:{_LABEL}(?:\.{_LABEL})*)"
@@ -197,10 +193,11 @@ def wrapper_conflict(env: Mapping[str, object], handler: object) -> Problem | No
             "that tracer and exclude this function from lambda-xray",
         )
     if isinstance(handler, str) and not is_unresolved(handler):
-        module = handler.partition(".")[0].partition("/")[0]
-        if module in FOREIGN_HANDLER_MODULES:
+        tracer = foreign_handler_tracer(handler)
+        if tracer is not None:
+            module = handler.partition(".")[0].partition("/")[0]
             return Problem(
-                f"the handler {handler!r} belongs to another tracer ({module})",
+                f"the handler {handler!r} belongs to another tracer ({tracer.name}: {module})",
                 "use one tracer: restore your own handler and drop that tracer, or keep "
                 "it and exclude this function from lambda-xray",
             )

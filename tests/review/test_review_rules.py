@@ -16,8 +16,10 @@ from cdk_lambda_xray._contract import (
     ENV_HANDLER,
     WRAPPER_HANDLER,
 )
+from cdk_lambda_xray._tracers import TRACERS, foreign_handler_tracer
 from cdk_lambda_xray.review.review import review_path
-from cdk_lambda_xray.review.rules import ALL_RULES, Finding
+from cdk_lambda_xray.review.rules import ALL_RULES, Finding, Rule
+from cdk_lambda_xray.review.rules.base import RECOMMENDS_OUR_TRACING
 
 WriteAssembly = Callable[..., Path]
 
@@ -596,3 +598,140 @@ def test_docs_rule_table_matches_the_rules() -> None:
     for rule in ALL_RULES:
         row = f"| {rule.id} | `{rule.name}` | {rule.severity.label} | {rule.summary} | {rule.fix} |"
         assert row in docs, f"docs/review.md is out of date for {rule.id}: expected {row}"
+
+
+# -- every rule: the fix is the next real step, never what is already applied ----------
+
+
+@pytest.mark.parametrize("rule", ALL_RULES, ids=[r.id for r in ALL_RULES])
+def test_a_rule_recommending_our_tracing_says_what_to_do_once_it_is_applied(rule: Rule) -> None:
+    if not RECOMMENDS_OUR_TRACING.search(rule.fix):
+        assert rule.applied_fix is None
+        return
+    assert rule.applied_fix is not None
+    assert not RECOMMENDS_OUR_TRACING.search(rule.applied_fix)
+
+
+OLD_PYTHON_WARNING = (
+    "lambda-xray: the tracing layer needs python3.10 or newer; python3.9 is traced by Lambda "
+    "without it. Fix: move the function to a supported Python runtime "
+    "[ack: lambda-xray:UnsupportedPython]"
+)
+
+
+def _with_warnings(out: Path, warnings: Mapping[str, str]) -> Path:
+    """Add CDK warning annotations (construct id -> message) to the assembly's stack ``S``."""
+    manifest = json.loads((out / "manifest.json").read_text())
+    metadata: dict[str, Any] = {"/S": [{"type": "aws:cdk:templateFile", "data": "S.template.json"}]}
+    for logical_id, message in warnings.items():
+        metadata[f"/S/{logical_id}"] = [{"type": "aws:cdk:warning", "data": message}]
+        metadata[f"/S/{logical_id}/Resource"] = [{"type": "aws:cdk:logicalId", "data": logical_id}]
+    manifest["artifacts"]["S"]["metadata"] = metadata
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    return out
+
+
+def test_xray003_on_old_python_after_trace_app_names_the_runtime_move(
+    write_assembly: WriteAssembly,
+) -> None:
+    resources = good(Old=function(runtime="python3.9", env={ENV_CONTEXT_MISSING: "LOG_ERROR"}))
+    out = _with_warnings(write_assembly(resources), {"Old": OLD_PYTHON_WARNING})
+    finding = only([f for f in review_path(out).findings if f.rule_id == "XRAY003"])
+    assert finding.fix == "Move the function to a supported Python runtime."
+
+
+def test_xray003_without_our_tracing_still_recommends_it(write_assembly: WriteAssembly) -> None:
+    finding = only(run(write_assembly, good(Old=function(runtime="python3.9")), "XRAY003"))
+    assert RECOMMENDS_OUR_TRACING.search(finding.fix)
+
+
+def test_no_finding_recommends_our_tracing_where_it_is_applied(
+    write_assembly: WriteAssembly,
+) -> None:
+    """Functions the constructs handled, each with a problem left: every rule runs over them."""
+    resources = {
+        "Role": role(),  # no X-Ray write: XRAY002 on every traced function
+        "Layer": OUR_LAYER,
+        "Old": function(runtime="python3.9", env={ENV_CONTEXT_MISSING: "bogus"}),
+        "Passing": instrumented(tracing="PassThrough"),
+        "Partial": instrumented(env={ENV_CONTEXT_MISSING: "LOG_ERROR"}, layers=[]),
+        "Other": instrumented(env={**OUR_ENV, ENV_EXEC_WRAPPER: "/opt/otel-instrument"}),
+    }
+    out = _with_warnings(write_assembly(resources), {"Old": OLD_PYTHON_WARNING})
+    findings = review_path(out).findings
+    assert {f.rule_id for f in findings} >= {"XRAY001", "XRAY002", "XRAY003", "XRAY004", "XRAY007"}
+    assert [f for f in findings if RECOMMENDS_OUR_TRACING.search(f.fix)] == []
+
+
+# -- XRAY014 the AWS X-Ray SDK ----------------------------------------------------------
+
+SDK_LAYER_ARN = "arn:aws:lambda:eu-west-1:123456789012:layer:aws-xray-sdk-python:3"
+
+
+def test_xray014_inline_code_importing_the_sdk_is_info(write_assembly: WriteAssembly) -> None:
+    code = {"ZipFile": "from aws_xray_sdk.core import patch_all\npatch_all()\n"}
+    finding = only(run(write_assembly, good(Fn=function(Code=code)), "XRAY014"))
+    assert finding.severity.label == "info"
+    assert "inline code imports aws_xray_sdk" in finding.message
+    assert "xray_recorder.capture with lambda_xray.subsegment" in finding.fix
+
+
+def test_xray014_a_layer_named_like_the_sdk(write_assembly: WriteAssembly) -> None:
+    finding = only(run(write_assembly, good(Fn=function(layers=[SDK_LAYER_ARN])), "XRAY014"))
+    assert "aws-xray-sdk-python" in finding.message
+
+
+def test_xray014_the_sdk_bundled_in_the_function_asset(
+    write_assembly: WriteAssembly, tmp_path: Path
+) -> None:
+    asset = tmp_path / "out-assets" / "asset.abc"
+    (asset / "aws_xray_sdk" / "core").mkdir(parents=True)
+    (asset / "aws_xray_sdk" / "__init__.py").write_text("")
+    (asset / "index.py").write_text("def handler(event, context):\n    return 1\n")
+    fn = function(Code={"S3Bucket": "b", "S3Key": "k.zip"})
+    fn["Metadata"] = {"aws:asset:path": str(asset)}
+    finding = only(run(write_assembly, good(Fn=fn), "XRAY014"))
+    assert "aws_xray_sdk/ in the asset" in finding.message
+
+
+def test_xray014_next_to_lambda_xray_is_not_a_conflict(write_assembly: WriteAssembly) -> None:
+    resources = good(Fn=instrumented(layers=[{"Ref": "Layer"}, SDK_LAYER_ARN]))
+    review = review_path(write_assembly(resources))
+    assert [f.rule_id for f in review.findings if f.rule_id in ("XRAY005", "XRAY006")] == []
+    assert "recorded once" in only([f for f in review.findings if f.rule_id == "XRAY014"]).message
+
+
+def test_xray014_plain_functions_are_compliant(write_assembly: WriteAssembly) -> None:
+    assert run(write_assembly, good(Fn=instrumented()), "XRAY014") == []
+
+
+#: what validation.FOREIGN_HANDLER_MODULES holds, read from the catalogue without the CDK
+FOREIGN_HANDLER_MODULES = [m for t in TRACERS for m in t.handler_modules]
+
+
+@pytest.mark.parametrize("module", FOREIGN_HANDLER_MODULES)
+def test_synth_and_review_share_one_tracer_catalogue(
+    write_assembly: WriteAssembly, module: str
+) -> None:
+    """Every handler the constructs refuse to wrap, the review names as that tracer."""
+    tracer = foreign_handler_tracer(f"{module}.handler")
+    assert tracer is not None
+    review = review_path(write_assembly(good(Fn=function(handler=f"{module}.handler"))))
+    (fn,) = review.model.functions.values()
+    assert tracer.name in [t.name for t in fn.tracers]
+    assert not [f for f in review.findings if f.rule_id == "XRAY003"]
+
+
+def test_the_review_and_the_tracer_catalogue_load_without_the_cdk() -> None:
+    """The catalogue is shared with the constructs, yet the review still never imports CDK."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, cdk_lambda_xray._tracers, cdk_lambda_xray.review.review; "
+        "print('aws_cdk' in sys.modules, 'jsii' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    ).stdout.split()
+    assert out == ["False", "False"]

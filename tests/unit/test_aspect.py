@@ -20,6 +20,7 @@ from aws_cdk.assertions import Annotations, Match, Template
 from constructs import IConstruct
 
 from cdk_lambda_xray import _contract
+from cdk_lambda_xray._permissions import MANAGED_POLICY_ID
 from cdk_lambda_xray.aspect import XRayTracing, trace_app
 from cdk_lambda_xray.errors import TracingConfigError
 from cdk_lambda_xray.function import TracedFunction
@@ -181,27 +182,44 @@ def layer_ref(built: SimpleNamespace) -> dict[str, str]:
     return {"Ref": built.stack.resolve(_cfn(layer).logical_id)}
 
 
+def _holds_xray(properties: dict[str, Any]) -> bool:
+    return any(s.get("Action") == XRAY_ACTIONS for s in properties["PolicyDocument"]["Statement"])
+
+
 def xray_policies_for_role(built: SimpleNamespace, role_logical_id: str) -> list[str]:
+    """Policies and managed policies with the X-Ray statement that name the role in ``Roles``."""
     return [
         logical_id
         for logical_id, r in built.json["Resources"].items()
-        if r["Type"] == "AWS::IAM::Policy"
-        and {"Ref": role_logical_id} in r["Properties"]["Roles"]
-        and any(
-            s.get("Action") == XRAY_ACTIONS for s in r["Properties"]["PolicyDocument"]["Statement"]
-        )
+        if r["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
+        and {"Ref": role_logical_id} in r["Properties"].get("Roles", [])
+        and _holds_xray(r["Properties"])
     ]
 
 
 def xray_grants_for_role(built: SimpleNamespace, role_logical_id: str) -> list[str]:
     """Where the role gets the X-Ray statement: policy logical ids and ``<role>.<inline name>``."""
-    role = built.json["Resources"][role_logical_id]
+    resources = built.json["Resources"]
+    role = resources[role_logical_id]["Properties"]
     inline = [
         f"{role_logical_id}.{p['PolicyName']}"
-        for p in role["Properties"].get("Policies", [])
+        for p in role.get("Policies", [])
         if any(s.get("Action") == XRAY_ACTIONS for s in p["PolicyDocument"]["Statement"])
     ]
-    return xray_policies_for_role(built, role_logical_id) + inline
+    managed = [
+        arn["Ref"]
+        for arn in role.get("ManagedPolicyArns", [])
+        if isinstance(arn, dict)
+        and "Ref" in arn
+        and _holds_xray(resources[arn["Ref"]]["Properties"])
+    ]
+    return xray_policies_for_role(built, role_logical_id) + inline + managed
+
+
+def shared_policy_id(built: SimpleNamespace) -> str:
+    policy = _cfn(built.stack.node.find_child(MANAGED_POLICY_ID))
+    logical_id: str = built.stack.resolve(policy.logical_id)
+    return logical_id
 
 
 def role_id(built: SimpleNamespace, find: Find, fn: Any) -> str:
@@ -241,7 +259,7 @@ def test_plain_function_role_gets_the_permission(
     built: SimpleNamespace, find_resource: Find
 ) -> None:
     role = role_id(built, find_resource, built.fns.plain)
-    assert xray_grants_for_role(built, role) == [f"{role}.LambdaXrayWrite"]
+    assert xray_grants_for_role(built, role) == [shared_policy_id(built)]
 
 
 def test_plain_function_waits_for_its_role(built: SimpleNamespace, find_resource: Find) -> None:
@@ -330,15 +348,15 @@ def test_bucket_notifications_handler_role_gets_the_permission(
     built: SimpleNamespace, find_resource: Find
 ) -> None:
     role = role_id(built, find_resource, built.notifications)
-    assert len(xray_policies_for_role(built, role)) == 1
+    assert xray_grants_for_role(built, role) == [shared_policy_id(built)]
 
 
 def test_bucket_notifications_handler_waits_for_the_permission(
     built: SimpleNamespace, find_resource: Find
 ) -> None:
+    # The policy is in the role's ManagedPolicyArns; the handler waits for its role.
     role = role_id(built, find_resource, built.notifications)
-    (policy,) = xray_policies_for_role(built, role)
-    assert policy in find_resource(built.json, built.notifications)["DependsOn"]
+    assert role in find_resource(built.json, built.notifications)["DependsOn"]
 
 
 def test_bucket_notifications_handler_inline_code_gets_the_layer(
@@ -375,11 +393,11 @@ def test_custom_resource_provider_raw_role_gets_the_permission(built: SimpleName
     assert policy in handler["DependsOn"]
 
 
-def test_inline_code_redirect_is_announced(built: SimpleNamespace) -> None:
-    built.annotations.has_info(
-        f"/{built.notifications.node.path}",
-        Match.string_like_regexp("inline code: index.handler now runs through the tracing wrapper"),
+def test_inline_code_redirect_is_announced_once_per_app(built: SimpleNamespace) -> None:
+    announced = built.annotations.find_info(
+        "*", Match.string_like_regexp("inline code .*now run through the tracing wrapper")
     )
+    assert [message.id for message in announced] == [f"/{built.stack.node.path}"]
 
 
 def test_one_layer_for_the_whole_stack(built: SimpleNamespace) -> None:
@@ -418,15 +436,16 @@ def roles() -> SimpleNamespace:
     )
 
 
-def test_passed_role_gets_a_separate_policy_the_function_waits_for(
+def test_passed_role_gets_the_shared_managed_policy(
     roles: SimpleNamespace, find_resource: Find
 ) -> None:
-    policy = _cfn(roles.passed.node.find_child("LambdaXrayWritePolicy"))
+    policy = _cfn(roles.stack.node.find_child(MANAGED_POLICY_ID))
     policy_id = roles.stack.resolve(policy.logical_id)
     assert roles.json["Resources"][policy_id]["Properties"]["PolicyDocument"]["Statement"] == [
         {"Sid": "LambdaXrayWrite", "Effect": "Allow", "Action": XRAY_ACTIONS, "Resource": "*"}
     ]
-    assert policy_id in find_resource(roles.json, roles.passed)["DependsOn"]
+    role = find_resource(roles.json, roles.passed.role)["Properties"]
+    assert role["ManagedPolicyArns"] == [{"Ref": policy_id}]
 
 
 def test_inline_policies_set_on_a_function_role_are_kept(
@@ -434,11 +453,25 @@ def test_inline_policies_set_on_a_function_role_are_kept(
 ) -> None:
     role = find_resource(roles.json, roles.edited.role)
     assert [p["PolicyName"] for p in role["Properties"]["Policies"]] == ["Mine"]
-    policy = _cfn(roles.edited.node.find_child("LambdaXrayWritePolicy"))
-    assert (
-        roles.stack.resolve(policy.logical_id)
-        in find_resource(roles.json, roles.edited)["DependsOn"]
+    policy = _cfn(roles.stack.node.find_child(MANAGED_POLICY_ID))
+    assert {"Ref": roles.stack.resolve(policy.logical_id)} in role["Properties"][
+        "ManagedPolicyArns"
+    ]
+
+
+def test_a_role_with_an_aws_xray_write_policy_gets_no_redundant_policy() -> None:
+    app = cdk.App()
+    stack = cdk.Stack(app, "Redundant")
+    fn = _plain(stack, "Fn")
+    assert fn.role is not None
+    fn.role.add_managed_policy(
+        iam.ManagedPolicy.from_aws_managed_policy_name("AWSXrayWriteOnlyAccess")
     )
+    trace_app(app)
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::IAM::ManagedPolicy", 0)
+    template.resource_count_is("AWS::IAM::Policy", 0)
+    template.has_resource_properties("AWS::Lambda::Function", {"TracingConfig": {"Mode": "Active"}})
 
 
 # --- functions that cannot get the layer --------------------------------------------------
@@ -700,3 +733,84 @@ def test_trace_app_reaches_functions_in_nested_stacks(staged: SimpleNamespace) -
     path = Path(staged.assembly.directory) / staged.nested.template_file
     template = json.loads(path.read_text())
     assert _handler_in(template, staged.nested, staged.in_nested) == _contract.WRAPPER_HANDLER
+
+
+# --- functions already traced with aws_xray_sdk -------------------------------------------
+
+
+def test_functions_using_aws_xray_sdk_are_warned_about_with_the_migration_path(
+    tmp_path: Path,
+) -> None:
+    bundled = tmp_path / "bundled"
+    (bundled / "aws_xray_sdk" / "core").mkdir(parents=True)
+    (bundled / "aws_xray_sdk" / "__init__.py").write_text("")
+    (bundled / "index.py").write_text("def handler(event, context):\n    return 1\n")
+    plain_dir = tmp_path / "plain"
+    plain_dir.mkdir()
+    (plain_dir / "index.py").write_text("def handler(event, context):\n    return 1\n")
+    app = cdk.App(outdir=str(tmp_path / "out"))
+    stack = cdk.Stack(app, "Sdk")
+
+    def fn(id: str, code: lambda_.Code, **props: Any) -> lambda_.Function:
+        return lambda_.Function(
+            stack,
+            id,
+            runtime=lambda_.Runtime.PYTHON_3_12,
+            handler="index.handler",
+            code=code,
+            **props,
+        )
+
+    fn("Bundled", lambda_.Code.from_asset(str(bundled)))
+    fn("Inline", lambda_.Code.from_inline("from aws_xray_sdk.core import patch_all\n"))
+    sdk_layer = lambda_.LayerVersion(
+        stack,
+        "SdkLayer",
+        code=lambda_.Code.from_asset(str(plain_dir)),
+        description="AWS X-Ray SDK for Python",
+    )
+    fn("Layered", lambda_.Code.from_asset(str(plain_dir)), layers=[sdk_layer])
+    fn("Plain", lambda_.Code.from_asset(str(plain_dir)))
+    trace_app(app)
+    annotations = Annotations.from_stack(stack)
+    sdk = Match.string_like_regexp(r"uses aws_xray_sdk .*Fix: move to lambda_xray")
+    for name in ("Bundled", "Inline", "Layered"):
+        annotations.has_warning(f"/Sdk/{name}", sdk)
+    annotations.has_no_warning("/Sdk/Plain", Match.any_value())
+    # Still traced with the layer: at run time each call is recorded once.
+    template = Template.from_stack(stack).to_json()["Resources"]
+    bundled_fn = template[stack.resolve(_cfn(stack.node.find_child("Bundled")).logical_id)]
+    assert bundled_fn["Properties"]["Handler"] == _contract.WRAPPER_HANDLER
+
+
+def test_two_raw_functions_sharing_a_raw_role_name_it_once() -> None:
+    app = cdk.App()
+    stack = cdk.Stack(app, "SharedRaw")
+    role = iam.CfnRole(
+        stack,
+        "RawRole",
+        assume_role_policy_document={
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "sts:AssumeRole",
+                    "Principal": {"Service": "lambda.amazonaws.com"},
+                }
+            ]
+        },
+    )
+    for name in ("One", "Two"):
+        lambda_.CfnFunction(
+            stack,
+            name,
+            role=role.attr_arn,
+            runtime="python3.12",
+            handler="index.handler",
+            code=lambda_.CfnFunction.CodeProperty(zip_file="def handler(e, c):\n    return 1\n"),
+        )
+    trace_app(app)
+    template = Template.from_stack(stack).to_json()["Resources"]
+    (policy_id,) = [k for k, v in template.items() if v["Type"] == "AWS::IAM::ManagedPolicy"]
+    assert template[policy_id]["Properties"]["Roles"] == [{"Ref": "RawRole"}]
+    for name in ("One", "Two"):
+        assert policy_id in template[name]["DependsOn"]

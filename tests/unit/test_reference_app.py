@@ -233,13 +233,21 @@ def test_cdk_bucket_notifications_handler_is_traced(ref: Reference) -> None:
 
 def test_every_function_role_may_write_traces(ref: Reference) -> None:
     roles_with_xray = set()
-    for policy in ref.of_type("AWS::IAM::Policy").values():
+    policies = [*ref.of_type("AWS::IAM::Policy").values()]
+    policies += ref.of_type("AWS::IAM::ManagedPolicy").values()
+    for policy in policies:
         if _allows(policy["Properties"]["PolicyDocument"]["Statement"], "xray:PutTraceSegments"):
-            roles_with_xray |= {r["Ref"] for r in policy["Properties"]["Roles"]}
+            roles_with_xray |= {r["Ref"] for r in policy["Properties"].get("Roles", [])}
+    managed = ref.of_type("AWS::IAM::ManagedPolicy")
     for role in ref.of_type("AWS::IAM::Role").items():
-        for inline in role[1]["Properties"].get("Policies", []):
-            if _allows(inline["PolicyDocument"]["Statement"], "xray:PutTraceSegments"):
-                roles_with_xray.add(role[0])
+        documents = [p["PolicyDocument"] for p in role[1]["Properties"].get("Policies", [])]
+        documents += [
+            managed[arn["Ref"]]["Properties"]["PolicyDocument"]
+            for arn in role[1]["Properties"].get("ManagedPolicyArns", [])
+            if isinstance(arn, dict) and arn.get("Ref") in managed
+        ]
+        if any(_allows(d["Statement"], "xray:PutTraceSegments") for d in documents):
+            roles_with_xray.add(role[0])
     function_roles = set()
     for function in ref.of_type("AWS::Lambda::Function").values():
         role = function["Properties"]["Role"]

@@ -18,6 +18,7 @@ from aws_cdk.assertions import Annotations, Match, Template
 from constructs import IConstruct
 
 from cdk_lambda_xray import _contract
+from cdk_lambda_xray._permissions import MANAGED_POLICY_ID
 from cdk_lambda_xray.function import ContextMissing, TracedFunction
 from cdk_lambda_xray.layer import TracingLayer
 
@@ -157,17 +158,22 @@ def env(built: SimpleNamespace, find: Find, fn: Any) -> dict[str, Any]:
 
 
 def policies_of(built: SimpleNamespace, role: iam.IRole) -> list[dict[str, Any]]:
-    """Every policy the role gets: separate ``AWS::IAM::Policy`` resources and inline ones."""
+    """Every policy the role gets: ``AWS::IAM::Policy``, inline, and the stack's managed ones."""
     role_id = built.stack.resolve(_cfn(role).logical_id)
+    resources = built.json["Resources"]
+    role_props = resources[role_id]["Properties"]
     separate = [
         r["Properties"]
-        for r in built.json["Resources"].values()
+        for r in resources.values()
         if r["Type"] == "AWS::IAM::Policy" and {"Ref": role_id} in r["Properties"].get("Roles", [])
     ]
-    inline: list[dict[str, Any]] = built.json["Resources"][role_id]["Properties"].get(
-        "Policies", []
-    )
-    return separate + inline
+    inline: list[dict[str, Any]] = role_props.get("Policies", [])
+    managed = [
+        resources[arn["Ref"]]["Properties"]
+        for arn in role_props.get("ManagedPolicyArns", [])
+        if isinstance(arn, dict) and "Ref" in arn
+    ]
+    return separate + inline + managed
 
 
 def separate_policies_of(built: SimpleNamespace, role: iam.IRole) -> list[str]:
@@ -178,6 +184,13 @@ def separate_policies_of(built: SimpleNamespace, role: iam.IRole) -> list[str]:
         for logical_id, r in built.json["Resources"].items()
         if r["Type"] == "AWS::IAM::Policy" and role_ref in r["Properties"].get("Roles", [])
     ]
+
+
+def managed_policy_id(built: SimpleNamespace) -> str:
+    """Logical id of the stack's shared X-Ray write managed policy."""
+    policy = built.stack.node.find_child(MANAGED_POLICY_ID).node.default_child
+    logical_id: str = built.stack.resolve(policy.logical_id)
+    return logical_id
 
 
 XRAY_STATEMENT = {
@@ -212,35 +225,55 @@ def test_role_gets_the_xray_write_statement(built: SimpleNamespace) -> None:
     assert [p["PolicyDocument"]["Statement"] for p in policies] == [[XRAY_STATEMENT]]
 
 
-def test_own_role_holds_the_statement_inline(built: SimpleNamespace) -> None:
+def test_own_role_gets_the_stacks_managed_policy_and_nothing_inline(built: SimpleNamespace) -> None:
     role = built.json["Resources"][built.stack.resolve(_cfn(built.fns.default.role).logical_id)]
-    assert role["Properties"]["Policies"] == [
-        {
-            "PolicyName": "LambdaXrayWrite",
-            "PolicyDocument": {"Version": "2012-10-17", "Statement": [XRAY_STATEMENT]},
-        }
-    ]
+    assert {"Ref": managed_policy_id(built)} in role["Properties"]["ManagedPolicyArns"]
+    assert "Policies" not in role["Properties"]
 
 
 def test_own_role_gets_no_separate_policy(built: SimpleNamespace) -> None:
     assert separate_policies_of(built, built.fns.default.role) == []
-    assert built.fns.default.node.try_find_child("LambdaXrayWritePolicy") is None
 
 
-def test_function_waits_for_its_role_and_so_for_the_statement(
+def test_one_managed_policy_serves_every_function_of_the_stack(built: SimpleNamespace) -> None:
+    built.template.resource_count_is("AWS::IAM::ManagedPolicy", 1)
+    policy = built.json["Resources"][managed_policy_id(built)]["Properties"]
+    assert policy["PolicyDocument"]["Statement"] == [XRAY_STATEMENT]
+
+
+def test_function_waits_for_its_role_and_so_for_the_policy(
     built: SimpleNamespace, find_resource: Find
 ) -> None:
     depends = find_resource(built.json, built.fns.default)["DependsOn"]
     assert built.stack.resolve(_cfn(built.fns.default.role).logical_id) in depends
 
 
-def test_function_waits_for_the_xray_policy_of_a_passed_role(
+def test_a_passed_role_gets_the_managed_policy_and_the_function_waits_for_it(
     built: SimpleNamespace, find_resource: Find
 ) -> None:
-    depends = find_resource(built.json, built.fns.own_role)["DependsOn"]
-    policy = built.fns.own_role.node.find_child("LambdaXrayWritePolicy").node.default_child
-    assert built.stack.resolve(policy.logical_id) in depends
-    assert separate_policies_of(built, built.role) == [built.stack.resolve(policy.logical_id)]
+    role_id = built.stack.resolve(_cfn(built.role).logical_id)
+    assert find_resource(built.json, built.fns.own_role)["Properties"]["Role"] == {
+        "Fn::GetAtt": [role_id, "Arn"]
+    }
+    role = built.json["Resources"][role_id]["Properties"]
+    assert role["ManagedPolicyArns"] == [{"Ref": managed_policy_id(built)}]
+    assert separate_policies_of(built, built.role) == []
+
+
+@pytest.mark.parametrize("name", ["AWSXrayWriteOnlyAccess", "AWSXRayDaemonWriteAccess"])
+def test_a_role_with_an_aws_xray_write_policy_gets_nothing_more(name: str) -> None:
+    app = cdk.App()
+    stack = cdk.Stack(app, "HasXray")
+    role = iam.Role(
+        stack,
+        "Role",
+        assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(name)],
+    )
+    _fn(stack, "Fn", role=role)
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::IAM::ManagedPolicy", 0)
+    template.resource_count_is("AWS::IAM::Policy", 0)
 
 
 def test_passed_role_keeps_its_own_inline_policies() -> None:
@@ -261,7 +294,7 @@ def test_passed_role_keeps_its_own_inline_policies() -> None:
         "AWS::IAM::Role", {"Policies": [Match.object_like({"PolicyName": "Mine"})]}
     )
     template.has_resource_properties(
-        "AWS::IAM::Policy", {"PolicyDocument": {"Statement": [XRAY_STATEMENT]}}
+        "AWS::IAM::ManagedPolicy", {"PolicyDocument": {"Statement": [XRAY_STATEMENT]}}
     )
 
 
@@ -545,6 +578,20 @@ def test_each_function_after_the_first_makes_few_jsii_calls(
         monkeypatch.setattr(provider, name, counted)
     _fn(stack, "Second", runtime=runtime)
     monkeypatch.undo()
-    # create, its node and constructs (2), tracing config, inline policy on its
-    # role, cdk-nag acknowledgement (2).
-    assert len(calls) <= 7, calls
+    # create, its node and constructs (2), tracing config, its role, the stack's
+    # X-Ray managed policy added to that role.
+    assert len(calls) <= 6, calls
+
+
+def test_code_bundling_aws_xray_sdk_is_warned_about(tmp_path: Path) -> None:
+    (tmp_path / "aws_xray_sdk").mkdir()
+    (tmp_path / "aws_xray_sdk" / "__init__.py").write_text("")
+    (tmp_path / "app.py").write_text("def handler(event, context):\n    return 1\n")
+    stack = cdk.Stack(cdk.App(), "SdkBundled")
+    _fn(stack, "Fn", code=lambda_.Code.from_asset(str(tmp_path)))
+    _fn(stack, "Clean")
+    annotations = Annotations.from_stack(stack)
+    annotations.has_warning(
+        "/SdkBundled/Fn", Match.string_like_regexp("aws_xray_sdk/ in the asset.*Fix: move to")
+    )
+    annotations.has_no_warning("/SdkBundled/Clean", Match.any_value())

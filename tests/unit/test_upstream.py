@@ -248,12 +248,21 @@ def test_http_api_is_refused_because_xray_cannot_trace_it() -> None:
 
 
 def _xray_statements(template: assertions.Template, role_prefix: str) -> list[dict[str, Any]]:
-    found = []
+    """X-Ray statements reaching the role: policies naming it, managed policies it lists."""
+    resources = template.to_json()["Resources"]
+    documents = []
     for policy in template.find_resources("AWS::IAM::Policy").values():
         roles = [r["Ref"] for r in policy["Properties"]["Roles"]]
-        if not any(r.startswith(role_prefix) for r in roles):
-            continue
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+        if any(r.startswith(role_prefix) for r in roles):
+            documents.append(policy["Properties"]["PolicyDocument"])
+    for logical_id, role in template.find_resources("AWS::IAM::Role").items():
+        if logical_id.startswith(role_prefix):
+            for arn in role["Properties"].get("ManagedPolicyArns", []):
+                if isinstance(arn, dict) and "Ref" in arn:
+                    documents.append(resources[arn["Ref"]]["Properties"]["PolicyDocument"])
+    found = []
+    for document in documents:
+        for statement in document["Statement"]:
             actions = statement["Action"]
             actions = [actions] if isinstance(actions, str) else actions
             if any(a.startswith("xray:") for a in actions):
@@ -276,9 +285,9 @@ def test_state_machine_role_may_write_traces_once(built: Built) -> None:
     assert {"xray:PutTraceSegments", "xray:PutTelemetryRecords"} <= set(statements[0]["Action"])
 
 
-def test_state_machine_waits_for_its_tracing_policy(built: Built) -> None:
+def test_state_machine_waits_for_its_role_which_lists_the_tracing_policy(built: Built) -> None:
     [(policy_id, _)] = built.template.find_resources(
-        "AWS::IAM::Policy",
+        "AWS::IAM::ManagedPolicy",
         {
             "Properties": {
                 "PolicyDocument": {"Statement": [{"Sid": "LambdaXrayStateMachineTracing"}]}
@@ -286,7 +295,10 @@ def test_state_machine_waits_for_its_tracing_policy(built: Built) -> None:
         },
     ).items()
     machine = built.template.to_json()["Resources"][built.logical_id(built.machine)]
-    assert policy_id in machine["DependsOn"]
+    role_id = machine["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+    role = built.template.to_json()["Resources"][role_id]["Properties"]
+    assert {"Ref": policy_id} in role["ManagedPolicyArns"]
+    assert role_id in machine["DependsOn"]
 
 
 def test_pretraced_state_machine_gets_no_second_statement(built: Built) -> None:
@@ -302,3 +314,99 @@ def test_imported_state_machine_is_refused() -> None:
         TracingConfigError, match=r"^ImportedSfn/Theirs: .*imported.*Fix: .*tracing_enabled=True"
     ):
         trace_state_machine(machine)
+
+
+# --- trace_app traces the callers of the functions it traces ------------------------------
+
+
+def _callers_app(**options: Any) -> dict[str, Any]:
+    """Topics, REST APIs and state machines in front of traced, excluded and explicit ones."""
+    from aws_cdk import aws_lambda as lambda_
+    from aws_cdk import aws_sns_subscriptions as subs
+    from aws_cdk import aws_stepfunctions_tasks as tasks
+
+    from cdk_lambda_xray.aspect import trace_app
+
+    app = App()
+    stack = Stack(app, "Callers")
+    code = lambda_.Code.from_inline("def handler(event, context):\n    return event\n")
+
+    def fn(name: str) -> lambda_.Function:
+        return lambda_.Function(
+            stack, name, runtime=lambda_.Runtime.PYTHON_3_12, handler="index.handler", code=code
+        )
+
+    traced, excluded = fn("Traced"), fn("Excluded")
+    sns.Topic(stack, "Topic").add_subscription(subs.LambdaSubscription(traced))
+    sns.Topic(stack, "ExcludedTopic").add_subscription(subs.LambdaSubscription(excluded))
+    sns.Topic(stack, "KeptTopic", tracing_config=sns.TracingConfig.PASS_THROUGH).add_subscription(
+        subs.LambdaSubscription(traced)
+    )
+    apigw.LambdaRestApi(stack, "Api", handler=traced)
+    apigw.LambdaRestApi(
+        stack,
+        "KeptApi",
+        handler=traced,
+        deploy_options=apigw.StageOptions(tracing_enabled=False),
+    )
+    for name, tracing in (("Machine", None), ("KeptMachine", False)):
+        sfn.StateMachine(
+            stack,
+            name,
+            tracing_enabled=tracing,
+            definition_body=sfn.DefinitionBody.from_chainable(
+                tasks.LambdaInvoke(stack, f"{name}Invoke", lambda_function=traced)
+            ),
+        )
+    trace_app(app, exclude=[excluded], **options)
+    resources: dict[str, Any] = assertions.Template.from_stack(stack).to_json()["Resources"]
+    return resources
+
+
+def _by_prefix(resources: dict[str, Any], prefix: str, rtype: str) -> dict[str, Any]:
+    (found,) = [
+        r.get("Properties", {})
+        for lid, r in resources.items()
+        if lid.startswith(prefix) and r["Type"] == rtype
+    ]
+    return dict(found)
+
+
+@pytest.fixture(scope="module")
+def callers() -> dict[str, Any]:
+    return _callers_app()
+
+
+def test_trace_app_turns_on_the_topic_of_a_traced_function(callers: dict[str, Any]) -> None:
+    assert _by_prefix(callers, "Topic", "AWS::SNS::Topic")["TracingConfig"] == "Active"
+    assert any(r["Type"] == XRAY_POLICY for r in callers.values())
+
+
+def test_trace_app_leaves_the_topic_of_an_excluded_function(callers: dict[str, Any]) -> None:
+    assert "TracingConfig" not in _by_prefix(callers, "ExcludedTopic", "AWS::SNS::Topic")
+
+
+def test_trace_app_turns_on_the_rest_api_stage(callers: dict[str, Any]) -> None:
+    assert _by_prefix(callers, "ApiDeploymentStage", "AWS::ApiGateway::Stage")["TracingEnabled"]
+
+
+def test_trace_app_turns_on_the_state_machine(callers: dict[str, Any]) -> None:
+    machine = _by_prefix(callers, "Machine", "AWS::StepFunctions::StateMachine")
+    assert machine["TracingConfiguration"] == {"Enabled": True}
+
+
+def test_trace_app_keeps_explicit_choices(callers: dict[str, Any]) -> None:
+    assert _by_prefix(callers, "KeptTopic", "AWS::SNS::Topic")["TracingConfig"] == "PassThrough"
+    stage = _by_prefix(callers, "KeptApiDeploymentStage", "AWS::ApiGateway::Stage")
+    assert stage["TracingEnabled"] is False
+    machine = _by_prefix(callers, "KeptMachine", "AWS::StepFunctions::StateMachine")
+    assert machine["TracingConfiguration"] == {"Enabled": False}
+
+
+def test_trace_app_upstream_false_leaves_every_caller() -> None:
+    resources = _callers_app(upstream=False)
+    assert "TracingConfig" not in _by_prefix(resources, "Topic", "AWS::SNS::Topic")
+    stage = _by_prefix(resources, "ApiDeploymentStage", "AWS::ApiGateway::Stage")
+    assert "TracingEnabled" not in stage
+    machine = _by_prefix(resources, "Machine", "AWS::StepFunctions::StateMachine")
+    assert "TracingConfiguration" not in machine

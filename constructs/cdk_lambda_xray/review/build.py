@@ -13,6 +13,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, Final
 
+from .._tracers import XRAY_SDK, XRAY_SDK_MODULE, layer_tracer, xray_sdk_in_code, xray_sdk_in_tree
 from .assembly import Assembly, Template
 from .files import AssemblyError, asset_contains, parse_json_text
 from .model import (
@@ -31,7 +32,7 @@ from .model import (
     XRayPolicy,
 )
 from .resolve import Resolver, ResourceId, StackScope, Target, Value
-from .tracers import OURS, detect, layer_tracer_from_arn
+from .tracers import OURS, detect, is_xray_sdk, layer_tracer_from_arn, xray_sdk_tracer
 
 _LAMBDA_ARN = re.compile(r"^arn:[^:]*:lambda:[^:]*:[^:]*:function:([^:]+)(?::[^:]+)?$")
 _ROLE_ARN = re.compile(r":role/(?:.*/)?([^/]+)$")
@@ -312,6 +313,10 @@ class _Builder:
                 layer.tracer, layer.evidence = OURS, f"asset {asset.name} contains lambda_xray"
             elif description and _OUR_DESCRIPTION.search(description):
                 layer.tracer, layer.evidence = OURS, f"description {description!r}"
+            else:
+                sdk = _xray_sdk_layer(asset, name, description)
+                if sdk is not None:
+                    layer.tracer, layer.evidence = XRAY_SDK.name, sdk
             self.layers[rid] = layer
 
     def _is_our_asset(self, asset: Path) -> bool:
@@ -365,10 +370,22 @@ class _Builder:
         template = self.templates[rid.stack]
         fn.internal = _internal_kind(template, rid.logical_id, path, description)
         fn.tracers = detect(fn)
+        if fn.is_python and not any(is_xray_sdk(t) for t in fn.tracers):
+            sdk = xray_sdk_tracer(fn, self._xray_sdk_code(res, props.get("Code")))
+            if sdk is not None:
+                fn.tracers.append(sdk)
         full = template.paths.get(rid.logical_id)
         if full:
             fn.annotations = template.annotations_for(full)
         return fn
+
+    def _xray_sdk_code(self, res: Mapping[str, Any], code: Any) -> str | None:
+        """Evidence that the function's own code (inline or its asset) uses aws_xray_sdk."""
+        inline = _mapping(code).get("ZipFile")
+        if isinstance(inline, str):
+            return f"inline code imports {XRAY_SDK_MODULE}" if xray_sdk_in_code(inline) else None
+        asset = self._asset_of(res, code)
+        return xray_sdk_in_tree(asset) if asset is not None else None
 
     def _layer(self, fn: ResourceId, ref: Any) -> Layer:
         value = self._resolve(fn, ref)
@@ -788,6 +805,15 @@ def _internal_kind(
     if any(full.startswith(marker + "/") for marker in template.handler_markers):
         return "custom resource handler"
     return None
+
+
+def _xray_sdk_layer(asset: Path | None, name: str | None, description: str | None) -> str | None:
+    """Evidence that a layer version of the assembly is the AWS X-Ray SDK."""
+    for label, text in (("name", name), ("description", description)):
+        if text and layer_tracer(text) is XRAY_SDK:
+            return f"{label} {text!r}"
+    found = xray_sdk_in_tree(asset) if asset is not None else None
+    return f"asset: {found}" if found else None
 
 
 def _walk_values(expr: Any) -> Iterator[Any]:

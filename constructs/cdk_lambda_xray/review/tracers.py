@@ -5,7 +5,8 @@ wrapper, the user's handler in ``LAMBDA_XRAY_HANDLER``) plus the layer. Other
 tracers are recognized by the marks they leave in a template: an
 ``AWS_LAMBDA_EXEC_WRAPPER`` script (ADOT, Lumigo, Elastic, ...), a handler
 redirect of their own (Datadog, New Relic) or their published layer's name
-(Powertools, which traces only if the code uses its ``Tracer``). A vendor
+(Powertools, which traces only if the code uses its ``Tracer``), or, for the
+AWS X-Ray SDK, its package in the code or a layer. A vendor
 layer that needs a wrapper or redirect to do anything (ADOT without
 ``AWS_LAMBDA_EXEC_WRAPPER``) is recognized as ``inactive``.
 """
@@ -13,10 +14,10 @@ layer that needs a wrapper or redirect to do anything (ADOT without
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Final
 
 from .._contract import ENV_EXEC_WRAPPER, ENV_HANDLER, WRAPPER_HANDLER
+from .._tracers import TRACERS, XRAY_SDK, foreign_handler_tracer
 from .model import Function, Layer, Tracer
 
 OURS: Final = "lambda_xray"
@@ -24,45 +25,11 @@ OURS: Final = "lambda_xray"
 INACTIVE: Final = "inactive"
 
 
-@dataclass(frozen=True, slots=True)
-class _Vendor:
-    name: str
-    layer_pattern: re.Pattern[str] | None = None
-    wrapper_pattern: re.Pattern[str] | None = None
-    handler: str | None = None
-    handler_env: str | None = None
+#: Other tracers, recognized by their layer name, exec wrapper or handler redirect
+#: (the catalogue the constructs read too). The X-Ray SDK is a library the code
+#: calls: recognized apart, see :func:`xray_sdk_tracer`.
+VENDORS: Final = tuple(t for t in TRACERS if t is not XRAY_SDK)
 
-    @property
-    def needs_activation(self) -> bool:
-        """Whether the layer alone does nothing (it needs a wrapper or a redirect)."""
-        return self.wrapper_pattern is not None or self.handler is not None
-
-
-#: Other tracers, recognized by their layer name, exec wrapper or handler redirect.
-VENDORS: Final = (
-    _Vendor(
-        "ADOT (OpenTelemetry)",
-        layer_pattern=re.compile(r":layer:(aws-otel-|AWSOpenTelemetryDistro)", re.I),
-        wrapper_pattern=re.compile(r"^/opt/otel-"),
-    ),
-    _Vendor("Powertools", layer_pattern=re.compile(r":layer:AWSLambdaPowertools", re.I)),
-    _Vendor(
-        "Datadog",
-        layer_pattern=re.compile(r":layer:Datadog-", re.I),
-        wrapper_pattern=re.compile(r"^/opt/datadog_wrapper"),
-        handler="datadog_lambda.handler.handler",
-        handler_env="DD_LAMBDA_HANDLER",
-    ),
-    _Vendor(
-        "New Relic",
-        layer_pattern=re.compile(r":layer:NewRelic", re.I),
-        handler="newrelic_lambda_wrapper.handler",
-        handler_env="NEW_RELIC_LAMBDA_HANDLER",
-    ),
-    _Vendor("Lumigo", wrapper_pattern=re.compile(r"^/opt/lumigo")),
-    _Vendor("Elastic APM", wrapper_pattern=re.compile(r"^/opt/python/bin/elasticapm")),
-    _Vendor("Dynatrace", wrapper_pattern=re.compile(r"^/opt/dynatrace")),
-)
 
 _OUR_LAYER_NAME = re.compile(r":layer:[^:]*lambda[-_]?xray", re.I)
 
@@ -71,7 +38,7 @@ def layer_tracer_from_arn(arn: str) -> str | None:
     """Which tracer a layer ARN belongs to, by its published name."""
     if _OUR_LAYER_NAME.search(arn):
         return OURS
-    for vendor in VENDORS:
+    for vendor in TRACERS:
         if vendor.layer_pattern is not None and vendor.layer_pattern.search(arn):
             return vendor.name
     return None
@@ -84,8 +51,9 @@ def detect(fn: Function) -> list[Tracer]:
     if ours is not None:
         found.append(ours)
     wrapper = fn.env_literal(ENV_EXEC_WRAPPER)
+    handler_tracer = foreign_handler_tracer(fn.handler) if fn.handler else None
     for vendor in VENDORS:
-        if vendor.handler is not None and fn.handler == vendor.handler:
+        if vendor is handler_tracer:
             found.append(Tracer(vendor.name, "handler", f"Handler {fn.handler}"))
         elif wrapper and vendor.wrapper_pattern and vendor.wrapper_pattern.search(wrapper):
             found.append(Tracer(vendor.name, "exec-wrapper", f"{ENV_EXEC_WRAPPER}={wrapper}"))
@@ -99,7 +67,22 @@ def detect(fn: Function) -> list[Tracer]:
     if ENV_EXEC_WRAPPER in fn.environment and not any(t.mechanism == "exec-wrapper" for t in found):
         shown = wrapper if wrapper is not None else fn.environment[ENV_EXEC_WRAPPER].text()
         found.append(Tracer("exec wrapper", "exec-wrapper", f"{ENV_EXEC_WRAPPER}={shown}"))
+    sdk = xray_sdk_tracer(fn)
+    if sdk is not None:
+        found.append(sdk)
     return found
+
+
+def xray_sdk_tracer(fn: Function, code_evidence: str | None = None) -> Tracer | None:
+    """The AWS X-Ray SDK on ``fn``: in a layer, or (``code_evidence``) in its own code."""
+    layer = _layer_of(fn.layers, XRAY_SDK.name)
+    evidence = code_evidence or (f"layer {layer.label}" if layer is not None else None)
+    return Tracer(XRAY_SDK.name, "layer", evidence) if evidence else None
+
+
+def is_xray_sdk(tracer: Tracer) -> bool:
+    """Whether ``tracer`` is the AWS X-Ray SDK (a library; its rule is XRAY014)."""
+    return tracer.name == XRAY_SDK.name
 
 
 def _ours(fn: Function) -> Tracer | None:

@@ -10,6 +10,7 @@ from .instrumentation import INCOMPLETE, NOT_INSTRUMENTED, OTHER_TRACER, WRAPPER
 from .internal import INTERNAL_UNTRACED
 from .tracing import NO_XRAY_PERMISSION, TRACING_NOT_ACTIVE
 from .upstream import API_STAGE, SNS_POLICY, SNS_TRACING, STATE_MACHINE
+from .xray_sdk import XRAY_SDK_IN_USE
 
 ALL_RULES: Final[tuple[Rule, ...]] = (
     TRACING_NOT_ACTIVE,
@@ -25,6 +26,7 @@ ALL_RULES: Final[tuple[Rule, ...]] = (
     API_STAGE,
     STATE_MACHINE,
     INTERNAL_UNTRACED,
+    XRAY_SDK_IN_USE,
 )
 
 RULES_BY_ID: Final = {rule.id: rule for rule in ALL_RULES}

@@ -59,6 +59,8 @@ CONTEXT_MISSING: Final = Rule(
     fix="Use TracedFunction(context_missing=ContextMissing.LOG_ERROR) (or RUNTIME_ERROR / "
     f"IGNORE_ERROR); when setting it by hand use one of {', '.join(CONTEXT_MISSING_VALUES)}.",
     check=_context_missing,
+    applied_fix=f"Set {ENV_CONTEXT_MISSING} to one of {', '.join(CONTEXT_MISSING_VALUES)}, or "
+    f"remove it (the constructs then set {DEFAULT_CONTEXT_MISSING}).",
 )
 
 

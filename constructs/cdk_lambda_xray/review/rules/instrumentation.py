@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from typing import Final
 
 from ..._contract import ENV_HANDLER, WRAPPER_HANDLER
-from ..model import Function, Model
-from ..tracers import INACTIVE, OURS, active, our_layer
+from ..model import Function, Model, Tracer
+from ..tracers import INACTIVE, OURS, active, is_xray_sdk, our_layer
 from .base import Finding, Rule, Severity
 
 
@@ -32,6 +32,8 @@ NOT_INSTRUMENTED: Final = Rule(
     fix="Use TracedFunction or trace_app(app): they add the lambda_xray layer and point "
     f"Handler at {WRAPPER_HANDLER} (the original handler goes to {ENV_HANDLER}).",
     check=_not_instrumented,
+    applied_fix="Remove what keeps the layer off this function (see its lambda-xray warning; "
+    "for python3.7-3.9: move to python3.10 or newer); it keeps Active tracing meanwhile.",
 )
 
 
@@ -94,12 +96,19 @@ INCOMPLETE: Final = Rule(
     fix="Let TracedFunction or trace_app(app) set Handler, the layer and "
     f"{ENV_HANDLER} together instead of setting any of them by hand.",
     check=_incomplete,
+    applied_fix=f"Remove the Handler, layer or {ENV_HANDLER} you set by hand: the constructs "
+    "then set all three together.",
 )
 
 
+def _others(fn: Function) -> list[Tracer]:
+    """The active tracers XRAY005/006 judge (the X-Ray SDK has a rule of its own: XRAY014)."""
+    return [t for t in active(fn) if not is_xray_sdk(t)]
+
+
 def _conflicts(fn: Function) -> tuple[Severity, str] | None:
-    wrappers = [t for t in active(fn) if t.mechanism != "layer"]
-    libraries = [t for t in active(fn) if t.mechanism == "layer"]
+    wrappers = [t for t in _others(fn) if t.mechanism != "layer"]
+    libraries = [t for t in _others(fn) if t.mechanism == "layer"]
     if len(wrappers) >= 2:
         names = " and ".join(f"{t.name} ({t.evidence})" for t in wrappers)
         return Severity.ERROR, (
@@ -140,7 +149,7 @@ def _other_tracer(model: Model) -> Iterator[Finding]:
     for fn in model.functions.values():
         if any(t.name == OURS for t in fn.tracers) or _conflicts(fn):
             continue
-        others = [t for t in active(fn) if t.name != OURS]
+        others = [t for t in _others(fn) if t.name != OURS]
         others += [t for t in fn.tracers if t.mechanism == INACTIVE]
         if not others:
             continue
@@ -178,4 +187,6 @@ OTHER_TRACER: Final = Rule(
     fix="Nothing to fix; to use lambda_xray instead, remove the other tracer and use "
     "TracedFunction.",
     check=_other_tracer,
+    applied_fix="Nothing to fix; to use lambda_xray instead, remove the other tracer: the "
+    "constructs then add the layer.",
 )

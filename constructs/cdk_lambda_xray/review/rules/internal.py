@@ -30,4 +30,6 @@ INTERNAL_UNTRACED: Final = Rule(
     fix="Apply trace_app(app): the aspect also traces functions CDK adds; or suppress "
     "with a reason if deploy-time calls do not matter to you.",
     check=_internal_untraced,
+    applied_fix="Set the function's tracing to Active where it is created (trace_app keeps a "
+    "mode a function sets), or suppress with a reason if deploy-time calls do not matter.",
 )

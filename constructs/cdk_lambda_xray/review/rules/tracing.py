@@ -47,6 +47,8 @@ TRACING_NOT_ACTIVE: Final = Rule(
     fix="Use TracedFunction, apply trace_app(app), or set tracing=lambda_.Tracing.ACTIVE "
     "(raw CfnFunction: tracing_config={'mode': 'Active'}).",
     check=_tracing_not_active,
+    applied_fix="Set tracing=lambda_.Tracing.ACTIVE on the function itself (raw CfnFunction: "
+    "tracing_config={'mode': 'Active'}): trace_app keeps a tracing mode a function sets.",
 )
 
 
@@ -121,4 +123,6 @@ NO_XRAY_PERMISSION: Final = Rule(
     "xray:PutTraceSegments and xray:PutTelemetryRecords on '*' (or attach "
     "AWSXRayDaemonWriteAccess).",
     check=_no_xray_permission,
+    applied_fix="Add xray:PutTraceSegments and xray:PutTelemetryRecords on '*' to the role where "
+    "it is defined (or attach AWSXRayDaemonWriteAccess): the constructs could not change it.",
 )

@@ -9,6 +9,7 @@ subsegment, carrying one header.
 
 from __future__ import annotations
 
+import sys
 from contextvars import ContextVar
 
 from lambda_xray import _log, _recorder
@@ -29,6 +30,29 @@ TRACE_HEADER_LOWER = "x-amzn-trace-id"
 # Not None while an outer patched layer is recording the current call; for
 # botocore it holds the trace header to put on every attempt ("" for none).
 in_traced_call: ContextVar[str | None] = ContextVar("lambda_xray_in_traced_call", default=None)
+
+
+#: Where aws_xray_sdk lists what it patched (``patch_all()``, ``patch([...])``).
+_XRAY_SDK_PATCHER = "aws_xray_sdk.core.patcher"
+
+
+def xray_sdk_records(libraries: tuple[str, ...]) -> bool:
+    """Whether aws_xray_sdk has patched one of ``libraries`` (its names: ``botocore``, ``httplib``).
+
+    A function that uses aws_xray_sdk records its calls with it, under its own
+    subsegments; recording them here too would show every call twice. So
+    where aws_xray_sdk records a call, it wins and this layer passes the call
+    through (the handler subsegment and every library it did not patch stay
+    ours). Asked on every call: aws_xray_sdk may patch after this layer did.
+    """
+    patcher = sys.modules.get(_XRAY_SDK_PATCHER)
+    if patcher is None:
+        return False
+    try:
+        patched = patcher._PATCHED_MODULES
+        return any(name in patched for name in libraries)
+    except Exception:  # another aws_xray_sdk layout: record as usual
+        return False
 
 
 def warn_once(key: str, message: str) -> None:

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from typing import Any, Final
 
 _SKIPPED_SERVICES: Final = frozenset({"XRay"})
+#: aws_xray_sdk patches that record an AWS call (botocore itself, or the HTTP below it).
+_XRAY_SDK_COVERS: Final = ("botocore", "httplib")
 
 _end = _common.end
 # service name (botocore's, e.g. "dynamodb") -> (subsegment name or None to skip,
@@ -91,13 +93,17 @@ def _wrap_make_api_call(original: Callable[..., Any]) -> Callable[..., Any]:
 
     def _make_api_call(self: Any, operation_name: str, api_params: Any) -> Any:
         try:
-            started = _start(self, operation_name, api_params)
+            # aws_xray_sdk records this call: pass it through, as for X-Ray's own API.
+            if _common.xray_sdk_records(_XRAY_SDK_COVERS):
+                started = None
+            else:
+                started = _start(self, operation_name, api_params)
         except ContextMissingError:
             raise  # RUNTIME_ERROR mode: the user asked for it
         except Exception:
             _common.warn_once("botocore-start", "could not trace an AWS call")
             started = not_traced
-        if started is None:  # X-Ray's own API: not traced at any layer
+        if started is None:  # X-Ray's own API, or aws_xray_sdk's: not traced at any layer
             token = in_call.set("")
             try:
                 return original(self, operation_name, api_params)

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from typing import Any, Final
 
 _PENDING: Final = "_lambda_xray_subsegment"
+#: aws_xray_sdk's patch of this module (see ``_common.xray_sdk_records``).
+_XRAY_SDK_COVERS: Final = ("httplib",)
 
 _runtime_api: list[str | None] = []  # lazily read AWS_LAMBDA_RUNTIME_API, once
 
@@ -56,7 +58,7 @@ def _wrap_request(original: Callable[..., Any], module: ModuleType) -> Callable[
     ) -> Any:
         if headers is None:
             headers = {}
-        if guard.get() is not None:
+        if guard.get() is not None or _common.xray_sdk_records(_XRAY_SDK_COVERS):
             return original(self, method, url, body, headers, **kwargs)
         try:
             host = self._tunnel_host or self.host

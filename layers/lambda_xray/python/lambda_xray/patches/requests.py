@@ -15,7 +15,11 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
     from types import ModuleType
-    from typing import Any
+    from typing import Any, Final
+
+
+#: aws_xray_sdk patches that record this call (see ``_common.xray_sdk_records``).
+_XRAY_SDK_COVERS: Final = ("requests", "httplib")
 
 
 def patch(module: ModuleType) -> None:
@@ -36,6 +40,12 @@ def _wrap_send(original: Callable[..., Any]) -> Callable[..., Any]:
     def send(self: Any, request: Any, **kwargs: Any) -> Any:
         if guard.get() is not None:
             return original(self, request, **kwargs)
+        if _common.xray_sdk_records(_XRAY_SDK_COVERS):  # aws_xray_sdk records this call
+            token = guard.set("")
+            try:
+                return original(self, request, **kwargs)
+            finally:
+                guard.reset(token)
         try:
             name, full_url = _describe(request)
         except Exception:

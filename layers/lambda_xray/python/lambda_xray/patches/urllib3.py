@@ -15,7 +15,11 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
     from types import ModuleType
-    from typing import Any
+    from typing import Any, Final
+
+
+#: aws_xray_sdk patches that record this call (see ``_common.xray_sdk_records``).
+_XRAY_SDK_COVERS: Final = ("httplib",)
 
 
 def patch(module: ModuleType) -> None:
@@ -31,6 +35,12 @@ def _wrap_urlopen(original: Callable[..., Any]) -> Callable[..., Any]:
     def urlopen(self: Any, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
         if guard.get() is not None:
             return original(self, method, url, *args, **kwargs)
+        if _common.xray_sdk_records(_XRAY_SDK_COVERS):  # aws_xray_sdk records this call
+            token = guard.set("")
+            try:
+                return original(self, method, url, *args, **kwargs)
+            finally:
+                guard.reset(token)
         try:
             host = self.host
             full_url = _common.clean_url(self.scheme, host, self.port, url)

@@ -1,0 +1,193 @@
+"""The catalogue of other tracers: how each shows in a template or in a function's code.
+
+Standard library only: the constructs (``validation``, the aspect) and the
+review (``review.tracers``, which never imports the CDK) both read this one
+list, so the synth-time checks and the review always agree on what another
+tracer looks like.
+
+A tracer is recognized by the marks it leaves: an ``AWS_LAMBDA_EXEC_WRAPPER``
+script (ADOT, Lumigo, Elastic, ...), a handler redirect of its own (Datadog,
+New Relic), its published layer's name, or, for the AWS X-Ray SDK for Python
+(``aws_xray_sdk``), its package in the function's code or layer, or a layer
+described as the X-Ray SDK.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+__all__ = [
+    "TRACERS",
+    "XRAY_SDK",
+    "XRAY_SDK_FIX",
+    "XRAY_SDK_MODULE",
+    "OtherTracer",
+    "foreign_handler_tracer",
+    "layer_tracer",
+    "xray_sdk_in_code",
+    "xray_sdk_in_tree",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class OtherTracer:
+    """Another tracer and the marks it leaves on a function."""
+
+    name: str
+    #: its published layer's ARN or name (``:layer:<name>``), or a layer description
+    layer_pattern: re.Pattern[str] | None = None
+    #: its ``AWS_LAMBDA_EXEC_WRAPPER`` script
+    wrapper_pattern: re.Pattern[str] | None = None
+    #: the handler it redirects ``Handler`` to
+    handler: str | None = None
+    #: the variable holding the user's handler when it redirects
+    handler_env: str | None = None
+    #: modules whose handler means this tracer wraps the function
+    handler_modules: tuple[str, ...] = field(default=())
+
+    @property
+    def needs_activation(self) -> bool:
+        """Whether its layer alone does nothing (it needs a wrapper or a redirect)."""
+        return self.wrapper_pattern is not None or self.handler is not None
+
+
+#: The AWS X-Ray SDK for Python: a library the function's code calls
+#: (``patch_all()``, ``xray_recorder``), bundled with the code or in a layer.
+XRAY_SDK: Final = OtherTracer(
+    "AWS X-Ray SDK",
+    layer_pattern=re.compile(r"(?:aws[-_ ]?)?x-?ray[-_ ]?(?:python[-_ ]?)?sdk", re.I),
+)
+
+#: Its package name.
+XRAY_SDK_MODULE: Final = "aws_xray_sdk"
+
+#: The migration path, said at synth and in the review.
+XRAY_SDK_FIX: Final = (
+    "move to lambda_xray: remove patch_all()/patch() and xray_recorder from the code and "
+    "aws-xray-sdk from its dependencies or layer (lambda_xray records boto3, requests, urllib3 "
+    "and http.client calls itself); replace xray_recorder.capture with "
+    "lambda_xray.subsegment, put_annotation with annotate, put_metadata with metadata. "
+    "Until then each call is recorded once: by aws_xray_sdk where it patched the library"
+)
+
+#: Every other tracer, in the order the review lists them.
+TRACERS: Final = (
+    OtherTracer(
+        "ADOT (OpenTelemetry)",
+        layer_pattern=re.compile(r":layer:(aws-otel-|AWSOpenTelemetryDistro)", re.I),
+        wrapper_pattern=re.compile(r"^/opt/otel-"),
+    ),
+    OtherTracer("Powertools", layer_pattern=re.compile(r":layer:AWSLambdaPowertools", re.I)),
+    OtherTracer(
+        "Datadog",
+        layer_pattern=re.compile(r":layer:Datadog-", re.I),
+        wrapper_pattern=re.compile(r"^/opt/datadog_wrapper"),
+        handler="datadog_lambda.handler.handler",
+        handler_env="DD_LAMBDA_HANDLER",
+        handler_modules=("datadog_lambda",),
+    ),
+    OtherTracer(
+        "New Relic",
+        layer_pattern=re.compile(r":layer:NewRelic", re.I),
+        handler="newrelic_lambda_wrapper.handler",
+        handler_env="NEW_RELIC_LAMBDA_HANDLER",
+        handler_modules=("newrelic_lambda_wrapper",),
+    ),
+    OtherTracer(
+        "Lumigo", wrapper_pattern=re.compile(r"^/opt/lumigo"), handler_modules=("lumigo_tracer",)
+    ),
+    OtherTracer("Elastic APM", wrapper_pattern=re.compile(r"^/opt/python/bin/elasticapm")),
+    OtherTracer("Dynatrace", wrapper_pattern=re.compile(r"^/opt/dynatrace")),
+    OtherTracer("Thundra", handler_modules=("thundra",)),
+    OtherTracer("Epsagon", handler_modules=("epsagon",)),
+    XRAY_SDK,
+)
+
+
+def foreign_handler_tracer(handler: str) -> OtherTracer | None:
+    """The tracer whose module ``handler`` (``module.func``, ``pkg/mod.func``) points at."""
+    module = handler.partition(".")[0].partition("/")[0]
+    return next((t for t in TRACERS if module in t.handler_modules), None)
+
+
+def layer_tracer(text: str) -> OtherTracer | None:
+    """The tracer a layer ARN, name or description belongs to."""
+    return next((t for t in TRACERS if t.layer_pattern and t.layer_pattern.search(text)), None)
+
+
+_IMPORT: Final = re.compile(
+    rf"^[ \t]*(?:from[ \t]+{XRAY_SDK_MODULE}\b|import[ \t]+{XRAY_SDK_MODULE}\b)", re.M
+)
+#: Bounds of a scan: a function's code is small, a bundled dependency tree is not.
+_MAX_FILES: Final = 5000
+_MAX_SOURCE_BYTES: Final = 512 * 1024
+
+
+def xray_sdk_in_code(source: str) -> bool:
+    """Whether Python ``source`` imports aws_xray_sdk."""
+    return _IMPORT.search(source) is not None
+
+
+def xray_sdk_in_tree(path: Path) -> str | None:
+    """Evidence that a code or layer asset (directory or zip) holds or imports aws_xray_sdk.
+
+    Finds the bundled package (``aws_xray_sdk/`` at any depth, as pip installs
+    it into a function's bundle or a layer's ``python/``) or a module of the
+    function's own that imports it. Reads at most a few thousand entries and
+    never follows links out of ``path``; ``None`` when nothing is found or the
+    asset cannot be read.
+    """
+    try:
+        if path.is_dir():
+            return _scan_directory(path)
+        if path.is_file() and zipfile.is_zipfile(path):
+            return _scan_zip(path)
+    except (OSError, zipfile.BadZipFile, UnicodeError):
+        return None
+    return None
+
+
+def _scan_directory(root: Path) -> str | None:
+    seen = 0
+    stack = [root]
+    while stack:
+        directory = stack.pop()
+        for entry in sorted(directory.iterdir()):
+            seen += 1
+            if seen > _MAX_FILES:
+                return None
+            if entry.is_symlink():
+                continue
+            if entry.is_dir():
+                if entry.name == XRAY_SDK_MODULE:
+                    return f"{entry.relative_to(root).as_posix()}/ in the asset"
+                stack.append(entry)
+            elif _is_small_source(entry) and xray_sdk_in_code(
+                entry.read_text(encoding="utf-8", errors="replace")
+            ):
+                return f"{entry.relative_to(root).as_posix()} imports {XRAY_SDK_MODULE}"
+    return None
+
+
+def _is_small_source(entry: Path) -> bool:
+    return entry.suffix == ".py" and entry.stat().st_size <= _MAX_SOURCE_BYTES
+
+
+def _scan_zip(path: Path) -> str | None:
+    with zipfile.ZipFile(path) as archive:
+        infos = archive.infolist()[:_MAX_FILES]
+        for info in infos:
+            parts = info.filename.split("/")
+            if XRAY_SDK_MODULE in parts[:-1]:
+                package = "/".join(parts[: parts.index(XRAY_SDK_MODULE) + 1])
+                return f"{package}/ in the asset"
+        for info in infos:
+            if info.filename.endswith(".py") and info.file_size <= _MAX_SOURCE_BYTES:
+                text = archive.read(info).decode("utf-8", errors="replace")
+                if xray_sdk_in_code(text):
+                    return f"{info.filename} imports {XRAY_SDK_MODULE}"
+    return None
