@@ -23,9 +23,10 @@ from types import TracebackType
 from typing import Any, Final, Self
 
 from .lambda_segments import new_id, new_trace_id
+from .traceview import Trace
 from .xray_udp import parse_daemon_address, send_documents
 
-__all__ = ["CLIENT_SEGMENT_NAME", "FLOW_ANNOTATION", "ClientTrace"]
+__all__ = ["CLIENT_SEGMENT_NAME", "FLOW_ANNOTATION", "ClientTrace", "disconnection"]
 
 #: Name of every client segment the demo sends.
 CLIENT_SEGMENT_NAME: Final = "cdk-lambda-xray-demo"
@@ -161,3 +162,17 @@ class ClientTrace:
     def _close(self, sub: dict[str, Any]) -> None:
         sub["end_time"] = max(time.time(), sub["start_time"])
         self.subsegments.append(sub)
+
+
+def disconnection(trace: Trace) -> str | None:
+    """Why ``trace`` is not one connected flow trace, or ``None`` when it is.
+
+    Connected: a single root, the client segment, and every parent received
+    (the emulated Lambda segments included).
+    """
+    names = [root.raw_name for root in trace.roots]
+    if names != [CLIENT_SEGMENT_NAME] or not trace.roots[0].received:
+        shown = ", ".join(root.name for root in trace.roots)
+        return f"roots are [{shown}], not the client segment alone"
+    missing = [node.id for _, node in trace.nodes() if not node.received]
+    return f"parents not received: {', '.join(missing)}" if missing else None
