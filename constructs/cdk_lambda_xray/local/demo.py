@@ -134,11 +134,19 @@ def find_flow_trace(traces: Sequence[Trace], spec: FlowSpec) -> Trace | None:
     return None
 
 
-def missing_flows(documents: list[dict[str, Any]], specs: Sequence[FlowSpec]) -> list[FlowSpec]:
-    """The flows whose expected trace is not (yet) among ``documents``, or not connected."""
+def missing_flows(
+    documents: list[dict[str, Any]], specs: Sequence[FlowSpec], *, connected: bool = False
+) -> list[FlowSpec]:
+    """The flows whose expected trace is not (yet) among ``documents``.
+
+    With ``connected``, a trace counts only once it is one connected trace from
+    the demo's client segment (``client_trace.disconnection``).
+    """
     traces = build_traces(documents)
     found = [(s, find_flow_trace(traces, s)) for s in specs]
-    return [s for s, trace in found if trace is None or disconnection(trace) is not None]
+    return [
+        s for s, trace in found if trace is None or (connected and disconnection(trace) is not None)
+    ]
 
 
 # -- progress ------------------------------------------------------------------------
@@ -406,10 +414,11 @@ def _deploy_and_run(
     with contextlib.suppress(Exception), progress.step("wait for the traces of every flow") as step:
         try:
             collector.wait_for(
-                lambda docs: not missing_flows(docs, FLOWS), timeout=options.trace_timeout
+                lambda docs: not missing_flows(docs, FLOWS, connected=True),
+                timeout=options.trace_timeout,
             )
         except TimeoutError:
-            missing = missing_flows(collector.documents, FLOWS)
+            missing = missing_flows(collector.documents, FLOWS, connected=True)
             raise StepFailed(
                 f"after {options.trace_timeout:g}s no complete trace for: "
                 + "; ".join(f"{s.title} (## {s.handler}: {_expectation(s)})" for s in missing)
