@@ -335,10 +335,16 @@ def test_s3_notification_carries_the_header_of_the_upload(hops: Hops) -> None:
         },
     )
 
+    clients: list[ClientTrace] = []
+
     def run(trace: ClientTrace) -> None:
-        hops.client("s3", trace).put_object(Bucket="hop-uploads", Key="a.txt", Body=b"x")
+        clients.append(trace)
+        hops.client("s3", trace).put_object(Bucket="hop-uploads", Key="secret-key.txt", Body=b"x")
 
     _assert_connected(hops.flow("s3", run), "app.handler", ("DynamoDB", "PutItem"))
+    (put,) = clients[0].subsegments
+    assert put["aws"]["bucket_name"] == "hop-uploads"
+    assert "secret-key" not in json.dumps(clients[0].document)  # object keys stay out
 
 
 def test_sns_subscription_carries_the_header_of_the_publish(hops: Hops) -> None:
