@@ -34,6 +34,7 @@ import contextlib
 import contextvars
 import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -186,11 +187,13 @@ def _wrap_dispatch(original: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _wrap_trace_id(original: Callable[..., Any]) -> Callable[..., Any]:
-    def trace_id_for_invocation(config: dict[str, Any], inbound: str | None = None) -> Any:
+    def trace_id_for_invocation(
+        config: dict[str, Any], inbound_trace_header: str | None = None
+    ) -> Any:
         current = _CURRENT.get()
         if current is not None:
             return current.header
-        return original(config, inbound)
+        return original(config, inbound_trace_header)
 
     return trace_id_for_invocation
 
@@ -280,11 +283,19 @@ def register() -> None:
         (lambda_svc, "_run_sqs_batch", _wrap_sqs_batch),
         (sns, "_deliver_to_lambda", _queued_call),
         (sqs, "_build_send_sys_attrs", _wrap_send_sys_attrs),
-        (lambda_runtime.Worker, "_spawn", _wrap_spawn),
-        (lambda_runtime.ProvidedWorker, "_spawn", _wrap_spawn),
+        (getattr(lambda_runtime, "Worker", lambda_runtime), "_spawn", _wrap_spawn),
+        (getattr(lambda_runtime, "ProvidedWorker", lambda_runtime), "_spawn", _wrap_spawn),
     ]
     for owner, name, wrap in hooks:
-        original = getattr(owner, name)
+        original = getattr(owner, name, None)
+        if original is None:  # another MiniStack version: run without this part, say so
+            where = getattr(owner, "__name__", repr(owner))
+            print(
+                f"cdk-lambda-xray: MiniStack has no {where}.{name}; "
+                "connected traces are incomplete (docs/local.md, Connected traces)",
+                file=sys.stderr,
+            )
+            continue
         if getattr(original, "_cdk_lambda_xray", False):
             continue
         wrapped = wrap(original)
