@@ -25,8 +25,10 @@ from typing import Any
 import boto3  # type: ignore[import-untyped]
 import jsonschema  # type: ignore[import-untyped]
 import pytest
+from botocore.config import Config  # type: ignore[import-untyped]
+from botocore.exceptions import ClientError  # type: ignore[import-untyped]
 
-from cdk_lambda_xray.local.client_trace import CLIENT_SEGMENT_NAME, ClientTrace
+from cdk_lambda_xray.local.client_trace import CLIENT_SEGMENT_NAME, ClientTrace, disconnection
 from cdk_lambda_xray.local.collector import Collector
 from cdk_lambda_xray.local.demo import FLOWS, DemoResult
 from cdk_lambda_xray.local.emulator import MiniStack
@@ -241,6 +243,7 @@ class Hops:
             Timeout=30,
         )["FunctionArn"]
         self.lam.put_function_event_invoke_config(FunctionName="hop", MaximumRetryAttempts=1)
+        self.layer_arn = layer["LayerVersionArn"]
 
     def client(self, service: str, trace: ClientTrace | None = None) -> Any:
         made = boto3.client(
@@ -249,6 +252,7 @@ class Hops:
             region_name="us-east-1",
             aws_access_key_id="test",
             aws_secret_access_key="test",
+            config=Config(retries={"total_max_attempts": 1}),
         )
         return trace.instrument(made) if trace is not None else made
 
@@ -371,6 +375,40 @@ def test_sqs_aws_trace_header_reaches_the_function(hops: Hops) -> None:
 
     trace = hops.flow("sqs", run)
     _assert_connected(trace, "app.handler", ("DynamoDB", "PutItem"))
+
+
+def test_throttled_invoke_shows_429_on_the_call_and_the_lambda_service(hops: Hops) -> None:
+    hops.lam.create_function(
+        FunctionName="hop-reserved-zero",
+        Runtime="python3.12",
+        Role="arn:aws:iam::000000000000:role/hop",
+        Handler="lambda_xray.handler.handler",
+        Code={"ZipFile": _zip({"app.py": APP})},
+        Layers=[hops.layer_arn],
+        TracingConfig={"Mode": "Active"},
+        Environment={"Variables": {"LAMBDA_XRAY_HANDLER": "app.handler", "TABLE": "hops"}},
+    )
+    hops.lam.put_function_concurrency(
+        FunctionName="hop-reserved-zero", ReservedConcurrentExecutions=0
+    )
+    trace = ClientTrace("throttled", hops.collector.address)
+    with trace, pytest.raises(ClientError, match="TooManyRequests"):
+        hops.client("lambda", trace).invoke(FunctionName="hop-reserved-zero", Payload=b"{}")
+
+    def arrived(docs: list[dict[str, Any]]) -> bool:
+        mine = [d for d in docs if d.get("trace_id") == trace.trace_id]
+        return any(d.get("origin") == SERVICE_ORIGIN for d in mine) and any(
+            d.get("id") == trace.segment_id for d in mine
+        )
+
+    docs = hops.collector.wait_for(arrived, timeout=15)
+    (built,) = [t for t in build_traces(docs) if t.trace_id == trace.trace_id]
+    assert disconnection(built) is None
+    (call,) = built.roots[0].children
+    assert call.status == 429 and {"throttle", "error"} <= set(call.flags)
+    (service,) = call.children
+    assert _origin(service) == SERVICE_ORIGIN and service.status == 429
+    assert {"throttle", "error"} <= set(service.flags) and service.children == []
 
 
 def test_hop_documents_validate_against_the_xray_schema(hops: Hops) -> None:

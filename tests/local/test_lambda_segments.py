@@ -246,3 +246,15 @@ def test_documents_arrive_at_a_real_collector_and_oversized_ones_are_skipped() -
     assert sorted(d["id"] for d in received) == sorted(d["id"] for d in docs)
     assert collector.rejects == 0
     assert send_documents(docs, None) == 0
+
+
+def test_a_throttled_invocation_is_a_429_with_throttle_on_the_service_side() -> None:
+    inv = _sync(throttled=True, error_type="TooManyRequestsException", error_message="Rate")
+    service = sync_service_segment(inv)
+    assert service["http"]["response"]["status"] == 429
+    assert service["throttle"] is True and service["error"] is True and "fault" not in service
+    assert service["cause"]["exceptions"][0]["type"] == "TooManyRequestsException"
+    attempt = attempt_subsegment(_async(throttled=True))
+    assert attempt["http"]["response"]["status"] == 429 and attempt["throttle"] is True
+    _valid(service)
+    _valid(attempt)

@@ -157,6 +157,8 @@ class Invocation:
     init: tuple[float, float] | None = None
     error_type: str | None = None
     error_message: str | None = None
+    #: Refused by a concurrency limit (429): the function did not run.
+    throttled: bool = False
 
     @property
     def asynchronous(self) -> bool:
@@ -191,7 +193,11 @@ def _cause(error_type: str | None, message: str | None) -> dict[str, Any]:
 
 
 def _error_fields(doc: dict[str, Any], inv: Invocation) -> dict[str, Any]:
-    if inv.error_type is not None or inv.error_message is not None:
+    if inv.throttled:
+        doc["throttle"] = doc["error"] = True
+        doc["http"] = {"response": {"status": 429}}
+        doc["cause"] = _cause(inv.error_type or "TooManyRequestsException", inv.error_message)
+    elif inv.error_type is not None or inv.error_message is not None:
         doc["fault"] = True
         doc["cause"] = _cause(inv.error_type, inv.error_message)
     return doc
@@ -217,8 +223,10 @@ def _service_base(inv: Invocation, start: float, end: float, status: int) -> dic
 
 
 def sync_service_segment(inv: Invocation) -> dict[str, Any]:
-    """The ``AWS::Lambda`` segment of a synchronous invocation (whole request, 200)."""
+    """The ``AWS::Lambda`` segment of a synchronous invocation (whole request; 200, or 429)."""
     doc = _service_base(inv, inv.start, inv.end, 200)
+    if inv.throttled:
+        return _mark(_error_fields(doc, inv))
     if inv.error_type is not None or inv.error_message is not None:
         doc["error"] = True  # 200 with X-Amz-Function-Error: the caller sees an error
     return _mark(doc)
@@ -251,7 +259,7 @@ def dwell_subsegment(inv: Invocation) -> dict[str, Any]:
 
 
 def attempt_subsegment(inv: Invocation) -> dict[str, Any]:
-    """``Attempt #n`` of an asynchronous invocation, with its status and error."""
+    """``Attempt #n`` of an asynchronous invocation, with its status and error (or 429)."""
     doc = _standalone(inv, f"Attempt #{inv.attempt}", inv.attempt_id, inv.start, inv.end)
     doc["http"] = {"response": {"status": 200}}
     return _mark(_error_fields(doc, inv))

@@ -93,6 +93,10 @@ _QUEUED: contextvars.ContextVar[_Queued | None] = contextvars.ContextVar(
 _CURRENT: contextvars.ContextVar[_Current | None] = contextvars.ContextVar(
     "cdk_lambda_xray_current", default=None
 )
+#: Set by the ``_execute_function`` wrapper; the dispatch wrapper notes it was reached.
+_DISPATCHED: contextvars.ContextVar[list[bool] | None] = contextvars.ContextVar(
+    "cdk_lambda_xray_dispatched", default=None
+)
 
 
 # -- the patches ------------------------------------------------------------------
@@ -146,7 +150,9 @@ def _finish(current: _Current, result: object) -> None:
     if isinstance(result, dict) and result.get("error"):
         body = result.get("body")
         body = body if isinstance(body, dict) else {}
-        error_type, message = body.get("errorType"), body.get("errorMessage")
+        inv.throttled = result.get("throttle") is True
+        error_type = body.get("__type") if inv.throttled else body.get("errorType")
+        message = body.get("message") if inv.throttled else body.get("errorMessage")
         inv.error_type = error_type if isinstance(error_type, str) else "Error"
         inv.error_message = message if isinstance(message, str) else None
     documents: list[dict[str, Any]] = []
@@ -158,7 +164,8 @@ def _finish(current: _Current, result: object) -> None:
             documents.append(async_service_segment(inv, queued.accepted_at))
             documents.append(dwell_subsegment(inv))
         documents.append(attempt_subsegment(inv))
-    documents.append(function_segment(inv))
+    if not inv.throttled:  # a throttled function never ran
+        documents.append(function_segment(inv))
     send_documents(documents, parse_daemon_address(os.environ.get(ENV_DAEMON_ADDRESS)))
 
 
@@ -171,6 +178,9 @@ def _wrap_dispatch(original: Callable[..., Any]) -> Callable[..., Any]:
         except Exception:  # never break MiniStack
             logger.debug("trace emulation: begin failed", exc_info=True)
             current = None
+        reached = _DISPATCHED.get()
+        if reached is not None:
+            reached.append(True)
         token = _CURRENT.set(current)
         try:
             result = original(func, config, event, request_id, started)
@@ -184,6 +194,29 @@ def _wrap_dispatch(original: Callable[..., Any]) -> Callable[..., Any]:
         return result
 
     return dispatch
+
+
+def _wrap_execute(original: Callable[..., Any]) -> Callable[..., Any]:
+    """Throttles refused before any executor runs still show as a 429 service segment."""
+
+    def execute(func: dict[str, Any], event: Any) -> Any:
+        if _DISPATCHED.get() is not None:  # re-entered (account/region scope): the outer records
+            return original(func, event)
+        reached: list[bool] = []
+        token = _DISPATCHED.set(reached)
+        try:
+            result = original(func, event)
+        finally:
+            _DISPATCHED.reset(token)
+        if not reached and isinstance(result, dict) and result.get("throttle") is True:
+            try:
+                config = func.get("config") or func
+                _finish(_begin(func, config, ""), result)
+            except Exception:
+                logger.debug("trace emulation: throttle record failed", exc_info=True)
+        return result
+
+    return execute
 
 
 def _wrap_trace_id(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -277,6 +310,7 @@ def register() -> None:
 
     hooks: list[_TraceHook] = [
         (ministack_app, "app", _wrap_asgi),
+        (lambda_svc, "_execute_function", _wrap_execute),
         (lambda_svc, "_execute_function_dispatch", _wrap_dispatch),
         (lambda_svc, "_xray_trace_id_for_invocation", _wrap_trace_id),
         (lambda_svc, "invoke_async_with_retry", _queued_call),
