@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from cdk_lambda_xray.local import demo
+from cdk_lambda_xray.local.client_trace import CLIENT_SEGMENT_NAME
 from cdk_lambda_xray.local.demo import FLOWS, Progress, StepFailed, find_flow_trace, missing_flows
 from cdk_lambda_xray.local.traceview import build_traces
 
@@ -72,8 +73,22 @@ def test_failure_flow_needs_a_fault_with_the_message() -> None:
     assert find_flow_trace(build_traces([fault, put]), SPEC["invoke"]) is None
 
 
+def _connected(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``docs`` under a client segment and the function segment they name as parent."""
+    client = {"name": CLIENT_SEGMENT_NAME, "id": "c" * 16, "trace_id": T, "start_time": 1.0}
+    function = {**_doc("fn", "f" * 16, "c" * 16), "origin": "AWS::Lambda::Function"}
+    del function["type"]
+    return [client, function, *docs]
+
+
 def test_missing_flows_names_what_has_not_arrived() -> None:
     assert [s.key for s in missing_flows(UPLOAD, FLOWS)] == ["invoke", "publish", "failure"]
+    connected = missing_flows(_connected(UPLOAD), FLOWS, connected=True)
+    assert [s.key for s in connected] == ["invoke", "publish", "failure"]
+
+
+def test_a_flow_trace_that_is_not_connected_counts_as_missing_when_asked() -> None:
+    assert "upload" in [s.key for s in missing_flows(UPLOAD, FLOWS, connected=True)]
 
 
 def test_progress_prints_start_and_result_with_timing() -> None:

@@ -1,4 +1,4 @@
-"""Start MiniStack with two corrections that make it deploy what AWS deploys.
+"""Start MiniStack with two corrections that make it deploy what AWS deploys, and traced hops.
 
 1. CloudFormation accepts ``AWS::XRay::ResourcePolicy``. MiniStack (1.5.x)
    emulates no X-Ray service, and its CloudFormation refuses templates with
@@ -16,6 +16,11 @@
    as CDK's S3-notification handler once the tracing aspect redirects its
    handler to ``lambda_xray.handler.handler`` (the original stays in
    ``LAMBDA_XRAY_HANDLER``).
+
+3. Connected traces: the trace header travels across S3 notifications, SNS
+   deliveries, SQS (``AWSTraceHeader``) and ``Invoke`` (``X-Amzn-Trace-Id``),
+   and the Lambda service's own segments are sent to the collector, as
+   :mod:`cdk_lambda_xray.local.ministack_tracing` describes.
 
 Run as ``python -m cdk_lambda_xray.local._ministack_boot`` (same arguments and
 environment as ``python -m ministack``).
@@ -61,12 +66,15 @@ def zip_inline_as_index(
 
 
 def register() -> None:
-    """Apply both corrections to MiniStack's CloudFormation provisioners."""
+    """Apply the corrections to MiniStack's CloudFormation provisioners, and trace hops."""
     from ministack.services.cloudformation import provisioners  # type: ignore[import-untyped]
+
+    from cdk_lambda_xray.local import ministack_tracing
 
     handlers: dict[str, dict[str, Any]] = provisioners._RESOURCE_HANDLERS
     handlers.setdefault(XRAY_RESOURCE_POLICY, {"create": _create, "delete": _delete})
     provisioners._zip_inline = zip_inline_as_index
+    ministack_tracing.register()
 
 
 #: Set by :class:`~cdk_lambda_xray.local.emulator.MiniStack`: the pid that started us.

@@ -7,8 +7,9 @@ is how the platform-provided variables reach the functions here:
 and ``AWS_ENDPOINT_URL`` (MiniStack itself, so boto3 inside a function calls the
 emulator and never the internet). With ``TracingConfig`` ``Active`` MiniStack
 sets ``_X_AMZN_TRACE_ID`` per invocation. It does not emit Lambda's own
-``AWS::Lambda`` / ``AWS::Lambda::Function`` segments: the trace view shows the
-function's subsegments under their (unreceived) parent id.
+``AWS::Lambda`` / ``AWS::Lambda::Function`` segments nor carry a caller's trace
+header to the function; the launcher adds both (marked emulated), see
+:mod:`cdk_lambda_xray.local.ministack_tracing`.
 
 MiniStack's CloudFormation does not know ``AWS::XRay::ResourcePolicy`` (the
 reference app needs one for SNS active tracing); it is started through
