@@ -684,12 +684,14 @@ def test_xray014_a_layer_named_like_the_sdk(write_assembly: WriteAssembly) -> No
 def test_xray014_the_sdk_bundled_in_the_function_asset(
     write_assembly: WriteAssembly, tmp_path: Path
 ) -> None:
-    asset = tmp_path / "out-assets" / "asset.abc"
+    # The asset lives inside the assembly (write_assembly's first cdk.out is
+    # tmp_path/out0): the review never inspects an asset outside it.
+    asset = tmp_path / "out0" / "asset.abc"
     (asset / "aws_xray_sdk" / "core").mkdir(parents=True)
     (asset / "aws_xray_sdk" / "__init__.py").write_text("")
     (asset / "index.py").write_text("def handler(event, context):\n    return 1\n")
     fn = function(Code={"S3Bucket": "b", "S3Key": "k.zip"})
-    fn["Metadata"] = {"aws:asset:path": str(asset)}
+    fn["Metadata"] = {"aws:asset:path": "asset.abc"}
     finding = only(run(write_assembly, good(Fn=fn), "XRAY014"))
     assert "aws_xray_sdk/ in the asset" in finding.message
 
