@@ -24,6 +24,8 @@ IGNORE_ERROR: Final = "IGNORE_ERROR"
 
 _TRUE: Final = frozenset({"1", "true", "yes", "on"})
 _FALSE: Final = frozenset({"0", "false", "no", "off", ""})
+#: Record database query text (literals removed) in the ``sql`` block; off by default.
+ENV_CAPTURE_SQL: Final = "LAMBDA_XRAY_CAPTURE_SQL"
 #: Annotation values are limited to 1000 characters.
 _MAX_SERVICE: Final = 1000
 
@@ -34,6 +36,7 @@ class Config:
     __slots__ = (
         "capture_error",
         "capture_response",
+        "capture_sql",
         "context_missing",
         "daemon_address",
         "disabled",
@@ -51,6 +54,7 @@ class Config:
         disabled: bool,
         context_missing: str,
         daemon_address: tuple[str, int],
+        capture_sql: bool = False,
     ) -> None:
         self.handler = handler
         self.service = service
@@ -59,6 +63,7 @@ class Config:
         self.disabled = disabled
         self.context_missing = context_missing
         self.daemon_address = daemon_address
+        self.capture_sql = capture_sql
 
 
 _current: Config | None = None
@@ -96,6 +101,7 @@ def from_environ(environ: Mapping[str, str]) -> Config:
         disabled=_flag(environ, _contract.ENV_DISABLED, False),
         context_missing=_context_missing(environ.get(_contract.ENV_CONTEXT_MISSING)),
         daemon_address=_daemon_address(environ.get(_contract.ENV_DAEMON_ADDRESS)),
+        capture_sql=_flag(environ, ENV_CAPTURE_SQL, False),
     )
 
 

@@ -110,7 +110,7 @@ def sanitize_name(name: str) -> str:
 class Subsegment:
     """One X-Ray subsegment, sent on its own once closed.
 
-    ``http`` (``request``/``response`` dicts), ``aws``, ``annotations`` and
+    ``http`` (``request``/``response`` dicts), ``aws``, ``sql``, ``annotations`` and
     ``metadata`` (``{namespace: {key: value}}``) are plain dicts that callers
     fill in; empty ones are left out of the document.
     """
@@ -129,6 +129,7 @@ class Subsegment:
         "name",
         "namespace",
         "parent_id",
+        "sql",
         "start_time",
         "throttle",
         "trace_id",
@@ -155,6 +156,7 @@ class Subsegment:
         self.end_time: float | None = None
         self.http: dict[str, Any] = {}
         self.aws: dict[str, Any] = {}
+        self.sql: dict[str, Any] = {}
         self.annotations: dict[str, str | int | float | bool] = {}
         self.metadata: dict[str, dict[str, Any]] = {}
         self.error = False
@@ -202,6 +204,8 @@ class Subsegment:
             doc["http"] = _clamp_http(self.http)
         if self.aws:
             doc["aws"] = self.aws
+        if self.sql:
+            doc["sql"] = self.sql
         if self.annotations:
             doc["annotations"] = self.annotations
         if self.metadata:
@@ -418,10 +422,12 @@ def _fast_body(sub: Subsegment) -> str | None:
         else:
             body += ',"http":' + _dumps(_clamp_http(http))
     aws = sub.aws
-    if sub.annotations or sub.metadata or sub.cause is not None:
+    if sub.annotations or sub.metadata or sub.cause is not None or sub.sql:
         rest: dict[str, Any] = {}
         if aws:
             rest["aws"] = aws
+        if sub.sql:
+            rest["sql"] = sub.sql
         if sub.annotations:
             rest["annotations"] = sub.annotations
         if sub.metadata:
@@ -552,7 +558,7 @@ def _checked_body(sub: Subsegment) -> str:
 def _safe_document(doc: dict[str, Any]) -> dict[str, Any]:
     """``doc`` with every value JSON cannot hold replaced (fresh containers)."""
     safe = dict(doc)
-    for key in ("http", "aws", "annotations", "metadata", "cause"):
+    for key in ("http", "aws", "sql", "annotations", "metadata", "cause"):
         if key in safe:
             safe[key] = make_safe(safe[key])
     for key in ("start_time", "end_time"):

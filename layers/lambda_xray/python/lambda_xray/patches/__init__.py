@@ -1,4 +1,4 @@
-"""Trace downstream calls made with botocore/boto3, http.client, urllib3 and requests.
+"""Trace downstream calls: botocore/boto3, HTTP clients, SQL databases and Redis.
 
 ``install()`` is all the handler wrapper calls. It never imports a client
 library: a library the function already imported is patched at once, any
@@ -32,6 +32,11 @@ _TARGETS = {
     "http.client": "lambda_xray.patches.http_client",
     "urllib3.connectionpool": "lambda_xray.patches.urllib3",
     "requests.sessions": "lambda_xray.patches.requests",
+    "psycopg": "lambda_xray.patches.psycopg",
+    "psycopg2": "lambda_xray.patches.psycopg2",
+    "pymysql.connections": "lambda_xray.patches.pymysql",
+    "redis.client": "lambda_xray.patches.redis",
+    "redis.asyncio.client": "lambda_xray.patches.redis",
 }
 
 _lock = allocate_lock()
