@@ -205,15 +205,15 @@ def finish(sub: Subsegment, error: BaseException | None, target: Target | None) 
 
 def server_error_code(error: BaseException) -> str | None:
     """The code of an error the server answered with, ``None`` for any other error."""
-    sqlstate = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
-    if isinstance(sqlstate, str) and sqlstate:
-        return f"SQLSTATE {sqlstate}"
     module = type(error).__module__ or ""
     if module.startswith("pymysql"):
         args = error.args
         if args and type(args[0]) is int and args[0] < 2000:  # 2000+: client-side errors
             return f"MySQL error {args[0]}"
         return None
+    sqlstate = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+    if isinstance(sqlstate, str) and sqlstate:
+        return f"SQLSTATE {sqlstate}"
     if module.startswith("redis") and type(error).__name__ not in _REDIS_CLIENT_ERRORS:
         head = str(error).split(" ", 1)[0]
         return head if head.isupper() and head.isalpha() else type(error).__name__
