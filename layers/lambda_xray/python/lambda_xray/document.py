@@ -422,12 +422,13 @@ def _fast_body(sub: Subsegment) -> str | None:
         else:
             body += ',"http":' + _dumps(_clamp_http(http))
     aws = sub.aws
-    if sub.annotations or sub.metadata or sub.cause is not None or sub.sql:
+    sql = sub.sql
+    if sub.annotations or sub.metadata or sub.cause is not None:
         rest: dict[str, Any] = {}
         if aws:
             rest["aws"] = aws
-        if sub.sql:
-            rest["sql"] = sub.sql
+        if sql:
+            rest["sql"] = sql
         if sub.annotations:
             rest["annotations"] = sub.annotations
         if sub.metadata:
@@ -436,8 +437,27 @@ def _fast_body(sub: Subsegment) -> str | None:
             rest["cause"] = sub.cause
         return body + "," + _dumps(rest)[1:]
     if aws:
-        return body + ',"aws":' + _dumps(aws) + "}"
+        body += ',"aws":' + _dumps(aws)
+    if sql:
+        body += ',"sql":' + _sql_block(sql)
     return body + "}"
+
+
+# id(sql block) -> (a copy of it, its JSON): a database's block is encoded once.
+_sql_json: dict[int, tuple[dict[str, Any], str]] = {}
+_SQL_JSON_SIZE: Final = 64
+
+
+def _sql_block(sql: dict[str, Any]) -> str:
+    """``_dumps(sql)``; a block equal to the one last seen at the same id is not encoded again."""
+    known = _sql_json.get(id(sql))
+    if known is not None and known[0] == sql:
+        return known[1]
+    text = _dumps(sql)
+    if len(_sql_json) >= _SQL_JSON_SIZE:
+        _sql_json.clear()
+    _sql_json[id(sql)] = (dict(sql), text)
+    return text
 
 
 def encode_aws_call(

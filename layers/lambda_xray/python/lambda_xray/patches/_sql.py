@@ -130,7 +130,7 @@ class Target:
     kept only to scrub it from connection error messages.
     """
 
-    __slots__ = ("mysql", "name", "secret", "sql")
+    __slots__ = ("mysql", "name", "prepared", "secret", "sql")
 
     def __init__(
         self,
@@ -164,6 +164,8 @@ class Target:
         if user:
             sql["user"] = user[:250]
         self.sql = sql
+        #: ``sql`` with each ``preparation`` value, made on first use.
+        self.prepared: dict[str, dict[str, Any]] = {}
         self.secret = secret or None
         self.mysql = mysql
 
@@ -179,14 +181,17 @@ def begin(
     sub = _recorder.begin_subsegment(target.name, "remote")
     if sub is None:
         return None
-    sql = dict(target.sql)
-    if preparation is not None:
-        sql["preparation"] = preparation
-        if config.get().capture_sql:
-            text = query_text(query, render, owner)
-            if text is not None:
-                sql["sanitized_query"] = sanitize(text, mysql=target.mysql)
-    sub.sql = sql
+    if preparation is None:  # a connect: completed once connected
+        sub.sql = dict(target.sql)
+        return sub
+    prepared = target.prepared.get(preparation)
+    if prepared is None:
+        prepared = target.prepared[preparation] = {**target.sql, "preparation": preparation}
+    if config.get().capture_sql:
+        text = query_text(query, render, owner)
+        if text is not None:
+            prepared = {**prepared, "sanitized_query": sanitize(text, mysql=target.mysql)}
+    sub.sql = prepared  # shared by the target's calls: never changed once made
     return sub
 
 
