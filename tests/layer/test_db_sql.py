@@ -27,12 +27,17 @@ from lx_dbservers import (
     new_trace_id,
     trace_header,
 )
-from lx_schema import validate_subsegment
+from lx_schema import SCHEMA_PATH, validate_subsegment
 
 from cdk_lambda_xray.local.collector import Collector
 
 LAYER_PYTHON = Path(__file__).resolve().parents[2] / "layers" / "lambda_xray" / "python"
 LIBS = ("psycopg", "psycopg2", "pymysql")
+SQL_FIELDS = set(
+    json.loads(SCHEMA_PATH.read_text())["definitions"]["subsegment"]["properties"]["sql"][
+        "properties"
+    ]
+)
 #: A value only ever passed as a parameter: it must never reach trace data.
 PARAM_SECRET = "param-Secret-4f1d@example.com"
 INLINE_SECRET = "inline-Secret-88aa"
@@ -40,6 +45,7 @@ INLINE_SECRET = "inline-Secret-88aa"
 pytestmark = pytest.mark.timeout(180)
 
 APP = """
+import io
 import json
 import os
 
@@ -84,6 +90,19 @@ def run(step):
             cursor.executemany(step["query"], step["params"])
         elif action == "callproc":
             cursor.callproc(step["proc"], step["params"])
+        elif action == "logging_connection":  # a connection factory with its own cursor()
+            from psycopg2.extras import LoggingConnection, LoggingCursor
+            conn = psycopg2.connect(host=PG["host"], port=PG["port"], user=PG["user"],
+                                    dbname=PG["database"], password=PG["password"],
+                                    connection_factory=LoggingConnection)
+            log = io.StringIO()
+            conn.initialize(log)
+            with conn:
+                factory = LoggingCursor if step.get("explicit") else None
+                cursor = conn.cursor(cursor_factory=factory)
+                cursor.execute(step["query"])
+            conn.close()
+            return {"logged": log.getvalue(), "cursor": type(cursor).__name__}
         elif action == "composed":
             cursor.execute(sql.SQL("SELECT {} AS {}").format(
                 sql.Literal(step["literal"]), sql.Identifier("value")))
@@ -200,6 +219,8 @@ def run(
     calls = sorted((d for d in docs if d is not root), key=lambda d: d["start_time"])
     for call in calls:
         assert call["parent_id"] == root["id"]
+        # The schema lets any key into "sql": only the ones it defines are used.
+        assert set(call["sql"]) <= SQL_FIELDS, set(call["sql"]) - SQL_FIELDS
     return response, root, calls
 
 
@@ -406,6 +427,23 @@ def test_a_composed_psycopg_query_is_rendered_then_stripped_of_its_literals(
     assert response == [{"rows": [[INLINE_SECRET]]}]
     assert calls[0]["sql"]["sanitized_query"] == 'SELECT ? AS "value"'
     assert_nothing_secret(calls, INLINE_SECRET)
+
+
+@pytest.mark.parametrize("explicit", [False, True])
+def test_a_connection_factory_keeps_its_own_cursor_and_a_chosen_cursor_is_traced(
+    function: RuntimeFunction, explicit: bool
+) -> None:
+    step = {
+        "lib": "psycopg2",
+        "action": "logging_connection",
+        "query": "SELECT 7",
+        "explicit": explicit,
+    }
+    # LoggingConnection picks LoggingCursor itself: left alone (only the connect is
+    # recorded); asked for by name, it is traced like any cursor class.
+    response, _, calls = run(function, [step], 2 if explicit else 1)
+    assert response == [{"logged": "SELECT 7\n", "cursor": "LoggingCursor"}]
+    assert [c["sql"].get("preparation") for c in calls] == [None, "statement"][: len(calls)]
 
 
 # -- unsampled ---------------------------------------------------------------------

@@ -36,11 +36,12 @@ _cursor_classes: dict[type, type] = {}
 
 def patch(module: ModuleType) -> None:
     """Wrap ``psycopg2.connect`` (idempotent)."""
-    global _cursor_base
+    global _cursor_base, _plain_cursor_method
     if "psycopg2.extensions" not in sys.modules:
         __import__("psycopg2.extensions")
     extensions = sys.modules["psycopg2.extensions"]
     _cursor_base = extensions.cursor
+    _plain_cursor_method = extensions.connection.cursor
     version = str(getattr(module, "__version__", "")).split(" ", 1)[0]
     _driver[:] = [f"psycopg2 {version}".strip()]
     _common.wrap(module, "connect", lambda original: _wrap_connect(original, extensions))
@@ -146,6 +147,9 @@ def _traced_connection(base: Any) -> Any:
     cls = _connection_classes.get(base)
     if cls is None:
         base_cursor = base.cursor
+        # A factory with its own cursor() may pick its own default cursor class
+        # (LoggingConnection does): that choice is left alone, untraced.
+        own_default = base_cursor is not _plain_cursor_method
 
         def cursor(self: Any, *args: Any, **kwargs: Any) -> Any:
             if len(args) >= 2:  # cursor(name, cursor_factory, ...)
@@ -155,6 +159,8 @@ def _traced_connection(base: Any) -> Any:
                 chosen = kwargs.pop("cursor_factory", None)
             chosen = chosen or self.cursor_factory
             if chosen is None:
+                if own_default:
+                    return base_cursor(self, *args, **kwargs)
                 chosen = _cursor_base
             try:
                 chosen = _traced_cursor(chosen)
@@ -171,7 +177,8 @@ def _traced_connection(base: Any) -> Any:
     return cls
 
 
-_cursor_base: Any = None
+_cursor_base: Any = None  # psycopg2.extensions.cursor
+_plain_cursor_method: Any = None  # psycopg2.extensions.connection.cursor
 
 
 def _traced_cursor(base: Any) -> Any:
