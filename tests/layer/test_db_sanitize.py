@@ -98,6 +98,15 @@ def test_mysql_output_never_depends_on_a_literal(value: str, prefix: str) -> Non
         assert got == sanitize(f"{prefix}'x' AND c = %s", mysql=True)
 
 
+@given(value=TEXT, mysql=st.booleans())
+def test_a_string_right_after_a_word_is_still_a_literal(value: str, mysql: bool) -> None:
+    # PostgreSQL reads date'2024-01-01' as a typed literal: no space needed.
+    escaped = value.replace("\\", "\\\\") if mysql else value
+    literal = "'" + escaped.replace("'", "''") + "'"
+    got = sanitize(f"SELECT date{literal} AS d", mysql=mysql)
+    assert got == "SELECT date? AS d"
+
+
 @given(number=DIGITS, mysql=st.booleans())
 def test_numbers_never_survive(number: str, mysql: bool) -> None:
     assert sanitize(f"SELECT * FROM t WHERE n = {number}", mysql=mysql) == (

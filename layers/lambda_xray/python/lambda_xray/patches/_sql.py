@@ -55,7 +55,7 @@ _POSTGRESQL: Final = "|".join(
         r"(?P<comment>--[^\n]*|/\*.*?(?:\*/|\Z))",
         r"(?P<dollar>\$(?P<tag>[A-Za-z_][A-Za-z0-9_]*|)\$.*?(?:\$(?P=tag)\$|\Z))",
         r"(?P<escaped>(?<![\w$])[Ee]'(?:[^'\\]|''|\\.)*(?:'|\Z))",
-        r"(?P<string>(?<![\w$])[BbXxNn]?'(?:[^']|'')*(?:'|\Z))",
+        r"(?P<string>[BbXxNn]?'(?:[^']|'')*(?:'|\Z))",
         r"(?P<identifier>\"(?:[^\"]|\"\")*(?:\"|\Z))",
         _NUMBER,
     )
@@ -63,7 +63,7 @@ _POSTGRESQL: Final = "|".join(
 _MYSQL: Final = "|".join(
     (
         r"(?P<comment>(?:--\s|\#)[^\n]*|/\*.*?(?:\*/|\Z))",
-        r"(?P<string>(?<![\w$])(?:_[A-Za-z0-9]+)?[BbXxNn]?'(?:[^'\\]|''|\\.)*(?:'|\Z))",
+        r"(?P<string>(?:_[A-Za-z0-9]+)?[BbXxNn]?'(?:[^'\\]|''|\\.)*(?:'|\Z))",
         r"(?P<dstring>\"(?:[^\"\\]|\"\"|\\.)*(?:\"|\Z))",
         r"(?P<identifier>`(?:[^`]|``)*(?:`|\Z))",
         _NUMBER,
