@@ -45,6 +45,7 @@ INLINE_SECRET = "inline-Secret-88aa"
 pytestmark = pytest.mark.timeout(180)
 
 APP = """
+import asyncio
 import io
 import json
 import os
@@ -77,9 +78,24 @@ def connect(lib, password=None):
 CONNECTIONS = {lib: connect(lib) for lib in ("psycopg", "psycopg2", "pymysql")}
 
 
+async def run_async(step):
+    async def one(i):
+        conn = await psycopg.AsyncConnection.connect(
+            host=PG["host"], port=PG["port"], user=PG["user"], dbname=PG["database"],
+            password=PG["password"], autocommit=True)
+        async with conn:
+            cursor = conn.cursor()
+            await cursor.execute(step["query"], (i,))
+            return (await cursor.fetchone())[0]
+
+    return list(await asyncio.gather(*(one(i) for i in range(step["tasks"]))))
+
+
 def run(step):
     lib, action = step["lib"], step["action"]
     try:
+        if action == "async":
+            return {"rows": asyncio.run(run_async(step))}
         if action == "connect":
             connect(lib, step.get("password")).close()
             return {"ok": True}
@@ -427,6 +443,20 @@ def test_a_composed_psycopg_query_is_rendered_then_stripped_of_its_literals(
     assert response == [{"rows": [[INLINE_SECRET]]}]
     assert calls[0]["sql"]["sanitized_query"] == 'SELECT ? AS "value"'
     assert_nothing_secret(calls, INLINE_SECRET)
+
+
+def test_psycopg_async_connects_and_statements_in_concurrent_tasks(
+    function: RuntimeFunction, servers: dict[str, Any]
+) -> None:
+    tasks = 4
+    step = {"lib": "psycopg", "action": "async", "query": "SELECT %s::int", "tasks": tasks}
+    response, _, calls = run(function, [step], tasks * 2)
+    assert response == [{"rows": list(range(tasks))}]
+    preparations = sorted(str(c["sql"].get("preparation")) for c in calls)
+    assert preparations == ["None"] * tasks + ["statement"] * tasks
+    for call in calls:
+        assert call["name"] == "appdb@127.0.0.1"
+        assert call["sql"]["url"] == expected_sql("psycopg", servers["psycopg"])["url"]
 
 
 @pytest.mark.parametrize("explicit", [False, True])
