@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 
     from lambda_xray._recorder import Subsegment
 
+    #: What a call records in metadata ``redis``: (client, call arguments) -> fields.
+    Describe = Callable[[Any, tuple[Any, ...]], dict[str, Any]]
+
 #: Longest list of command names recorded for one pipeline.
 MAX_COMMANDS: Final = 50
 _NAMESPACE: Final = "redis"
@@ -39,13 +42,9 @@ def patch(module: ModuleType) -> None:
 
     ``module`` is ``redis.client`` or ``redis.asyncio.client``.
     """
-    is_async = module.__name__.startswith("redis.asyncio")
-    if is_async:
-        _common.wrap(module.Redis, "execute_command", _wrap_command_async)
-        _common.wrap(module.Pipeline, "execute", _wrap_pipeline_async)
-    else:
-        _common.wrap(module.Redis, "execute_command", _wrap_command)
-        _common.wrap(module.Pipeline, "execute", _wrap_pipeline)
+    wrap = _wrap_async if module.__name__.startswith("redis.asyncio") else _wrap_sync
+    _common.wrap(module.Redis, "execute_command", lambda original: wrap(original, _command))
+    _common.wrap(module.Pipeline, "execute", lambda original: wrap(original, _pipeline))
 
 
 def _command_name(args: Any) -> str:
@@ -59,33 +58,37 @@ def _command_name(args: Any) -> str:
     return "UNKNOWN"
 
 
-def _begin(client: Any, metadata: dict[str, Any]) -> Subsegment | None:
-    """Open the subsegment for ``client`` (``None`` when nothing is recorded)."""
-    kwargs = client.connection_pool.connection_kwargs
-    host = kwargs.get("host") or ("localhost" if kwargs.get("path") else None) or "redis"
-    sub = _recorder.begin_subsegment(host, "remote")
-    if sub is not None:
-        database = kwargs.get("db")
-        if type(database) is int:
-            metadata["database"] = database
-        sub.metadata[_NAMESPACE] = metadata
-    return sub
+def _command(client: Any, args: tuple[Any, ...]) -> dict[str, Any]:
+    return {"command": _command_name(args)}
 
 
-def _pipeline_metadata(pipeline: Any) -> dict[str, Any]:
-    names = [_command_name(entry[0]) for entry in pipeline.command_stack[:MAX_COMMANDS]]
+def _pipeline(pipeline: Any, args: tuple[Any, ...]) -> dict[str, Any]:
+    stack = pipeline.command_stack
     return {
-        "commands": names,
-        "command_count": len(pipeline.command_stack),
+        "commands": [_command_name(entry[0]) for entry in stack[:MAX_COMMANDS]],
+        "command_count": len(stack),
         "transaction": bool(pipeline.transaction or pipeline.explicit_transaction),
     }
 
 
-def _start(client: Any, describe: Callable[[], dict[str, Any]]) -> Subsegment | None:
+def _start(client: Any, describe: Describe, args: tuple[Any, ...]) -> Subsegment | None:
+    """Open the call's subsegment, ``None`` when nothing is recorded. Never raises but
+    :class:`ContextMissingError` (``RUNTIME_ERROR`` mode, the user's choice)."""
     if _common.in_traced_call.get() is not None:
         return None
+    if describe is _pipeline and not client.command_stack and not client.watching:
+        return None  # an empty pipeline sends nothing
     try:
-        return _begin(client, describe())
+        kwargs = client.connection_pool.connection_kwargs
+        host = kwargs.get("host") or ("localhost" if kwargs.get("path") else "redis")
+        sub = _recorder.begin_subsegment(host, "remote")
+        if sub is not None:
+            metadata = describe(client, args)
+            database = kwargs.get("db")
+            if type(database) is int:
+                metadata["database"] = database
+            sub.metadata[_NAMESPACE] = metadata
+        return sub
     except ContextMissingError:
         raise
     except Exception:
@@ -93,58 +96,12 @@ def _start(client: Any, describe: Callable[[], dict[str, Any]]) -> Subsegment | 
         return None
 
 
-def _wrap_command(original: Callable[..., Any]) -> Callable[..., Any]:
+def _wrap_sync(original: Callable[..., Any], describe: Describe) -> Callable[..., Any]:
     guard = _common.in_traced_call
     finish = _sql.finish
 
-    def execute_command(self: Any, *args: Any, **options: Any) -> Any:
-        sub = _start(self, lambda: {"command": _command_name(args)})
-        if sub is None:
-            return original(self, *args, **options)
-        token = guard.set("")
-        try:
-            result = original(self, *args, **options)
-        except BaseException as exc:
-            finish(sub, exc, None)
-            raise
-        finally:
-            guard.reset(token)
-        finish(sub, None, None)
-        return result
-
-    return execute_command
-
-
-def _wrap_command_async(original: Callable[..., Any]) -> Callable[..., Any]:
-    guard = _common.in_traced_call
-    finish = _sql.finish
-
-    async def execute_command(self: Any, *args: Any, **options: Any) -> Any:
-        sub = _start(self, lambda: {"command": _command_name(args)})
-        if sub is None:
-            return await original(self, *args, **options)
-        token = guard.set("")
-        try:
-            result = await original(self, *args, **options)
-        except BaseException as exc:
-            finish(sub, exc, None)
-            raise
-        finally:
-            guard.reset(token)
-        finish(sub, None, None)
-        return result
-
-    return execute_command
-
-
-def _wrap_pipeline(original: Callable[..., Any]) -> Callable[..., Any]:
-    guard = _common.in_traced_call
-    finish = _sql.finish
-
-    def execute(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if not self.command_stack and not self.watching:
-            return original(self, *args, **kwargs)  # nothing is sent
-        sub = _start(self, lambda: _pipeline_metadata(self))
+    def traced(self: Any, *args: Any, **kwargs: Any) -> Any:
+        sub = _start(self, describe, args)
         if sub is None:
             return original(self, *args, **kwargs)
         token = guard.set("")
@@ -158,17 +115,15 @@ def _wrap_pipeline(original: Callable[..., Any]) -> Callable[..., Any]:
         finish(sub, None, None)
         return result
 
-    return execute
+    return traced
 
 
-def _wrap_pipeline_async(original: Callable[..., Any]) -> Callable[..., Any]:
+def _wrap_async(original: Callable[..., Any], describe: Describe) -> Callable[..., Any]:
     guard = _common.in_traced_call
     finish = _sql.finish
 
-    async def execute(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if not self.command_stack and not self.watching:
-            return await original(self, *args, **kwargs)
-        sub = _start(self, lambda: _pipeline_metadata(self))
+    async def traced(self: Any, *args: Any, **kwargs: Any) -> Any:
+        sub = _start(self, describe, args)
         if sub is None:
             return await original(self, *args, **kwargs)
         token = guard.set("")
@@ -182,4 +137,4 @@ def _wrap_pipeline_async(original: Callable[..., Any]) -> Callable[..., Any]:
         finish(sub, None, None)
         return result
 
-    return execute
+    return traced
