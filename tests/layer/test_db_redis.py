@@ -18,7 +18,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "harness"))
 
-from lx_dbservers import RuntimeFunction, ValkeyServer, free_port, new_trace_id, trace_header
+from lx_dbfunction import RuntimeFunction, new_trace_id, trace_header
+from lx_dbservers import ValkeyServer, free_port
 from lx_schema import validate_subsegment
 
 from cdk_lambda_xray.local.collector import Collector

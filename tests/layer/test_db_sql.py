@@ -20,13 +20,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "harness"))
 
-from lx_dbservers import (
-    MariaDBServer,
-    PostgresServer,
-    RuntimeFunction,
-    new_trace_id,
-    trace_header,
-)
+from lx_dbfunction import RuntimeFunction, new_trace_id, trace_header
+from lx_dbservers import MariaDBServer, PostgresServer
 from lx_schema import SCHEMA_PATH, validate_subsegment
 
 from cdk_lambda_xray.local.collector import Collector

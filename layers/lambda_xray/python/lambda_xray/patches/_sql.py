@@ -312,7 +312,7 @@ def call(
         guard.reset(token)
     if refresh:
         _refresh(sub, describe, self)
-    finish(sub, None, None)
+    _recorder.end_subsegment(sub)  # never raises
     return result
 
 
@@ -354,5 +354,5 @@ async def call_async(
         guard.reset(token)
     if refresh:
         _refresh(sub, describe, self)
-    finish(sub, None, None)
+    _recorder.end_subsegment(sub)  # never raises
     return result

@@ -98,7 +98,7 @@ def _start(client: Any, describe: Describe, args: tuple[Any, ...]) -> Subsegment
 
 def _wrap_sync(original: Callable[..., Any], describe: Describe) -> Callable[..., Any]:
     guard = _common.in_traced_call
-    finish = _sql.finish
+    finish, end = _sql.finish, _recorder.end_subsegment
 
     def traced(self: Any, *args: Any, **kwargs: Any) -> Any:
         sub = _start(self, describe, args)
@@ -112,7 +112,7 @@ def _wrap_sync(original: Callable[..., Any], describe: Describe) -> Callable[...
             raise
         finally:
             guard.reset(token)
-        finish(sub, None, None)
+        end(sub)  # never raises
         return result
 
     return traced
@@ -120,7 +120,7 @@ def _wrap_sync(original: Callable[..., Any], describe: Describe) -> Callable[...
 
 def _wrap_async(original: Callable[..., Any], describe: Describe) -> Callable[..., Any]:
     guard = _common.in_traced_call
-    finish = _sql.finish
+    finish, end = _sql.finish, _recorder.end_subsegment
 
     async def traced(self: Any, *args: Any, **kwargs: Any) -> Any:
         sub = _start(self, describe, args)
@@ -134,7 +134,7 @@ def _wrap_async(original: Callable[..., Any], describe: Describe) -> Callable[..
             raise
         finally:
             guard.reset(token)
-        finish(sub, None, None)
+        end(sub)  # never raises
         return result
 
     return traced
