@@ -281,8 +281,8 @@ def call(
 ) -> Any:
     """Run ``original(self, *args, **kwargs)`` as one recorded database call.
 
-    ``describe(self)`` names the database (``None``: not traced); the first
-    argument is the query. ``refresh``: describe ``self`` again once the call
+    ``describe(self)`` names the database (``None``: not traced); the query
+    is the first argument (or ``query=``). ``refresh``: describe ``self`` again once the call
     succeeded (a connect learns the server version) and update the block.
     """
     guard = _common.in_traced_call
@@ -293,7 +293,7 @@ def call(
         sub = (
             None
             if target is None
-            else begin(target, preparation, args[0] if args else None, render, self)
+            else begin(target, preparation, args[0] if args else kwargs.get("query"), render, self)
         )
     except ContextMissingError:
         raise
@@ -335,7 +335,7 @@ async def call_async(
         sub = (
             None
             if target is None
-            else begin(target, preparation, args[0] if args else None, render, self)
+            else begin(target, preparation, args[0] if args else kwargs.get("query"), render, self)
         )
     except ContextMissingError:
         raise
