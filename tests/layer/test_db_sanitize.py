@@ -8,7 +8,7 @@ quoting rules, so no literal can leak through an escape it misreads.
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lambda_xray.patches._sql import MAX_QUERY, sanitize
@@ -85,12 +85,14 @@ def _mysql_literals(value: str) -> list[str]:
     ]
 
 
+@settings(deadline=None)  # a loaded machine must not fail a pure function
 @given(value=TEXT, prefix=st.sampled_from(["SELECT ", "SELECT a FROM t WHERE b = ", "VALUES ("]))
 def test_postgresql_output_never_depends_on_a_literal(value: str, prefix: str) -> None:
     for literal in _pg_literals(value):
         assert sanitize(f"{prefix}{literal} AND c = %s") == sanitize(f"{prefix}'x' AND c = %s")
 
 
+@settings(deadline=None)  # a loaded machine must not fail a pure function
 @given(value=TEXT, prefix=st.sampled_from(["SELECT ", "SELECT a FROM t WHERE b = ", "VALUES ("]))
 def test_mysql_output_never_depends_on_a_literal(value: str, prefix: str) -> None:
     for literal in _mysql_literals(value):
@@ -98,6 +100,7 @@ def test_mysql_output_never_depends_on_a_literal(value: str, prefix: str) -> Non
         assert got == sanitize(f"{prefix}'x' AND c = %s", mysql=True)
 
 
+@settings(deadline=None)  # a loaded machine must not fail a pure function
 @given(value=TEXT, mysql=st.booleans())
 def test_a_string_right_after_a_word_is_still_a_literal(value: str, mysql: bool) -> None:
     # PostgreSQL reads date'2024-01-01' as a typed literal: no space needed.
@@ -107,6 +110,7 @@ def test_a_string_right_after_a_word_is_still_a_literal(value: str, mysql: bool)
     assert got == "SELECT date? AS d"
 
 
+@settings(deadline=None)  # a loaded machine must not fail a pure function
 @given(number=DIGITS, mysql=st.booleans())
 def test_numbers_never_survive(number: str, mysql: bool) -> None:
     assert sanitize(f"SELECT * FROM t WHERE n = {number}", mysql=mysql) == (
@@ -114,6 +118,7 @@ def test_numbers_never_survive(number: str, mysql: bool) -> None:
     )
 
 
+@settings(deadline=None)  # a loaded machine must not fail a pure function
 @given(value=TEXT, mysql=st.booleans())
 def test_comments_never_survive(value: str, mysql: bool) -> None:
     one_line = value.replace("\n", " ").replace("\r", " ")
