@@ -59,7 +59,7 @@ def test_nothing_is_loaded_until_the_function_imports_a_driver() -> None:
         from lambda_xray import patches
         patches.install()
         before = sorted(m for m in sys.modules if m.startswith("lambda_xray.patches."))
-        import psycopg, psycopg2, pymysql, redis, redis.asyncio
+        import psycopg, psycopg2, pymysql, redis, redis.asyncio, valkey, valkey.asyncio
         after = sorted(m for m in sys.modules if m.startswith("lambda_xray.patches."))
         print(json.dumps({"before": before, "after": after,
                           "installed": sorted(patches.installed())}))
@@ -70,6 +70,7 @@ def test_nothing_is_loaded_until_the_function_imports_a_driver() -> None:
     assert drivers <= {m.rpartition(".")[2] for m in got["after"]}
     assert {"psycopg", "psycopg2", "pymysql.connections", "redis.client"} <= set(got["installed"])
     assert "redis.asyncio.client" in got["installed"]
+    assert {"valkey.client", "valkey.asyncio.client"} <= set(got["installed"])
     assert got["stderr"] == ""
 
 

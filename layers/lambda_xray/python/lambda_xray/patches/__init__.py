@@ -37,6 +37,8 @@ _TARGETS = {
     "pymysql.connections": "lambda_xray.patches.pymysql",
     "redis.client": "lambda_xray.patches.redis",
     "redis.asyncio.client": "lambda_xray.patches.redis",
+    "valkey.client": "lambda_xray.patches.redis",
+    "valkey.asyncio.client": "lambda_xray.patches.redis",
 }
 
 _lock = allocate_lock()

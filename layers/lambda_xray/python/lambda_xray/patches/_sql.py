@@ -219,7 +219,7 @@ def server_error_code(error: BaseException) -> str | None:
     sqlstate = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
     if isinstance(sqlstate, str) and sqlstate:
         return f"SQLSTATE {sqlstate}"
-    if module.startswith("redis") and type(error).__name__ not in _REDIS_CLIENT_ERRORS:
+    if module.startswith(("redis", "valkey")) and type(error).__name__ not in _REDIS_CLIENT_ERRORS:
         head = str(error).split(" ", 1)[0]
         return head if head.isupper() and head.isalpha() else type(error).__name__
     return None

@@ -1,10 +1,11 @@
-"""redis-py, sync and asyncio: one ``remote`` subsegment per command or pipeline.
+"""redis-py and valkey-py, sync and asyncio: a ``remote`` subsegment per command or pipeline.
 
 Class-level wraps, so clients made before the layer loaded are traced too:
 ``Redis.execute_command`` and ``Pipeline.execute`` of ``redis.client`` and
 of ``redis.asyncio.client`` (patched when that module is imported: it has
-its own trigger). A pipeline (or ``MULTI``/``EXEC`` transaction) is one
-subsegment, however many commands it sends.
+its own trigger), and the same of valkey-py (``Valkey``). A pipeline (or
+``MULTI``/``EXEC`` transaction) is one subsegment, however many commands it
+sends.
 
 Recorded: the subsegment is named after the server's host; metadata
 ``redis`` holds ``command`` (``GET``, ``SET``, ...) or, for a pipeline,
@@ -40,10 +41,13 @@ _NAMESPACE: Final = "redis"
 def patch(module: ModuleType) -> None:
     """Wrap ``Redis.execute_command`` and ``Pipeline.execute`` of ``module`` (idempotent).
 
-    ``module`` is ``redis.client`` or ``redis.asyncio.client``.
+    ``module`` is ``redis.client`` or ``redis.asyncio.client``, or the same
+    modules of valkey-py (``valkey.client``, ``valkey.asyncio.client``), whose
+    client class is ``Valkey``.
     """
-    wrap = _wrap_async if module.__name__.startswith("redis.asyncio") else _wrap_sync
-    _common.wrap(module.Redis, "execute_command", lambda original: wrap(original, _command))
+    wrap = _wrap_async if ".asyncio." in module.__name__ else _wrap_sync
+    client = getattr(module, "Redis", None) or module.Valkey
+    _common.wrap(client, "execute_command", lambda original: wrap(original, _command))
     _common.wrap(module.Pipeline, "execute", lambda original: wrap(original, _pipeline))
 
 
