@@ -189,3 +189,22 @@ def test_a_call_on_a_connection_never_opened_raises_the_drivers_own_error() -> N
     assert call["fault"] is True
     assert call["cause"]["exceptions"][0]["type"] == "InterfaceError"
     assert "database_version" not in call["sql"]  # never connected: unknown
+
+
+def test_an_sql_block_changed_in_place_is_encoded_anew() -> None:
+    from lambda_xray import document
+
+    sub = document.Subsegment("db@h", "1-6745a1b2-0123456789abcdef01234567", "53995c3f42cd8ad8")
+    sub.namespace = "remote"
+    sub.end_time = sub.start_time + 0.5
+    sql = {"url": "postgresql://u@h:5432/db", "database_type": "PostgreSQL"}
+    sub.sql = sql
+
+    def sent() -> dict[str, Any]:
+        doc: dict[str, Any] = json.loads(document.encode(sub)[len(document.HEADER) :])
+        return doc
+
+    assert sent()["sql"] == sql
+    sql["user"] = "u"  # the same dict object, other content: never the stale encoding
+    assert sent()["sql"] == {**sql, "user": "u"}
+    assert sent() == json.loads(json.dumps(sub.to_dict()))
