@@ -35,7 +35,18 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-setup: $(VENV)/.installed node_modules/.installed
+# The database tests start a real MariaDB server: Debian's server binary and
+# bootstrap scripts only (no service, no client). Skipped when it is there.
+MARIADBD := /usr/sbin/mariadbd
+$(MARIADBD):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends mariadb-server-core) >/dev/null; \
+	else \
+		echo "mariadbd missing (the MySQL tests need it): apt-get install mariadb-server-core"; \
+	fi
+
+setup: $(VENV)/.installed node_modules/.installed $(MARIADBD)
 
 lint: setup
 	$(BIN)/ruff check .

@@ -35,6 +35,8 @@ FORMATS: Final = (FORMAT_XRAY, FORMAT_OTLP)
 
 _TRUE: Final = frozenset({"1", "true", "yes", "on"})
 _FALSE: Final = frozenset({"0", "false", "no", "off", ""})
+#: Record database query text (literals removed) in the ``sql`` block; off by default.
+ENV_CAPTURE_SQL: Final = "LAMBDA_XRAY_CAPTURE_SQL"
 #: Annotation values are limited to 1000 characters.
 _MAX_SERVICE: Final = 1000
 
@@ -45,6 +47,7 @@ class Config:
     __slots__ = (
         "capture_error",
         "capture_response",
+        "capture_sql",
         "context_missing",
         "daemon_address",
         "disabled",
@@ -66,6 +69,7 @@ class Config:
         daemon_address: tuple[str, int],
         format: str = FORMAT_XRAY,
         otlp_unsampled: bool = False,
+        capture_sql: bool = False,
     ) -> None:
         self.handler = handler
         self.service = service
@@ -78,6 +82,7 @@ class Config:
         self.format = format
         #: OTLP mode only: record ``Sampled=0`` invocations too and send them as ``T1U``.
         self.otlp_unsampled = otlp_unsampled
+        self.capture_sql = capture_sql
 
 
 _current: Config | None = None
@@ -117,6 +122,7 @@ def from_environ(environ: Mapping[str, str]) -> Config:
         daemon_address=_daemon_address(environ.get(_contract.ENV_DAEMON_ADDRESS)),
         format=_format(environ.get(ENV_FORMAT)),
         otlp_unsampled=_flag(environ, ENV_OTLP_UNSAMPLED, False),
+        capture_sql=_flag(environ, ENV_CAPTURE_SQL, False),
     )
 
 

@@ -119,7 +119,7 @@ def sanitize_name(name: str) -> str:
 class Subsegment:
     """One X-Ray subsegment, sent on its own once closed.
 
-    ``http`` (``request``/``response`` dicts), ``aws``, ``annotations`` and
+    ``http`` (``request``/``response`` dicts), ``aws``, ``sql``, ``annotations`` and
     ``metadata`` (``{namespace: {key: value}}``) are plain dicts that callers
     fill in; empty ones are left out of the document.
     """
@@ -138,6 +138,7 @@ class Subsegment:
         "name",
         "namespace",
         "parent_id",
+        "sql",
         "start_time",
         "throttle",
         "trace_id",
@@ -164,6 +165,7 @@ class Subsegment:
         self.end_time: float | None = None
         self.http: dict[str, Any] = {}
         self.aws: dict[str, Any] = {}
+        self.sql: dict[str, Any] = {}
         self.annotations: dict[str, str | int | float | bool] = {}
         self.metadata: dict[str, dict[str, Any]] = {}
         self.error = False
@@ -217,6 +219,8 @@ class Subsegment:
             doc["http"] = _clamp_http(self.http)
         if self.aws:
             doc["aws"] = self.aws
+        if self.sql:
+            doc["sql"] = self.sql
         if self.annotations:
             doc["annotations"] = self.annotations
         if self.metadata:
@@ -373,10 +377,13 @@ def _fast_body(sub: Subsegment) -> str | None:
         else:
             body += ',"http":' + _dumps(_clamp_http(http))
     aws = sub.aws
+    sql = sub.sql
     if sub.annotations or sub.metadata or sub.cause is not None:
         rest: dict[str, Any] = {}
         if aws:
             rest["aws"] = aws
+        if sql:
+            rest["sql"] = sql
         if sub.annotations:
             rest["annotations"] = sub.annotations
         if sub.metadata:
@@ -385,8 +392,27 @@ def _fast_body(sub: Subsegment) -> str | None:
             rest["cause"] = sub.cause
         return body + "," + _dumps(rest)[1:]
     if aws:
-        return body + ',"aws":' + _dumps(aws) + "}"
+        body += ',"aws":' + _dumps(aws)
+    if sql:
+        body += ',"sql":' + _sql_block(sql)
     return body + "}"
+
+
+# id(sql block) -> (a copy of it, its JSON): a database's block is encoded once.
+_sql_json: dict[int, tuple[dict[str, Any], str]] = {}
+_SQL_JSON_SIZE: Final = 64
+
+
+def _sql_block(sql: dict[str, Any]) -> str:
+    """``_dumps(sql)``; a block equal to the one last seen at the same id is not encoded again."""
+    known = _sql_json.get(id(sql))
+    if known is not None and known[0] == sql:
+        return known[1]
+    text = _dumps(sql)
+    if len(_sql_json) >= _SQL_JSON_SIZE:
+        _sql_json.clear()
+    _sql_json[id(sql)] = (dict(sql), text)
+    return text
 
 
 def encode_aws_call(
@@ -507,7 +533,7 @@ def _checked_body(sub: Subsegment) -> str:
 def _safe_document(doc: dict[str, Any]) -> dict[str, Any]:
     """``doc`` with every value JSON cannot hold replaced (fresh containers)."""
     safe = dict(doc)
-    for key in ("http", "aws", "annotations", "metadata", "cause"):
+    for key in ("http", "aws", "sql", "annotations", "metadata", "cause"):
         if key in safe:
             safe[key] = make_safe(safe[key])
     for key in ("start_time", "end_time"):

@@ -1,4 +1,4 @@
-"""Trace downstream calls made with botocore/boto3, http.client, urllib3 and requests.
+"""Trace downstream calls: botocore/boto3, HTTP clients, SQL databases and Redis.
 
 ``install()`` is all the handler wrapper calls. It never imports a client
 library: a library the function already imported is patched at once, any
@@ -35,6 +35,13 @@ _TARGETS = {
     # Not a client: threads and executors carry the current subsegment.
     "threading": "lambda_xray.threads",
     "concurrent.futures.thread": "lambda_xray.threads",
+    "psycopg": "lambda_xray.patches.psycopg",
+    "psycopg2": "lambda_xray.patches.psycopg2",
+    "pymysql.connections": "lambda_xray.patches.pymysql",
+    "redis.client": "lambda_xray.patches.redis",
+    "redis.asyncio.client": "lambda_xray.patches.redis",
+    "valkey.client": "lambda_xray.patches.redis",
+    "valkey.asyncio.client": "lambda_xray.patches.redis",
 }
 
 _lock = allocate_lock()

@@ -1,0 +1,360 @@
+"""What the database patches share: the ``sql`` block, query hygiene, the call wrappers.
+
+One recorded database call is one ``remote`` subsegment named
+``<database>@<host>`` carrying the X-Ray ``sql`` block of its connection
+(:class:`Target`, described once per connection). The query text is added
+only when ``LAMBDA_XRAY_CAPTURE_SQL`` is on, and then only as
+:func:`sanitize` leaves it: string, number, hex and dollar-quoted literals
+become ``?`` and comments are dropped, so an inline literal (``WHERE
+email = 'bob@example.com'``) never reaches trace data; placeholders
+(``%s``, ``%(name)s``, ``$1``, ``?``, ``:name``) stay as written. Parameters
+are never read.
+
+Errors are ``fault`` with their cause. A database server quotes values in
+its error messages (``Duplicate entry 'bob@example.com'``, ``DETAIL: Key
+(email)=(...)``), so the message of an error the server answered with is
+replaced by its error code (``SQLSTATE 23505``, ``MySQL error 1062``,
+``WRONGTYPE``); an error raised before any statement reached the server
+(connection refused, authentication failed) keeps its message, with the
+connection's password removed should it appear there.
+"""
+
+from __future__ import annotations
+
+from lambda_xray import _recorder, config
+from lambda_xray.context_missing import ContextMissingError
+from lambda_xray.patches import _common
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, Final
+
+    from lambda_xray._recorder import Subsegment
+
+    Render = Callable[[Any, Any], str]
+
+__all__ = ["Target", "call", "call_async", "sanitize"]
+
+#: Longest query text recorded (characters); longer text is cut and marked.
+MAX_QUERY: Final = 2000
+#: ``preparation`` values: a stored procedure call, or any other statement.
+CALL: Final = "call"
+STATEMENT: Final = "statement"
+
+_patterns: dict[bool, Any] = {}
+
+# Literal and comment syntax; the first alternative that matches at a position wins.
+_NUMBER: Final = (
+    r"(?P<number>(?<![\w$.:%])"
+    r"(?:0[xX][0-9A-Fa-f]+|\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)"
+    r"(?![\w$]))"
+)
+_POSTGRESQL: Final = "|".join(
+    (
+        r"(?P<comment>--[^\n]*|/\*.*?(?:\*/|\Z))",
+        r"(?P<dollar>\$(?P<tag>[A-Za-z_][A-Za-z0-9_]*|)\$.*?(?:\$(?P=tag)\$|\Z))",
+        r"(?P<escaped>(?<![\w$])[Ee]'(?:[^'\\]|''|\\.)*(?:'|\Z))",
+        r"(?P<string>[BbXxNn]?'(?:[^']|'')*(?:'|\Z))",
+        r"(?P<identifier>\"(?:[^\"]|\"\")*(?:\"|\Z))",
+        _NUMBER,
+    )
+)
+_MYSQL: Final = "|".join(
+    (
+        r"(?P<comment>(?:--\s|\#)[^\n]*|/\*.*?(?:\*/|\Z))",
+        r"(?P<string>(?:_[A-Za-z0-9]+)?[BbXxNn]?'(?:[^'\\]|''|\\.)*(?:'|\Z))",
+        r"(?P<dstring>\"(?:[^\"\\]|\"\"|\\.)*(?:\"|\Z))",
+        r"(?P<identifier>`(?:[^`]|``)*(?:`|\Z))",
+        _NUMBER,
+    )
+)
+
+
+def _pattern(mysql: bool) -> Any:
+    pattern = _patterns.get(mysql)
+    if pattern is None:
+        import re
+
+        pattern = _patterns[mysql] = re.compile(_MYSQL if mysql else _POSTGRESQL, re.DOTALL)
+    return pattern
+
+
+def _replace(match: Any) -> str:
+    kind = match.lastgroup
+    if kind == "comment":
+        return " "
+    if kind == "identifier":
+        return str(match.group(0))
+    return "?"
+
+
+def sanitize(query: str, *, mysql: bool = False) -> str:
+    """``query`` with every literal replaced by ``?`` and every comment removed.
+
+    PostgreSQL syntax by default (``'...'`` strings with ``''`` escapes,
+    ``E'...'`` strings with backslash escapes, ``$tag$...$tag$`` bodies,
+    ``"names"`` kept); ``mysql``: MySQL's (backslash escapes in every string,
+    ``"text"`` is a string, `` `names` `` kept, ``#`` comments). Numbers,
+    hexadecimal and bit literals become ``?`` too; placeholders stay. The
+    result is at most :data:`MAX_QUERY` characters (``...`` marks a cut).
+    """
+    text = _pattern(mysql).sub(_replace, query)
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_QUERY else text[: MAX_QUERY - 3] + "..."
+
+
+def query_text(query: Any, render: Render | None = None, owner: Any = None) -> str | None:
+    """The text of ``query`` (``str``, ``bytes`` or a driver's composed object), or ``None``.
+
+    ``render(owner, query)`` turns a composed query (psycopg's ``sql.SQL``)
+    into text; it may inline literals, which :func:`sanitize` then removes.
+    """
+    if isinstance(query, str):
+        return query
+    if isinstance(query, (bytes, bytearray, memoryview)):
+        return bytes(query).decode("utf-8", "replace")
+    if render is not None:
+        try:
+            return render(owner, query)
+        except Exception:
+            return None
+    return None
+
+
+class Target:
+    """A database as its subsegments name and describe it (one per connection).
+
+    ``sql`` is the X-Ray ``sql`` block without ``preparation`` and query
+    (``url`` never holds a password); ``secret`` is the connection's password,
+    kept only to scrub it from connection error messages.
+    """
+
+    __slots__ = ("mysql", "name", "prepared", "secret", "sql")
+
+    def __init__(
+        self,
+        *,
+        database_type: str,
+        scheme: str,
+        host: str | None,
+        port: int | str | None,
+        database: str | None,
+        user: str | None,
+        driver_version: str,
+        database_version: str | None = None,
+        secret: str | None = None,
+        mysql: bool = False,
+    ) -> None:
+        host_text = host or "localhost"
+        self.name = f"{database}@{host_text}" if database else host_text
+        authority = host_text if ":" not in host_text else f"[{host_text}]"
+        if host_text.startswith("/"):  # a Unix socket directory
+            authority = "localhost"
+        if port:
+            authority += f":{port}"
+        userinfo = f"{user}@" if user else ""
+        sql: dict[str, Any] = {
+            "url": f"{scheme}://{userinfo}{authority}/{database or ''}",
+            "database_type": database_type,
+            "driver_version": driver_version,
+        }
+        if database_version:
+            sql["database_version"] = database_version
+        if user:
+            sql["user"] = user[:250]
+        self.sql = sql
+        #: ``sql`` with each ``preparation`` value, made on first use.
+        self.prepared: dict[str, dict[str, Any]] = {}
+        self.secret = secret or None
+        self.mysql = mysql
+
+
+def begin(
+    target: Target,
+    preparation: str | None,
+    query: Any = None,
+    render: Render | None = None,
+    owner: Any = None,
+) -> Subsegment | None:
+    """Open the call's subsegment (``None`` when nothing is recorded)."""
+    sub = _recorder.begin_subsegment(target.name, "remote")
+    if sub is None:
+        return None
+    if preparation is None:  # a connect: completed once connected
+        sub.sql = dict(target.sql)
+        return sub
+    prepared = target.prepared.get(preparation)
+    if prepared is None:
+        prepared = target.prepared[preparation] = {**target.sql, "preparation": preparation}
+    if config.get().capture_sql:
+        text = query_text(query, render, owner)
+        if text is not None:
+            prepared = {**prepared, "sanitized_query": sanitize(text, mysql=target.mysql)}
+    sub.sql = prepared  # shared by the target's calls: never changed once made
+    return sub
+
+
+def finish(sub: Subsegment, error: BaseException | None, target: Target | None) -> None:
+    """Close and send ``sub``; an ``error`` makes it a fault with a scrubbed cause."""
+    try:
+        if error is not None:
+            sub.fault = True
+            code = server_error_code(error)
+            sub.add_exception(error, remote=code is not None)
+            _scrub(sub.cause, error, code, target.secret if target is not None else None)
+        _recorder.end_subsegment(sub)
+    except Exception:
+        _common.warn_once("sql-end", "could not close a database subsegment")
+
+
+def server_error_code(error: BaseException) -> str | None:
+    """The code of an error the server answered with, ``None`` for any other error."""
+    module = type(error).__module__ or ""
+    if module.startswith("pymysql"):
+        args = error.args
+        if args and type(args[0]) is int and args[0] < 2000:  # 2000+: client-side errors
+            return f"MySQL error {args[0]}"
+        return None
+    sqlstate = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+    if isinstance(sqlstate, str) and sqlstate:
+        return f"SQLSTATE {sqlstate}"
+    if module.startswith(("redis", "valkey")) and type(error).__name__ not in _REDIS_CLIENT_ERRORS:
+        head = str(error).split(" ", 1)[0]
+        return head if head.isupper() and head.isalpha() else type(error).__name__
+    return None
+
+
+_REDIS_CLIENT_ERRORS: Final = frozenset(
+    {
+        "ConnectionError",
+        "TimeoutError",
+        "AuthenticationError",
+        "BusyLoadingError",
+        "ChildDeadlockedError",
+        "DataError",
+        "InvalidResponse",
+        "MaxConnectionsError",
+    }
+)
+
+
+def _scrub(cause: Any, error: BaseException, code: str | None, secret: str | None) -> None:
+    if not isinstance(cause, dict):
+        return  # the id of an exception already recorded (and scrubbed) elsewhere
+    for exception in cause.get("exceptions", ()):
+        message = exception.get("message")
+        if not isinstance(message, str):
+            continue
+        if code is not None:
+            exception["message"] = code
+            code = None  # the exceptions it was raised from keep only their type
+        elif exception is not cause["exceptions"][0]:
+            exception["message"] = ""
+        else:
+            if secret and secret in message:
+                message = message.replace(secret, "****")
+            from lambda_xray.redact import redact
+
+            exception["message"] = redact(message)
+
+
+# -- the call wrappers -----------------------------------------------------------
+
+
+def _refresh(sub: Subsegment, describe: Callable[[Any], Target | None], owner: Any) -> None:
+    try:
+        target = describe(owner)
+        if target is not None:
+            sub.sql.update(target.sql)
+    except Exception:
+        _common.warn_once("sql-refresh", "could not describe a database connection")
+
+
+def call(
+    original: Callable[..., Any],
+    describe: Callable[[Any], Target | None],
+    preparation: str | None,
+    self: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    render: Render | None = None,
+    refresh: bool = False,
+) -> Any:
+    """Run ``original(self, *args, **kwargs)`` as one recorded database call.
+
+    ``describe(self)`` names the database (``None``: not traced); the query
+    is the first argument (or ``query=``). ``refresh``: describe ``self`` again once the call
+    succeeded (a connect learns the server version) and update the block.
+    """
+    guard = _common.in_traced_call
+    if guard.get() is not None:
+        return original(self, *args, **kwargs)
+    try:
+        target = describe(self)
+        sub = (
+            None
+            if target is None
+            else begin(target, preparation, args[0] if args else kwargs.get("query"), render, self)
+        )
+    except ContextMissingError:
+        raise
+    except Exception:
+        _common.warn_once("sql-begin", "could not trace a database call")
+        sub = None
+    if sub is None:
+        return original(self, *args, **kwargs)
+    token = guard.set("")
+    try:
+        result = original(self, *args, **kwargs)
+    except BaseException as exc:
+        finish(sub, exc, target)
+        raise
+    finally:
+        guard.reset(token)
+    if refresh:
+        _refresh(sub, describe, self)
+    _recorder.end_subsegment(sub)  # never raises
+    return result
+
+
+async def call_async(
+    original: Callable[..., Any],
+    describe: Callable[[Any], Target | None],
+    preparation: str | None,
+    self: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    render: Render | None = None,
+    refresh: bool = False,
+) -> Any:
+    """:func:`call` for a coroutine function (the guard is per task)."""
+    guard = _common.in_traced_call
+    if guard.get() is not None:
+        return await original(self, *args, **kwargs)
+    try:
+        target = describe(self)
+        sub = (
+            None
+            if target is None
+            else begin(target, preparation, args[0] if args else kwargs.get("query"), render, self)
+        )
+    except ContextMissingError:
+        raise
+    except Exception:
+        _common.warn_once("sql-begin", "could not trace a database call")
+        sub = None
+    if sub is None:
+        return await original(self, *args, **kwargs)
+    token = guard.set("")
+    try:
+        result = await original(self, *args, **kwargs)
+    except BaseException as exc:
+        finish(sub, exc, target)
+        raise
+    finally:
+        guard.reset(token)
+    if refresh:
+        _refresh(sub, describe, self)
+    _recorder.end_subsegment(sub)  # never raises
+    return result

@@ -1,0 +1,220 @@
+"""psycopg2: one ``remote`` subsegment per connect, ``execute``, ``executemany``, ``callproc``.
+
+psycopg2's connection and cursor are C types whose methods cannot be
+replaced, so ``psycopg2.connect`` is wrapped instead: it records the connect
+and hands psycopg2 a subclass of the connection factory in use (the plain
+``connection`` or the caller's own ``connection_factory``) whose ``cursor()``
+makes cursors of a traced subclass of the cursor factory in use
+(``cursor_factory`` of the call or of the connection, ``RealDictCursor``,
+``NamedTupleCursor``, ...). ``isinstance`` checks against the caller's
+classes still hold. Connections made before the layer loaded (at module
+level, before the handler wrapper ran) are not traced: the layer loads
+before the function's module, so that only happens to a module the layer
+did not load. See :mod:`lambda_xray.patches._sql` for the ``sql`` block.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from lambda_xray.context_missing import ContextMissingError
+from lambda_xray.patches import _common, _sql
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import ModuleType
+    from typing import Any, Final
+
+_TARGET: Final = "_lambda_xray_target"
+#: Marks the classes made here, so a traced class is never subclassed again.
+_TRACED: Final = "_lambda_xray_traced"
+_driver: list[str] = []
+_connection_classes: dict[type, type] = {}
+_cursor_classes: dict[type, type] = {}
+
+
+def patch(module: ModuleType) -> None:
+    """Wrap ``psycopg2.connect`` (idempotent)."""
+    global _cursor_base, _plain_cursor_method
+    if "psycopg2.extensions" not in sys.modules:
+        __import__("psycopg2.extensions")
+    extensions = sys.modules["psycopg2.extensions"]
+    _cursor_base = extensions.cursor
+    _plain_cursor_method = extensions.connection.cursor
+    version = str(getattr(module, "__version__", "")).split(" ", 1)[0]
+    _driver[:] = [f"psycopg2 {version}".strip()]
+    _common.wrap(module, "connect", lambda original: _wrap_connect(original, extensions))
+
+
+def _server_version(number: Any) -> str | None:
+    """``18.6`` for libpq's 180006, ``9.6.24`` for 90624."""
+    if type(number) is not int or number <= 0:
+        return None
+    if number >= 100000:
+        return f"{number // 10000}.{number % 10000}"
+    return f"{number // 10000}.{number // 100 % 100}.{number % 100}"
+
+
+def describe(connection: Any) -> _sql.Target:
+    """The connection's target (cached on the connection)."""
+    found = connection.__dict__.get(_TARGET)
+    if found is not None:
+        target: _sql.Target = found
+        return target
+    info = connection.info
+    target = _sql.Target(
+        database_type="PostgreSQL",
+        scheme="postgresql",
+        host=info.host,
+        port=info.port,
+        database=info.dbname,
+        user=info.user,
+        driver_version=_driver[0] if _driver else "psycopg2",
+        database_version=_server_version(info.server_version),
+        secret=info.password,
+    )
+    connection.__dict__[_TARGET] = target
+    return target
+
+
+def _describe_dsn(extensions: Any, dsn: Any, kwargs: dict[str, Any]) -> _sql.Target:
+    """The target a connect is about to reach, from its arguments (no round trip)."""
+    params: dict[str, Any] = {}
+    if dsn:
+        try:
+            params.update(extensions.parse_dsn(dsn))
+        except Exception:
+            params = {}
+    params.update({k: v for k, v in kwargs.items() if v is not None})
+    database = params.get("dbname") or params.get("database")
+    return _sql.Target(
+        database_type="PostgreSQL",
+        scheme="postgresql",
+        host=str(params.get("host") or "localhost").split(",", 1)[0],
+        port=params.get("port"),
+        database=str(database) if database else None,
+        user=str(params["user"]) if params.get("user") else None,
+        driver_version=_driver[0] if _driver else "psycopg2",
+        secret=str(params["password"]) if params.get("password") else None,
+    )
+
+
+def _wrap_connect(original: Callable[..., Any], extensions: Any) -> Callable[..., Any]:
+    begin, finish = _sql.begin, _sql.finish
+    guard = _common.in_traced_call
+
+    def connect(
+        dsn: Any = None, connection_factory: Any = None, cursor_factory: Any = None, **kwargs: Any
+    ) -> Any:
+        try:
+            factory = _traced_connection(connection_factory or extensions.connection)
+        except Exception:
+            _common.warn_once("psycopg2-class", "could not trace a psycopg2 connection class")
+            factory = connection_factory
+        target = sub = None
+        if guard.get() is None:
+            try:
+                target = _describe_dsn(extensions, dsn, kwargs)
+                sub = begin(target, None)
+            except ContextMissingError:
+                raise
+            except Exception:
+                _common.warn_once("psycopg2-connect", "could not trace a psycopg2 connect")
+        if sub is None:
+            return original(dsn, factory, cursor_factory, **kwargs)
+        token = guard.set("")
+        try:
+            connection = original(dsn, factory, cursor_factory, **kwargs)
+        except BaseException as exc:
+            finish(sub, exc, target)
+            raise
+        finally:
+            guard.reset(token)
+        try:
+            sub.sql.update(describe(connection).sql)
+        except Exception:
+            _common.warn_once("psycopg2-describe", "could not describe a psycopg2 connection")
+        finish(sub, None, None)
+        return connection
+
+    return connect
+
+
+def _traced_connection(base: Any) -> Any:
+    if getattr(base, _TRACED, False):
+        return base
+    cls = _connection_classes.get(base)
+    if cls is None:
+        base_cursor = base.cursor
+        # A factory with its own cursor() may pick its own default cursor class
+        # (LoggingConnection does): that choice is left alone, untraced.
+        own_default = base_cursor is not _plain_cursor_method
+
+        def cursor(self: Any, *args: Any, **kwargs: Any) -> Any:
+            if len(args) >= 2:  # cursor(name, cursor_factory, ...)
+                chosen = args[1]
+                args = (args[0], None, *args[2:])
+            else:
+                chosen = kwargs.pop("cursor_factory", None)
+            chosen = chosen or self.cursor_factory
+            if chosen is None:
+                if own_default:
+                    return base_cursor(self, *args, **kwargs)
+                chosen = _cursor_base
+            try:
+                chosen = _traced_cursor(chosen)
+            except Exception:
+                _common.warn_once("psycopg2-cursor", "could not trace a psycopg2 cursor class")
+            if len(args) >= 2:
+                return base_cursor(self, args[0], chosen, *args[2:], **kwargs)
+            return base_cursor(self, *args, cursor_factory=chosen, **kwargs)
+
+        cls = type(base.__name__, (base,), {"cursor": cursor, _TRACED: True})
+        cls.__module__ = base.__module__
+        cls.__qualname__ = base.__qualname__
+        _connection_classes[base] = cls
+    return cls
+
+
+_cursor_base: Any = None  # psycopg2.extensions.cursor
+_plain_cursor_method: Any = None  # psycopg2.extensions.connection.cursor
+
+
+def _traced_cursor(base: Any) -> Any:
+    if getattr(base, _TRACED, False):
+        return base
+    cls = _cursor_classes.get(base)
+    if cls is None:
+        call = _sql.call
+        execute, executemany, callproc = base.execute, base.executemany, base.callproc
+
+        def traced_execute(self: Any, *args: Any, **kwargs: Any) -> Any:
+            return call(execute, _describe_cursor, _sql.STATEMENT, self, args, kwargs, _render)
+
+        def traced_executemany(self: Any, *args: Any, **kwargs: Any) -> Any:
+            return call(executemany, _describe_cursor, _sql.STATEMENT, self, args, kwargs, _render)
+
+        def traced_callproc(self: Any, *args: Any, **kwargs: Any) -> Any:
+            return call(callproc, _describe_cursor, _sql.CALL, self, args, kwargs)
+
+        namespace = {
+            "execute": traced_execute,
+            "executemany": traced_executemany,
+            "callproc": traced_callproc,
+            _TRACED: True,
+        }
+        cls = type(base.__name__, (base,), namespace)
+        cls.__module__ = base.__module__
+        cls.__qualname__ = base.__qualname__
+        _cursor_classes[base] = cls
+    return cls
+
+
+def _describe_cursor(cursor: Any) -> _sql.Target:
+    return describe(cursor.connection)
+
+
+def _render(cursor: Any, query: Any) -> str:
+    text = query.as_string(cursor)
+    return text if isinstance(text, str) else bytes(text).decode("utf-8", "replace")

@@ -1,0 +1,109 @@
+"""The function under test for the database tests, run by the real ``awslambdaric``.
+
+:class:`RuntimeFunction` starts ``python -m awslambdaric
+lambda_xray.handler.handler`` (via :mod:`lx_runtime_api`) with the layer on
+``PYTHONPATH`` as ``/opt/python`` and ``app.handler`` as the function, and
+reads what the layer sent from a local collector.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from lx_runtime_api import LambdaProcess, RuntimeApi
+
+
+def new_trace_id() -> str:
+    return f"1-{int(time.time()):08x}-{os.urandom(12).hex()}"
+
+
+def trace_header(trace_id: str, sampled: bool = True) -> str:
+    return f"Root={trace_id};Parent=53995c3f42cd8ad8;Sampled={1 if sampled else 0}"
+
+
+class RuntimeFunction:
+    """One ``python -m awslambdaric lambda_xray.handler.handler`` process and its collector.
+
+    ``app.handler`` in ``task_root`` is the function; the layer is on
+    ``PYTHONPATH`` as ``/opt/python``. Use as a context manager.
+    """
+
+    def __init__(
+        self,
+        collector: Any,
+        task_root: Path,
+        log_path: Path,
+        layer_python: Path,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.collector = collector
+        self._stack = contextlib.ExitStack()
+        self.api = self._stack.enter_context(RuntimeApi())
+        self.proc = self._stack.enter_context(
+            LambdaProcess(
+                self.api,
+                handler="lambda_xray.handler.handler",
+                task_root=task_root,
+                layer_python=layer_python,
+                log_path=log_path,
+                env={
+                    "AWS_XRAY_DAEMON_ADDRESS": collector.address,
+                    "LAMBDA_XRAY_HANDLER": "app.handler",
+                    **(env or {}),
+                },
+            )
+        )
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._stack.close()
+
+    def invoke(self, event: Any, trace: str | None) -> Any:
+        """The handler's response (an error outcome fails the test with the function's log)."""
+        try:
+            outcome = self.api.invoke(event, trace_id=trace, timeout=60)
+        except TimeoutError as e:
+            raise AssertionError(f"{e}\nfunction log:\n{self.proc.log()[-3000:]}") from e
+        assert outcome.kind == "response", (outcome.body, self.proc.log()[-3000:])
+        return outcome.json()
+
+    def docs(self, trace_id: str, count: int, timeout: float = 15) -> list[dict[str, Any]]:
+        """Wait for ``count`` documents of ``trace_id`` and return them (no more arrive)."""
+
+        def mine(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            return [d for d in docs if d.get("trace_id") == trace_id]
+
+        try:
+            self.collector.wait_for(lambda d: len(mine(d)) >= count, timeout)
+        except TimeoutError as e:
+            raise AssertionError(
+                f"expected {count} documents for {trace_id}, got "
+                f"{mine(self.collector.documents)}\nfunction log:\n{self.proc.log()[-3000:]}"
+            ) from e
+        time.sleep(0.1)  # anything extra (a double subsegment) would arrive now
+        got = mine(self.collector.documents)
+        assert len(got) == count, got
+        return got
+
+    def nothing_sent(self, trace_id: str) -> bool:
+        """True if no document of ``trace_id`` arrived, checked after a sentinel invoke.
+
+        UDP on loopback from one socket arrives in order: once the sentinel's
+        document is in, anything sent before it would be too.
+        """
+        sentinel = new_trace_id()
+        self.invoke({}, trace_header(sentinel))
+        self.docs(sentinel, 1)
+        return not [d for d in self.collector.documents if d.get("trace_id") == trace_id]
