@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 __all__ = ["edge_summary", "map_diagram", "map_svg", "node_label", "render_map_text"]
 
 _COLUMN: Final = 36
+#: The review's diagram keeps labels this short (it would cut the kind off a longer one).
+_SVG_LABEL: Final = 40
 _KIND_LABEL: Final = {
     "client": "client",
     "bucket": "S3 bucket",
@@ -52,8 +54,13 @@ def edge_summary(edge: MapEdge) -> str:
     return ", ".join(parts)
 
 
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+def _clip(node: MapNode, width: int) -> str:
+    """``node_label`` in at most ``width`` characters: the end of a long name is kept."""
+    text = node_label(node)
+    if len(text) <= width:
+        return text
+    head = f"{_KIND_LABEL.get(node.kind, node.kind)}: …"
+    return head + node.name[-(width - len(head)) :]
 
 
 def render_map_text(trace_map: TraceMap) -> str:
@@ -67,12 +74,12 @@ def render_map_text(trace_map: TraceMap) -> str:
         f"{'from':{_COLUMN}} {'to':{_COLUMN}} {'requests':>8} {'avg':>10} {'p95':>10}"
         f" {'err':>4} {'thr':>4} {'fault':>5}",
     ]
-    for edge in trace_map.edges:
+    order = {kind: i for i, kind in enumerate(KINDS)}
+    for edge in sorted(trace_map.edges, key=lambda e: (order[nodes[e.source].kind], e.source)):
         source, target = nodes[edge.source], nodes[edge.target]
         lines.append(
-            f"{_clip(node_label(source), _COLUMN):{_COLUMN}} "
-            f"{_clip(node_label(target), _COLUMN):{_COLUMN}} {edge.count:>8} "
-            f"{fmt_ms(edge.avg_ms):>10} {fmt_ms(edge.p95_ms):>10} {edge.errors:>4} "
+            f"{_clip(source, _COLUMN):{_COLUMN}} {_clip(target, _COLUMN):{_COLUMN}} "
+            f"{edge.count:>8} {fmt_ms(edge.avg_ms):>10} {fmt_ms(edge.p95_ms):>10} {edge.errors:>4} "
             f"{edge.throttles:>4} {edge.faults:>5}"
         )
     touched = {e.source for e in trace_map.edges} | {e.target for e in trace_map.edges}
@@ -128,7 +135,7 @@ def map_diagram(trace_map: TraceMap) -> Diagram:
             NodeSpec(
                 n.key,
                 n.kind,
-                node_label(n),
+                _clip(n, _SVG_LABEL),
                 _node_title(n),
                 f"node {n.kind}" + (" has-fault" if n.key in faulty else ""),
             )

@@ -32,6 +32,8 @@ COLUMN_GAP: Final = 150
 MARGIN: Final = 20
 HEADER: Final = 28
 _LABEL_MAX: Final = 40
+#: Labels longer than this are fitted into the node's box (squeezed, never overflowing it).
+FIT_CHARS: Final = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +162,17 @@ def _y(row: int) -> int:
     return MARGIN + HEADER + row * (NODE_H + GAP)
 
 
+def _along(a: Node, b: Node, t: float) -> tuple[int, int]:
+    """The point at ``t`` (0..1) on :func:`_curve` from ``a`` to ``b``, a little above it."""
+    x1, y1 = a.x + NODE_W, a.y + NODE_H // 2
+    x2, y2 = b.x, b.y + NODE_H // 2
+    mid = (x1 + x2) / 2
+    u = 1 - t
+    x = u**3 * x1 + 3 * u * u * t * mid + 3 * u * t * t * mid + t**3 * x2
+    y = u**3 * y1 + 3 * u * u * t * y1 + 3 * u * t * t * y2 + t**3 * y2
+    return round(x), round(y) - 3
+
+
 def _curve(a: Node, b: Node) -> str:
     x1, y1 = a.x + NODE_W, a.y + NODE_H // 2
     x2, y2 = b.x, b.y + NODE_H // 2
@@ -210,8 +223,7 @@ def arrange(
         a, b = nodes.get(edge.source), nodes.get(edge.target)
         if a is None or b is None:
             continue
-        label_x = (a.x + NODE_W + b.x) // 2 if b.x > a.x else a.x + NODE_W // 2
-        label_y = (a.y + b.y) // 2 + NODE_H // 2 - 3
+        label_x, label_y = _along(a, b, 0.7)
         drawn.append(
             Edge(
                 "call",
@@ -250,6 +262,11 @@ def _svg_template() -> jinja2.Template:
 def svg(diagram: Diagram, *, css_class: str = "service-map", label: str = "") -> markupsafe.Markup:
     """``diagram`` as inline SVG with its own style (every text autoescaped)."""
     text = _svg_template().render(
-        diagram=diagram, node_w=NODE_W, node_h=NODE_H, css_class=css_class, label=label
+        diagram=diagram,
+        node_w=NODE_W,
+        node_h=NODE_H,
+        fit_chars=FIT_CHARS,
+        css_class=css_class,
+        label=label,
     )
     return markupsafe.Markup(text)
