@@ -33,7 +33,7 @@ MARGIN: Final = 20
 HEADER: Final = 28
 _LABEL_MAX: Final = 40
 #: Labels longer than this are fitted into the node's box (squeezed, never overflowing it).
-FIT_CHARS: Final = 32
+FIT_CHARS: Final = 37
 
 
 @dataclass(frozen=True, slots=True)
