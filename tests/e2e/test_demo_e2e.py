@@ -1,14 +1,13 @@
 """End to end: what ``make demo`` does, against MiniStack, with the real CDK CLI and layer.
 
-One demo run (module fixture) deploys the reference app (app.py in the repository
-root), runs its four flows and collects the traces; the tests assert on what it saw.
+One demo run (session fixture ``demo``, conftest.py) deploys the reference app (app.py
+in the repository root), runs its four flows and collects the traces; the tests assert
+on what it saw.
 """
 
 from __future__ import annotations
 
-import io
 import json
-from collections.abc import Iterator
 from html import escape as html_escape
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import jsonschema  # type: ignore[import-untyped]
 import pytest
 
 from cdk_lambda_xray._contract import ENV_HANDLER, WRAPPER_HANDLER
-from cdk_lambda_xray.local.demo import FLOWS, DemoOptions, DemoResult, run_demo
+from cdk_lambda_xray.local.demo import FLOWS, DemoResult
 from cdk_lambda_xray.local.traceview import Node, Trace
 
 pytestmark = pytest.mark.e2e
@@ -32,23 +31,6 @@ APP_FUNCTIONS = {
     "write_object.handler": "WriterFunctionName",
     "notify.handler": "NotifyFunctionName",
 }
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DemoResult, str]]:
-    out = io.StringIO()
-    # Timeouts well inside pytest's, so a hang fails here and still tears down.
-    options = DemoOptions(
-        app_dir=REPO_ROOT,
-        work_dir=tmp_path_factory.mktemp("demo"),
-        bootstrap_timeout=100,
-        deploy_timeout=120,
-        trace_timeout=30,
-    )
-    result = run_demo(options, out)
-    text = out.getvalue()
-    print(text)  # shown with -s or on failure
-    yield result, text
 
 
 def _flow(result: DemoResult, key: str) -> Trace:
