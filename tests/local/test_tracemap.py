@@ -7,6 +7,7 @@ a reader sees: the table's rows and the SVG's nodes and edges.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -315,3 +316,19 @@ def test_the_map_never_raises_and_every_edge_joins_two_nodes(docs: list[Any]) ->
         assert edge.count >= 1 and edge.source != edge.target
         assert edge.avg_ms is None or edge.avg_ms >= 0
     render_map_text(trace_map)
+
+
+def test_the_traces_command_prints_the_map_after_the_trees(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cdk_lambda_xray.local.traceview_cli import main
+
+    path = tmp_path / "t.jsonl"
+    path.write_text("".join(json.dumps(d) + "\n" for d in _connected_flow()), encoding="utf-8")
+    assert main([str(path), "--no-color"]) == 0
+    out = capsys.readouterr().out
+    trees, _, table = out.partition("trace map: 5 nodes, 4 edges\n")
+    assert "## record_upload.handler" in trees
+    rows = table.splitlines()[1:]
+    assert any(r.startswith("client: demo client") and "S3 bucket: uploads-1" in r for r in rows)
+    assert len(rows) == 4

@@ -35,7 +35,8 @@ from cdk_lambda_xray.verify.match import Matcher, iam_service
 
 __all__ = ["Finding", "HopCheck", "HopState", "Verification", "verify_map"]
 
-_SOURCE_KINDS: Final = frozenset({"bucket", "topic", "queue", "client", "service"})
+#: nodes the matcher can tie to an event source of the templates
+_SOURCE_KINDS: Final = frozenset({"bucket", "topic", "queue"})
 
 
 class HopState(StrEnum):
@@ -266,7 +267,7 @@ class _Comparison:
         if target.kind == "function" and source.kind == "lambda" and source_rid == target_rid:
             return None  # the Lambda service in front of its own function
         entering = target.kind in {"function", "lambda"} and source.kind in _SOURCE_KINDS
-        if entering and source.kind != "client" and target_rid is not None:
+        if entering and target_rid is not None:
             return Finding(
                 "undeclared",
                 shown_s,
