@@ -306,7 +306,7 @@ _value = st.one_of(
 _document = st.one_of(_json, st.dictionaries(_field, _value, max_size=10))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(_document, max_size=12))
 def test_the_map_never_raises_and_every_edge_joins_two_nodes(docs: list[Any]) -> None:
     trace_map = map_from_documents(docs)
