@@ -279,3 +279,56 @@ def test_verify_never_raises_on_arbitrary_documents(
     result = verify_map(model, matcher, map_from_documents(docs))
     assert len(result.hops) == len(model.event_sources) + len(model.downstream)
     assert all(isinstance(h.state, HopState) for h in result.hops)
+
+
+def test_hops_that_cannot_be_seen_say_why(run: Run, broken_out: Path, tmp_path: Path) -> None:
+    """The review's deliberately broken app: an SNS topic without active tracing."""
+    traces = tmp_path / "empty.jsonl"
+    traces.write_text("", encoding="utf-8")
+    code, report = _json_report(run, broken_out, str(traces), "--fail-on", "none")
+    assert code == 0
+    gaps = [h for h in report["hops"] if h["state"] == "gap"]
+    assert any(
+        h["kind"] == "event source" and h["reason"].startswith("untraced hop: topic tracing")
+        for h in gaps
+    ), gaps
+
+
+def test_calls_of_a_function_without_tracing_are_gaps(
+    run: Run, write_assembly: Any, tmp_path: Path
+) -> None:
+    role = {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}}}
+    policy = {
+        "Type": "AWS::IAM::Policy",
+        "Properties": {
+            "PolicyName": "p",
+            "Roles": [{"Ref": "Role"}],
+            "PolicyDocument": {
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "dynamodb:PutItem",
+                        "Resource": {"Fn::GetAtt": ["Table", "Arn"]},
+                    }
+                ]
+            },
+        },
+    }
+    function = {
+        "Type": "AWS::Lambda::Function",
+        "Properties": {
+            "Runtime": "python3.12",
+            "Handler": "index.handler",
+            "Role": {"Fn::GetAtt": ["Role", "Arn"]},
+            "Code": {"ZipFile": "def handler(e, c): return e"},
+        },
+    }
+    table = {"Type": "AWS::DynamoDB::Table", "Properties": {}}
+    cdk_out = write_assembly({"Role": role, "Policy": policy, "Fn": function, "Table": table})
+    traces = tmp_path / "empty.jsonl"
+    traces.write_text("", encoding="utf-8")
+    code, report = _json_report(run, cdk_out, str(traces))
+    assert code == 0  # nothing with tracing on was promised
+    [hop] = report["hops"]
+    assert (hop["state"], hop["to"]) == ("gap", "S/Table")
+    assert hop["reason"].startswith("upstream without tracing")
