@@ -81,6 +81,7 @@ def test_demo_ends_with_verify_and_it_passes(demo: tuple[DemoResult, str]) -> No
     assert "0 missing" in last.detail
     assert "0 missing" in (_work(result) / "verify.md").read_text(encoding="utf-8")
     assert "verify: the template's promised hops" in text
+    assert "trace map: " in text  # the map's table, printed before the check
 
 
 def test_verify_command_on_the_demo_files_and_without_one_flow(

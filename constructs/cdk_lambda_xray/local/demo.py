@@ -510,11 +510,16 @@ def _report(options: DemoOptions, progress: Progress, result: DemoResult, work: 
 
 
 def _verify(progress: Progress, work: Path) -> None:
-    """Last step: every hop the template promises, against the traces (``verify``)."""
+    """Last step: the trace map, then every hop the template promises against it (``verify``)."""
+    from cdk_lambda_xray.local.tracefile import load_documents
+    from cdk_lambda_xray.local.tracemap import map_from_documents
+    from cdk_lambda_xray.local.tracemap_render import render_map_text
     from cdk_lambda_xray.verify.cli import verify_paths
     from cdk_lambda_xray.verify.reports import render_html, render_markdown
 
     with progress.step("verify: the template's promised hops against the traces") as step:
+        trace_map = map_from_documents(load_documents(work / "traces.jsonl"))
+        progress.print(_indent(render_map_text(trace_map)))
         verification = verify_paths(work / "cdk.out", work / "traces.jsonl")
         (work / "verify.md").write_text(render_markdown(verification, "missing"), "utf-8")
         (work / "verify.html").write_text(render_html(verification, "missing"), "utf-8")
