@@ -332,3 +332,18 @@ def test_the_traces_command_prints_the_map_after_the_trees(
     rows = table.splitlines()[1:]
     assert any(r.startswith("client: demo client") and "S3 bucket: uploads-1" in r for r in rows)
     assert len(rows) == 4
+
+
+def test_a_fault_inside_a_function_marks_it_once_and_a_failed_call_marks_the_callee() -> None:
+    docs = _connected_flow()
+    handler_doc, table_call = docs[3], docs[4]
+    handler_doc["fault"] = True  # the handler raised: its function segment was not flagged
+    table_call["fault"] = True  # and the call before it failed
+    trace_map = map_from_documents(docs)
+    function = trace_map.node("function:RecordUpload")
+    lam = trace_map.node("lambda:RecordUpload")
+    assert function is not None and lam is not None
+    assert (function.recorded, function.faults) == (1, 1)
+    assert lam.faults == 0
+    [edge] = trace_map.edges_between("function:RecordUpload", "table:T")
+    assert edge.faults == 1

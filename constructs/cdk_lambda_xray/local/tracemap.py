@@ -98,7 +98,8 @@ class MapNode:
     #: whose segment was not received) the layer's handler subsegments; 0 for nodes
     #: known only from calls to them.
     recorded: int = 0
-    #: How many of those documents are marked fault / error / throttle.
+    #: How many of those documents are marked fault / error / throttle (themselves or a
+    #: subsegment of theirs that is not a call: a failed call counts for the callee).
     faults: int = 0
     errors: int = 0
     throttles: int = 0
@@ -166,11 +167,6 @@ class _NodeAcc:
     services: set[str] = field(default_factory=set)
     recorded: int = 0
     flags: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FLAGS, 0))
-
-    def record(self, node: Node) -> None:
-        self.recorded += 1
-        for flag in node.flags:
-            self.flags[flag] += 1
 
 
 @dataclass
@@ -253,6 +249,11 @@ def _add_trace(builder: _Builder, trace: Trace) -> None:
     # owner: the map node a document belongs to; target: where a call subsegment goes
     owner: dict[int, str] = {}
     target: dict[int, str] = {}
+    # unit: the recorded document (a segment, or a handler standing for its function)
+    # whose outcome a document shares; calls have none (their errors are the callee's)
+    unit: dict[int, int | None] = {}
+    unit_owner: dict[int, str] = {}
+    unit_flags: dict[int, set[str]] = {}
     parent_of: dict[int, Node] = {}
     for _, node in trace.nodes():
         for child in node.children:
@@ -265,8 +266,9 @@ def _add_trace(builder: _Builder, trace: Trace) -> None:
         if _is_segment(doc):
             kind = _segment_kind(doc, parent)
             key = builder.node(kind, node.raw_name or "(no name)")
-            builder.nodes[key].record(node)
+            builder.nodes[key].recorded += 1
             owner[id(node)] = key
+            unit[id(node)], unit_owner[id(node)] = id(node), key
             if parent is not None and parent.received:
                 upstream = target.get(id(parent)) or owner.get(id(parent))
                 if upstream is not None:
@@ -274,13 +276,23 @@ def _add_trace(builder: _Builder, trace: Trace) -> None:
         else:
             key = _subsegment_owner(builder, node, doc, parent, owner)
             owner[id(node)] = key
-            _note_handler(
-                builder.nodes[key], node, doc, owned=parent is None or not parent.received
-            )
+            stands = parent is None or not parent.received
+            if _note_handler(builder.nodes[key], node, doc, owned=stands):
+                unit[id(node)], unit_owner[id(node)] = id(node), key
+            else:
+                unit[id(node)] = unit.get(id(parent)) if parent is not None else None
             call = _call_target(builder, node, doc)
+            if call is not None:
+                unit[id(node)] = None
             if call is not None and (parent is None or id(parent) not in target):
                 target[id(node)] = call
                 builder.edge(key, call, node)
+        recorded = unit.get(id(node))
+        if recorded is not None:
+            unit_flags.setdefault(recorded, set()).update(node.flags)
+    for recorded, flags in unit_flags.items():
+        for flag in flags:
+            builder.nodes[unit_owner[recorded]].flags[flag] += 1
 
 
 def _is_segment(doc: dict[str, Any]) -> bool:
@@ -314,17 +326,20 @@ def _subsegment_owner(
     return builder.node("unknown", "(caller not received)")
 
 
-def _note_handler(acc: _NodeAcc, node: Node, doc: dict[str, Any], *, owned: bool) -> None:
-    """Note the handler and service a ``## handler`` subsegment names (and count it if it
-    stands for its function, ``owned``)."""
+def _note_handler(acc: _NodeAcc, node: Node, doc: dict[str, Any], *, owned: bool) -> bool:
+    """Note the handler and service a ``## handler`` subsegment names; count it when it
+    stands for its function (``owned``: its parent, the function segment, was not received).
+    Returns whether it does."""
     name = node.raw_name or ""
-    if name.startswith(_HANDLER_PREFIX):
-        if owned:
-            acc.record(node)
-        acc.handlers.add(name.removeprefix(_HANDLER_PREFIX))
-        service = _annotation(doc, "Service")
-        if service:
-            acc.services.add(service)
+    if not name.startswith(_HANDLER_PREFIX):
+        return False
+    acc.handlers.add(name.removeprefix(_HANDLER_PREFIX))
+    service = _annotation(doc, "Service")
+    if service:
+        acc.services.add(service)
+    if owned:
+        acc.recorded += 1
+    return owned
 
 
 def _call_target(builder: _Builder, node: Node, doc: dict[str, Any]) -> str | None:
