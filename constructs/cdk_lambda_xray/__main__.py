@@ -15,6 +15,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "traces": ("cdk_lambda_xray.local.traceview_cli", "show collected traces as trees / HTML"),
     "demo": ("cdk_lambda_xray.local.demo", "deploy the reference app locally and show traces"),
     "review": ("cdk_lambda_xray.review.cli", "report tracing coverage of a synthesized cdk.out"),
+    "verify": ("cdk_lambda_xray.verify.cli", "compare a cdk.out's promised hops with traces"),
 }
 
 

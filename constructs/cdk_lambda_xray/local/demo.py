@@ -15,6 +15,8 @@ Steps, each printed with its time:
 then stop the emulator and the collector (always, also after a failure or
 Ctrl-C), print the trace trees, write ``traces.html`` and ``traces.jsonl`` to
 the work directory (default ``.demo/``) and exit non-zero if any step failed.
+The last step runs ``verify`` on ``cdk.out`` and ``traces.jsonl`` (report in
+``verify.md`` / ``verify.html``) and fails if a promised hop is missing.
 The emulator keeps no state on disk, so a second run starts clean.
 """
 
@@ -62,6 +64,8 @@ _WORK_ITEMS = (
     "ministack.log",
     "traces.jsonl",
     "traces.html",
+    "verify.md",
+    "verify.html",
 )
 
 
@@ -334,6 +338,9 @@ def run_demo(options: DemoOptions, out: TextIO | None = None) -> DemoResult:
     result.rejects = collector.rejects
     result.reject_reasons = collector.reject_reasons
     _report(options, progress, result, work)
+    if not progress.failed:  # after a failed step there is nothing sound to verify
+        with contextlib.suppress(Exception):
+            _verify(progress, work)
     result.wall_seconds = time.monotonic() - progress.started
     _summary(progress, result)
     return result
@@ -522,6 +529,29 @@ def _report(options: DemoOptions, progress: Progress, result: DemoResult, work: 
     )
     progress.print(f"HTML page: {result.html_path}")
     progress.print(f"documents: {jsonl}  (python -m cdk_lambda_xray traces {jsonl})")
+
+
+def _verify(progress: Progress, work: Path) -> None:
+    """Last step: the trace map, then every hop the template promises against it (``verify``)."""
+    from cdk_lambda_xray.local.tracefile import load_documents
+    from cdk_lambda_xray.local.tracemap import map_from_documents
+    from cdk_lambda_xray.local.tracemap_render import render_map_text
+    from cdk_lambda_xray.verify.cli import verify_paths
+    from cdk_lambda_xray.verify.reports import render_html, render_markdown
+
+    with progress.step("verify: the template's promised hops against the traces") as step:
+        trace_map = map_from_documents(load_documents(work / "traces.jsonl"))
+        progress.print(_indent(render_map_text(trace_map)))
+        verification = verify_paths(work / "cdk.out", work / "traces.jsonl")
+        (work / "verify.md").write_text(render_markdown(verification, "missing"), "utf-8")
+        (work / "verify.html").write_text(render_html(verification, "missing"), "utf-8")
+        step.detail = f"{verification.summary('missing')}; report {work / 'verify.md'}"
+        if verification.failed("missing"):
+            missing = [h for h in verification.hops if h.state.value == "missing"]
+            raise StepFailed(
+                "; ".join(f"{h.source} -> {h.target}: {h.reason}" for h in missing)
+                + f" (report {work / 'verify.md'})"
+            )
 
 
 def _summary(progress: Progress, result: DemoResult) -> None:

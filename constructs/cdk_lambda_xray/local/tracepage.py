@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from cdk_lambda_xray.local.docmodel import safe_text
+from cdk_lambda_xray.local.tracemap import build_map
+from cdk_lambda_xray.local.tracemap_render import edge_summary, map_svg, node_label
 from cdk_lambda_xray.local.traceview import MAX_INDENT, Trace, fmt_ms
 
 __all__ = ["render_html", "write_html"]
@@ -40,11 +42,16 @@ def render_html(
     title: str = "X-Ray traces",
     labels: Mapping[str, str] | None = None,
 ) -> str:
-    """A self-contained static HTML page with every trace (jinja2, autoescaped).
+    """A self-contained static HTML page: the trace map, then every trace (jinja2, autoescaped).
 
     ``labels`` maps trace ids to a caption shown above that trace.
     """
+    trace_map = build_map(traces)
+    nodes = {n.key: node_label(n) for n in trace_map.nodes}
     page: str = _template().render(
+        trace_map=trace_map,
+        map_svg=map_svg(trace_map),
+        map_rows=[(nodes[e.source], nodes[e.target], e, edge_summary(e)) for e in trace_map.edges],
         title=safe_text(title),
         traces=traces,
         labels={k: safe_text(v) for k, v in (labels or {}).items()},

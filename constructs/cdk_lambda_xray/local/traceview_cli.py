@@ -1,5 +1,8 @@
 """``python -m cdk_lambda_xray traces FILE``: show collected documents as trace trees / HTML.
 
+After the trees comes the trace map (every service and the requests between
+them) as a table; the HTML page draws it as a graph above the traces.
+
 ``FILE`` is JSON lines (what ``collect --output`` writes) or a JSON array of
 segment documents. Lines that are JSON but not segment documents (``5``, an
 object without ``id``) are shown, marked odd.
@@ -21,6 +24,8 @@ from pathlib import Path
 from cdk_lambda_xray.local.cliout import tolerate_closed_output
 from cdk_lambda_xray.local.docmodel import safe_text
 from cdk_lambda_xray.local.tracefile import TraceFileError, load_documents
+from cdk_lambda_xray.local.tracemap import build_map
+from cdk_lambda_xray.local.tracemap_render import render_map_text
 from cdk_lambda_xray.local.tracepage import write_html
 from cdk_lambda_xray.local.traceview import build_traces, render_text
 
@@ -71,6 +76,9 @@ def _show(args: argparse.Namespace) -> int:
             print(f"cannot write the HTML page: {safe_text(str(exc))}", file=sys.stderr)
             return BAD_INPUT
     print(render_text(traces, color=sys.stdout.isatty() and not args.no_color))
+    if traces:
+        print()
+        print(render_map_text(build_map(traces)))
     if html_line:
         print(html_line)
     return 0

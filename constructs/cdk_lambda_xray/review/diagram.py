@@ -4,13 +4,23 @@ Three columns, one node per event source, per function and per downstream
 target; one edge per event source edge of the model and per downstream entry.
 Sources and targets are ordered by the position of the functions they touch
 (barycenter), which keeps most edges short and uncrossed. The output is plain
-data; the HTML template draws it as inline SVG and Markdown as Mermaid.
+data; :func:`svg` draws it as inline SVG (the review's HTML report and the
+local trace map share it) and Markdown as Mermaid.
+
+:func:`arrange` places any graph given as columns of nodes the same way, so the
+trace map (:mod:`cdk_lambda_xray.local.tracemap`) looks like the service map.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import Final
+
+import jinja2
+import markupsafe
 
 from .model import Model
 from .resolve import ResourceId
@@ -22,6 +32,8 @@ COLUMN_GAP: Final = 150
 MARGIN: Final = 20
 HEADER: Final = 28
 _LABEL_MAX: Final = 40
+#: Labels longer than this are fitted into the node's box (squeezed, never overflowing it).
+FIT_CHARS: Final = 37
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +59,10 @@ class Edge:
     d: str
     css: str
     title: str
+    #: short text drawn at the middle of the edge (the trace map's request count)
+    label: str = ""
+    label_x: int = 0
+    label_y: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,8 +162,111 @@ def _y(row: int) -> int:
     return MARGIN + HEADER + row * (NODE_H + GAP)
 
 
+def _along(a: Node, b: Node, t: float) -> tuple[int, int]:
+    """The point at ``t`` (0..1) on :func:`_curve` from ``a`` to ``b``, a little above it."""
+    x1, y1 = a.x + NODE_W, a.y + NODE_H // 2
+    x2, y2 = b.x, b.y + NODE_H // 2
+    mid = (x1 + x2) / 2
+    u = 1 - t
+    x = u**3 * x1 + 3 * u * u * t * mid + 3 * u * t * t * mid + t**3 * x2
+    y = u**3 * y1 + 3 * u * u * t * y1 + 3 * u * t * t * y2 + t**3 * y2
+    return round(x), round(y) - 3
+
+
 def _curve(a: Node, b: Node) -> str:
     x1, y1 = a.x + NODE_W, a.y + NODE_H // 2
     x2, y2 = b.x, b.y + NODE_H // 2
     mid = (x1 + x2) // 2
     return f"M{x1},{y1} C{mid},{y1} {mid},{y2} {x2},{y2}"
+
+
+@dataclass(frozen=True, slots=True)
+class NodeSpec:
+    """A node to place with :func:`arrange`: ``label`` is shortened, ``title`` shown on hover."""
+
+    key: str
+    kind: str
+    label: str
+    title: str
+    css: str
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeSpec:
+    """An edge between two :class:`NodeSpec` keys, with an optional mid-edge label."""
+
+    source: str
+    target: str
+    css: str
+    title: str
+    label: str = ""
+
+
+def arrange(
+    columns: Sequence[tuple[str, Sequence[NodeSpec]]], edges: Sequence[EdgeSpec]
+) -> Diagram:
+    """Place ``columns`` (title, nodes) left to right, rows in the given order; route ``edges``.
+
+    Edges naming a node that is not placed are left out.
+    """
+    nodes: dict[str, Node] = {}
+    titles: list[tuple[int, str]] = []
+    for index, (title, specs) in enumerate(columns):
+        x = MARGIN + index * (NODE_W + COLUMN_GAP)
+        titles.append((x, title))
+        for row, spec in enumerate(specs):
+            nodes[spec.key] = Node(
+                spec.key, spec.kind, _short(spec.label), spec.title, x, _y(row), spec.css
+            )
+    drawn = []
+    for edge in edges:
+        a, b = nodes.get(edge.source), nodes.get(edge.target)
+        if a is None or b is None:
+            continue
+        label_x, label_y = _along(a, b, 0.7)
+        drawn.append(
+            Edge(
+                "call",
+                a.key,
+                b.key,
+                _curve(a, b),
+                edge.css,
+                edge.title,
+                edge.label,
+                label_x,
+                label_y,
+            )
+        )
+    rows = max((len(specs) for _, specs in columns), default=1)
+    width = MARGIN + max(len(columns), 1) * (NODE_W + COLUMN_GAP) - COLUMN_GAP + MARGIN
+    return Diagram(
+        width, _y(max(rows, 1)) + MARGIN, tuple(nodes.values()), tuple(drawn), tuple(titles)
+    )
+
+
+_TEMPLATES: Final = Path(__file__).parent / "templates"
+
+
+@lru_cache(maxsize=1)
+def _svg_template() -> jinja2.Template:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(_TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return env.get_template("service_map.svg.j2")
+
+
+def svg(diagram: Diagram, *, css_class: str = "service-map", label: str = "") -> markupsafe.Markup:
+    """``diagram`` as inline SVG with its own style (every text autoescaped)."""
+    text = _svg_template().render(
+        diagram=diagram,
+        node_w=NODE_W,
+        node_h=NODE_H,
+        fit_chars=FIT_CHARS,
+        css_class=css_class,
+        label=label,
+    )
+    return markupsafe.Markup(text)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import jinja2
 
-from .diagram import NODE_H, NODE_W, layout
+from .diagram import layout, svg
 from .report_markdown import summary_line
 from .review import Review, hop_symbol
 from .rules import Severity
@@ -38,7 +38,5 @@ def render(review: Review, fail_on: Severity | None = None) -> str:
         failed=review.failed(fail_on),
         fail_on=fail_on.label if fail_on else "none",
         counts=review.counts(),
-        diagram=layout(review.model),
-        node_w=NODE_W,
-        node_h=NODE_H,
+        diagram_svg=svg(layout(review.model), label="service map"),
     )
