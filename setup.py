@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -29,6 +30,7 @@ def _bytecode_module() -> ModuleType:
     if spec is None or spec.loader is None:
         raise ImportError("constructs/cdk_lambda_xray/_bytecode.py not found")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
