@@ -185,8 +185,9 @@ if mode == "alloc":
         for frame in traceback:
             name = frame.filename
             if name.startswith(layer):
-                if "__import__(dotted)" in linecache.getline(name, frame.lineno):
-                    return None  # importing the function's module: the function's cost
+                line = linecache.getline(name, frame.lineno)
+                if "__import__(" in line or "import_module(" in line:
+                    return None  # the wrapper importing the function's module: its cost
                 mine = frame
             elif not (name.startswith(stdlib) or name.startswith("<")):
                 return None

@@ -232,8 +232,8 @@ def _compile(interpreter: str, tree: Path) -> _Interpreter:
         cfile = source.parent / "__pycache__" / f"{source.stem}.{probed.cache_tag}.pyc"
         recorded = f"{_LAMBDA_LAYER_ROOT}/{source.relative_to(tree).as_posix()}"
         jobs.append([str(source), str(cfile), recorded])
-    # A fixed hash seed: set and frozenset constants are marshalled in
-    # iteration order, which follows string hashes.
+    # A fixed hash seed: Python 3.10 marshals set constants (``x in {...}``)
+    # in iteration order, which follows string hashes.
     env = {"PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
     subprocess.run(
         [interpreter, "-S", "-c", _COMPILER],
@@ -284,6 +284,11 @@ def _build_one(source: Path, builds: Path, minor: int, interpreter: str | None) 
     return result
 
 
+def _check_source(source: Path) -> None:
+    if not (source / "python" / "lambda_xray" / "__init__.py").is_file():
+        raise FileNotFoundError(f"no layer source at {source} (python/lambda_xray/__init__.py)")
+
+
 def build_layers(
     source: Path,
     builds: Path,
@@ -295,7 +300,9 @@ def build_layers(
 
     :param interpreters: the interpreter per minor version; default: found by
         :func:`find_interpreter`. ``None`` for a version builds it from source only.
+    :raises FileNotFoundError: ``source`` holds no layer (a broken checkout or sdist).
     """
+    _check_source(source)
     builds.mkdir(parents=True, exist_ok=True)
     results = []
     for minor in minors:
@@ -309,6 +316,7 @@ def ensure_built(
 ) -> list[BuildResult]:
     """Rebuild only what is stale: a changed source, a new build format, or a
     version built from source only whose interpreter is now found."""
+    _check_source(source)
     source_hash = layer_content_hash(source)
     results = []
     for minor in minors:
