@@ -34,7 +34,8 @@ __all__ = [
     "supported_python_runtimes",
 ]
 
-#: Files that never go into the layer zip (build litter of local test runs).
+#: Left out when a layer is made from the source tree itself (no built tree for
+#: its runtime): timestamp-based bytecode of local runs there is not for Lambda.
 LAYER_ASSET_EXCLUDE: tuple[str, ...] = ("__pycache__", "*.pyc", "*.pyo")
 
 #: Python runtimes the layer is published for, oldest first. Names missing from
@@ -135,12 +136,15 @@ def _architectures() -> tuple[lambda_.Architecture, ...]:
     return (lambda_.Architecture.X86_64, lambda_.Architecture.ARM_64)
 
 
+@functools.cache
+def _runtimes_by_name() -> dict[str, lambda_.Runtime]:
+    return {runtime.name: runtime for runtime in _supported_python_runtimes()}
+
+
 def _runtime_object(name: str) -> lambda_.Runtime:
-    for runtime in _supported_python_runtimes():
-        if runtime.name == name:
-            return runtime
+    known = _runtimes_by_name().get(name)
     # Newer than the installed aws-cdk-lib knows: a value object of our own.
-    return lambda_.Runtime(name, lambda_.RuntimeFamily.PYTHON)
+    return known or lambda_.Runtime(name, lambda_.RuntimeFamily.PYTHON)
 
 
 #: The shared layers of each stack found or created so far, by runtime name
