@@ -1,17 +1,15 @@
-"""The runtime layer against aws-xray-sdk (patch_all, Lambda mode) and Powertools Tracer.
+"""The runtime layer against aws-xray-sdk (patch_all, Lambda mode) and Powertools Tracer, per call.
 
-Measured in one run, each tool in its own fresh processes, as ratios:
+Measured in one run, each tool in its own fresh processes, as ratios (cold
+start and the layer's zip size: ``bench_cold_start.py``):
 
-- cold start: import + patch cost over ``import boto3`` (median of N fresh
-  interpreters per variant, variants interleaved so machine noise hits all);
 - added CPU per traced AWS call: a real boto3 DynamoDB client whose
   ``before-send`` handler returns a canned response (no network), with the
   tool's patch switched on and off in alternating rounds in the same process
   (median of the per-round differences), sampled and unsampled;
 - cost per emitted document: open + close + serialise + ``sendto`` of one
   subsegment, next to the floor (``json.dumps`` + ``sendto`` of a similar
-  document);
-- layer zip size (what ``TracingLayer`` uploads: ``layers/lambda_xray``).
+  document).
 
 ``python bench/bench_layer.py compare OLD/python [PAIRS]`` compares another
 version of the layer (its ``python`` directory) with this one and the SDK,
@@ -24,7 +22,6 @@ Run ``python bench/bench_layer.py`` alone, or ``make bench`` for all benchmarks.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import socket
@@ -32,7 +29,6 @@ import statistics
 import subprocess
 import sys
 import time
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +36,6 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 LAYER_ROOT = REPO_ROOT / "layers" / "lambda_xray"
 LAYER_PYTHON = LAYER_ROOT / "python"
 
-COLD_SAMPLES = int(os.environ.get("BENCH_COLD_SAMPLES", "15"))
 CALL_ROUNDS = int(os.environ.get("BENCH_CALL_ROUNDS", "500"))
 CALLS_PER_ROUND = int(os.environ.get("BENCH_CALLS_PER_ROUND", "10"))
 DOCS = int(os.environ.get("BENCH_DOCS", "5000"))
@@ -49,31 +44,10 @@ TRACE_SAMPLED = "Root=1-6745a1b2-0123456789abcdef01234567;Parent=53995c3f42cd8ad
 TRACE_UNSAMPLED = "Root=1-6745a1b2-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=0"
 
 # Goals from the issue.
-GOAL_COLD_MS = 3.0
-GOAL_COLD_RATIO = 0.2
 GOAL_CALL_US = 40.0
 GOAL_CALL_RATIO = 0.25
 GOAL_UNSAMPLED_US = 10.0
 GOAL_DOC_US = 12.0
-GOAL_ZIP_KB = 50.0
-
-# Imported (untimed) before each tool: the function's own imports. requests is
-# installed here, and patch_all would import it; preloading it charges no tool
-# for importing a library the function itself uses.
-PRELOAD = "import boto3\nimport requests\n"
-COLD_CODE = {
-    "layer": "import lambda_xray.handler",
-    # The same, as Lambda runs it from a read-only /opt: no .pyc written or found.
-    "layer, no .pyc": "import lambda_xray.handler",
-    "xray-sdk": "from aws_xray_sdk.core import xray_recorder, patch_all\npatch_all()",
-    "powertools": "from aws_lambda_powertools import Tracer\nTracer(service='bench')",
-}
-# Checked (untimed) after each tool: the patch really is in place.
-COLD_CHECK = (
-    "from botocore.client import BaseClient\n"
-    "assert BaseClient._make_api_call.__module__ != 'botocore.client' or "
-    "hasattr(BaseClient._make_api_call, '__wrapped__'), 'botocore not patched'\n"
-)
 
 
 def _lambda_env(daemon: str, trace: str | None = TRACE_SAMPLED) -> dict[str, str]:
@@ -100,52 +74,6 @@ def _sink() -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind(("127.0.0.1", 0))
     return sock
-
-
-# -- cold start ------------------------------------------------------------------
-
-
-def _cold_once(variant: str, env: dict[str, str]) -> float:
-    """ms: ``import boto3`` alone (variant ``boto3``) or a tool's import+patch after it."""
-    if variant == "boto3":
-        code = "import time\n_t = time.perf_counter()\nimport boto3\n"
-    else:
-        code = PRELOAD + "import time\n_t = time.perf_counter()\n" + COLD_CODE[variant] + "\n"
-    code += "_ms = (time.perf_counter() - _t) * 1000\n"
-    if variant != "boto3":
-        code += COLD_CHECK
-    code += "print(_ms)\n"
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    if out.returncode != 0:
-        raise RuntimeError(f"cold-start child {variant} failed:\n{out.stderr[-2000:]}")
-    return float(out.stdout.strip().splitlines()[-1])
-
-
-def bench_cold(samples: int) -> dict[str, list[float]]:
-    """ms per variant, a fresh interpreter each time, variants interleaved."""
-    import shutil
-    import tempfile
-
-    variants = ["boto3", *COLD_CODE]
-    with _sink() as sink, tempfile.TemporaryDirectory() as tmp:
-        env = _lambda_env(f"127.0.0.1:{sink.getsockname()[1]}")
-        bare = Path(tmp) / "python"
-        shutil.copytree(LAYER_PYTHON, bare, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        envs = {v: env for v in variants}
-        envs["layer, no .pyc"] = {**env, "PYTHONPATH": str(bare), "PYTHONDONTWRITEBYTECODE": "1"}
-        for variant in variants:  # warm the page cache and .pyc files once
-            _cold_once(variant, envs[variant])
-        times: dict[str, list[float]] = {v: [] for v in variants}
-        for _ in range(samples):
-            for variant in variants:
-                times[variant].append(_cold_once(variant, envs[variant]))
-    return times
 
 
 # -- per call (runs in a child process) ------------------------------------------
@@ -341,19 +269,6 @@ def _run_child(args: list[str], env: dict[str, str]) -> dict[str, Any]:
     return result
 
 
-# -- zip -------------------------------------------------------------------------
-
-
-def layer_zip_bytes() -> int:
-    """Size of the layer asset zipped (deflate), as CDK would upload it."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(LAYER_ROOT.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
-                archive.write(path, path.relative_to(LAYER_ROOT).as_posix())
-    return len(buffer.getvalue())
-
-
 # -- orchestration ---------------------------------------------------------------
 
 
@@ -379,48 +294,6 @@ def _row(
 def run() -> list[dict[str, Any]]:
     """Measure everything; return rows for bench/run.py."""
     rows: list[dict[str, Any]] = []
-
-    cold = bench_cold(COLD_SAMPLES)
-    med = {k: statistics.median(v) for k, v in cold.items()}
-    over = {k: v for k, v in med.items() if k != "boto3"}
-    sdk_cold = over["xray-sdk"]
-    rows.append(
-        _row(
-            "cold start: import boto3 (baseline)",
-            med["boto3"],
-            "ms",
-            detail=f"median of {COLD_SAMPLES} fresh interpreters",
-        )
-    )
-    rows.append(
-        _row(
-            "cold start over boto3: layer import+patch",
-            over["layer"],
-            "ms",
-            f"≤ {GOAL_COLD_MS:g} ms",
-            over["layer"] <= GOAL_COLD_MS,
-            f"xray-sdk +{sdk_cold:.1f} ms, powertools +{over['powertools']:.1f} ms "
-            f"(timed after import boto3, requests; median of {COLD_SAMPLES})",
-        )
-    )
-    rows.append(
-        _row(
-            "cold start over boto3: layer without .pyc",
-            over["layer, no .pyc"],
-            "ms",
-            detail="a zip without __pycache__ on read-only /opt compiles every cold start",
-        )
-    )
-    rows.append(
-        _row(
-            "cold start ratio layer / xray-sdk",
-            over["layer"] / sdk_cold if sdk_cold > 0 else float("nan"),
-            "x",
-            f"≤ {GOAL_COLD_RATIO:g}x",
-            sdk_cold > 0 and over["layer"] / sdk_cold <= GOAL_COLD_RATIO,
-            f"powertools / xray-sdk {over['powertools'] / sdk_cold:.2f}x" if sdk_cold > 0 else "",
-        )
-    )
 
     per_call: dict[str, tuple[float, float]] = {}
     with _sink() as sink:
@@ -504,17 +377,6 @@ def run() -> list[dict[str, Any]]:
             f"≤ {GOAL_DOC_US:g} µs",
             docs["per_document_us"] <= GOAL_DOC_US,
             f"floor json.dumps+sendto {docs['floor_us']:.1f} µs",
-        )
-    )
-    size_kb = layer_zip_bytes() / 1024
-    rows.append(
-        _row(
-            "layer zip size",
-            size_kb,
-            "KB",
-            f"≤ {GOAL_ZIP_KB:g} KB",
-            size_kb <= GOAL_ZIP_KB,
-            "layers/lambda_xray, deflate, no __pycache__",
         )
     )
     return rows

@@ -168,7 +168,8 @@ class XRayTracing:
         :param capture_response: Default: ``False``.
         :param capture_error: Default: ``True``.
         :param tracing: mode for functions that set none. Default: ``ACTIVE``.
-        :param tracing_layer: Default: ``TracingLayer.of(function)``, one per stack.
+        :param tracing_layer: Default: ``TracingLayer.of(function, runtime)``, one per
+            Python version and stack.
         :param upstream: also turn on tracing for the SNS topics, REST API stages and
             state machines of a stack that invoke a function it traces. Default: ``True``.
         :raises TracingConfigError: for an unknown ``context_missing`` value.
@@ -371,7 +372,8 @@ class XRayTracing:
         if too_many is not None:
             target.warn("TooManyLayers", too_many)
             return
-        target.add_layer(self.tracing_layer or TracingLayer.of(target.resource), existing)
+        layer = self.tracing_layer or TracingLayer.of(target.resource, str(target.props["Runtime"]))
+        target.add_layer(layer, existing)
         target.set_handler(_contract.WRAPPER_HANDLER)
         assert isinstance(handler, str)
         additions = {

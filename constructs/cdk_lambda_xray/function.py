@@ -135,8 +135,8 @@ class TracedFunction(lambda_.Function):
             Default: ``False`` (responses can hold personal data).
         :param capture_error: record the handler's exception. Default: ``True``.
         :param tracing: Default: ``Tracing.ACTIVE``.
-        :param tracing_layer: the layer to use. Default: ``TracingLayer.of(self)``,
-            one shared layer per stack. Only for Python zip functions.
+        :param tracing_layer: the layer to use. Default: ``TracingLayer.of(self, runtime)``,
+            one shared layer per Python version and stack. Only for Python zip functions.
         :param function_props: every other ``aws_lambda.Function`` prop.
         """
         # Every property read and method call on a CDK object is a round trip to
@@ -176,7 +176,7 @@ class TracedFunction(lambda_.Function):
             too_many = layer_count_problem(len(layers))
             if too_many:
                 raise settings.fail(too_many)
-            layers.append(tracing_layer or TracingLayer.of(scope))
+            layers.append(tracing_layer or TracingLayer.of(scope, runtime_id))
             settings.merge(_contract.ENV_SERVICE_NAME, service_name, None, "service_name")
             settings.merge(
                 _contract.ENV_CAPTURE_RESPONSE,

@@ -1,19 +1,25 @@
-"""``TracingLayer``: the ``lambda_xray`` runtime as one Lambda layer per stack."""
+"""``TracingLayer``: the ``lambda_xray`` runtime as one Lambda layer per Python version and stack.
+
+Each layer version carries the compiled files of its one Python version
+(``__pycache__/*.cpython-3XY.pyc``, checked-hash, built with the package by
+``_bytecode``), so a function downloads only its own version's bytecode and
+never compiles the layer on Lambda's read-only ``/opt``. See docs/bytecode.md.
+"""
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 import re
 import weakref
-from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from . import _bytecode
 from ._instrument import stack_of
 from .errors import TracingConfigError
 
@@ -22,12 +28,14 @@ __all__ = [
     "MIN_PYTHON_MINOR",
     "TracingLayer",
     "layer_asset_path",
+    "layer_builds_path",
     "layer_content_hash",
     "layer_supports_runtime",
     "supported_python_runtimes",
 ]
 
-#: Files that never go into the layer zip (build litter of local test runs).
+#: Left out when a layer is made from the source tree itself (no built tree for
+#: its runtime): timestamp-based bytecode of local runs there is not for Lambda.
 LAYER_ASSET_EXCLUDE: tuple[str, ...] = ("__pycache__", "*.pyc", "*.pyo")
 
 #: Python runtimes the layer is published for, oldest first. Names missing from
@@ -62,28 +70,52 @@ def layer_asset_path() -> Path:
     return Path(os.path.realpath(Path(__file__).resolve().parent / "_layer"))
 
 
-def _layer_files(root: Path) -> Iterator[Path]:
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root)
-        if "__pycache__" in rel.parts or path.suffix in {".pyc", ".pyo"}:
-            continue
-        if path.is_file():
-            yield path
+def layer_builds_path() -> Path:
+    """Where the per-version layer trees are: ``_layer_builds`` next to this module.
+
+    In a wheel they were built with the package; in a checkout ``make setup``
+    builds them (gitignored).
+    """
+    return _bytecode.default_builds_path()
 
 
 def layer_content_hash(root: Path | None = None, length: int = 12) -> str:
     """A short SHA-256 over the layer's file names and contents.
 
-    Changes whenever any shipped file changes; ignores ``__pycache__``.
+    Changes whenever any shipped source file changes; ignores ``__pycache__``.
     """
-    root = root or layer_asset_path()
-    digest = hashlib.sha256()
-    for path in _layer_files(root):
-        digest.update(path.relative_to(root).as_posix().encode())
-        digest.update(b"\0")
-        digest.update(path.read_bytes())
-        digest.update(b"\0")
-    return digest.hexdigest()[:length]
+    return _bytecode.layer_content_hash(root or layer_asset_path(), length)
+
+
+@dataclass(frozen=True)
+class _Asset:
+    """The folder one runtime's layer is built from, and what it holds."""
+
+    path: Path
+    exclude: tuple[str, ...]
+    content_hash: str
+    #: ``cpython-312`` when the folder carries that version's bytecode.
+    cache_tag: str | None
+    #: why there is no bytecode, when there is none.
+    reason: str | None
+
+
+def _asset_for(runtime: str) -> _Asset:
+    """The built tree of ``runtime`` if it matches the current source; else the source."""
+    source = layer_asset_path()
+    content_hash = layer_content_hash(source)
+    builds = layer_builds_path()
+    built = _bytecode.read_manifest(builds, runtime)
+    tree = _bytecode.tree_path(builds, runtime)
+    if built is not None and built.source_hash == content_hash and tree.is_dir():
+        return _Asset(tree, (), content_hash, built.cache_tag, built.reason)
+    if built is not None:
+        reason = "the built layer is older than the layer source; run `make setup` to rebuild it"
+    elif _PYTHON_RUNTIME.match(runtime) and int(runtime.split(".")[1]) in _bytecode.PYTHON_MINORS:
+        reason = "this installation has no built layer; run `make setup` (or install the wheel)"
+    else:
+        reason = f"this release of cdk-lambda-xray predates {runtime}"
+    return _Asset(source, LAYER_ASSET_EXCLUDE, content_hash, None, reason)
 
 
 def supported_python_runtimes() -> list[lambda_.Runtime]:
@@ -104,26 +136,45 @@ def _architectures() -> tuple[lambda_.Architecture, ...]:
     return (lambda_.Architecture.X86_64, lambda_.Architecture.ARM_64)
 
 
-#: The shared layer of each stack found or created so far (stacks are
-#: weakly referenced), so that every function after the first one in a stack
-#: costs no lookup in the construct tree.
-_SHARED: weakref.WeakKeyDictionary[cdk.Stack, TracingLayer] = weakref.WeakKeyDictionary()
+@functools.cache
+def _runtimes_by_name() -> dict[str, lambda_.Runtime]:
+    return {runtime.name: runtime for runtime in _supported_python_runtimes()}
+
+
+def _runtime_object(name: str) -> lambda_.Runtime:
+    known = _runtimes_by_name().get(name)
+    # Newer than the installed aws-cdk-lib knows: a value object of our own.
+    return known or lambda_.Runtime(name, lambda_.RuntimeFamily.PYTHON)
+
+
+#: The shared layers of each stack found or created so far, by runtime name
+#: (stacks are weakly referenced), so that every function after the first one
+#: of a Python version costs no lookup in the construct tree.
+_SHARED: weakref.WeakKeyDictionary[cdk.Stack, dict[str, TracingLayer]] = weakref.WeakKeyDictionary()
 
 
 class TracingLayer(lambda_.LayerVersion):
-    """The ``lambda_xray`` tracing runtime packaged as a Lambda layer.
+    """The ``lambda_xray`` tracing runtime packaged as a Lambda layer for one Python version.
 
-    Built with ``Code.from_asset`` from the package's own copy of the layer (no
-    Docker). Compatible with every supported Python runtime on both
-    architectures. Its description carries a hash of the layer's content, so a
-    new layer version is published exactly when the code changes.
+    Built with ``Code.from_asset`` (no Docker) from the package's layer tree for
+    that runtime: the source plus that version's checked-hash bytecode, so
+    Lambda's read-only ``/opt`` never makes a cold start compile the layer.
+    Compatible with that one runtime, on both architectures. Its description
+    carries a hash of the layer's source, so a new layer version is published
+    exactly when the code changes.
 
-    Use :meth:`of` to get the stack's single shared instance; ``TracedFunction``
-    and the ``XRayTracing`` aspect do.
+    A version whose bytecode is not in this installation (its interpreter was
+    missing when the package was built) gets the source only and an info
+    annotation saying so; nothing fails.
+
+    Use :meth:`of` to get the stack's shared instance for a runtime;
+    ``TracedFunction`` and the ``XRayTracing`` aspect do.
     """
 
-    #: Construct id of the shared instance, a child of the stack. Changing it
-    #: replaces the layer in every deployed stack (a breaking change).
+    #: Construct id prefix of the shared instances, children of the stack:
+    #: ``LambdaXrayTracingLayerPython312`` for ``python3.12`` (see
+    #: :meth:`shared_id`). Changing it replaces the layers in every deployed
+    #: stack (a breaking change).
     SHARED_ID = "LambdaXrayTracingLayer"
 
     def __init__(
@@ -131,52 +182,96 @@ class TracingLayer(lambda_.LayerVersion):
         scope: Construct,
         id: str,
         *,
+        runtime: lambda_.Runtime | str,
         layer_version_name: str | None = None,
         removal_policy: cdk.RemovalPolicy | None = None,
     ) -> None:
-        """Create a layer version.
+        """Create a layer version for one Python runtime.
 
+        :param runtime: the Python runtime of the functions that use it
+            (``python3.10`` or newer); its bytecode is what the layer carries.
         :param layer_version_name: Default: a name generated by CloudFormation.
         :param removal_policy: Default: ``DESTROY`` (CDK's default for layers);
             use ``RETAIN`` to keep old versions for functions outside this stack.
+        :raises TracingConfigError: the runtime is not a Python the layer supports.
         """
-        content_hash = layer_content_hash()
+        name = _checked_runtime_name(scope, id, runtime)
+        asset = _asset_for(name)
+        contents = f"bytecode {asset.cache_tag}" if asset.cache_tag else "source only"
         super().__init__(
             scope,
             id,
-            code=lambda_.Code.from_asset(
-                str(layer_asset_path()), exclude=list(LAYER_ASSET_EXCLUDE)
-            ),
-            compatible_runtimes=supported_python_runtimes(),
+            code=lambda_.Code.from_asset(str(asset.path), exclude=list(asset.exclude)),
+            compatible_runtimes=[_runtime_object(name)],
             compatible_architectures=list(_architectures()),
-            description=f"lambda-xray: X-Ray tracing for Python handlers (content {content_hash})",
+            description=(
+                f"lambda-xray for {name}: X-Ray tracing for Python handlers, {contents} "
+                f"(content {asset.content_hash})"
+            ),
             license="Apache-2.0",
             layer_version_name=layer_version_name,
             removal_policy=removal_policy,
         )
-        #: Short hash of the layer's files, also shown in the description.
-        self.content_hash = content_hash
+        #: Short hash of the layer's source files, also shown in the description.
+        self.content_hash = asset.content_hash
+        #: The runtime name this layer version serves (``python3.12``).
+        self.runtime_name = name
+        #: ``cpython-312`` when the layer carries bytecode; ``None`` for source only.
+        self.cache_tag = asset.cache_tag
+        if asset.cache_tag is None:
+            cdk.Annotations.of(self).add_info(
+                f"lambda-xray: no bytecode for {name} in this layer ({asset.reason}); it "
+                "ships the source, which Lambda compiles on every cold start (about 20 ms). "
+                "See docs/bytecode.md"
+            )
 
     @classmethod
-    def of(cls, scope: Construct) -> TracingLayer:
-        """The stack's shared tracing layer, created on first use.
+    def shared_id(cls, runtime: lambda_.Runtime | str) -> str:
+        """The construct id of the stack's shared layer for ``runtime``.
+
+        ``python3.12`` -> ``LambdaXrayTracingLayerPython312``.
+        """
+        name = runtime if isinstance(runtime, str) else runtime.name
+        return cls.SHARED_ID + re.sub(r"[^0-9A-Za-z]", "", name.title())
+
+    @classmethod
+    def of(cls, scope: Construct, runtime: lambda_.Runtime | str) -> TracingLayer:
+        """The stack's shared tracing layer for ``runtime``, created on first use.
 
         :param scope: any construct; the layer lives at the top of its stack
-            with the id :attr:`SHARED_ID`.
-        :raises TracingConfigError: another kind of construct already uses that id.
+            with the id :meth:`shared_id` of the runtime.
+        :param runtime: the function's Python runtime (``Runtime.PYTHON_3_12``
+            or ``"python3.12"``).
+        :raises TracingConfigError: another kind of construct already uses that
+            id, or the runtime is not a Python the layer supports.
         """
         stack = stack_of(scope)
-        cached = _SHARED.get(stack)
+        name = runtime if isinstance(runtime, str) else runtime.name
+        per_runtime = _SHARED.setdefault(stack, {})
+        cached = per_runtime.get(name)
         if cached is not None:
             return cached
-        existing = stack.node.try_find_child(cls.SHARED_ID)
+        shared_id = cls.shared_id(name)
+        existing = stack.node.try_find_child(shared_id)
         if existing is None:
-            existing = cls(stack, cls.SHARED_ID)
+            existing = cls(stack, shared_id, runtime=name)
         if isinstance(existing, TracingLayer):
-            _SHARED[stack] = existing
+            per_runtime[name] = existing
             return existing
         raise TracingConfigError(
             existing.node.path,
-            f"the construct id {cls.SHARED_ID!r} is taken by a {type(existing).__name__}",
-            "rename that construct; the shared tracing layer needs this id",
+            f"the construct id {shared_id!r} is taken by a {type(existing).__name__}",
+            f"rename that construct; the shared tracing layer for {name} needs this id",
         )
+
+
+def _checked_runtime_name(scope: Construct, id: str, runtime: lambda_.Runtime | str) -> str:
+    name = runtime if isinstance(runtime, str) else runtime.name
+    if not layer_supports_runtime(name):
+        path = f"{scope.node.path}/{id}" if scope.node.path else id
+        raise TracingConfigError(
+            path,
+            f"runtime {name!r} cannot use the tracing layer",
+            f"use a Python runtime from python3.{MIN_PYTHON_MINOR} on",
+        )
+    return name

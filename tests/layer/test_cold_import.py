@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import json
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -202,3 +203,109 @@ def test_the_first_invocation_loads_only_builtin_helpers(tmp_path: Path) -> None
 
 def test_the_first_invocation_does_not_load_typing(tmp_path: Path) -> None:
     assert "typing" not in first_invocation_modules(tmp_path, "plain")
+
+
+# --- bytecode: what Lambda's read-only /opt sees ------------------------------------------
+
+READ_ONLY_IMPORT = r"""
+import json, sys
+
+layer = sys.argv[1]
+compiled = []
+
+
+def hook(event, args):
+    # importlib compiles a module's source with compile(source, path, "exec").
+    if event == "compile" and isinstance(args[1], str) and args[1].startswith(layer):
+        compiled.append(args[1])
+
+
+sys.addaudithook(hook)
+sys.path.insert(0, layer)
+names = json.loads(sys.argv[2])
+for name in names:
+    __import__(name)
+print(json.dumps({
+    "compiled": compiled,
+    "dont_write_bytecode": sys.dont_write_bytecode,
+    "cached": {name: sys.modules[name].__cached__ for name in names},
+}))
+"""
+
+
+def layer_module_names(python_dir: Path) -> list[str]:
+    return sorted(
+        ".".join(p.relative_to(python_dir).with_suffix("").parts).removesuffix(".__init__")
+        for p in (python_dir / "lambda_xray").rglob("*.py")
+    )
+
+
+def import_read_only(interpreter: str, tree: Path, tmp_path: Path) -> dict[str, Any]:
+    """Import every layer module from a read-only copy of ``tree`` as Lambda would."""
+    opt = tmp_path / "opt"
+    shutil.copytree(tree, opt)
+    for path in [opt, *opt.rglob("*")]:
+        path.chmod(path.stat().st_mode & ~0o222)  # root ignores it; the listing check below won't
+    before = sorted(p.relative_to(opt).as_posix() for p in opt.rglob("*"))
+    python_dir = opt / "python"
+    names = json.dumps(layer_module_names(python_dir))
+    done = subprocess.run(
+        [interpreter, "-s", "-v", "-c", READ_ONLY_IMPORT, str(python_dir), names],
+        env={"PYTHONDONTWRITEBYTECODE": "1", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    # The interpreter's own account (-v): where each layer module's code object came from.
+    result["code_from"] = [
+        line.split("code object from ", 1)[1].strip("'")
+        for line in done.stderr.splitlines()
+        if "code object from " in line and str(python_dir) in line
+    ]
+    result["after"] = sorted(p.relative_to(opt).as_posix() for p in opt.rglob("*"))
+    result["before"] = before
+    result["python_dir"] = str(python_dir)
+    return result
+
+
+@pytest.fixture(scope="module")
+def package_builds() -> dict[str, Any]:
+    from cdk_lambda_xray import _bytecode
+    from cdk_lambda_xray.layer import layer_asset_path, layer_builds_path
+
+    builds = layer_builds_path()
+    results = _bytecode.ensure_built(layer_asset_path(), builds)
+    return {r.runtime: (r, _bytecode.tree_path(builds, r.runtime)) for r in results}
+
+
+@pytest.mark.parametrize("minor", [10, 11, 12, 13, 14])
+def test_the_layer_imports_from_a_read_only_copy_without_compiling_anything(
+    minor: int, package_builds: dict[str, Any], tmp_path: Path
+) -> None:
+    from cdk_lambda_xray import _bytecode
+
+    interpreter = _bytecode.find_interpreter(minor)
+    if interpreter is None:
+        pytest.skip(f"no python3.{minor} here: its layer is source only (docs/bytecode.md)")
+    result, tree = package_builds[f"python3.{minor}"]
+    assert result.cache_tag == f"cpython-3{minor}", result
+    imported = import_read_only(interpreter, tree, tmp_path)
+    assert imported["dont_write_bytecode"] is True
+    assert imported["compiled"] == []
+    names = layer_module_names(Path(imported["python_dir"]))
+    assert sorted(imported["code_from"]) == sorted(imported["cached"][n] for n in names)
+    assert all(path.endswith(f".cpython-3{minor}.pyc") for path in imported["code_from"])
+    assert imported["after"] == imported["before"]
+
+
+def test_without_bytecode_the_same_check_sees_every_module_compiled(tmp_path: Path) -> None:
+    """The check above can fail: a source-only copy is compiled module by module."""
+    source = tmp_path / "source"
+    shutil.copytree(LAYER_PYTHON.parent, source, ignore=shutil.ignore_patterns("__pycache__"))
+    imported = import_read_only(sys.executable, source, tmp_path)
+    names = layer_module_names(Path(imported["python_dir"]))
+    assert len(imported["compiled"]) == len(names)
+    assert imported["code_from"] and not any(p.endswith(".pyc") for p in imported["code_from"])
+    assert imported["after"] == imported["before"]

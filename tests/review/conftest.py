@@ -98,7 +98,7 @@ def _synth_broken(outdir: Path) -> Path:
         runtime=py,
         handler=WRAPPER_HANDLER,
         code=code,
-        layers=[TracingLayer.of(stack)],
+        layers=[TracingLayer.of(stack, py)],
         environment={ENV_HANDLER: "index.handler", ENV_CONTEXT_MISSING: "LOG_ERROR"},
     )
     cfn = no_perm.node.default_child
@@ -119,7 +119,7 @@ def _synth_broken(outdir: Path) -> Path:
         code=code,
         tracing=lambda_.Tracing.ACTIVE,
         layers=[
-            TracingLayer.of(stack),
+            TracingLayer.of(stack, py),
             lambda_.LayerVersion.from_layer_version_arn(stack, "Adot", ADOT_LAYER_ARN),
         ],
         environment={

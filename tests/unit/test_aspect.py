@@ -177,8 +177,8 @@ def env(built: SimpleNamespace, find: Find, fn: Any) -> dict[str, Any]:
     return result
 
 
-def layer_ref(built: SimpleNamespace) -> dict[str, str]:
-    layer = TracingLayer.of(built.stack)
+def layer_ref(built: SimpleNamespace, runtime: str = PY.name) -> dict[str, str]:
+    layer = TracingLayer.of(built.stack, runtime)
     return {"Ref": built.stack.resolve(_cfn(layer).logical_id)}
 
 
@@ -308,7 +308,7 @@ def test_cfn_function_is_instrumented(built: SimpleNamespace, find_resource: Fin
     l1 = props(built, find_resource, built.fns.l1)
     assert (l1["Handler"], l1["Layers"], l1["TracingConfig"]) == (
         _contract.WRAPPER_HANDLER,
-        [layer_ref(built)],
+        [layer_ref(built, "python3.13")],
         {"Mode": "Active"},
     )
     assert env(built, find_resource, built.fns.l1)[_contract.ENV_HANDLER] == "index.handler"
@@ -365,7 +365,7 @@ def test_bucket_notifications_handler_inline_code_gets_the_layer(
     handler = props(built, find_resource, built.notifications)
     assert (handler["Handler"], handler["Layers"]) == (
         _contract.WRAPPER_HANDLER,
-        [layer_ref(built)],
+        [layer_ref(built, handler["Runtime"])],  # CDK's own runtime for this handler
     )
     assert env(built, find_resource, built.notifications)[_contract.ENV_HANDLER] == "index.handler"
 
@@ -400,8 +400,9 @@ def test_inline_code_redirect_is_announced_once_per_app(built: SimpleNamespace) 
     assert [message.id for message in announced] == [f"/{built.stack.node.path}"]
 
 
-def test_one_layer_for_the_whole_stack(built: SimpleNamespace) -> None:
-    built.template.resource_count_is("AWS::Lambda::LayerVersion", 1)
+def test_one_layer_per_python_version_of_the_stack(built: SimpleNamespace) -> None:
+    # python3.12 functions; python3.13 for the L1 function and CDK's notifications handler.
+    built.template.resource_count_is("AWS::Lambda::LayerVersion", 2)
 
 
 # --- where the permission goes, by kind of role ----------------------------------------

@@ -354,7 +354,7 @@ def test_original_handler_is_kept_in_the_environment(
 
 
 def test_python_function_gets_the_shared_layer(built: SimpleNamespace, find_resource: Find) -> None:
-    layer = TracingLayer.of(built.stack)
+    layer = TracingLayer.of(built.stack, PY)
     layer_ref = {"Ref": built.stack.resolve(_cfn(layer).logical_id)}
     assert props(built, find_resource, built.fns.default)["Layers"] == [layer_ref]
 
@@ -504,7 +504,7 @@ def test_an_explicit_tracing_layer_is_used() -> None:
     cfn = fn.node.default_child
     assert isinstance(cfn, lambda_.CfnFunction)
     assert stack.resolve(cfn.layers) == [layer.layer_version_arn]
-    assert stack.node.try_find_child(TracingLayer.SHARED_ID) is None
+    assert not [c for c in stack.node.children if isinstance(c, TracingLayer)]
 
 
 def test_options_that_need_the_layer_are_named_for_other_runtimes(built: SimpleNamespace) -> None:

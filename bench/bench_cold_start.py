@@ -1,0 +1,597 @@
+"""Cold start as Lambda runs it: the layer against aws-xray-sdk 2.15 and Powertools, end to end.
+
+Each sample is a fresh interpreter that has already imported what Lambda's
+runtime (``awslambdaric.bootstrap``) imports before it loads a handler, then,
+timed from one ``gc.collect()`` to another (so every tool pays for the garbage
+it makes, and none for a collection another one tipped):
+
+- Init: import the handler module. For the layer, ``lambda_xray.handler`` from
+  a read-only copy of the layer version Lambda would mount for this Python
+  (``_layer_builds/python3XY``, or the source alone for the "no .pyc" row),
+  with ``PYTHONDONTWRITEBYTECODE=1``; it loads the function's module itself.
+  For the SDK and Powertools: the function's module, which sets them up at
+  its top as their docs say (``patch_all()`` / ``Tracer()`` + the
+  ``capture_lambda_handler`` decorator), from their pip installs (with .pyc).
+- the first invocation: the function's module creates a boto3 DynamoDB client
+  at import (as most do) and its handler makes one ``PutItem`` (a canned
+  response, no network).
+
+The baseline is the same function without any tracer. Also measured:
+
+- invoke received -> ``## handler`` start (the layer's subsegment, read back
+  from the UDP daemon address) on a cold start;
+- what the layer's own code allocates (tracemalloc) at import and on the
+  first invocation;
+- ``gc.freeze()`` at the end of Init: the first invocation (cold) and a full
+  collection after warm invocations, with and without it;
+- the zip of each layer version (what a function downloads).
+
+``python bench/bench_cold_start.py`` prints the rows; ``make bench`` runs it
+with the other benchmarks. ``python bench/bench_cold_start.py alloc`` prints
+the layer's top allocation sites.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = REPO_ROOT / "constructs" / "cdk_lambda_xray"
+sys.path.insert(0, str(REPO_ROOT / "constructs"))
+
+from cdk_lambda_xray import _bytecode  # noqa: E402  (the checkout's package)
+
+LAYER_SOURCE = REPO_ROOT / "layers" / "lambda_xray"
+SAMPLES = int(os.environ.get("BENCH_COLD_SAMPLES", "15"))
+FREEZE_SAMPLES = int(os.environ.get("BENCH_FREEZE_SAMPLES", "7"))
+
+TRACE_SAMPLED = "Root=1-6745a1b2-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1"
+
+# Goals from issue 8.
+GOAL_OVER_MS = 3.0
+GOAL_RATIO = 0.15
+GOAL_INVOKE_TO_HANDLER_MS = 1.0
+GOAL_ZIP_KB = 60.0
+
+# The function: a boto3 client created at import, one AWS call per invocation.
+APP = """
+import boto3
+from botocore.awsrequest import AWSResponse
+{setup}
+
+class _Raw:
+    def __init__(self, body):
+        self._body = body
+
+    def stream(self, **_):
+        return [self._body]
+
+
+def _canned(request, **_):
+    headers = {{"x-amzn-RequestId": "BENCH", "Content-Type": "application/x-amz-json-1.0"}}
+    return AWSResponse(request.url, 200, headers, _Raw(b"{{}}"))
+
+
+client = boto3.client("dynamodb", endpoint_url="http://127.0.0.1:9")
+client.meta.events.register("before-send.dynamodb.PutItem", _canned)
+
+
+{decorator}
+def handler(event, context):
+    client.put_item(TableName="bench-table", Item={{"pk": {{"S": "bench"}}}})
+    return "ok"
+"""
+
+NOOP_APP = "def handler(event, context):\n    return 'ok'\n"
+
+TOOLS: dict[str, tuple[str, str]] = {
+    "none": ("", ""),
+    "layer": ("", ""),
+    "layer, no .pyc": ("", ""),
+    "xray-sdk": ("from aws_xray_sdk.core import patch_all\npatch_all()", ""),
+    "powertools": (
+        "from aws_lambda_powertools import Tracer\ntracer = Tracer(service='bench')",
+        "@tracer.capture_lambda_handler",
+    ),
+}
+
+# Runs in each fresh interpreter. argv: entry module, mode ("cold", "alloc",
+# "freeze", "nofreeze"), layer python dir or "".
+CHILD = r"""
+import gc, sys, time
+import awslambdaric.bootstrap  # what the runtime has loaded before it imports a handler
+import json, socket
+
+entry, mode, layer = sys.argv[1], sys.argv[2], sys.argv[3]
+if layer:
+    sys.path.insert(0, layer)
+sys.path.insert(0, sys.argv[4])
+daemon = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+daemon.bind(("127.0.0.1", 0))
+import os
+os.environ["AWS_XRAY_DAEMON_ADDRESS"] = "127.0.0.1:%d" % daemon.getsockname()[1]
+
+
+class Context:
+    aws_request_id = "bench-request"
+    function_name = "bench"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:bench"
+    memory_limit_in_mb = 128
+    log_group_name = "/aws/lambda/bench"
+    log_stream_name = "bench"
+
+    def get_remaining_time_in_millis(self):
+        return 60000
+
+
+out = {}
+import tracemalloc
+if mode == "alloc":
+    tracemalloc.start(200)
+elif mode == "memory":
+    tracemalloc.start(1)
+gc.collect()
+t0, c0 = time.perf_counter(), time.process_time()
+__import__(entry)  # Init
+if mode in ("freeze", "nofreeze", "garbage"):
+    __import__("lx_bench_app")  # where Init ends once the wrapper loads the function in Init
+    if mode == "freeze":
+        gc.freeze()
+    elif mode == "garbage":
+        # What gc.freeze() here would keep for ever: Init's unreachable cycles.
+        garbage = gc.collect()
+t_init, c_init = time.perf_counter(), time.process_time()
+if mode == "alloc":
+    out["init"] = tracemalloc.take_snapshot()
+handler = sys.modules[entry].handler
+invoked = time.time()
+handler({}, Context())
+if mode == "alloc":
+    out["first"] = tracemalloc.take_snapshot()
+full_collections = gc.get_stats()[2]["collections"]
+gc.collect()
+t1, c1 = time.perf_counter(), time.process_time()
+result = {
+    "total_ms": (t1 - t0) * 1e3,
+    "init_ms": (t_init - t0) * 1e3,
+    "cpu_ms": (c1 - c0) * 1e3,
+    "init_cpu_ms": (c_init - c0) * 1e3,
+    "invoked": invoked,
+    "full_collections": full_collections,
+}
+if mode == "garbage":
+    result["init_garbage_objects"] = garbage
+if mode == "memory":
+    result["live_kb"] = tracemalloc.get_traced_memory()[0] / 1024
+
+if mode == "alloc":
+    import linecache, sysconfig
+    stdlib = sysconfig.get_paths()["stdlib"]
+
+    def owner(traceback):
+        # The layer's own allocation: made under a layer frame with no frame of
+        # other code (the function, boto3, any library) in the traceback: what
+        # botocore does inside a patched call, or a module the function imports
+        # through the layer's import hook, is the function's. Stdlib frames
+        # (the layer's json/socket imports) count for the code that called them.
+        mine = None
+        for frame in traceback:
+            name = frame.filename
+            if name.startswith(layer):
+                line = linecache.getline(name, frame.lineno)
+                if "__import__(" in line or "import_module(" in line:
+                    return None  # the wrapper importing the function's module: its cost
+                mine = frame
+            elif not (name.startswith(stdlib) or name.startswith("<")):
+                return None
+        return mine
+
+    def layer_sizes(snapshot, base=None):
+        stats = snapshot.compare_to(base, "traceback") if base else snapshot.statistics("traceback")
+        sites = {}
+        for s in stats:
+            frame = owner(s.traceback)
+            size = s.size_diff if base else s.size
+            if frame is not None and size > 0:
+                key = (frame.filename[len(layer) + 1:], frame.lineno)
+                sites[key] = sites.get(key, 0) + size
+        return [[f, line, size] for (f, line), size in sites.items()]
+
+    result["init_alloc"] = layer_sizes(out["init"])
+    result["first_alloc"] = layer_sizes(out["first"], out["init"])
+if mode in ("freeze", "nofreeze"):
+    # Warm invocations, then what a full collection costs the function.
+    full = []
+    for _ in range(15):
+        for _ in range(20):
+            handler({}, Context())
+        t = time.process_time()
+        gc.collect()
+        full.append((time.process_time() - t) * 1e3)
+    full.sort()
+    result["warm_full_gc_ms"] = full[len(full) // 2]
+daemon.setblocking(False)
+starts = []
+while True:
+    try:
+        data = daemon.recv(65536)
+    except OSError:
+        break
+    doc = json.loads(data.split(b"\n", 1)[1])
+    if doc.get("name", "").startswith("## "):
+        starts.append(doc["start_time"])
+if starts:
+    result["invoke_to_handler_ms"] = (min(starts) - invoked) * 1e3
+print(json.dumps(result))
+"""
+
+
+def _env(task_root: Path) -> dict[str, str]:
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "LAMBDA_TASK_ROOT": str(task_root),
+        "AWS_LAMBDA_FUNCTION_NAME": "bench",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
+        "POWERTOOLS_TRACE_DISABLED": "false",
+        "LAMBDA_XRAY_HANDLER": "lx_bench_app.handler",
+        "_X_AMZN_TRACE_ID": TRACE_SAMPLED,
+    }
+
+
+class Workspace:
+    """Read-only layer copies and one function folder per tool, in a temp dir."""
+
+    def __init__(self, root: Path) -> None:
+        runtime = _bytecode.runtime_name(sys.version_info[1])
+        builds = _bytecode.default_builds_path()
+        built = _bytecode.ensure_built(LAYER_SOURCE, builds, minors=(sys.version_info[1],))[0]
+        self.cache_tag = built.cache_tag
+        self.layer = _read_only_copy(_bytecode.tree_path(builds, runtime), root / "opt")
+        self.bare = _read_only_copy(LAYER_SOURCE, root / "opt-source")
+        self.tasks: dict[str, Path] = {}
+        for tool, (setup, decorator) in TOOLS.items():
+            task = root / "task" / tool.replace(" ", "").replace(",", "-").replace(".", "")
+            task.mkdir(parents=True)
+            (task / "lx_bench_app.py").write_text(APP.format(setup=setup, decorator=decorator))
+            self.tasks[tool] = task
+        # Interpreter start + the runtime's imports + a trivial function: what
+        # the instruction counts subtract to leave the timed part.
+        self.tasks["noop"] = root / "task" / "noop"
+        self.tasks["noop"].mkdir()
+        (self.tasks["noop"] / "lx_bench_app.py").write_text(NOOP_APP)
+
+    def command(self, tool: str, mode: str = "cold") -> list[str]:
+        """The child's command line for ``tool`` (``none``, ``layer``, ... or ``noop``)."""
+        layered = tool.startswith("layer")
+        layer = {"layer": self.layer, "layer, no .pyc": self.bare}.get(tool)
+        entry = "lambda_xray.handler" if layered else "lx_bench_app"
+        task = self.tasks[tool]
+        args = [entry, mode, str(layer / "python") if layer else "", str(task)]
+        return [sys.executable, "-c", CHILD, *args]
+
+    def run(self, tool: str, mode: str = "cold") -> dict[str, Any]:
+        done = subprocess.run(
+            self.command(tool, mode),
+            env=_env(self.tasks[tool]),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"cold-start child {tool}/{mode} failed:\n{done.stderr[-3000:]}")
+        result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+        return result
+
+
+def _read_only_copy(tree: Path, dest: Path) -> Path:
+    shutil.copytree(
+        tree, dest, ignore=shutil.ignore_patterns("__pycache__") if tree == LAYER_SOURCE else None
+    )
+    for path in [dest, *dest.rglob("*")]:
+        path.chmod(path.stat().st_mode & ~0o222)
+    return dest
+
+
+def _make_writable(root: Path) -> None:
+    for path in [root, *root.rglob("*")]:
+        path.chmod(path.stat().st_mode | 0o200)
+
+
+def zip_kb(tree: Path) -> float:
+    """The tree zipped with deflate (level 9), as CDK's asset packaging does."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for path in sorted(tree.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(tree).as_posix())
+    return len(buffer.getvalue()) / 1024
+
+
+def _row(
+    metric: str,
+    value: float,
+    unit: str,
+    goal: str | None = None,
+    passed: bool | None = None,
+    detail: str = "",
+) -> dict[str, Any]:
+    return {
+        "bench": "cold",
+        "metric": metric,
+        "value": round(value, 3),
+        "unit": unit,
+        "goal": goal,
+        "passed": passed,
+        "detail": detail,
+    }
+
+
+def _top(sites: list[list[Any]], count: int = 3) -> str:
+    ranked = sorted(sites, key=lambda s: -s[2])[:count]
+    return ", ".join(f"{f}:{line} {size / 1024:.1f} KB" for f, line, size in ranked)
+
+
+def run() -> list[dict[str, Any]]:
+    """Measure everything; return rows for bench/run.py."""
+    with tempfile.TemporaryDirectory() as tmp:
+        workspace = Workspace(Path(tmp))
+        try:
+            return _measure(workspace)
+        finally:
+            _make_writable(Path(tmp))
+
+
+def _measure(ws: Workspace) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    tools = list(TOOLS)
+    for tool in tools:  # warm the page cache once
+        ws.run(tool)
+    samples: dict[str, list[dict[str, Any]]] = {t: [] for t in tools}
+    for i in range(SAMPLES):
+        for tool in tools if i % 2 == 0 else tools[::-1]:
+            samples[tool].append(ws.run(tool))
+    # CPU time of the process: what a cold start costs when the core is yours
+    # (Lambda's is); wall time on this shared machine mostly measures the others.
+    total = {t: statistics.median(s["cpu_ms"] for s in v) for t, v in samples.items()}
+    wall = {t: statistics.median(s["total_ms"] for s in v) for t, v in samples.items()}
+    # Each tool against the baseline of the same round (they run back to back),
+    # so a change in machine speed between rounds cancels out.
+    baseline = samples["none"]
+    over = {
+        t: statistics.median(
+            s["cpu_ms"] - b["cpu_ms"] for s, b in zip(samples[t], baseline, strict=True)
+        )
+        for t in tools
+        if t != "none"
+    }
+    sdk = over["xray-sdk"]
+    rows.append(
+        _row(
+            "cold start, no tracer (baseline)",
+            total["none"],
+            "ms",
+            detail=(
+                "CPU time: import the function (boto3 + a DynamoDB client) + first invocation "
+                f"(1 PutItem), gc.collect() at both ends; median of {SAMPLES} fresh interpreters "
+                f"(wall {wall['none']:.0f} ms)"
+            ),
+        )
+    )
+    rows.append(
+        _row(
+            "cold start over no tracer: layer",
+            over["layer"],
+            "ms",
+            f"≤ {GOAL_OVER_MS:g} ms",
+            over["layer"] <= GOAL_OVER_MS,
+            f"read-only layer with {ws.cache_tag} .pyc, PYTHONDONTWRITEBYTECODE=1; "
+            f"xray-sdk +{sdk:.1f} ms, powertools +{over['powertools']:.1f} ms (CPU, median of "
+            "the differences to the baseline of the same round); wall: "
+            + ", ".join(f"{t} +{wall[t] - wall['none']:.1f}" for t in tools if t != "none"),
+        )
+    )
+    rows.append(
+        _row(
+            "cold start ratio layer / xray-sdk",
+            over["layer"] / sdk if sdk > 0 else float("nan"),
+            "x",
+            f"≤ {GOAL_RATIO:g}x",
+            sdk > 0 and over["layer"] / sdk <= GOAL_RATIO,
+            f"powertools / xray-sdk {over['powertools'] / sdk:.2f}x" if sdk > 0 else "",
+        )
+    )
+    rows.append(
+        _row(
+            "cold start over no tracer: layer without .pyc",
+            over["layer, no .pyc"],
+            "ms",
+            detail="source only (what a version built without its interpreter ships)",
+        )
+    )
+    invoke = [s["invoke_to_handler_ms"] for s in samples["layer"] if "invoke_to_handler_ms" in s]
+    if invoke:
+        value = statistics.median(invoke)
+        rows.append(
+            _row(
+                "invoke received -> ## handler start (cold)",
+                value,
+                "ms",
+                f"< {GOAL_INVOKE_TO_HANDLER_MS:g} ms",
+                value < GOAL_INVOKE_TO_HANDLER_MS,
+                "the layer's ## subsegment start_time minus the time the handler was called",
+            )
+        )
+    rows += _instructions(ws, total["none"])
+    rows += _allocations(ws)
+    rows += _freeze(ws)
+    rows += _zips()
+    return rows
+
+
+def _instructions(ws: Workspace, baseline_cpu_ms: float) -> list[dict[str, Any]]:
+    """Instructions executed (valgrind cachegrind): the same on a loaded machine."""
+    if shutil.which("valgrind") is None:
+        return []
+    counts = {}
+    for tool in ("noop", "none", "layer", "xray-sdk"):
+        out = Path(tempfile.mkdtemp()) / "cachegrind.out"
+        valgrind = ["valgrind", "--tool=cachegrind", "--cache-sim=no"]
+        done = subprocess.run(
+            [*valgrind, f"--cachegrind-out-file={out}", *ws.command(tool)],
+            env={**_env(ws.tasks[tool]), "PYTHONHASHSEED": "0"},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        shutil.rmtree(out.parent, ignore_errors=True)
+        found = re.search(r"I\s+refs:\s+([\d,]+)", done.stderr)
+        if done.returncode != 0 or found is None:
+            return []
+        counts[tool] = int(found[1].replace(",", ""))
+    timed = counts["none"] - counts["noop"]
+    layer = counts["layer"] - counts["none"]
+    sdk = counts["xray-sdk"] - counts["none"]
+    return [
+        _row(
+            "cold start over no tracer: layer, instructions",
+            layer / timed * baseline_cpu_ms,
+            "ms",
+            f"≤ {GOAL_OVER_MS:g} ms",
+            layer / timed * baseline_cpu_ms <= GOAL_OVER_MS,
+            f"+{layer / 1e6:.1f} M instructions = {layer / timed:.2%} of the baseline's "
+            f"{timed / 1e6:.0f} M, times its CPU time (cachegrind, one run each, "
+            f"PYTHONHASHSEED=0); xray-sdk +{sdk / 1e6:.0f} M",
+        ),
+        _row(
+            "cold start ratio layer / xray-sdk, instructions",
+            layer / sdk if sdk > 0 else float("nan"),
+            "x",
+            f"≤ {GOAL_RATIO:g}x",
+            sdk > 0 and layer / sdk <= GOAL_RATIO,
+        ),
+    ]
+
+
+def _allocations(ws: Workspace) -> list[dict[str, Any]]:
+    live = {t: [ws.run(t, "memory")["live_kb"] for _ in range(3)] for t in ("none", "layer")}
+    added = statistics.median(live["layer"]) - statistics.median(live["none"])
+    alloc = ws.run("layer", "alloc")
+    init = sum(s[2] for s in alloc["init_alloc"]) / 1024
+    first = sum(s[2] for s in alloc["first_alloc"]) / 1024
+    return [
+        _row(
+            "layer: memory it adds, live after the first invocation",
+            added,
+            "KB",
+            detail=(
+                f"tracemalloc, layer {statistics.median(live['layer']):.0f} KB - no tracer "
+                f"{statistics.median(live['none']):.0f} KB, after gc.collect()"
+            ),
+        ),
+        _row(
+            "layer: allocated by its own code at import",
+            init,
+            "KB",
+            detail=f"tracemalloc, live after Init; top: {_top(alloc['init_alloc'])}",
+        ),
+        _row(
+            "layer: allocated by its own code on the first invocation",
+            first,
+            "KB",
+            detail=f"tracemalloc, live after it; top: {_top(alloc['first_alloc'])}",
+        ),
+    ]
+
+
+def _freeze(ws: Workspace) -> list[dict[str, Any]]:
+    runs: dict[str, list[dict[str, Any]]] = {"freeze": [], "nofreeze": []}
+    for i in range(FREEZE_SAMPLES):
+        for mode in ("freeze", "nofreeze") if i % 2 == 0 else ("nofreeze", "freeze"):
+            runs[mode].append(ws.run("layer", mode))
+
+    cold = {m: statistics.median(r["cpu_ms"] - r["init_cpu_ms"] for r in runs[m]) for m in runs}
+    warm = {m: statistics.median(r["warm_full_gc_ms"] for r in runs[m]) for m in runs}
+    garbage = ws.run("layer", "garbage")["init_garbage_objects"]
+    return [
+        _row(
+            "gc.freeze() at end of Init: first invocation",
+            cold["freeze"] - cold["nofreeze"],
+            "ms",
+            detail=(
+                f"with {cold['freeze']:.2f} ms, without {cold['nofreeze']:.2f} ms CPU (invocation "
+                f"+ gc.collect(); Init = wrapper + function module); median of {FREEZE_SAMPLES}; "
+                f"unreachable objects at the end of Init (kept for ever when frozen): {garbage}"
+            ),
+        ),
+        _row(
+            "gc.freeze() at end of Init: full collection, warm",
+            warm["freeze"] - warm["nofreeze"],
+            "ms",
+            detail=(
+                f"with {warm['freeze']:.2f} ms, without {warm['nofreeze']:.2f} ms CPU "
+                "(gc.collect() after 20 warm invocations, median of 15 per process)"
+            ),
+        ),
+    ]
+
+
+def _zips() -> list[dict[str, Any]]:
+    builds = _bytecode.default_builds_path()
+    rows = []
+    for minor in _bytecode.PYTHON_MINORS:
+        runtime = _bytecode.runtime_name(minor)
+        built = _bytecode.read_manifest(builds, runtime)
+        tree = _bytecode.tree_path(builds, runtime)
+        if built is None or not tree.is_dir():
+            continue
+        size = zip_kb(tree)
+        contents = f"source + {built.cache_tag} .pyc" if built.cache_tag else "source only"
+        rows.append(
+            _row(
+                f"layer zip, {runtime}",
+                size,
+                "KB",
+                f"≤ {GOAL_ZIP_KB:g} KB",
+                size <= GOAL_ZIP_KB,
+                f"{contents}; deflate level 9",
+            )
+        )
+    return rows
+
+
+def _print_allocations() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = Workspace(Path(tmp))
+        try:
+            alloc = ws.run("layer", "alloc")
+        finally:
+            _make_writable(Path(tmp))
+    for phase in ("init_alloc", "first_alloc"):
+        print(f"{phase}: {sum(s[2] for s in alloc[phase]) / 1024:.1f} KB")
+        for f, line, size in sorted(alloc[phase], key=lambda s: -s[2])[:15]:
+            print(f"  {size / 1024:7.1f} KB  {f}:{line}")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["alloc"]:
+        _print_allocations()
+    else:
+        for r in run():
+            print(r)

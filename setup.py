@@ -1,0 +1,53 @@
+"""Build hook: the wheel carries the tracing layer compiled for every Python it serves.
+
+Everything else about the package is in pyproject.toml. ``build_py`` also
+writes ``cdk_lambda_xray/_layer_builds/python3.X/`` (the layer's source plus
+that version's checked-hash bytecode, see ``constructs/cdk_lambda_xray/_bytecode.py``)
+into the build, or, for an editable install, into the checkout (gitignored).
+A version whose interpreter is not on the build machine is built from source
+only; the build says so and never fails for it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+from types import ModuleType
+
+from setuptools import setup
+from setuptools.command.build_py import build_py
+
+HERE = Path(__file__).resolve().parent
+PACKAGE = HERE / "constructs" / "cdk_lambda_xray"
+
+
+def _bytecode_module() -> ModuleType:
+    # By path: importing the package would need its dependencies, which pip's
+    # build environment does not have. _bytecode is stdlib-only.
+    spec = importlib.util.spec_from_file_location("_lambda_xray_bytecode", PACKAGE / "_bytecode.py")
+    if spec is None or spec.loader is None:
+        raise ImportError("constructs/cdk_lambda_xray/_bytecode.py not found")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+class BuildPyWithLayerBytecode(build_py):
+    """``build_py``, then the per-version layer trees next to the package's modules."""
+
+    def run(self) -> None:
+        super().run()
+        bytecode = _bytecode_module()
+        if self.editable_mode:
+            builds = PACKAGE / bytecode.BUILDS_DIR_NAME
+        else:
+            builds = Path(self.build_lib) / "cdk_lambda_xray" / bytecode.BUILDS_DIR_NAME
+        source = Path(os.path.realpath(PACKAGE / "_layer"))
+        for result in bytecode.ensure_built(source, builds):
+            print(f"layer bytecode: {result.describe()}")
+
+
+setup(cmdclass={"build_py": BuildPyWithLayerBytecode})
