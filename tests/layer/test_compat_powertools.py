@@ -268,7 +268,7 @@ def test_a_disabled_tracer_records_nothing_of_its_own(
     assert "k" not in root["annotations"]
 
 
-def test_outside_a_traced_invocation_the_decorators_just_call_through(
+def test_outside_a_traced_invocation_the_handler_runs_and_a_missing_wrapper_is_named(
     xray: InMemoryEmitter, caplog: pytest.LogCaptureFixture
 ) -> None:
     tracer = Tracer(service="x")
@@ -277,10 +277,14 @@ def test_outside_a_traced_invocation_the_decorators_just_call_through(
     def handler(event: Any, context: Any) -> str:
         return "ok"
 
-    assert handler({}, None) == "ok"  # Init: no invocation yet
     with invocation(header=trace_header(sampled=False)):
         assert handler({}, None) == "ok"
-    assert xray.documents == [] and layer_warnings(caplog) == []
+    assert xray.documents == [] and layer_warnings(caplog) == []  # not sampled: silence
+    for _ in range(2):  # no invocation at all: the layer's wrapper is not in front of it
+        assert handler({}, None) == "ok"
+    (warning,) = layer_warnings(caplog)
+    assert "lambda_xray.handler.handler" in warning and "docs/migrating.md" in warning
+    assert xray.documents == []
 
 
 def test_provider_is_the_compat_recorder_for_the_documented_async_pattern(

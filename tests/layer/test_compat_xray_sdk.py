@@ -132,7 +132,8 @@ def test_begin_and_end_subsegment_nest_and_restore_the_current_subsegment(
     (inner_doc,) = xray.named("inner")
     (outer_doc,) = xray.named("outer")
     assert inner_doc["parent_id"] == outer_doc["id"] and outer_doc["parent_id"] == root.id
-    assert inner_doc["namespace"] == "remote" and inner_doc["error"] is True
+    assert inner_doc["namespace"] == inner.namespace == "remote" and inner_doc["error"] is True
+    assert outer.namespace == "local"
     assert "namespace" not in outer_doc  # the SDK's "local" is the layer's default
     assert outer_doc["metadata"] == {"default": {"done": True}}
 

@@ -71,6 +71,11 @@ def recording_root() -> Subsegment | None:
     return invocation.root
 
 
+def invocation_running() -> bool:
+    """True while an invocation runs (the handler wrapper, or ``lambda_xray.testing``)."""
+    return context.active is not None
+
+
 class SubsegmentView:
     """A recorded subsegment with aws-xray-sdk's ``Subsegment`` methods.
 
@@ -106,6 +111,11 @@ class SubsegmentView:
     @property
     def parent_id(self) -> str | None:
         return self._sub.parent_id if self._sub is not None else None
+
+    @property
+    def namespace(self) -> str:
+        """``"aws"``, ``"remote"`` or the SDK's ``"local"``."""
+        return (self._sub.namespace if self._sub is not None else None) or "local"
 
     @property
     def sampled(self) -> bool:

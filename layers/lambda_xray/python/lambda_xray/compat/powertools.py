@@ -23,9 +23,14 @@ from __future__ import annotations
 
 import os
 
-from lambda_xray import api, config
+from lambda_xray import _log, api, config
 from lambda_xray._snapshot import snapshot
-from lambda_xray.compat._support import ignored_call, recording_root, unsupported
+from lambda_xray.compat._support import (
+    ignored_call,
+    invocation_running,
+    recording_root,
+    unsupported,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -120,6 +125,8 @@ class Tracer:
         def traced_handler(event: Any, context: Any, **kwargs: Any) -> Any:
             root = None if self.disabled else recording_root()
             if root is None:
+                if not self.disabled and not invocation_running():
+                    _not_wrapped()
                 return handler(event, context, **kwargs)
             if self.service and api._valid_annotation("Service", self.service):
                 root.annotations["Service"] = self.service
@@ -269,6 +276,19 @@ class _Capture:
                 self._done(scope, value)
 
         return traced
+
+
+def _not_wrapped() -> None:
+    """The handler ran outside an invocation: the layer's wrapper is not in front of it."""
+    try:
+        _log.warning_once(
+            "compat:not-wrapped",
+            "lambda_xray.compat: the handler ran outside a traced invocation, so nothing is "
+            "recorded: deploy the function with the layer (TracedFunction or trace_app set "
+            "Handler to lambda_xray.handler.handler); see docs/migrating.md",
+        )
+    except Exception:  # logging failed: stay silent rather than break the function
+        return
 
 
 def _error_metadata(metadata: dict[str, Any], namespace: str, name: str, error: Exception) -> None:
