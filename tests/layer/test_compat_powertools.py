@@ -334,3 +334,23 @@ def test_a_bad_capture_variable_warns_once_and_uses_the_default(
     assert list(doc["metadata"]["x"]) == [f"{__name__}.{fail.__qualname__} error"]
     (warning,) = layer_warnings(caplog)
     assert "POWERTOOLS_TRACER_CAPTURE_ERROR='maybe'" in warning
+
+
+def test_invalid_input_to_the_tracer_is_dropped_even_in_runtime_error_mode(
+    xray: InMemoryEmitter, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("AWS_XRAY_CONTEXT_MISSING", "RUNTIME_ERROR")
+    tracer = Tracer(service="x" * 1001)  # too long for the Service annotation
+
+    @tracer.capture_lambda_handler
+    def handler(event: Any, context: Any) -> str:
+        tracer.put_annotation("payment-status", "ok")
+        tracer.put_metadata("k", 1, namespace="AWS.x")
+        return "ok"
+
+    with invocation():
+        assert handler({}, None) == "ok"
+    (root,) = xray.documents
+    assert root["annotations"]["Service"] == "traced-test"  # the layer's, kept
+    assert "metadata" not in root
+    assert len(layer_warnings(caplog)) == 3  # one per kind of problem

@@ -408,3 +408,24 @@ def test_compat_is_loaded_only_when_imported_and_loads_no_third_party_module() -
     # The recorder's own imports (as for any traced call) and nothing else:
     # no aws_xray_sdk, no wrapt, no inspect, no logging, no typing.
     assert outside <= {"contextvars"}, outside
+
+
+@pytest.mark.parametrize("mode", ["LOG_ERROR", "RUNTIME_ERROR"])
+def test_invalid_annotations_and_metadata_are_dropped_never_raised_as_the_sdk_does(
+    mode: str,
+    xray: InMemoryEmitter,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setenv("AWS_XRAY_CONTEXT_MISSING", mode)
+    config.reset()
+    with invocation(), xray_recorder.in_subsegment("block") as subsegment:
+        xray_recorder.put_annotation("bad-key", 1)
+        xray_recorder.put_annotation("list", [1, 2])
+        subsegment.put_annotation("bad key", "v")
+        subsegment.put_metadata("k", 1, "AWS.reserved")
+        xray_recorder.put_metadata("k", 1, "AWS.reserved")
+        subsegment.put_annotation("good", 1)
+    (doc,) = xray.named("block")
+    assert doc["annotations"] == {"good": 1} and "metadata" not in doc
+    assert layer_records(caplog, logging.WARNING)  # said, once per kind of problem

@@ -48,6 +48,54 @@ def info_once(key: str, message: str, *args: object) -> None:
         pass
 
 
+def annotate(key: Any, value: Any) -> None:
+    """:func:`lambda_xray.annotate`, but invalid input is dropped with one warning in
+    every mode, as aws-xray-sdk drops it (context missing still follows its mode)."""
+    try:
+        api.annotate(key, value)
+    except (ValueError, TypeError) as exc:
+        _dropped(exc)
+
+
+def metadata(key: Any, value: Any, namespace: Any = "default") -> None:
+    """:func:`lambda_xray.metadata`, invalid input dropped as in :func:`annotate`."""
+    try:
+        api.metadata(key, value, namespace)
+    except (ValueError, TypeError) as exc:
+        _dropped(exc)
+
+
+def valid_annotation(key: Any, value: Any) -> bool:
+    """Whether ``key``/``value`` make an annotation; invalid ones are dropped (one warning)."""
+    try:
+        return api._valid_annotation(key, value)
+    except (ValueError, TypeError) as exc:
+        return _dropped(exc)
+
+
+def valid_metadata(key: Any, namespace: Any) -> bool:
+    """Whether ``key``/``namespace`` are valid for metadata; invalid ones are dropped."""
+    try:
+        return api._valid_metadata(key, namespace)
+    except (ValueError, TypeError) as exc:
+        return _dropped(exc)
+
+
+def _dropped(exc: Exception) -> bool:
+    """Say once per kind of problem (the message without its quoted values and numbers,
+    so keys built from data do not log on every call) that the input was dropped."""
+    try:
+        kind = "".join(ch for ch in "".join(str(exc).split("'")[::2]) if not ch.isdigit())
+        _log.warning_once(
+            "compat:input:" + kind[:100],
+            "lambda_xray.compat: %s; dropped, as aws-xray-sdk drops it",
+            exc,
+        )
+    except Exception:  # logging failed: stay silent rather than break the function
+        return False
+    return False
+
+
 def _ignore(*args: Any, **kwargs: Any) -> None:
     return None
 
@@ -123,12 +171,12 @@ class SubsegmentView:
 
     def put_annotation(self, key: str, value: Any) -> None:
         """Add an indexed annotation (the rules of :func:`lambda_xray.annotate`)."""
-        if api._valid_annotation(key, value) and self._sub is not None:
+        if valid_annotation(key, value) and self._sub is not None:
             self._sub.annotations[key] = value
 
     def put_metadata(self, key: str, value: Any, namespace: str = "default") -> None:
         """Add metadata (the rules of :func:`lambda_xray.metadata`)."""
-        if api._valid_metadata(key, namespace) and self._sub is not None:
+        if valid_metadata(key, namespace) and self._sub is not None:
             self._sub.metadata.setdefault(namespace, {})[key] = snapshot(value)
 
     def add_exception(

@@ -26,10 +26,13 @@ import os
 from lambda_xray import _log, api, config
 from lambda_xray._snapshot import snapshot
 from lambda_xray.compat._support import (
+    annotate,
     ignored_call,
     invocation_running,
+    metadata,
     recording_root,
     unsupported,
+    valid_annotation,
 )
 
 TYPE_CHECKING = False
@@ -91,12 +94,12 @@ class Tracer:
     def put_annotation(self, key: str, value: Any) -> None:
         """Annotate the current subsegment (see :func:`lambda_xray.annotate`)."""
         if not self.disabled:
-            api.annotate(key, value)
+            annotate(key, value)
 
     def put_metadata(self, key: str, value: Any, namespace: str | None = None) -> None:
         """Add metadata to the current subsegment, in ``namespace`` (default: the service)."""
         if not self.disabled:
-            api.metadata(key, value, namespace or self._namespace())
+            metadata(key, value, namespace or self._namespace())
 
     def patch(self, modules: Sequence[str] | None = None) -> None:
         """Nothing to do for the libraries the layer traces; one warning for the others."""
@@ -128,7 +131,7 @@ class Tracer:
                 if not self.disabled and not invocation_running():
                     _not_wrapped()
                 return handler(event, context, **kwargs)
-            if self.service and api._valid_annotation("Service", self.service):
+            if self.service and valid_annotation("Service", self.service):
                 root.annotations["Service"] = self.service
             try:
                 response = handler(event, context, **kwargs)

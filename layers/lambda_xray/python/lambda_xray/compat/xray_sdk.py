@@ -18,9 +18,11 @@ from lambda_xray import _recorder, api, context
 from lambda_xray.compat._support import (
     PATCHED_BY_THE_LAYER,
     SubsegmentView,
+    annotate,
     clean_namespace,
     ignored_call,
     info_once,
+    metadata,
     recording_root,
     unsupported,
 )
@@ -163,11 +165,11 @@ class Recorder:
 
     def put_annotation(self, key: str, value: Any) -> None:
         """Annotate the current subsegment (see :func:`lambda_xray.annotate`)."""
-        api.annotate(key, value)
+        annotate(key, value)
 
     def put_metadata(self, key: str, value: Any, namespace: str = "default") -> None:
         """Add metadata to the current subsegment (see :func:`lambda_xray.metadata`)."""
-        api.metadata(key, value, namespace)
+        metadata(key, value, namespace)
 
     def is_sampled(self) -> bool:
         """True when this invocation records."""
