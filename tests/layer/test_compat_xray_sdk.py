@@ -16,6 +16,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3  # type: ignore[import-untyped]
 import pytest
@@ -257,7 +258,7 @@ def test_unsupported_calls_warn_once_each_naming_the_call_and_never_raise(
         for _ in range(2):
             assert xray_recorder.begin_segment("mine") is not None
             xray_recorder.end_segment()
-            xray_recorder.set_trace_entity(object())
+            xray_recorder.stream_subsegments()
             with xray_recorder.in_subsegment("x") as subsegment:
                 subsegment.set_user("alice")
                 subsegment.put_http_meta("url", "https://example.com/")
@@ -270,7 +271,7 @@ def test_unsupported_calls_warn_once_each_naming_the_call_and_never_raise(
     for call in (
         "xray_recorder.begin_segment()",
         "xray_recorder.end_segment()",
-        "xray_recorder.set_trace_entity()",
+        "xray_recorder.stream_subsegments()",
         "subsegment.set_user()",
         "subsegment.put_http_meta()",
         "xray_recorder.end_subsegment(end_time=...)",
@@ -280,6 +281,30 @@ def test_unsupported_calls_warn_once_each_naming_the_call_and_never_raise(
         assert "docs/migrating.md" in message and "Not supported" in message
     assert xray.names().count("y") == 2  # the subsegment itself still closes
     assert xray.names().count("z") == 2  # in_segment's block still runs as a subsegment
+
+
+def test_the_sdk_thread_pattern_works_and_its_entity_calls_are_not_needed(
+    xray: InMemoryEmitter, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="lambda_xray")
+
+    def worker(entity: Any, index: int) -> None:
+        xray_recorder.set_trace_entity(entity)  # what SDK users write in threads
+        with xray_recorder.in_subsegment(f"worker-{index}"):
+            pass
+        xray_recorder.clear_trace_entities()
+
+    with invocation(), xray_recorder.in_subsegment("fan-out"):
+        entity = xray_recorder.get_trace_entity()
+        threads = [threading.Thread(target=worker, args=(entity, i)) for i in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert sorted(children(xray, "fan-out")) == ["worker-0", "worker-1", "worker-2"]
+    infos = [r.getMessage() for r in layer_records(caplog, logging.INFO)]
+    assert len(infos) == 2 and all("is not needed" in m for m in infos)
+    assert layer_records(caplog, logging.WARNING) == []
 
 
 def test_patch_all_and_patch_say_once_that_the_layer_patches_clients_itself(

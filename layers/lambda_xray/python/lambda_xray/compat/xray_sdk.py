@@ -186,6 +186,15 @@ class Recorder:
                 ", ".join(sorted(settings)),
             )
 
+    def set_trace_entity(self, trace_entity: Any) -> None:
+        """Not needed (one INFO line): threads and tasks started during an invocation
+        carry the current subsegment themselves."""
+        _context_is_carried("set_trace_entity")
+
+    def clear_trace_entities(self) -> None:
+        """Not needed (one INFO line), see :meth:`set_trace_entity`."""
+        _context_is_carried("clear_trace_entities")
+
     def begin_segment(self, *args: Any, **kwargs: Any) -> SubsegmentView:
         """Not in Lambda (the SDK discards it too): warns once, records nothing."""
         unsupported("xray_recorder.begin_segment()")
@@ -205,6 +214,16 @@ class Recorder:
         if name.startswith("_"):
             raise AttributeError(name)
         return ignored_call(f"xray_recorder.{name}()")
+
+
+def _context_is_carried(call: str) -> None:
+    info_once(
+        call,
+        "lambda_xray.compat: xray_recorder.%s() does nothing and is not needed: threads, "
+        "executors and asyncio tasks started during an invocation carry the current "
+        "subsegment",
+        call,
+    )
 
 
 def _live(
