@@ -303,6 +303,24 @@ def test_an_aws_xray_sdk_handler_sends_the_same_tree_as_otlp_spans(
     assert attrs(sfn)["rpc.method"] == "StartExecution"
 
 
+def test_a_failing_aws_xray_sdk_handler_sends_error_spans_with_the_exception(
+    sdk_compat_otlp: Function, receiver: OtlpReceiver, canned: CannedServer
+) -> None:
+    outcome, trace_id = sdk_compat_otlp.invoke(
+        {"url": canned.url, "order": {"id": "o-4", "bad": True}}
+    )
+    assert outcome.kind == "error" and outcome.json()["errorType"] == "ValueError"
+    spans = spans_for(receiver, trace_id)
+    (root,) = [s for s in spans if s.kind == SERVER]
+    (validate,) = [s for s in spans if s.name == "validate_order"]
+    for span in (validate, root):
+        assert span.status.code == STATUS_ERROR
+        (event,) = span.events
+        assert event.name == "exception"
+        assert attrs(event)["exception.type"] == "ValueError"
+    assert [s.name for s in spans if s.parent_span_id == root.span_id] == ["validate_order"]
+
+
 # -- Powertools Tracer -------------------------------------------------------------------
 
 
