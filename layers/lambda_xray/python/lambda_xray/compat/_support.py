@@ -18,8 +18,21 @@ if TYPE_CHECKING:
 
 #: Where the guide lists what the compatibility API does not do.
 NOT_SUPPORTED: Final = "docs/migrating.md, section 'Not supported'"
-#: The client libraries the layer traces by itself, for the patch notes.
-PATCHED_BY_THE_LAYER: Final = "boto3/botocore, requests, urllib3 and http.client"
+
+
+def patched_by_the_layer() -> list[str]:
+    """The modules whose import makes the layer patch a client library (``botocore.client``,
+    ``http.client``, ...), as :mod:`lambda_xray.patches` lists them."""
+    try:
+        from lambda_xray import patches
+
+        return sorted(
+            target
+            for target, patch in patches._TARGETS.items()
+            if patch.startswith("lambda_xray.patches.")
+        )
+    except Exception:
+        return []
 
 
 def unsupported(call: str) -> None:

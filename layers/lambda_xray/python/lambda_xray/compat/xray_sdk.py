@@ -16,13 +16,13 @@ from contextvars import ContextVar
 
 from lambda_xray import _recorder, api, context
 from lambda_xray.compat._support import (
-    PATCHED_BY_THE_LAYER,
     SubsegmentView,
     annotate,
     clean_namespace,
     ignored_call,
     info_once,
     metadata,
+    patched_by_the_layer,
     recording_root,
     unsupported,
 )
@@ -250,8 +250,9 @@ def patch_all(double_patch: bool = False) -> None:
     """Nothing to do: the layer traces the client libraries by itself."""
     info_once(
         "patch_all",
-        "lambda_xray.compat: patch_all() does nothing; the layer traces %s by itself",
-        PATCHED_BY_THE_LAYER,
+        "lambda_xray.compat: patch_all() does nothing; the layer patches the clients "
+        "defined in %s by itself",
+        ", ".join(patched_by_the_layer()),
     )
 
 
@@ -259,8 +260,9 @@ def patch(modules_to_patch: Iterable[str], raise_errors: bool = True, **kwargs: 
     """Nothing to do for the libraries the layer traces; one warning for the others."""
     info_once(
         "patch",
-        "lambda_xray.compat: patch() does nothing; the layer traces %s by itself",
-        PATCHED_BY_THE_LAYER,
+        "lambda_xray.compat: patch() does nothing; the layer patches the clients "
+        "defined in %s by itself",
+        ", ".join(patched_by_the_layer()),
     )
     for module in _untraced(modules_to_patch):
         unsupported(f"patch([{module!r}]) (the layer does not trace {module})")
@@ -269,9 +271,7 @@ def patch(modules_to_patch: Iterable[str], raise_errors: bool = True, **kwargs: 
 def _untraced(modules: Iterable[str]) -> list[str]:
     """The names in ``modules`` (aws-xray-sdk's names) no patch of the layer covers."""
     try:
-        from lambda_xray import patches
-
-        targets = tuple(patches._TARGETS)
+        targets = patched_by_the_layer()
         names = [modules] if isinstance(modules, str) else list(modules)
     except Exception:
         return []
