@@ -33,6 +33,14 @@ FORMAT_XRAY: Final = "xray"
 FORMAT_OTLP: Final = "otlp"
 FORMATS: Final = (FORMAT_XRAY, FORMAT_OTLP)
 
+#: ``LAMBDA_XRAY_AWS_NAMES``: how subsegments of AWS calls are named (X-Ray format).
+ENV_AWS_NAMES: Final = "LAMBDA_XRAY_AWS_NAMES"
+#: The service id, as the AWS console shows it: ``DynamoDB``, ``S3``, ``SFN`` (the default).
+AWS_NAMES_LAYER: Final = "layer"
+#: aws-xray-sdk's names, the endpoint prefix: ``dynamodb``, ``s3``, ``states``.
+AWS_NAMES_SDK: Final = "sdk"
+AWS_NAMES: Final = (AWS_NAMES_LAYER, AWS_NAMES_SDK)
+
 _TRUE: Final = frozenset({"1", "true", "yes", "on"})
 _FALSE: Final = frozenset({"0", "false", "no", "off", ""})
 #: Record database query text (literals removed) in the ``sql`` block; off by default.
@@ -45,6 +53,7 @@ class Config:
     """Settings for this process (see ``docs/layer.md`` for each variable)."""
 
     __slots__ = (
+        "aws_names",
         "capture_error",
         "capture_response",
         "capture_sql",
@@ -70,6 +79,7 @@ class Config:
         format: str = FORMAT_XRAY,
         otlp_unsampled: bool = False,
         capture_sql: bool = False,
+        aws_names: str = AWS_NAMES_LAYER,
     ) -> None:
         self.handler = handler
         self.service = service
@@ -83,6 +93,8 @@ class Config:
         #: OTLP mode only: record ``Sampled=0`` invocations too and send them as ``T1U``.
         self.otlp_unsampled = otlp_unsampled
         self.capture_sql = capture_sql
+        #: ``"layer"`` or ``"sdk"``: names of AWS call subsegments in the X-Ray format.
+        self.aws_names = aws_names
 
 
 _current: Config | None = None
@@ -123,6 +135,7 @@ def from_environ(environ: Mapping[str, str]) -> Config:
         format=_format(environ.get(ENV_FORMAT)),
         otlp_unsampled=_flag(environ, ENV_OTLP_UNSAMPLED, False),
         capture_sql=_flag(environ, ENV_CAPTURE_SQL, False),
+        aws_names=_choice(environ, ENV_AWS_NAMES, AWS_NAMES),
     )
 
 
@@ -177,6 +190,25 @@ def _format(raw: str | None) -> str:
         FORMAT_XRAY,
     )
     return FORMAT_XRAY
+
+
+def _choice(environ: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    """One of ``choices`` (case-insensitive); unset or empty: the first; else one warning."""
+    raw = environ.get(name)
+    if raw is None or raw.strip() == "":
+        return choices[0]
+    value = raw.strip().lower()
+    if value in choices:
+        return value
+    _log.warning_once(
+        "env:" + name,
+        "lambda_xray: %s=%r is not one of %s; using %s",
+        name,
+        raw,
+        ", ".join(choices),
+        choices[0],
+    )
+    return choices[0]
 
 
 def parse_daemon_address(raw: str) -> tuple[str, int] | None:

@@ -5,7 +5,8 @@ too (every client class derives from ``BaseClient``, every client owns an
 ``Endpoint``):
 
 - ``BaseClient._make_api_call``: opens the subsegment named after the service
-  id (``DynamoDB``, ``S3``, ``SQS``, ...), records operation, region, resource
+  id (``DynamoDB``, ``S3``, ``SQS``, ...; with ``LAMBDA_XRAY_AWS_NAMES=sdk``
+  aws-xray-sdk's names, see :func:`_subsegment_name`), records operation, region, resource
   identifiers, request id, retries and status, sets the flags and closes it.
 - ``Endpoint.create_request``: called for every attempt, puts the trace
   header of the current call on the request (after botocore's own recursion
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import sys
 
-from lambda_xray import _recorder
+from lambda_xray import _recorder, config
 from lambda_xray.context_missing import ContextMissingError
 from lambda_xray.patches import _common
 from lambda_xray.patches._resources import THROTTLING_CODES, ResourceExtractor
@@ -36,8 +37,8 @@ _XRAY_SDK_COVERS: Final = ("botocore", "httplib")
 
 _end = _common.end
 # service name (botocore's, e.g. "dynamodb") -> (subsegment name or None to skip,
-# extractor or None when the service has no resource fields)
-_services: dict[str, tuple[str | None, ResourceExtractor | None]] = {}
+# extractor or None when the service has no resource fields, the settings the name is for)
+_services: dict[str, tuple[str | None, ResourceExtractor | None, config.Config]] = {}
 
 
 def patch(client_module: ModuleType) -> None:
@@ -50,16 +51,33 @@ def patch(client_module: ModuleType) -> None:
     _common.wrap(endpoint_module.Endpoint, "create_request", _wrap_create_request)
 
 
-def _service(client: Any) -> tuple[str | None, ResourceExtractor | None]:
+def _service(client: Any) -> tuple[str | None, ResourceExtractor | None, config.Config]:
     model = client._service_model
     key = model.service_name
+    settings = config.get()
     found = _services.get(key)
-    if found is None:
+    if found is None or found[2] is not settings:
         service_id = str(model.service_id)
-        name = None if service_id in _SKIPPED_SERVICES else service_id
+        name = None if service_id in _SKIPPED_SERVICES else _subsegment_name(model, settings)
         extractor = ResourceExtractor(service_id)
-        found = _services[key] = (name, extractor if extractor else None)
+        found = _services[key] = (name, extractor if extractor else None, settings)
     return found
+
+
+def _subsegment_name(model: Any, settings: config.Config) -> str:
+    """The name of an AWS call's subsegment: the service id (``DynamoDB``, ``S3``, ``SFN``).
+
+    With ``LAMBDA_XRAY_AWS_NAMES=sdk`` in the X-Ray format: aws-xray-sdk's
+    name, the endpoint prefix (``dynamodb``, ``s3``, ``states``), so saved
+    trace-map filters and groups keep matching. OTLP spans keep the service
+    id (``rpc.service``, ``aws.remote.service`` follow the conventions).
+    """
+    service_id = str(model.service_id)
+    if settings.aws_names == config.AWS_NAMES_SDK and settings.format == config.FORMAT_XRAY:
+        prefix = model.metadata.get("endpointPrefix")
+        if isinstance(prefix, str) and prefix:
+            return prefix
+    return service_id
 
 
 def _start(client: Any, operation: str, params: Any) -> tuple[Any, str] | None:
@@ -68,7 +86,7 @@ def _start(client: Any, operation: str, params: Any) -> tuple[Any, str] | None:
     Returns ``(subsegment or None, header or "")``.
     """
     entry = _services.get(client._service_model.service_name)
-    if entry is None:
+    if entry is None or entry[2] is not config.get():
         entry = _service(client)
     name = entry[0]
     if name is None:
