@@ -214,8 +214,28 @@ def _initialize() -> None:
         else:
             _user_handler, _handler_name = loaded, name
         _init_seconds = perf_counter() - began
+        _freeze_init_objects()
     except Exception:  # the wrapper never fails Init; the first invocation tries again
         _init_error = None
+
+
+def _freeze_init_objects() -> None:
+    """``gc.freeze()`` once Init's imports are done (measured in ``make bench``).
+
+    Everything Init allocated (boto3's and the function's modules, the layer's)
+    lives for the life of the environment; frozen, the collector stops walking
+    it, so the full collection that Init's allocations would otherwise tip into
+    the first invocation (30-35 ms CPU on a boto3-sized heap) and every later
+    full collection (about 30 ms warm) cost about a tenth of a millisecond.
+    Cyclic garbage already unreachable at this point is kept, not freed: four
+    objects in the measurement. Never raises.
+    """
+    try:
+        import gc
+
+        gc.freeze()
+    except Exception:
+        return
 
 
 def _log_init_error(name: str, exc: Exception) -> None:
