@@ -1,4 +1,4 @@
-"""Trace downstream calls made with botocore/boto3, http.client, urllib3 and requests.
+"""Trace the downstream calls a function makes with the client libraries in ``_TARGETS``.
 
 ``install()`` is all the handler wrapper calls. It never imports a client
 library: a library the function already imported is patched at once, any
@@ -32,6 +32,9 @@ _TARGETS = {
     "http.client": "lambda_xray.patches.http_client",
     "urllib3.connectionpool": "lambda_xray.patches.urllib3",
     "requests.sessions": "lambda_xray.patches.requests",
+    "httpx._client": "lambda_xray.patches.httpx",
+    "aiohttp.client": "lambda_xray.patches.aiohttp",
+    "aiobotocore.client": "lambda_xray.patches.aiobotocore",
 }
 
 _lock = allocate_lock()
