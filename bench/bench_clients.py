@@ -16,7 +16,7 @@ layer is switched by putting the original methods back on the classes, the
 SDK by using an uninstrumented client/session (or the original methods) for
 the "off" rounds. No network where it is not needed: httpx answers from
 ``httpx.MockTransport``, aiobotocore from a ``before-send`` handler with a
-canned response; aiohttp talks to a keep-alive HTTP server in another
+canned response; aiohttp talks to a keep-alive aiohttp server in another
 process on 127.0.0.1 (its CPU is not counted). Documents go to a UDP socket
 that is bound but never read, for both tools alike.
 
@@ -141,8 +141,10 @@ def aiohttp_case(tool: str, server_url: str) -> Case:
     url = server_url + "/v1/items?limit=10"
     sessions: dict[bool, Any] = {}
 
+    timeout = aiohttp.ClientTimeout(total=10)  # a stalled call fails the row, never hangs
+
     async def get(session: Any) -> int:
-        async with session.get(url) as response:
+        async with session.get(url, timeout=timeout) as response:
             await response.read()
             return int(response.status)
 
@@ -318,23 +320,22 @@ def _child(client: str, tool: str, server_url: str, rounds: int, calls: int) -> 
 
 
 def _serve() -> None:
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from aiohttp import web
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    async def answer(request: Any) -> Any:
+        return web.Response(body=b"{}")
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
+    async def main() -> None:
+        app = web.Application()
+        app.router.add_get("/{tail:.*}", answer)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        print(runner.addresses[0][1], flush=True)
+        await asyncio.Event().wait()
 
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"{}")
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    print(server.server_address[1], flush=True)
-    server.serve_forever()
+    asyncio.run(main())
 
 
 # -- orchestration ---------------------------------------------------------------------

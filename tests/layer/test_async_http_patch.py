@@ -354,3 +354,52 @@ def test_concurrent_tasks_each_nest_under_their_own_subsegment(
         assert call["http"]["request"]["url"].endswith("/" + task["name"])
         sent = received_at(server, "/page/" + task["name"])
         assert sent == [f"Root={call['trace_id']};Parent={call['id']};Sampled=1"]
+
+
+# -- loading: nothing until the function imports the library ------------------------------
+
+
+def test_install_imports_none_of_them_and_patches_each_once_on_import() -> None:
+    import json
+    import os
+    import subprocess
+    import textwrap
+
+    code = textwrap.dedent(
+        """
+        import json, sys
+        from lambda_xray import patches
+        patches.install()
+        mine = ("httpx", "aiohttp", "aiobotocore")
+        before = sorted(m for m in sys.modules if m.split(".")[0] in mine
+                        or m.rpartition(".")[2] in mine)  # nor the patch modules
+        import aiobotocore.session  # brings aiohttp (and httpx) with it
+        import httpx, aiohttp
+        from aiobotocore.client import AioBaseClient
+        once = [
+            f.__wrapped__ for f in (httpx.Client.send, httpx.AsyncClient.send,
+                                    aiohttp.ClientSession._request,
+                                    AioBaseClient._make_api_call)
+        ]
+        print(json.dumps({
+            "before": before,
+            "installed": sorted(patches.installed()),
+            "wrapped_once": [not hasattr(f, "__lambda_xray_wrapped__") for f in once],
+            "loader": type(httpx._client.__spec__.loader).__name__,
+        }))
+        """
+    )
+    layer = Path(__file__).resolve().parents[2] / "layers" / "lambda_xray" / "python"
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(layer)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["before"] == []
+    assert {"httpx._client", "aiohttp.client", "aiobotocore.client"} <= set(result["installed"])
+    assert result["wrapped_once"] == [True] * 4
+    assert result["loader"] == "SourceFileLoader"
