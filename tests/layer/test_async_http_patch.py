@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import http.client
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -321,6 +322,9 @@ def test_a_response_never_read_is_sent_when_the_invocation_ends(
     assert xray.documents.index(doc) < xray.documents.index(root)
     if lib != "http.client":  # http.client never had a response to read the status of
         assert doc["http"]["response"]["status"] == 200
+    deadline = time.monotonic() + 5  # the server thread may still be reading the request
+    while not received_at(server, path) and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert received_at(server, path) == [f"{root_id(header)};Parent={doc['id']};Sampled=1"]
 
 
