@@ -25,11 +25,17 @@ __all__ = [
     "begin_subsegment",
     "end_subsegment",
     "finish_invocation",
+    "hold_open",
     "outgoing_trace_header",
+    "release_held",
     "start_invocation",
 ]
 
 _cold_start = True
+#: Subsegments of calls that outlive the function that started them (a response
+#: whose body is read later, or never): whatever is still open when the
+#: invocation finishes is closed and sent then.
+_held: set[Subsegment] = set()
 
 
 def begin_subsegment(name: str, namespace: str | None = None) -> Subsegment | None:
@@ -125,6 +131,30 @@ def end_aws_call(
         return False
 
 
+def hold_open(sub: Subsegment) -> None:
+    """Close ``sub`` when its invocation finishes, unless it is closed before.
+
+    For a call whose end is the reading of its response: a response never read
+    (or never closed) still sends its subsegment, with the status recorded so
+    far (``sub.http["response"]["status"]``). Call :func:`release_held` when
+    closing it the usual way.
+    """
+    _held.add(sub)
+
+
+def release_held(sub: Subsegment) -> None:
+    """Forget ``sub`` held by :func:`hold_open` (it is being closed now)."""
+    _held.discard(sub)
+
+
+def _close_held() -> None:
+    for sub in list(_held):
+        _held.discard(sub)
+        response = sub.http.get("response")
+        status = response.get("status") if isinstance(response, dict) else None
+        end_subsegment(sub, status=status if type(status) is int else None)
+
+
 def outgoing_trace_header(sub: Subsegment | None) -> str | None:
     """Value for the outgoing ``X-Amzn-Trace-Id`` of a call (see the module docs).
 
@@ -152,6 +182,7 @@ def reset() -> None:
     """Back to a fresh process: next invocation is a cold start, none is active."""
     global _cold_start
     _cold_start = True
+    _held.clear()
     context.reset()
     document.forget_exceptions()
     causes = sys.modules.get("lambda_xray.causes")
@@ -214,9 +245,12 @@ def finish_invocation(
     ``error`` (the handler's exception) makes the root a fault with that
     cause; the response and the error's type are added as metadata when the
     ``LAMBDA_XRAY_CAPTURE_*`` switches say so (the message is recorded once,
-    in the cause).
+    in the cause). Calls still open (see :func:`hold_open`) are closed and
+    sent first.
     """
     try:
+        if _held:
+            _close_held()  # before the root, so they end within it
         root = invocation.root
         if root is not None and root.end_time is None:
             settings = config.get()

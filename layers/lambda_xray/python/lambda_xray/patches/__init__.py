@@ -42,6 +42,9 @@ _TARGETS = {
     "redis.asyncio.client": "lambda_xray.patches.redis",
     "valkey.client": "lambda_xray.patches.redis",
     "valkey.asyncio.client": "lambda_xray.patches.redis",
+    "httpx._client": "lambda_xray.patches.httpx",
+    "aiohttp.client": "lambda_xray.patches.aiohttp",
+    "aiobotocore.client": "lambda_xray.patches.aiobotocore",
 }
 
 _lock = allocate_lock()

@@ -114,6 +114,23 @@ def end(sub: Subsegment, status: int | None = None, error: BaseException | None 
         warn_once("end", "could not close a subsegment")
 
 
+def hold(sub: Subsegment) -> None:
+    """Keep ``sub`` open past the patched call; the invocation's end closes it at the latest.
+
+    For calls that end when their response is read or closed: a response the
+    function never reads is still sent. Close it with :func:`end_held`.
+    """
+    _recorder.hold_open(sub)
+
+
+def end_held(
+    sub: Subsegment, status: int | None = None, error: BaseException | None = None
+) -> None:
+    """:func:`end` for a subsegment kept open by :func:`hold`."""
+    _recorder.release_held(sub)
+    end(sub, status, error)
+
+
 def clean_url(scheme: str, host: str, port: int | None, target: str) -> str:
     """``scheme://host[:port]/path`` without userinfo, query string, fragment or S3 object key.
 

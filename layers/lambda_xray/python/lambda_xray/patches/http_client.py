@@ -3,10 +3,11 @@
 ``HTTPConnection.request`` opens the subsegment and adds the trace header;
 ``HTTPConnection.getresponse`` records the status and closes it. A request
 that fails before a response (connection refused, timeout) is closed as a
-fault with its cause. Calls made while an outer layer (requests, urllib3,
-botocore) records the call pass straight through, and so do calls to the
-Lambda Runtime API itself (the runtime client uses http.client to report
-init errors).
+fault with its cause; one whose response is never asked for (no
+``getresponse``) is closed when the invocation ends. Calls made while an
+outer layer (requests, urllib3, botocore) records the call pass straight
+through, and so do calls to the Lambda Runtime API itself (the runtime client
+uses http.client to report init errors).
 """
 
 from __future__ import annotations
@@ -90,6 +91,7 @@ def _wrap_request(original: Callable[..., Any], module: ModuleType) -> Callable[
             guard.reset(token)
         if sub is not None:
             setattr(self, _PENDING, sub)
+            _common.hold(sub)  # sent at the invocation's end if getresponse never comes
         return None
 
     return request
@@ -139,11 +141,11 @@ def _wrap_getresponse(original: Callable[..., Any]) -> Callable[..., Any]:
         try:
             response = original(self)
         except BaseException as exc:
-            _common.end(sub, error=exc)
+            _common.end_held(sub, error=exc)
             raise
         finally:
             guard.reset(token)
-        _common.end(sub, status=getattr(response, "status", None))
+        _common.end_held(sub, status=getattr(response, "status", None))
         return response
 
     return getresponse

@@ -1,0 +1,134 @@
+"""aiohttp client: a ``remote`` subsegment per ``ClientSession._request``.
+
+``_request`` is what every session call ends in (``get``, ``post``,
+``request``, ...); it is wrapped at the class level, so
+sessions created before the layer loaded are traced too, with no
+``trace_configs`` to add. Redirects happen inside it: one subsegment with
+the final status, every request of it carrying the header.
+
+``_request`` returns once the response's headers arrived; the body comes
+after. The subsegment ends when the whole body has arrived (the response's
+``content`` reaches its end), or when the response is released or closed
+(``async with`` does that), whichever is first; a response never read nor
+released is closed when the invocation ends.
+
+While aiobotocore records an AWS call, the aiohttp request it makes is not
+recorded again.
+"""
+
+from __future__ import annotations
+
+from lambda_xray.patches import _common
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import ModuleType
+    from typing import Any, Final
+
+    from lambda_xray._recorder import Subsegment
+
+#: Attribute of a response whose subsegment ends when its body is in or it is released.
+_PENDING: Final = "_lambda_xray_subsegment"
+
+
+def patch(module: ModuleType) -> None:
+    """Wrap ``ClientSession._request`` and ``ClientResponse.release``/``close`` (idempotent)."""
+    response = module.ClientResponse
+    _common.wrap(response, "release", _wrap_finishing)
+    _common.wrap(response, "close", _wrap_finishing)
+    from multidict import CIMultiDict  # aiohttp's own header type
+
+    error_type = module.ClientResponseError
+    _common.wrap(
+        module.ClientSession,
+        "_request",
+        lambda original: _wrap_request(original, error_type, CIMultiDict),
+    )
+
+
+def _describe(session: Any, str_or_url: Any) -> tuple[str, str]:
+    """Host name and ``scheme://host[:port]/path`` of the URL the session will call."""
+    url = session._build_url(str_or_url)  # the session's base_url applied
+    host: str | None = url.host
+    if not host:
+        raise ValueError("not an absolute URL")
+    return host, _common.clean_url(url.scheme, host, url.port, url.raw_path)
+
+
+def _settle(sub: Subsegment, response: Any) -> None:
+    """End ``sub`` now if the body is in, else when it is or the response is released."""
+    try:
+        status = response.status
+        if response.closed:
+            _common.end(sub, status=status)
+            return
+        sub.http["response"] = {"status": status}  # what the invocation's end would send
+        setattr(response, _PENDING, sub)
+        _common.hold(sub)
+        response.content.on_eof(lambda: _finish_pending(response))
+    except Exception:
+        _common.end_held(sub)
+
+
+def _finish_pending(response: Any) -> None:
+    try:
+        sub = response.__dict__.pop(_PENDING, None)
+        if sub is not None:
+            _common.end_held(sub, status=response.status)
+    except Exception:
+        _common.warn_once("aiohttp-close", "could not close a response's subsegment")
+
+
+def _wrap_request(
+    original: Callable[..., Any], error_type: type[BaseException], make_headers: Any
+) -> Callable[..., Any]:
+    guard = _common.in_traced_call
+    header_name = _common.TRACE_HEADER
+
+    async def _request(self: Any, method: str, str_or_url: Any, **kwargs: Any) -> Any:
+        if guard.get() is not None:
+            return await original(self, method, str_or_url, **kwargs)
+        try:
+            name, full_url = _describe(self, str_or_url)
+        except Exception:  # not a URL: aiohttp raises its own error for it
+            return await original(self, method, str_or_url, **kwargs)
+        sub, header = _common.begin(name, "remote")
+        if header is not None:
+            try:
+                # A copy: the caller's mapping is not modified. Case-insensitive,
+                # so a header the function set itself is replaced, not duplicated.
+                headers = make_headers(kwargs.get("headers") or ())
+                headers[header_name] = header
+                kwargs["headers"] = headers
+            except Exception:
+                _common.warn_once("aiohttp-header", "could not add the trace header")
+        if sub is not None:
+            sub.http["request"] = {"method": method.upper(), "url": full_url}
+        token = guard.set("")
+        try:
+            response = await original(self, method, str_or_url, **kwargs)
+        except BaseException as exc:
+            if sub is not None:
+                # raise_for_status=True: an error response, raised inside _request
+                status = getattr(exc, "status", None) if isinstance(exc, error_type) else None
+                _common.end(sub, status=status if type(status) is int else None, error=exc)
+            raise
+        finally:
+            guard.reset(token)
+        if sub is not None:
+            _settle(sub, response)
+        return response
+
+    return _request
+
+
+def _wrap_finishing(original: Callable[..., Any]) -> Callable[..., Any]:
+    def finishing(self: Any) -> Any:
+        try:
+            return original(self)
+        finally:
+            if _PENDING in self.__dict__:
+                _finish_pending(self)
+
+    return finishing

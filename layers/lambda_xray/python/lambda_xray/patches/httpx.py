@@ -1,0 +1,165 @@
+"""httpx, sync and async: a ``remote`` subsegment per ``Client.send`` / ``AsyncClient.send``.
+
+``send`` is what every request of a client ends in (``get``, ``post``,
+``request``, ``stream``, and the SDKs built on httpx, which build a request
+and call ``send`` themselves). It is wrapped at the class level, so clients
+created before the layer loaded are traced too. Redirects and authentication
+round trips happen inside the one ``send``: one subsegment with the final
+status, and every request of it carries the header (httpx copies the headers
+onto a redirect).
+
+When the call ends:
+
+- a response ``send`` reads itself (the default, ``stream=False``): when
+  ``send`` returns;
+- a streamed response (``stream=True``, ``client.stream(...)``): when it is
+  closed, which httpx also does once the body has been read to the end
+  (``Response.close`` / ``Response.aclose``, wrapped);
+- a streamed response never read nor closed: when the invocation ends.
+
+While a call is recorded, a transport built on another traced library
+(urllib3, requests) does not record it again; the aiobotocore patch records
+its own calls and this one passes them through.
+"""
+
+from __future__ import annotations
+
+from lambda_xray.patches import _common
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import ModuleType
+    from typing import Any, Final
+
+    from lambda_xray._recorder import Subsegment
+
+#: Attribute of a streamed response whose subsegment ends when it is closed.
+_PENDING: Final = "_lambda_xray_subsegment"
+
+
+def patch(module: ModuleType) -> None:
+    """Wrap ``Client.send``, ``AsyncClient.send``, ``Response.close``/``aclose`` (idempotent)."""
+    response = module.Response
+    _common.wrap(response, "close", _wrap_close)
+    _common.wrap(response, "aclose", _wrap_aclose)
+    _common.wrap(module.Client, "send", _wrap_send)
+    _common.wrap(module.AsyncClient, "send", _wrap_async_send)
+
+
+def _open(request: Any) -> Subsegment | None:
+    """Open the call's subsegment and put the trace header on ``request``.
+
+    Only ``ContextMissingError`` (``RUNTIME_ERROR`` mode) propagates.
+    """
+    try:
+        url = request.url
+        name = url.host
+    except Exception:
+        _common.warn_once("httpx-describe", "could not describe an HTTP request")
+        return None
+    sub, header = _common.begin(name, "remote")
+    if header is not None:
+        try:
+            request.headers[_common.TRACE_HEADER] = header  # case-insensitive, replaces
+        except Exception:
+            _common.warn_once("httpx-header", "could not add the trace header")
+    if sub is not None:
+        try:
+            target = url.raw_path.decode("ascii", "replace")
+            full_url = _common.clean_url(url.scheme, name, url.port, target)
+            sub.http["request"] = {"method": request.method, "url": full_url}
+        except Exception:
+            _common.warn_once("httpx-describe", "could not describe an HTTP request")
+    return sub
+
+
+def _settle(sub: Subsegment, response: Any) -> None:
+    """End ``sub`` now, or when ``response`` (streamed, still open) is closed."""
+    try:
+        status = response.status_code
+        if response.is_closed:
+            _common.end(sub, status=status)
+            return
+        sub.http["response"] = {"status": status}  # what the invocation's end would send
+        setattr(response, _PENDING, sub)
+        _common.hold(sub)
+    except Exception:
+        _common.end(sub)
+
+
+def _close_pending(response: Any) -> None:
+    try:
+        sub = response.__dict__.pop(_PENDING, None)
+        if sub is not None:
+            _common.end_held(sub, status=response.status_code)
+    except Exception:
+        _common.warn_once("httpx-close", "could not close a streamed response's subsegment")
+
+
+def _wrap_send(original: Callable[..., Any]) -> Callable[..., Any]:
+    guard = _common.in_traced_call
+
+    def send(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+        if guard.get() is not None:
+            return original(self, request, *args, **kwargs)
+        sub = _open(request)
+        token = guard.set("")
+        try:
+            response = original(self, request, *args, **kwargs)
+        except BaseException as exc:
+            if sub is not None:
+                _common.end(sub, error=exc)
+            raise
+        finally:
+            guard.reset(token)
+        if sub is not None:
+            _settle(sub, response)
+        return response
+
+    return send
+
+
+def _wrap_async_send(original: Callable[..., Any]) -> Callable[..., Any]:
+    guard = _common.in_traced_call
+
+    async def send(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+        if guard.get() is not None:
+            return await original(self, request, *args, **kwargs)
+        sub = _open(request)
+        token = guard.set("")
+        try:
+            response = await original(self, request, *args, **kwargs)
+        except BaseException as exc:
+            if sub is not None:
+                _common.end(sub, error=exc)
+            raise
+        finally:
+            guard.reset(token)
+        if sub is not None:
+            _settle(sub, response)
+        return response
+
+    return send
+
+
+def _wrap_close(original: Callable[..., Any]) -> Callable[..., Any]:
+    def close(self: Any) -> None:
+        try:
+            original(self)
+        finally:
+            if _PENDING in self.__dict__:
+                _close_pending(self)
+
+    return close
+
+
+def _wrap_aclose(original: Callable[..., Any]) -> Callable[..., Any]:
+    async def aclose(self: Any) -> None:
+        try:
+            await original(self)
+        finally:
+            if _PENDING in self.__dict__:
+                _close_pending(self)
+
+    return aclose
