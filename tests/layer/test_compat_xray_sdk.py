@@ -314,14 +314,14 @@ def test_patch_all_and_patch_say_once_that_the_layer_patches_clients_itself(
     for _ in range(2):
         patch_all()
         patch(["botocore", "requests", "httplib"])
-        patch(("psycopg2",))
+        patch(("pg8000",))  # aws-xray-sdk patches it; the layer does not
         xray_recorder.configure(service="orders", context_missing="LOG_ERROR")
     infos = [r.getMessage() for r in layer_records(caplog, logging.INFO)]
     assert len(infos) == 3, infos
     assert any("patch_all() does nothing" in m and "botocore.client" in m for m in infos)
     assert any("configure(context_missing, service) is ignored" in m for m in infos)
     (warning,) = [r.getMessage() for r in layer_records(caplog, logging.WARNING)]
-    assert "psycopg2" in warning and "docs/migrating.md" in warning
+    assert "pg8000" in warning and "docs/migrating.md" in warning
 
 
 # -- LAMBDA_XRAY_AWS_NAMES ---------------------------------------------------------------
