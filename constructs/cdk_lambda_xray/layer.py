@@ -14,6 +14,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from . import _inputs
 from ._instrument import stack_of
 from .errors import TracingConfigError
 
@@ -126,6 +127,14 @@ class TracingLayer(lambda_.LayerVersion):
     #: replaces the layer in every deployed stack (a breaking change).
     SHARED_ID = "LambdaXrayTracingLayer"
 
+    @_inputs.entry(
+        "TracingLayer",
+        _inputs.scope_and_id(),
+        scope=_inputs.CONSTRUCT,
+        id=_inputs.CONSTRUCT_ID,
+        layer_version_name=_inputs.optional(_inputs.text(non_empty=True, example="'lambda-xray'")),
+        removal_policy=_inputs.optional(_inputs.enum_member(cdk.RemovalPolicy)),
+    )
     def __init__(
         self,
         scope: Construct,
@@ -158,6 +167,7 @@ class TracingLayer(lambda_.LayerVersion):
         self.content_hash = content_hash
 
     @classmethod
+    @_inputs.entry("TracingLayer.of", _inputs.at("scope"), scope=_inputs.CONSTRUCT)
     def of(cls, scope: Construct) -> TracingLayer:
         """The stack's shared tracing layer, created on first use.
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 import aws_cdk as cdk
 from constructs import IConstruct
 
+from . import _inputs
+
 __all__ = ["XRAY_WILDCARD_FINDING", "XRAY_WILDCARD_REASON", "acknowledge_xray_wildcard"]
 
 #: The cdk-nag finding the X-Ray statement raises.
@@ -26,6 +28,7 @@ XRAY_WILDCARD_REASON = (
 )
 
 
+@_inputs.entry("acknowledge_xray_wildcard", construct=_inputs.CONSTRUCT)
 def acknowledge_xray_wildcard(construct: IConstruct) -> None:
     """Acknowledge ``AwsSolutions-IAM5[Resource::*]`` on ``construct``.
 
