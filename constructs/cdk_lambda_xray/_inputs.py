@@ -86,6 +86,7 @@ __all__ = [
     "props_of",
     "scope_and_id",
     "sequence_of",
+    "specs_of",
     "struct",
     "text",
 ]
@@ -248,9 +249,19 @@ def entry(
                     "change the argument the message names",
                 ) from err
 
+        _ENTRY_SPECS[checked] = dict(specs)
         return checked
 
     return decorate
+
+
+#: The specs of every decorated entry point (read by ``specs_of``).
+_ENTRY_SPECS: dict[Callable[..., Any], dict[str, Spec]] = {}
+
+
+def specs_of(entry_point: Callable[..., Any]) -> Mapping[str, Spec]:
+    """The parameter specs of a decorated entry point (a function, method or classmethod)."""
+    return _ENTRY_SPECS[getattr(entry_point, "__func__", entry_point)]
 
 
 def _from_cdk(err: BaseException) -> bool:
@@ -395,7 +406,7 @@ def lambda_specs() -> dict[str, Spec]:
         "handler": lambda_handler(),
         "tracing": enum_member(lambda_.Tracing),
         "tracing_layer": optional(layer),
-        "layers": optional(sequence_of(layer, example="[my_layer]")),
+        "layers": optional(sequence_of(layer, example="[my_layer]", any_collection=True)),
         "environment": optional(mapping_of(Spec("a variable name", _env_key, token_ok=True), TEXT)),
         "context_missing": optional(one_of(enum_member(ContextMissing), TEXT)),
         "service_name": optional(text(non_empty=True, example="'orders'")),
@@ -405,6 +416,7 @@ def lambda_specs() -> dict[str, Spec]:
             sequence_of(
                 one_of(CONSTRUCT, text(non_empty=True, example="'*/Legacy*'")),
                 example="[legacy_fn, '*/Legacy*']",
+                any_collection=True,
             )
         ),
     }

@@ -69,7 +69,7 @@ def cdk_name(cls: type) -> str:
 
 
 def is_token(value: object) -> bool:
-    """An encoded CDK token (string, number or list of them). Asked only on a failure."""
+    """An encoded CDK token: a string or a number. Asked only after a check failed."""
     import aws_cdk as cdk
 
     from .validation import is_unresolved
@@ -78,9 +78,7 @@ def is_token(value: object) -> bool:
         return is_unresolved(value)
     if isinstance(value, float):
         return bool(cdk.Token.is_unresolved(value))
-    if isinstance(value, list) and value:
-        return all(isinstance(item, str) and is_unresolved(item) for item in value)
-    return implements(value, "aws-cdk-lib.IResolvable")
+    return False
 
 
 # --- jsii interfaces, tested in Python ---------------------------------------------------

@@ -17,6 +17,8 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import jsii
+
 from ._jsii_values import a_kind, cdk_name, implements, is_token, shown
 
 __all__ = [
@@ -67,7 +69,9 @@ class Spec:
 
     ``expected`` is said in words ("a lambda_.Runtime"); ``test`` returns ``None``
     for an accepted value, else a :class:`Failure`. ``token_ok``: an encoded
-    token that fails the test is accepted (values known only at deploy time).
+    token string or number of the right type that fails a value check is
+    accepted (its value is known only at deploy time); a token is never taken
+    for a value of another type.
     """
 
     expected: str
@@ -86,7 +90,7 @@ class Spec:
             fix = missing.fix if missing is not None else f"pass {self.expected}"
             return Failure(f"is required: {self.expected}", fix)
         found = self.test(value, args)
-        if found is not None and self.token_ok and is_token(value):
+        if found is not None and not found.type_error and self.token_ok and is_token(value):
             return None
         return found
 
@@ -207,6 +211,8 @@ def number(*, minimum: float | None = None, integral: bool = False, example: str
         expected += f" of at least {minimum:g}"
 
     def test(value: object, _: Mapping[str, Any]) -> Failure | None:
+        if isinstance(value, float) and is_token(value):
+            return None  # a number token (a float) stands for any number, whole or not
         if (
             isinstance(value, bool)
             or not isinstance(value, int | float)
@@ -227,17 +233,22 @@ def integer(*, minimum: int | None = None, example: str = "10") -> Spec:
     return number(minimum=minimum, integral=True, example=example)
 
 
-def _plural(expected: str) -> str:
-    return expected.removeprefix("a ").removeprefix("an ")
+def sequence_of(item: Spec, *, example: str = "[...]", any_collection: bool = False) -> Spec:
+    """A list whose every item passes ``item``; a string is never a list here.
 
-
-def sequence_of(item: Spec, *, example: str = "[...]") -> Spec:
-    """A list (or tuple/set) whose every item passes ``item``; a string is not a list here."""
-    expected = f"a list of {_plural(item.expected)}"
+    jsii cannot pass a tuple or a set to CDK, so only a ``list`` is accepted,
+    unless ``any_collection`` (the entry point makes its own list of it).
+    """
+    expected = f"a list (each item {item.expected})"
 
     def test(value: object, args: Mapping[str, Any]) -> Failure | None:
         if isinstance(value, str | bytes | Mapping) or not isinstance(value, Collection):
             return not_a(expected, f"pass a list, e.g. {example}")
+        if not any_collection and not isinstance(value, list):
+            return Failure(
+                f"which is not a list ({a_kind(value)}: jsii cannot pass it to CDK)",
+                f"pass a list, e.g. {example}",
+            )
         for index, element in enumerate(value):
             found = item.failure(element, args)
             if found is not None:
@@ -252,7 +263,7 @@ def sequence_of(item: Spec, *, example: str = "[...]") -> Spec:
 
 def mapping_of(key: Spec, value: Spec, *, example: str = "{'KEY': 'value'}") -> Spec:
     """A mapping whose keys pass ``key`` and values pass ``value``."""
-    expected = f"a mapping of {_plural(key.expected)} to {_plural(value.expected)}"
+    expected = f"a mapping ({key.expected} keys, {value.expected} values)"
 
     def test(given: object, args: Mapping[str, Any]) -> Failure | None:
         if not isinstance(given, Mapping):
@@ -292,11 +303,32 @@ def one_of(*choices: Spec) -> Spec:
     return Spec(expected, test, token_ok=any(c.token_ok for c in choices))
 
 
-def _anything(value: object, _: Mapping[str, Any]) -> Failure | None:
-    return None
+def _is_jsii_object(value: object) -> bool:
+    if isinstance(value, jsii._reference_map.InterfaceDynamicProxy):
+        return True
+    return any("__jsii_type__" in vars(klass) for klass in type(value).__mro__)
 
 
-ANY = Spec("any value", _anything)
+def _jsii_value(value: object, args: Mapping[str, Any]) -> Failure | None:
+    """What jsii can pass where CDK takes ``any``: JSON-like data or a CDK object."""
+    if value is None or isinstance(value, str | bool | int) or _is_jsii_object(value):
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else Failure("which is not finite", "pass a number")
+    if isinstance(value, list):
+        return next((f for f in (_jsii_value(v, args) for v in value) if f), None)
+    if isinstance(value, Mapping):
+        if not all(isinstance(k, str) for k in value):
+            return Failure("whose keys are not all strings", "use string keys")
+        return next((f for f in (_jsii_value(v, args) for v in value.values()) if f), None)
+    return Failure(
+        f"which holds {a_kind(value)} ({shown(value)}) that jsii cannot pass to CDK",
+        "use str, int, float, bool, None, lists, dicts with string keys, or CDK objects",
+    )
+
+
+#: Anything jsii can pass where CDK declares ``any`` (JSON-like data, CDK objects).
+ANY = Spec("any value", _jsii_value)
 BOOL = Spec("True or False", _boolean)
 TEXT = text()
 NAME = text(non_empty=True)
@@ -357,6 +389,9 @@ def props_of(struct_cls: type) -> Spec:
             if found is not None:
                 detail = f"whose {key}={shown(item)} is {a_kind(item)}, {found.detail}"
                 return Failure(detail, found.fix, type_error=False)
+        for key, spec in fields.items():
+            if not spec.optional and key not in value:
+                return Failure(f"which lacks {key}, {spec.expected}", f"add {key}=...", False)
         return None
 
     known = _PROPS[struct_cls] = Spec(f"{name} props", test, fields=field_specs)

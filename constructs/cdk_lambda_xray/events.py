@@ -107,7 +107,8 @@ class TracedEvents:
         _WIRED,
         bucket=i.interface(s3.IBucket),
         events=i.one_of(
-            _S3_EVENT, i.sequence_of(_S3_EVENT, example="[s3.EventType.OBJECT_CREATED]")
+            _S3_EVENT,
+            i.sequence_of(_S3_EVENT, example="[s3.EventType.OBJECT_CREATED]", any_collection=True),
         ),
         prefix=i.optional(i.TEXT),
         suffix=i.optional(i.TEXT),

@@ -28,7 +28,7 @@ XRAY_WILDCARD_REASON = (
 )
 
 
-@_inputs.entry("acknowledge_xray_wildcard", construct=_inputs.CONSTRUCT)
+@_inputs.entry("acknowledge_xray_wildcard", _inputs.at("construct"), construct=_inputs.CONSTRUCT)
 def acknowledge_xray_wildcard(construct: IConstruct) -> None:
     """Acknowledge ``AwsSolutions-IAM5[Resource::*]`` on ``construct``.
 
