@@ -240,7 +240,7 @@ def entry(
             try:
                 return func(*bound.args, **bound.kwargs)
             except (RuntimeError, JSIIError) as err:
-                if isinstance(err, TracingConfigError) or not _from_cdk(err):
+                if not _from_cdk(err):
                     raise
                 lines = str(err).strip().splitlines() or [type(err).__name__]
                 raise TracingConfigError(

@@ -14,7 +14,20 @@ import reprlib
 
 import jsii
 
-__all__ = ["a_kind", "cdk_name", "construct_path", "implements", "is_token", "shown"]
+__all__ = [
+    "a_kind",
+    "cdk_name",
+    "construct_path",
+    "implements",
+    "is_jsii_object",
+    "is_token",
+    "shown",
+]
+
+
+#: What the jsii kernel hands back for an object of a private class that
+#: implements public interfaces (an imported layer version, an imported role).
+_DynamicProxy = jsii._reference_map.InterfaceDynamicProxy
 
 
 # --- how values are shown ---------------------------------------------------------------
@@ -41,11 +54,9 @@ def a_kind(value: object) -> str:
     """'a str', 'an int', 'None'."""
     if value is None:
         return "None"
-    name = type(value).__name__.lstrip("_")
-    for suffix in ("Proxy",):
-        name = name.removesuffix(suffix)
-    if name == "InterfaceDynamicProxy":
-        name = "imported jsii object"
+    if isinstance(value, _DynamicProxy):
+        return "an imported CDK object"
+    name = type(value).__name__.lstrip("_").removesuffix("Proxy")  # _BucketBaseProxy
     return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
 
 
@@ -106,6 +117,13 @@ def _interfaces_of_class(cls: type) -> frozenset[str]:
     return known
 
 
+def is_jsii_object(value: object) -> bool:
+    """True for any object jsii knows: CDK classes, proxies, structs, enums, user classes."""
+    if isinstance(value, _DynamicProxy):
+        return True
+    return any("__jsii_type__" in vars(klass) for klass in type(value).__mro__)
+
+
 def implements(value: object, jsii_type: str) -> bool:
     """True when ``value`` is a jsii object that is, or implements, ``jsii_type``.
 
@@ -113,7 +131,7 @@ def implements(value: object, jsii_type: str) -> bool:
     for objects of private classes, whose delegates' classes) declares every
     interface the object implements.
     """
-    if isinstance(value, jsii._reference_map.InterfaceDynamicProxy):
+    if isinstance(value, _DynamicProxy):
         delegates = object.__getattribute__(value, "_delegates")
         return any(jsii_type in _interfaces_of_class(type(d)) for d in delegates)
     return jsii_type in _interfaces_of_class(type(value))

@@ -17,9 +17,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import jsii
-
-from ._jsii_values import a_kind, cdk_name, implements, is_token, shown
+from ._jsii_values import a_kind, cdk_name, implements, is_jsii_object, is_token, shown
 
 __all__ = [
     "ANY",
@@ -283,7 +281,12 @@ def mapping_of(key: Spec, value: Spec, *, example: str = "{'KEY': 'value'}") -> 
 
 
 def one_of(*choices: Spec) -> Spec:
-    """Any of ``choices``; the fix comes from the first choice of the same type."""
+    """Any of ``choices``.
+
+    When none accepts the value, a choice of the right type (or shape) that
+    found a wrong value inside it explains the failure; otherwise the message
+    lists the choices, with the first choice's fix.
+    """
     if len(choices) == 1:
         return choices[0]
     expected = " or ".join(c.expected for c in choices)
@@ -303,24 +306,25 @@ def one_of(*choices: Spec) -> Spec:
     return Spec(expected, test, token_ok=any(c.token_ok for c in choices))
 
 
-def _is_jsii_object(value: object) -> bool:
-    if isinstance(value, jsii._reference_map.InterfaceDynamicProxy):
-        return True
-    return any("__jsii_type__" in vars(klass) for klass in type(value).__mro__)
+_MAX_DEPTH = 32
 
 
-def _jsii_value(value: object, args: Mapping[str, Any]) -> Failure | None:
+def _jsii_value(value: object, args: Mapping[str, Any], depth: int = 0) -> Failure | None:
     """What jsii can pass where CDK takes ``any``: JSON-like data or a CDK object."""
-    if value is None or isinstance(value, str | bool | int) or _is_jsii_object(value):
+    if value is None or isinstance(value, str | bool | int) or is_jsii_object(value):
         return None
     if isinstance(value, float):
         return None if math.isfinite(value) else Failure("which is not finite", "pass a number")
+    if depth > _MAX_DEPTH and isinstance(value, list | Mapping):
+        return Failure("which is nested too deeply (or contains itself)", "pass plain data")
     if isinstance(value, list):
-        return next((f for f in (_jsii_value(v, args) for v in value) if f), None)
+        found = (_jsii_value(v, args, depth + 1) for v in value)
+        return next((f for f in found if f is not None), None)
     if isinstance(value, Mapping):
         if not all(isinstance(k, str) for k in value):
             return Failure("whose keys are not all strings", "use string keys")
-        return next((f for f in (_jsii_value(v, args) for v in value.values()) if f), None)
+        found = (_jsii_value(v, args, depth + 1) for v in value.values())
+        return next((f for f in found if f is not None), None)
     return Failure(
         f"which holds {a_kind(value)} ({shown(value)}) that jsii cannot pass to CDK",
         "use str, int, float, bool, None, lists, dicts with string keys, or CDK objects",
@@ -432,7 +436,7 @@ def from_hint(hint: Any) -> Spec:
         return enum_member(hint)
     if getattr(hint, "_is_protocol", False) and isinstance(hint.__dict__.get("__jsii_type__"), str):
         return interface(hint)
-    return instance(hint, f"pass a {cdk_name(hint)}")
+    return instance(hint, f"pass {an(cdk_name(hint))}")
 
 
 def _is_plain_dict(hint: Any) -> bool:
