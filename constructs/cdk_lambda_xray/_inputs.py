@@ -234,7 +234,7 @@ def entry(
                 if param in var_keyword and spec.fields is not None:
                     _check_keywords(name, where, values, value, spec.fields(), named)
                     continue
-                found = spec.failure(value, values)
+                found = _judge(spec, value, values)
                 if found is not None:
                     raise _error(name, where, values, param, value, found)
             try:
@@ -264,6 +264,17 @@ def specs_of(entry_point: Callable[..., Any]) -> Mapping[str, Spec]:
     return _ENTRY_SPECS[getattr(entry_point, "__func__", entry_point)]
 
 
+def _judge(spec: Spec, value: object, values: Mapping[str, Any]) -> Failure | None:
+    """``spec.failure(value)``; a value that breaks while being looked at is refused too."""
+    try:
+        return spec.failure(value, values)
+    except Exception as exc:  # a hostile __iter__, __len__, items() ...
+        return Failure(
+            f"which could not be looked at ({type(exc).__name__}: {shown(exc)})",
+            f"pass {spec.expected}",
+        )
+
+
 def _from_cdk(err: BaseException) -> bool:
     """Raised by the jsii runtime for CDK (a validation error, or a value it cannot take)."""
     return isinstance(err, JSIIError) or isinstance(err.__cause__, JavaScriptError)
@@ -283,7 +294,7 @@ def _check_keywords(
             raise TracingConfigError(
                 _where(name, where, values), *_unknown_argument(name, key, [*params, *fields])
             )
-        found = spec.failure(value, values)
+        found = _judge(spec, value, values)
         if found is not None:
             raise _error(name, where, values, key, value, found)
 

@@ -10,6 +10,7 @@ reads those declarations (cached per class).
 from __future__ import annotations
 
 import keyword
+import math
 import reprlib
 
 import jsii
@@ -88,8 +89,13 @@ def is_token(value: object) -> bool:
     if isinstance(value, str):
         return is_unresolved(value)
     if isinstance(value, float):
-        return bool(cdk.Token.is_unresolved(value))
+        # CDK encodes number tokens as huge finite doubles (about -1.89e289); asking
+        # the kernel about NaN or infinity would kill it (they are not JSON).
+        return _NUMBER_TOKEN_MIN < abs(value) < math.inf and bool(cdk.Token.is_unresolved(value))
     return False
+
+
+_NUMBER_TOKEN_MIN = 1e288
 
 
 # --- jsii interfaces, tested in Python ---------------------------------------------------

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import inspect
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,6 +97,7 @@ class World:
             definition_body=sfn.DefinitionBody.from_chainable(sfn.Pass(stack, "Step")),
         )
         self.policy = SnsTracingPolicy.of(stack)
+        self.catalog: list[object] = []  # filled by _cdk_values
 
 
 Call = Callable[[World, dict[str, Any]], Any]
@@ -473,6 +474,23 @@ def test_a_value_whose_repr_raises_is_still_reported(world: World) -> None:
     assert "Hostile" in err.problem
 
 
+def test_a_value_that_breaks_when_looked_at_is_refused(world: World) -> None:
+    err = refused(BY_NAME["TracedFunction"], world, layers=Unreadable())
+    assert "could not be looked at (RuntimeError" in err.problem
+
+
+def test_data_that_contains_itself_is_refused(world: World) -> None:
+    loop: list[object] = []
+    loop.append(loop)
+    err = refused(BY_NAME["from_dynamodb"], world, filters=[{"pattern": loop}])
+    assert "nested too deeply" in err.problem
+
+
+def test_not_a_number_never_reaches_cdk(world: World) -> None:
+    err = refused(BY_NAME["from_kinesis"], world, starting_position_timestamp=float("nan"))
+    assert "not finite" in err.problem
+
+
 # --- what stays valid ------------------------------------------------------------------------
 
 
@@ -552,9 +570,28 @@ _VALUES = st.recursive(
 )
 
 
+class Unreadable(list[object]):
+    """A list that fails when anything looks inside it."""
+
+    def __iter__(self) -> Iterator[object]:
+        raise RuntimeError("cannot iterate")
+
+    def __len__(self) -> int:
+        raise RuntimeError("no length")
+
+
+def _hostile() -> list[object]:
+    """Values that break naive checks: self-containing, unreadable, huge."""
+    loop: list[object] = []
+    loop.append(loop)
+    return [loop, {"k": loop}, Unreadable(), 10**40, "x" * 5000, float("nan")]
+
+
 def _cdk_values(world: World) -> list[object]:
     """CDK objects of every kind the entry points take, each wrong for most parameters."""
-    return [
+    if world.catalog:
+        return world.catalog
+    world.catalog = [
         world.app,
         world.stack,
         world.fn,
@@ -578,11 +615,13 @@ def _cdk_values(world: World) -> list[object]:
         cdk.Fn.import_value("Token"),
         cdk.Token.as_number(cdk.Fn.import_value("Number")),
         cdk.Token.as_list(cdk.Fn.import_value("List")),
+        *_hostile(),
     ]
+    return world.catalog
 
 
 @settings(
-    max_examples=8,
+    max_examples=15,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
