@@ -327,10 +327,11 @@ def refused(target: Target, world: World, **overrides: Any) -> TracingConfigErro
 
 def checked_params(target: Target) -> list[tuple[str, Any]]:
     """Every parameter the entry point checks; a ``**props`` one contributes each prop."""
+    specs = target.specs()
     found = []
-    for name, spec in target.specs().items():
-        if spec.fields is not None:
-            found += [(prop, s) for prop, s in spec.fields().items()]
+    for name, spec in specs.items():
+        if spec.fields is not None:  # props named explicitly are checked under their name
+            found += [(prop, s) for prop, s in spec.fields().items() if prop not in specs]
         else:
             found.append((name, spec))
     return [(name, spec) for name, spec in found if spec.expected != "any value"]
@@ -559,14 +560,14 @@ _SCALARS = (
     | st.binary(max_size=8)
     | st.builds(Junk)
 )
-_VALUES = st.recursive(
-    _SCALARS,
-    lambda inner: (
-        st.lists(inner, max_size=3)
-        | st.tuples(inner, inner)
-        | st.dictionaries(st.text(max_size=6) | st.integers(), inner, max_size=3)
-    ),
-    max_leaves=6,
+_KEYS = st.text(max_size=6) | st.integers()
+_NESTED = (
+    st.lists(_SCALARS, max_size=3)
+    | st.tuples(_SCALARS, _SCALARS)
+    | st.dictionaries(_KEYS, _SCALARS, max_size=3)
+)
+_VALUES = (
+    _SCALARS | _NESTED | st.lists(_NESTED, max_size=2) | st.dictionaries(_KEYS, _NESTED, max_size=2)
 )
 
 
