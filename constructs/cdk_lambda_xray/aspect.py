@@ -20,7 +20,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct, IConstruct
 
-from . import _contract
+from . import _contract, _inputs
 from ._callers import trace_callers
 from ._instrument import is_instrumented, mark_instrumented, stack_of, tracing_mode
 from ._options import ContextMissing
@@ -48,6 +48,7 @@ __all__ = ["Selector", "XRayTracing", "trace_app"]
 Selector = IConstruct | str
 
 _FUNCTION_TYPE = "AWS::Lambda::Function"
+_LAMBDA = _inputs.lambda_specs()
 
 
 def _bool(value: bool) -> str:
@@ -144,6 +145,18 @@ class XRayTracing:
         Aspects.of(app).add(XRayTracing(exclude=["*/Legacy*"]))
     """
 
+    @_inputs.entry(
+        "XRayTracing",
+        include=_LAMBDA["selectors"],
+        exclude=_LAMBDA["selectors"],
+        context_missing=_LAMBDA["context_missing"],
+        service_name=_LAMBDA["service_name"],
+        capture_response=_LAMBDA["capture_response"],
+        capture_error=_LAMBDA["capture_error"],
+        tracing=_LAMBDA["tracing"],
+        tracing_layer=_LAMBDA["tracing_layer"],
+        upstream=_inputs.optional(_inputs.BOOL),
+    )
     def __init__(
         self,
         *,
@@ -396,6 +409,7 @@ class XRayTracing:
             )
 
 
+@_inputs.entry("trace_app", _inputs.at("scope"), scope=_inputs.CONSTRUCT)
 def trace_app(scope: IConstruct, **options: Any) -> XRayTracing:
     """Add an :class:`XRayTracing` aspect to ``scope`` (usually the app) and return it.
 

@@ -40,6 +40,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IValidation
 
+from . import _inputs as i
 from .errors import TracingConfigError
 from .upstream import trace_topic
 
@@ -50,7 +51,27 @@ _TRACED_MODES: Final = frozenset({"Active", "PassThrough"})
 _UNRESOLVED: Final = "<token>"
 _WARNING_ID: Final = "cdk-lambda-xray:eventTargetNotTraced"
 
+# What each entry point accepts (checked before it runs; see _inputs).
+_FUNCTION = i.interface(lambda_.IFunction, "pass a TracedFunction or another aws_lambda.IFunction")
+_WIRED = i.of_self("function")
+_QUEUE = i.interface(sqs.IQueue)
+_BATCH = {
+    "batch_size": i.optional(i.integer(minimum=1)),
+    "max_batching_window": i.optional(i.instance(Duration, "pass Duration.seconds(5)")),
+    "report_batch_item_failures": i.optional(i.BOOL),
+}
+_STREAM = {
+    **_BATCH,
+    "starting_position": i.enum_member(lambda_.StartingPosition),
+    "retry_attempts": i.optional(i.integer(minimum=-1)),
+    "bisect_batch_on_error": i.optional(i.BOOL),
+    "on_failure": i.optional(i.interface(lambda_.IEventSourceDlq)),
+    "filters": i.optional(i.sequence_of(i.mapping_of(i.TEXT, i.ANY), example="[{...}]")),
+}
+_S3_EVENT = i.enum_member(s3.EventType)
 
+
+@i.entry("trace_events", i.at("function"), function=_FUNCTION)
 def trace_events(function: lambda_.IFunction) -> TracedEvents:
     """Start wiring event sources to ``function`` (usually a ``TracedFunction``).
 
@@ -62,6 +83,7 @@ def trace_events(function: lambda_.IFunction) -> TracedEvents:
 class TracedEvents:
     """Wires event sources to one Lambda function; every method returns ``self``."""
 
+    @i.entry("TracedEvents", i.at("function"), function=_FUNCTION)
     def __init__(self, function: lambda_.IFunction) -> None:
         if not (hasattr(function, "add_event_source") and hasattr(function, "function_arn")):
             path = getattr(getattr(function, "node", None), "path", repr(function))
@@ -80,6 +102,17 @@ class TracedEvents:
 
     # -- S3 ---------------------------------------------------------------
 
+    @i.entry(
+        "from_s3",
+        _WIRED,
+        bucket=i.interface(s3.IBucket),
+        events=i.one_of(
+            _S3_EVENT,
+            i.sequence_of(_S3_EVENT, example="[s3.EventType.OBJECT_CREATED]", any_collection=True),
+        ),
+        prefix=i.optional(i.TEXT),
+        suffix=i.optional(i.TEXT),
+    )
     def from_s3(
         self,
         bucket: s3.IBucket,
@@ -127,6 +160,19 @@ class TracedEvents:
 
     # -- SNS --------------------------------------------------------------
 
+    @i.entry(
+        "from_sns",
+        _WIRED,
+        topic=i.interface(sns.ITopic),
+        filter_policy=i.optional(
+            i.mapping_of(i.TEXT, i.instance(sns.SubscriptionFilter, "use sns.SubscriptionFilter")),
+        ),
+        filter_policy_with_message_body=i.optional(
+            i.mapping_of(i.TEXT, i.instance(sns.FilterOrPolicy, "use sns.FilterOrPolicy"))
+        ),
+        dead_letter_queue=i.optional(_QUEUE),
+        active_tracing=i.BOOL,
+    )
     def from_sns(
         self,
         topic: sns.ITopic,
@@ -184,6 +230,14 @@ class TracedEvents:
 
     # -- SQS --------------------------------------------------------------
 
+    @i.entry(
+        "from_sqs",
+        _WIRED,
+        queue=_QUEUE,
+        **_BATCH,
+        max_concurrency=i.optional(i.integer(minimum=2)),
+        enabled=i.optional(i.BOOL),
+    )
     def from_sqs(
         self,
         queue: sqs.IQueue,
@@ -218,6 +272,7 @@ class TracedEvents:
 
     # -- DynamoDB streams ---------------------------------------------------
 
+    @i.entry("from_dynamodb", _WIRED, table=i.interface(dynamodb.ITable), **_STREAM)
     def from_dynamodb(
         self,
         table: dynamodb.ITable,
@@ -271,6 +326,13 @@ class TracedEvents:
 
     # -- Kinesis ------------------------------------------------------------
 
+    @i.entry(
+        "from_kinesis",
+        _WIRED,
+        stream=i.interface(kinesis.IStream),
+        starting_position_timestamp=i.optional(i.number(minimum=0)),
+        **_STREAM,
+    )
     def from_kinesis(
         self,
         stream: kinesis.IStream,
@@ -326,6 +388,21 @@ class TracedEvents:
 
     # -- EventBridge ----------------------------------------------------------
 
+    @i.entry(
+        "from_eventbridge",
+        _WIRED,
+        rule=i.optional(i.interface(events.IRule)),
+        event_pattern=i.optional(i.struct(events.EventPattern)),
+        schedule=i.optional(i.instance(events.Schedule, "pass events.Schedule.rate(...)")),
+        event_bus=i.optional(i.interface(events.IEventBus)),
+        rule_id=i.CONSTRUCT_ID,
+        event=i.optional(
+            i.instance(events.RuleTargetInput, "pass events.RuleTargetInput.from_object(...)")
+        ),
+        dead_letter_queue=i.optional(_QUEUE),
+        retry_attempts=i.optional(i.integer(minimum=0)),
+        max_event_age=i.optional(i.instance(Duration, "pass Duration.hours(1)")),
+    )
     def from_eventbridge(
         self,
         rule: events.Rule | None = None,

@@ -11,7 +11,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from . import _contract
+from . import _contract, _inputs
 from ._instrument import (
     is_image_runtime,
     is_python_runtime,
@@ -33,6 +33,9 @@ from .validation import (
 )
 
 __all__ = ["ContextMissing", "TracedFunction"]
+
+
+_LAMBDA = _inputs.lambda_specs()
 
 
 def _bool(value: bool) -> str:
@@ -105,6 +108,24 @@ class TracedFunction(lambda_.Function):
         image or a non-Python runtime).
     """
 
+    @_inputs.entry(
+        "TracedFunction",
+        _inputs.scope_and_id(),
+        scope=_inputs.CONSTRUCT,
+        id=_inputs.CONSTRUCT_ID,
+        runtime=_LAMBDA["runtime"],
+        handler=_LAMBDA["handler"],
+        code=_LAMBDA["code"],
+        context_missing=_LAMBDA["context_missing"],
+        service_name=_LAMBDA["service_name"],
+        capture_response=_LAMBDA["capture_response"],
+        capture_error=_LAMBDA["capture_error"],
+        tracing=_LAMBDA["tracing"],
+        tracing_layer=_LAMBDA["tracing_layer"],
+        environment=_LAMBDA["environment"],
+        layers=_LAMBDA["layers"],
+        function_props=_inputs.props_of(lambda_.FunctionProps),
+    )
     def __init__(
         self,
         scope: Construct,

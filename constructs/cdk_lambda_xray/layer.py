@@ -19,7 +19,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from . import _bytecode
+from . import _bytecode, _inputs
 from ._instrument import stack_of
 from .errors import TracingConfigError
 
@@ -153,6 +153,13 @@ def _runtime_object(name: str) -> lambda_.Runtime:
 _SHARED: weakref.WeakKeyDictionary[cdk.Stack, dict[str, TracingLayer]] = weakref.WeakKeyDictionary()
 
 
+#: ``runtime`` of :class:`TracingLayer`: a ``lambda_.Runtime`` or its name.
+_LAYER_RUNTIME = _inputs.one_of(
+    _inputs.instance(lambda_.Runtime, "pass a lambda_.Runtime such as lambda_.Runtime.PYTHON_3_12"),
+    _inputs.text(non_empty=True, example="'python3.12'"),
+)
+
+
 class TracingLayer(lambda_.LayerVersion):
     """The ``lambda_xray`` tracing runtime packaged as a Lambda layer for one Python version.
 
@@ -177,6 +184,15 @@ class TracingLayer(lambda_.LayerVersion):
     #: stack (a breaking change).
     SHARED_ID = "LambdaXrayTracingLayer"
 
+    @_inputs.entry(
+        "TracingLayer",
+        _inputs.scope_and_id(),
+        scope=_inputs.CONSTRUCT,
+        id=_inputs.CONSTRUCT_ID,
+        runtime=_LAYER_RUNTIME,
+        layer_version_name=_inputs.optional(_inputs.text(non_empty=True, example="'lambda-xray'")),
+        removal_policy=_inputs.optional(_inputs.enum_member(cdk.RemovalPolicy)),
+    )
     def __init__(
         self,
         scope: Construct,
@@ -235,6 +251,9 @@ class TracingLayer(lambda_.LayerVersion):
         return cls.SHARED_ID + re.sub(r"[^0-9A-Za-z]", "", name.title())
 
     @classmethod
+    @_inputs.entry(
+        "TracingLayer.of", _inputs.at("scope"), scope=_inputs.CONSTRUCT, runtime=_LAYER_RUNTIME
+    )
     def of(cls, scope: Construct, runtime: lambda_.Runtime | str) -> TracingLayer:
         """The stack's shared tracing layer for ``runtime``, created on first use.
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 import aws_cdk as cdk
 from constructs import IConstruct
 
+from . import _inputs
+
 __all__ = ["XRAY_WILDCARD_FINDING", "XRAY_WILDCARD_REASON", "acknowledge_xray_wildcard"]
 
 #: The cdk-nag finding the X-Ray statement raises.
@@ -30,6 +32,12 @@ XRAY_WILDCARD_REASON = (
 )
 
 
+@_inputs.entry(
+    "acknowledge_xray_wildcard",
+    _inputs.at("construct"),
+    construct=_inputs.CONSTRUCT,
+    reason=_inputs.optional(_inputs.text(non_empty=True, example="'X-Ray allows no scoping'")),
+)
 def acknowledge_xray_wildcard(construct: IConstruct, reason: str | None = None) -> None:
     """Acknowledge ``AwsSolutions-IAM5[Resource::*]`` on ``construct``.
 

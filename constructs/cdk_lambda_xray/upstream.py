@@ -26,6 +26,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_xray as xray
 from constructs import Construct, IConstruct
 
+from . import _inputs
 from ._permissions import shared_managed_policy
 from .errors import TracingConfigError
 
@@ -106,6 +107,12 @@ class SnsTracingPolicy(Construct):
     unique per account and Region).
     """
 
+    @_inputs.entry(
+        "SnsTracingPolicy",
+        _inputs.scope_and_id("scope", "construct_id"),
+        scope=_inputs.CONSTRUCT,
+        construct_id=_inputs.CONSTRUCT_ID,
+    )
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
         self._stack = Stack.of(self)
@@ -118,6 +125,7 @@ class SnsTracingPolicy(Construct):
         )
 
     @classmethod
+    @_inputs.entry("SnsTracingPolicy.of", _inputs.at("scope"), scope=_inputs.CONSTRUCT)
     def of(cls, scope: IConstruct) -> SnsTracingPolicy:
         """The policy of ``scope``'s stack, created on first use."""
         stack = Stack.of(scope)
@@ -143,6 +151,7 @@ class SnsTracingPolicy(Construct):
         """Topic ARNs (usually tokens) allowed so far."""
         return tuple(self._topic_arns)
 
+    @_inputs.entry("allow_topic", _inputs.at("topic"), topic=_inputs.interface(sns.ITopic))
     def allow_topic(self, topic: sns.ITopic) -> None:
         """Let ``topic`` send its active-tracing segments to X-Ray. Idempotent."""
         if Stack.of(topic) is not self._stack:
@@ -190,6 +199,12 @@ def _policy_name(stack: Stack) -> str:
     return f"{name[:keep]}-{digest}{_POLICY_SUFFIX}"
 
 
+@_inputs.entry(
+    "trace_topic",
+    _inputs.at("topic"),
+    topic=_inputs.interface(sns.ITopic),
+    resource_policy=_inputs.optional(_inputs.BOOL),
+)
 def trace_topic(topic: sns.ITopic, *, resource_policy: bool | None = None) -> sns.ITopic:
     """Turn on active tracing for an SNS topic defined in this app.
 
@@ -232,6 +247,14 @@ def trace_topic(topic: sns.ITopic, *, resource_policy: bool | None = None) -> sn
     return topic
 
 
+@_inputs.entry(
+    "trace_rest_api",
+    _inputs.at("api"),
+    api=_inputs.interface(
+        IConstruct,
+        "pass an apigateway.RestApi, SpecRestApi, LambdaRestApi, Stage or CfnStage",
+    ),
+)
 def trace_rest_api(api: IConstruct) -> apigw.CfnStage:
     """Turn on X-Ray tracing for an API Gateway REST API stage.
 
@@ -289,6 +312,11 @@ def _has_stage(api: apigw.RestApiBase) -> bool:
     return True
 
 
+@_inputs.entry(
+    "trace_state_machine",
+    _inputs.at("state_machine"),
+    state_machine=_inputs.interface(sfn.IStateMachine),
+)
 def trace_state_machine(state_machine: sfn.IStateMachine) -> sfn.StateMachine:
     """Turn on X-Ray tracing for a Step Functions state machine defined in this app.
 
