@@ -29,10 +29,6 @@ environment as ``python -m ministack``).
 from __future__ import annotations
 
 import io
-import os
-import signal
-import threading
-import time
 import zipfile
 from typing import Any
 
@@ -77,32 +73,9 @@ def register() -> None:
     ministack_tracing.register()
 
 
-#: Set by :class:`~cdk_lambda_xray.local.emulator.MiniStack`: the pid that started us.
-ENV_PARENT_PID = "CDK_LAMBDA_XRAY_PARENT_PID"
-
-
-def watch_parent(parent_pid: int, interval: float = 1.0) -> None:
-    """End this process group (MiniStack and its workers) once ``parent_pid`` is gone.
-
-    The emulator runs in its own session so that Ctrl-C reaches only the demo,
-    which then stops it; this covers the demo being killed outright.
-    """
-
-    def watch() -> None:
-        while True:
-            time.sleep(interval)
-            if os.getppid() != parent_pid:
-                os.killpg(os.getpgrp(), signal.SIGKILL)
-
-    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
-
-
 def main() -> None:
     """Apply the corrections, then run MiniStack's own entry point."""
     register()
-    parent = os.environ.get(ENV_PARENT_PID, "")
-    if parent.isdigit():
-        watch_parent(int(parent))
     from ministack.app import main as ministack_main  # type: ignore[import-untyped]
 
     ministack_main()
