@@ -18,7 +18,7 @@ from __future__ import annotations
 import sys
 
 from lambda_xray.context_missing import ContextMissingError
-from lambda_xray.patches import _common, _sql
+from lambda_xray.patches import _common, _postgresql, _sql
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from types import ModuleType
     from typing import Any, Final
 
-_TARGET: Final = "_lambda_xray_target"
 #: Marks the classes made here, so a traced class is never subclassed again.
 _TRACED: Final = "_lambda_xray_traced"
 _driver: list[str] = []
@@ -47,35 +46,9 @@ def patch(module: ModuleType) -> None:
     _common.wrap(module, "connect", lambda original: _wrap_connect(original, extensions))
 
 
-def _server_version(number: Any) -> str | None:
-    """``18.6`` for libpq's 180006, ``9.6.24`` for 90624."""
-    if type(number) is not int or number <= 0:
-        return None
-    if number >= 100000:
-        return f"{number // 10000}.{number % 10000}"
-    return f"{number // 10000}.{number // 100 % 100}.{number % 100}"
-
-
 def describe(connection: Any) -> _sql.Target:
     """The connection's target (cached on the connection)."""
-    found = connection.__dict__.get(_TARGET)
-    if found is not None:
-        target: _sql.Target = found
-        return target
-    info = connection.info
-    target = _sql.Target(
-        database_type="PostgreSQL",
-        scheme="postgresql",
-        host=info.host,
-        port=info.port,
-        database=info.dbname,
-        user=info.user,
-        driver_version=_driver[0] if _driver else "psycopg2",
-        database_version=_server_version(info.server_version),
-        secret=info.password,
-    )
-    connection.__dict__[_TARGET] = target
-    return target
+    return _postgresql.describe(connection, _driver[0] if _driver else "psycopg2")
 
 
 def _describe_dsn(extensions: Any, dsn: Any, kwargs: dict[str, Any]) -> _sql.Target:
@@ -87,21 +60,13 @@ def _describe_dsn(extensions: Any, dsn: Any, kwargs: dict[str, Any]) -> _sql.Tar
         except Exception:
             params = {}
     params.update({k: v for k, v in kwargs.items() if v is not None})
-    database = params.get("dbname") or params.get("database")
-    return _sql.Target(
-        database_type="PostgreSQL",
-        scheme="postgresql",
-        host=str(params.get("host") or "localhost").split(",", 1)[0],
-        port=params.get("port"),
-        database=str(database) if database else None,
-        user=str(params["user"]) if params.get("user") else None,
-        driver_version=_driver[0] if _driver else "psycopg2",
-        secret=str(params["password"]) if params.get("password") else None,
-    )
+    if not params.get("dbname"):  # psycopg2 takes ``database`` for ``dbname``
+        params["dbname"] = params.get("database")
+    return _postgresql.describe_params(params, _driver[0] if _driver else "psycopg2")
 
 
 def _wrap_connect(original: Callable[..., Any], extensions: Any) -> Callable[..., Any]:
-    begin, finish = _sql.begin, _sql.finish
+    begin, finish, run = _sql.begin, _sql.finish, _sql.run
     guard = _common.in_traced_call
 
     def connect(
@@ -123,14 +88,7 @@ def _wrap_connect(original: Callable[..., Any], extensions: Any) -> Callable[...
                 _common.warn_once("psycopg2-connect", "could not trace a psycopg2 connect")
         if sub is None:
             return original(dsn, factory, cursor_factory, **kwargs)
-        token = guard.set("")
-        try:
-            connection = original(dsn, factory, cursor_factory, **kwargs)
-        except BaseException as exc:
-            finish(sub, exc, target)
-            raise
-        finally:
-            guard.reset(token)
+        connection = run(sub, target, original, dsn, (factory, cursor_factory), kwargs)
         try:
             sub.sql.update(describe(connection).sql)
         except Exception:
