@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from lx_runtime_api import LambdaProcess, RuntimeApi
+from lx_schema import validate_subsegment
 
 
 def new_trace_id() -> str:
@@ -96,6 +97,23 @@ class RuntimeFunction:
         got = mine(self.collector.documents)
         assert len(got) == count, got
         return got
+
+    def invoke_calls(
+        self, event: Any, expected_calls: int
+    ) -> tuple[Any, dict[str, Any], list[dict[str, Any]]]:
+        """Invoke with ``event`` in a new sampled trace; return (response, root document,
+        call documents by start time). Every document is schema-valid, the root is
+        ``## app.handler`` and every call is its child."""
+        trace_id = new_trace_id()
+        response = self.invoke(event, trace_header(trace_id))
+        docs = self.docs(trace_id, expected_calls + 1)
+        for doc in docs:
+            validate_subsegment(doc)
+        (root,) = [d for d in docs if d["name"] == "## app.handler"]
+        calls = sorted((d for d in docs if d is not root), key=lambda d: d["start_time"])
+        for call in calls:
+            assert call["parent_id"] == root["id"]
+        return response, root, calls
 
     def nothing_sent(self, trace_id: str) -> bool:
         """True if no document of ``trace_id`` arrived, checked after a sentinel invoke.
