@@ -13,7 +13,6 @@ with a Lambda-like environment and stops it by pid.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import queue
@@ -30,6 +29,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from lx_process import stop_group
 from lx_servers import QuietServer
 
 PREFIX = "/2018-06-01/runtime"
@@ -296,14 +296,7 @@ class LambdaProcess:
     def stop(self) -> None:
         proc = self._proc
         if proc is not None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=5)
+            stop_group(proc, signal.SIGTERM, grace=5)
         self._proc = None
         if self._log is not None:
             self._log.close()
