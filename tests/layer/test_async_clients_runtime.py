@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,7 +24,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "harness"))
 
-from lx_runtime_api import LambdaProcess, RuntimeApi
+from lx_runtime_api import LambdaProcess, RuntimeApi, new_trace_id, trace_documents
 from lx_schema import validate_subsegment
 from lx_servers import Canned, CannedServer
 
@@ -99,10 +97,6 @@ def handler(event, context):
 """
 
 
-def new_trace_id() -> str:
-    return f"1-{int(time.time()):08x}-{os.urandom(12).hex()}"
-
-
 @pytest.fixture(scope="module")
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MiniStack]:
     log = tmp_path_factory.mktemp("ministack") / "ministack.log"
@@ -144,18 +138,9 @@ class Function:
         return outcome.json()
 
     def docs(self, trace_id: str, count: int) -> list[dict[str, Any]]:
-        def mine(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-            return [d for d in docs if d.get("trace_id") == trace_id]
-
-        try:
-            self.collector.wait_for(lambda d: len(mine(d)) >= count, 15)
-        except TimeoutError as e:
-            raise AssertionError(
-                f"expected {count} documents, got {mine(self.collector.documents)}\n"
-                f"function log:\n{self.proc.log()[-3000:]}"
-            ) from e
-        time.sleep(0.1)  # anything extra (a call recorded twice) would arrive now
-        got = mine(self.collector.documents)
+        got = trace_documents(
+            self.collector, trace_id, count, log=self.proc.log, timeout=15, settle=0.1
+        )
         for doc in got:
             validate_subsegment(doc)
         return got

@@ -9,18 +9,12 @@ reads what the layer sent from a local collector.
 from __future__ import annotations
 
 import contextlib
-import os
-import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from lx_runtime_api import LambdaProcess, RuntimeApi
+from lx_runtime_api import LambdaProcess, RuntimeApi, new_trace_id, trace_documents
 from lx_schema import validate_subsegment
-
-
-def new_trace_id() -> str:
-    return f"1-{int(time.time()):08x}-{os.urandom(12).hex()}"
 
 
 def trace_header(trace_id: str, sampled: bool = True) -> str:
@@ -82,19 +76,9 @@ class RuntimeFunction:
 
     def docs(self, trace_id: str, count: int, timeout: float = 15) -> list[dict[str, Any]]:
         """Wait for ``count`` documents of ``trace_id`` and return them (no more arrive)."""
-
-        def mine(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-            return [d for d in docs if d.get("trace_id") == trace_id]
-
-        try:
-            self.collector.wait_for(lambda d: len(mine(d)) >= count, timeout)
-        except TimeoutError as e:
-            raise AssertionError(
-                f"expected {count} documents for {trace_id}, got "
-                f"{mine(self.collector.documents)}\nfunction log:\n{self.proc.log()[-3000:]}"
-            ) from e
-        time.sleep(0.1)  # anything extra (a double subsegment) would arrive now
-        got = mine(self.collector.documents)
+        got = trace_documents(
+            self.collector, trace_id, count, log=self.proc.log, timeout=timeout, settle=0.1
+        )
         assert len(got) == count, got
         return got
 

@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -301,3 +301,38 @@ class LambdaProcess:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+def trace_documents(
+    collector: Any,
+    trace_id: str,
+    count: int,
+    *,
+    log: Callable[[], str],
+    timeout: float,
+    settle: float,
+) -> list[dict[str, Any]]:
+    """The documents of ``trace_id`` in ``collector`` once ``count`` have arrived.
+
+    Waits ``settle`` seconds more, so that anything extra (a call recorded
+    twice) is in the list too. Fails the test with the function's ``log()``
+    when fewer than ``count`` arrive within ``timeout`` seconds.
+    """
+
+    def mine(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [d for d in docs if d.get("trace_id") == trace_id]
+
+    try:
+        collector.wait_for(lambda d: len(mine(d)) >= count, timeout)
+    except TimeoutError as e:
+        raise AssertionError(
+            f"expected {count} documents for {trace_id}, got "
+            f"{mine(collector.documents)}\nfunction log:\n{log()[-3000:]}"
+        ) from e
+    time.sleep(settle)
+    return mine(collector.documents)
+
+
+def new_trace_id() -> str:
+    """A fresh X-Ray trace id (``1-<time>-<24 hex>``)."""
+    return f"1-{int(time.time()):08x}-{os.urandom(12).hex()}"
