@@ -16,7 +16,14 @@ from typing import Final, TextIO
 
 from . import report_html, report_json, report_markdown
 from .assembly import AssemblyError
-from .command_line import Console, Parser, UsageError, parse_formats, write_reports
+from .command_line import (
+    Console,
+    Parser,
+    UsageError,
+    add_format_option,
+    parse_formats,
+    write_reports,
+)
 from .report_markdown import summary_line
 from .review import Review, review_path
 from .rules import Severity
@@ -37,12 +44,7 @@ def _parser() -> argparse.ArgumentParser:
         "and fail when findings reach a severity.",
     )
     parser.add_argument("cdk_out", help="the cloud assembly directory (usually cdk.out)")
-    parser.add_argument(
-        "--format",
-        action="append",
-        metavar="{md,html,json}",
-        help="report format; repeat or comma-separate for several (default: md)",
-    )
+    add_format_option(parser)
     parser.add_argument(
         "--output",
         metavar="DIR",

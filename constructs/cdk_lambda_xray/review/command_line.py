@@ -16,7 +16,15 @@ from typing import Final, NoReturn, TextIO
 
 from .text import terminal_safe
 
-__all__ = ["BAD_INPUT", "Console", "Parser", "UsageError", "parse_formats", "write_reports"]
+__all__ = [
+    "BAD_INPUT",
+    "Console",
+    "Parser",
+    "UsageError",
+    "add_format_option",
+    "parse_formats",
+    "write_reports",
+]
 
 #: Exit status for bad input or a wrong command line.
 BAD_INPUT: Final = 2
@@ -53,6 +61,16 @@ class Console:
         """Say ``error: message``; returns :data:`BAD_INPUT`."""
         self.say(f"error: {message}")
         return BAD_INPUT
+
+
+def add_format_option(parser: argparse.ArgumentParser) -> None:
+    """``--format``, repeatable and comma-separated; read it with :func:`parse_formats`."""
+    parser.add_argument(
+        "--format",
+        action="append",
+        metavar="{md,html,json}",
+        help="report format; repeat or comma-separate for several (default: md)",
+    )
 
 
 def parse_formats(values: Sequence[str] | None, known: Mapping[str, str]) -> list[str]:

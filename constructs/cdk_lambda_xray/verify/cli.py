@@ -28,6 +28,7 @@ from cdk_lambda_xray.review.command_line import (
     Console,
     Parser,
     UsageError,
+    add_format_option,
     parse_formats,
     write_reports,
 )
@@ -51,12 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("cdk_out", help="the cloud assembly directory (usually cdk.out)")
     parser.add_argument("traces", help="the collector's JSON-lines file (collect --output)")
-    parser.add_argument(
-        "--format",
-        action="append",
-        metavar="{md,html,json}",
-        help="report format; repeat or comma-separate for several (default: md)",
-    )
+    add_format_option(parser)
     parser.add_argument(
         "--output", metavar="DIR", help="write verify.md / verify.html / verify.json into DIR"
     )
