@@ -12,20 +12,18 @@ against AWS's segment document schema.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import boto3  # type: ignore[import-untyped]
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "harness"))
 
-from lx_runtime_api import LambdaProcess, RuntimeApi, new_trace_id, trace_documents
-from lx_schema import validate_subsegment
+from lx_dbfunction import RuntimeFunction
+from lx_runtime_api import new_trace_id
 from lx_servers import Canned, CannedServer
 
 from cdk_lambda_xray.local.collector import Collector
@@ -123,56 +121,22 @@ def canned() -> Iterator[CannedServer]:
         yield server
 
 
-class Function:
-    """One awslambdaric process running APP, and the collector it sends to."""
-
-    def __init__(self, api: RuntimeApi, proc: LambdaProcess, collector: Collector) -> None:
-        self.api, self.proc, self.collector = api, proc, collector
-
-    def invoke(self, event: Any, trace: str) -> Any:
-        try:
-            outcome = self.api.invoke(event, trace_id=trace, timeout=60)
-        except TimeoutError as e:
-            raise AssertionError(f"{e}\nfunction log:\n{self.proc.log()[-3000:]}") from e
-        assert outcome.kind == "response", self.proc.log()[-3000:]
-        return outcome.json()
-
-    def docs(self, trace_id: str, count: int) -> list[dict[str, Any]]:
-        got = trace_documents(
-            self.collector, trace_id, count, log=self.proc.log, timeout=15, settle=0.1
-        )
-        for doc in got:
-            validate_subsegment(doc)
-        return got
-
-
 @pytest.fixture(scope="module")
-def function(emulator: MiniStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Function]:
+def function(
+    emulator: MiniStack, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RuntimeFunction]:
     root = tmp_path_factory.mktemp("task")
     (root / "app.py").write_text(APP)
-    logs = tmp_path_factory.mktemp("logs")
-    with contextlib.ExitStack() as stack:
-        collector = stack.enter_context(Collector())
-        api = stack.enter_context(RuntimeApi())
-        proc = stack.enter_context(
-            LambdaProcess(
-                api,
-                handler="lambda_xray.handler.handler",
-                task_root=root,
-                layer_python=LAYER_PYTHON,
-                log_path=logs / "async.log",
-                env={
-                    "AWS_XRAY_DAEMON_ADDRESS": collector.address,
-                    "LAMBDA_XRAY_HANDLER": "app.handler",
-                    "TABLE": TABLE,
-                },
-            )
-        )
-        yield Function(api, proc, collector)
+    log = tmp_path_factory.mktemp("logs") / "async.log"
+    with (
+        Collector() as collector,
+        RuntimeFunction(collector, root, log, LAYER_PYTHON, {"TABLE": TABLE}) as fn,
+    ):
+        yield fn
 
 
 def test_concurrent_aiobotocore_calls_on_the_emulator_nest_under_their_tasks(
-    function: Function, emulator: MiniStack
+    function: RuntimeFunction, emulator: MiniStack
 ) -> None:
     trace_id = new_trace_id()
     header = f"Root={trace_id};Parent=53995c3f42cd8ad8;Sampled=1"
@@ -200,7 +164,7 @@ def test_concurrent_aiobotocore_calls_on_the_emulator_nest_under_their_tasks(
 
 
 def test_http_clients_send_one_subsegment_each_with_the_header_the_server_got(
-    function: Function, canned: CannedServer
+    function: RuntimeFunction, canned: CannedServer
 ) -> None:
     trace_id = new_trace_id()
     header = f"Root={trace_id};Parent=53995c3f42cd8ad8;Sampled=1;Lineage=a87bd80c:0"
@@ -234,7 +198,7 @@ def test_http_clients_send_one_subsegment_each_with_the_header_the_server_got(
 
 
 def test_unsampled_invocation_sends_nothing_and_forwards_sampled_0(
-    function: Function, canned: CannedServer, emulator: MiniStack
+    function: RuntimeFunction, canned: CannedServer, emulator: MiniStack
 ) -> None:
     trace_id = new_trace_id()
     header = f"Root={trace_id};Parent=53995c3f42cd8ad8;Sampled=0"

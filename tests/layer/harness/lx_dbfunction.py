@@ -1,4 +1,4 @@
-"""The function under test for the database tests, run by the real ``awslambdaric``.
+"""A function under test run by the real ``awslambdaric`` (the database and async-client tests).
 
 :class:`RuntimeFunction` starts ``python -m awslambdaric
 lambda_xray.handler.handler`` (via :mod:`lx_runtime_api`) with the layer on
@@ -75,24 +75,25 @@ class RuntimeFunction:
         return outcome.json()
 
     def docs(self, trace_id: str, count: int, timeout: float = 15) -> list[dict[str, Any]]:
-        """Wait for ``count`` documents of ``trace_id`` and return them (no more arrive)."""
+        """Wait for ``count`` documents of ``trace_id`` and return them (no more arrive),
+        each one validated against the schema."""
         got = trace_documents(
             self.collector, trace_id, count, log=self.proc.log, timeout=timeout, settle=0.1
         )
         assert len(got) == count, got
+        for doc in got:
+            validate_subsegment(doc)
         return got
 
     def invoke_calls(
         self, event: Any, expected_calls: int
     ) -> tuple[Any, dict[str, Any], list[dict[str, Any]]]:
         """Invoke with ``event`` in a new sampled trace; return (response, root document,
-        call documents by start time). Every document is schema-valid, the root is
+        call documents by start time). The root is
         ``## app.handler`` and every call is its child."""
         trace_id = new_trace_id()
         response = self.invoke(event, trace_header(trace_id))
         docs = self.docs(trace_id, expected_calls + 1)
-        for doc in docs:
-            validate_subsegment(doc)
         (root,) = [d for d in docs if d["name"] == "## app.handler"]
         calls = sorted((d for d in docs if d is not root), key=lambda d: d["start_time"])
         for call in calls:
