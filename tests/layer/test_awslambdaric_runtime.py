@@ -28,7 +28,14 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "harness"))
 
-from lx_runtime_api import LambdaProcess, Outcome, RuntimeApi, new_trace_id, trace_documents
+from lx_runtime_api import (
+    LambdaProcess,
+    Outcome,
+    RuntimeApi,
+    new_trace_id,
+    nothing_sent,
+    trace_documents,
+)
 from lx_schema import validate_subsegment
 from lx_servers import Canned, CannedServer, aws_json_error, aws_json_ok, closed_port
 
@@ -142,15 +149,8 @@ class Function:
         return got
 
     def nothing_sent(self, trace_id: str) -> bool:
-        """True if no document of ``trace_id`` arrived, checked after a sentinel invoke.
-
-        UDP on loopback from one socket arrives in order: once the sentinel's
-        document is in, anything sent before it would be too.
-        """
-        sentinel = new_trace_id()
-        self.invoke({}, header(sentinel))
-        self.docs(sentinel, 1)
-        return not [d for d in self.collector.documents if d.get("trace_id") == trace_id]
+        """True if no document of ``trace_id`` arrived (see :func:`lx_runtime_api.nothing_sent`)."""
+        return nothing_sent(self, trace_id)
 
 
 @pytest.fixture(scope="module")

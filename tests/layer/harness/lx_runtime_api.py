@@ -336,3 +336,21 @@ def trace_documents(
 def new_trace_id() -> str:
     """A fresh X-Ray trace id (``1-<time>-<24 hex>``)."""
     return f"1-{int(time.time()):08x}-{os.urandom(12).hex()}"
+
+
+def trace_header(trace_id: str, sampled: bool = True) -> str:
+    """An ``X-Amzn-Trace-Id`` for ``trace_id`` with a fixed parent."""
+    return f"Root={trace_id};Parent=53995c3f42cd8ad8;Sampled={1 if sampled else 0}"
+
+
+def nothing_sent(function: Any, trace_id: str) -> bool:
+    """True if no document of ``trace_id`` reached ``function.collector``, checked after
+    a sentinel invoke (``function``: ``invoke(event, header)``, ``docs(trace_id, count)``).
+
+    UDP on loopback from one socket arrives in order: once the sentinel's
+    document is in, anything sent before it would be too.
+    """
+    sentinel = new_trace_id()
+    function.invoke({}, trace_header(sentinel))
+    function.docs(sentinel, 1)
+    return not [d for d in function.collector.documents if d.get("trace_id") == trace_id]
