@@ -99,40 +99,52 @@ def _wrap_connect(original: Callable[..., Any], extensions: Any) -> Callable[...
     return connect
 
 
-def _traced_connection(base: Any) -> Any:
+def _traced_subclass(
+    base: Any, made: dict[type, type], methods: Callable[[Any], dict[str, Any]]
+) -> Any:
+    """``base`` if it is a class made here, else its subclass with ``methods(base)``
+    (made once per base; same name, module and qualified name as ``base``)."""
     if getattr(base, _TRACED, False):
         return base
-    cls = _connection_classes.get(base)
+    cls = made.get(base)
     if cls is None:
-        base_cursor = base.cursor
-        # A factory with its own cursor() may pick its own default cursor class
-        # (LoggingConnection does): that choice is left alone, untraced.
-        own_default = base_cursor is not _plain_cursor_method
-
-        def cursor(self: Any, *args: Any, **kwargs: Any) -> Any:
-            if len(args) >= 2:  # cursor(name, cursor_factory, ...)
-                chosen = args[1]
-                args = (args[0], None, *args[2:])
-            else:
-                chosen = kwargs.pop("cursor_factory", None)
-            chosen = chosen or self.cursor_factory
-            if chosen is None:
-                if own_default:
-                    return base_cursor(self, *args, **kwargs)
-                chosen = _cursor_base
-            try:
-                chosen = _traced_cursor(chosen)
-            except Exception:
-                _common.warn_once("psycopg2-cursor", "could not trace a psycopg2 cursor class")
-            if len(args) >= 2:
-                return base_cursor(self, args[0], chosen, *args[2:], **kwargs)
-            return base_cursor(self, *args, cursor_factory=chosen, **kwargs)
-
-        cls = type(base.__name__, (base,), {"cursor": cursor, _TRACED: True})
+        cls = type(base.__name__, (base,), {**methods(base), _TRACED: True})
         cls.__module__ = base.__module__
         cls.__qualname__ = base.__qualname__
-        _connection_classes[base] = cls
+        made[base] = cls
     return cls
+
+
+def _traced_connection(base: Any) -> Any:
+    return _traced_subclass(base, _connection_classes, _connection_methods)
+
+
+def _connection_methods(base: Any) -> dict[str, Any]:
+    base_cursor = base.cursor
+    # A factory with its own cursor() may pick its own default cursor class
+    # (LoggingConnection does): that choice is left alone, untraced.
+    own_default = base_cursor is not _plain_cursor_method
+
+    def cursor(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if len(args) >= 2:  # cursor(name, cursor_factory, ...)
+            chosen = args[1]
+            args = (args[0], None, *args[2:])
+        else:
+            chosen = kwargs.pop("cursor_factory", None)
+        chosen = chosen or self.cursor_factory
+        if chosen is None:
+            if own_default:
+                return base_cursor(self, *args, **kwargs)
+            chosen = _cursor_base
+        try:
+            chosen = _traced_cursor(chosen)
+        except Exception:
+            _common.warn_once("psycopg2-cursor", "could not trace a psycopg2 cursor class")
+        if len(args) >= 2:
+            return base_cursor(self, args[0], chosen, *args[2:], **kwargs)
+        return base_cursor(self, *args, cursor_factory=chosen, **kwargs)
+
+    return {"cursor": cursor}
 
 
 _cursor_base: Any = None  # psycopg2.extensions.cursor
@@ -140,33 +152,27 @@ _plain_cursor_method: Any = None  # psycopg2.extensions.connection.cursor
 
 
 def _traced_cursor(base: Any) -> Any:
-    if getattr(base, _TRACED, False):
-        return base
-    cls = _cursor_classes.get(base)
-    if cls is None:
-        call = _sql.call
-        execute, executemany, callproc = base.execute, base.executemany, base.callproc
+    return _traced_subclass(base, _cursor_classes, _cursor_methods)
 
-        def traced_execute(self: Any, *args: Any, **kwargs: Any) -> Any:
-            return call(execute, _describe_cursor, _sql.STATEMENT, self, args, kwargs, _render)
 
-        def traced_executemany(self: Any, *args: Any, **kwargs: Any) -> Any:
-            return call(executemany, _describe_cursor, _sql.STATEMENT, self, args, kwargs, _render)
+def _cursor_methods(base: Any) -> dict[str, Any]:
+    call = _sql.call
+    execute, executemany, callproc = base.execute, base.executemany, base.callproc
 
-        def traced_callproc(self: Any, *args: Any, **kwargs: Any) -> Any:
-            return call(callproc, _describe_cursor, _sql.CALL, self, args, kwargs)
+    def traced_execute(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return call(execute, _describe_cursor, _sql.STATEMENT, self, args, kwargs, _render)
 
-        namespace = {
-            "execute": traced_execute,
-            "executemany": traced_executemany,
-            "callproc": traced_callproc,
-            _TRACED: True,
-        }
-        cls = type(base.__name__, (base,), namespace)
-        cls.__module__ = base.__module__
-        cls.__qualname__ = base.__qualname__
-        _cursor_classes[base] = cls
-    return cls
+    def traced_executemany(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return call(executemany, _describe_cursor, _sql.STATEMENT, self, args, kwargs, _render)
+
+    def traced_callproc(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return call(callproc, _describe_cursor, _sql.CALL, self, args, kwargs)
+
+    return {
+        "execute": traced_execute,
+        "executemany": traced_executemany,
+        "callproc": traced_callproc,
+    }
 
 
 def _describe_cursor(cursor: Any) -> _sql.Target:
