@@ -8,6 +8,9 @@
 - ``layer``: a clean layer state for the test (settings re-read from the
   environment, cold start again, no loaded handler) with a Lambda-like
   environment; tests set variables with ``monkeypatch``.
+- ``xray``: the layer's client patches installed and its documents caught
+  in memory (``lambda_xray.testing.InMemoryEmitter``); a test module that
+  wants no patches, or other settings, defines its own.
 - ``handler_dir``: a temporary directory on ``sys.path`` where a test writes
   the function's handler modules; they are unloaded after the test.
 """
@@ -95,6 +98,17 @@ def collector(_session_collector: Any, layer: None, monkeypatch: pytest.MonkeyPa
     _session_collector.clear()
     monkeypatch.setenv("AWS_XRAY_DAEMON_ADDRESS", _session_collector.address)
     return _session_collector
+
+
+@pytest.fixture
+def xray(layer: None) -> Iterator[Any]:
+    """The layer's client patches installed, its documents caught in memory."""
+    from lambda_xray import patches
+    from lambda_xray.testing import InMemoryEmitter
+
+    patches.install()
+    with InMemoryEmitter() as emitter:
+        yield emitter
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "harness"))
 
 from lx_servers import Canned, CannedServer, aws_json_error, aws_json_ok, closed_port
 
-from lambda_xray import api, patches, testing
+from lambda_xray import api, testing
 from lambda_xray.context_missing import ContextMissingError
 from lambda_xray.testing import InMemoryEmitter
 
@@ -47,13 +47,6 @@ def canned() -> Iterator[CannedServer]:
     }
     with CannedServer(routes) as server:
         yield server
-
-
-@pytest.fixture
-def xray(layer: None) -> Iterator[InMemoryEmitter]:
-    patches.install()
-    with InMemoryEmitter() as emitter:
-        yield emitter
 
 
 def run(endpoint: str, call: Call, *, service: str = "dynamodb", attempts: int = 1) -> Any:

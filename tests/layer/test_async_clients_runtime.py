@@ -12,22 +12,18 @@ against AWS's segment document schema.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import boto3  # type: ignore[import-untyped]
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "harness"))
 
-from lx_runtime_api import LambdaProcess, RuntimeApi
-from lx_schema import validate_subsegment
+from lx_dbfunction import RuntimeFunction
+from lx_runtime_api import new_trace_id
 from lx_servers import Canned, CannedServer
 
 from cdk_lambda_xray.local.collector import Collector
@@ -99,10 +95,6 @@ def handler(event, context):
 """
 
 
-def new_trace_id() -> str:
-    return f"1-{int(time.time()):08x}-{os.urandom(12).hex()}"
-
-
 @pytest.fixture(scope="module")
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MiniStack]:
     log = tmp_path_factory.mktemp("ministack") / "ministack.log"
@@ -129,65 +121,22 @@ def canned() -> Iterator[CannedServer]:
         yield server
 
 
-class Function:
-    """One awslambdaric process running APP, and the collector it sends to."""
-
-    def __init__(self, api: RuntimeApi, proc: LambdaProcess, collector: Collector) -> None:
-        self.api, self.proc, self.collector = api, proc, collector
-
-    def invoke(self, event: Any, trace: str) -> Any:
-        try:
-            outcome = self.api.invoke(event, trace_id=trace, timeout=60)
-        except TimeoutError as e:
-            raise AssertionError(f"{e}\nfunction log:\n{self.proc.log()[-3000:]}") from e
-        assert outcome.kind == "response", self.proc.log()[-3000:]
-        return outcome.json()
-
-    def docs(self, trace_id: str, count: int) -> list[dict[str, Any]]:
-        def mine(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-            return [d for d in docs if d.get("trace_id") == trace_id]
-
-        try:
-            self.collector.wait_for(lambda d: len(mine(d)) >= count, 15)
-        except TimeoutError as e:
-            raise AssertionError(
-                f"expected {count} documents, got {mine(self.collector.documents)}\n"
-                f"function log:\n{self.proc.log()[-3000:]}"
-            ) from e
-        time.sleep(0.1)  # anything extra (a call recorded twice) would arrive now
-        got = mine(self.collector.documents)
-        for doc in got:
-            validate_subsegment(doc)
-        return got
-
-
 @pytest.fixture(scope="module")
-def function(emulator: MiniStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Function]:
+def function(
+    emulator: MiniStack, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RuntimeFunction]:
     root = tmp_path_factory.mktemp("task")
     (root / "app.py").write_text(APP)
-    logs = tmp_path_factory.mktemp("logs")
-    with contextlib.ExitStack() as stack:
-        collector = stack.enter_context(Collector())
-        api = stack.enter_context(RuntimeApi())
-        proc = stack.enter_context(
-            LambdaProcess(
-                api,
-                handler="lambda_xray.handler.handler",
-                task_root=root,
-                layer_python=LAYER_PYTHON,
-                log_path=logs / "async.log",
-                env={
-                    "AWS_XRAY_DAEMON_ADDRESS": collector.address,
-                    "LAMBDA_XRAY_HANDLER": "app.handler",
-                    "TABLE": TABLE,
-                },
-            )
-        )
-        yield Function(api, proc, collector)
+    log = tmp_path_factory.mktemp("logs") / "async.log"
+    with (
+        Collector() as collector,
+        RuntimeFunction(collector, root, log, LAYER_PYTHON, {"TABLE": TABLE}) as fn,
+    ):
+        yield fn
 
 
 def test_concurrent_aiobotocore_calls_on_the_emulator_nest_under_their_tasks(
-    function: Function, emulator: MiniStack
+    function: RuntimeFunction, emulator: MiniStack
 ) -> None:
     trace_id = new_trace_id()
     header = f"Root={trace_id};Parent=53995c3f42cd8ad8;Sampled=1"
@@ -215,7 +164,7 @@ def test_concurrent_aiobotocore_calls_on_the_emulator_nest_under_their_tasks(
 
 
 def test_http_clients_send_one_subsegment_each_with_the_header_the_server_got(
-    function: Function, canned: CannedServer
+    function: RuntimeFunction, canned: CannedServer
 ) -> None:
     trace_id = new_trace_id()
     header = f"Root={trace_id};Parent=53995c3f42cd8ad8;Sampled=1;Lineage=a87bd80c:0"
@@ -249,14 +198,11 @@ def test_http_clients_send_one_subsegment_each_with_the_header_the_server_got(
 
 
 def test_unsampled_invocation_sends_nothing_and_forwards_sampled_0(
-    function: Function, canned: CannedServer, emulator: MiniStack
+    function: RuntimeFunction, canned: CannedServer, emulator: MiniStack
 ) -> None:
     trace_id = new_trace_id()
     header = f"Root={trace_id};Parent=53995c3f42cd8ad8;Sampled=0"
     function.invoke({"http": canned.url, "aws": emulator.endpoint_url, "tasks": 2}, header)
-    sentinel = new_trace_id()
-    function.invoke({}, f"Root={sentinel};Parent=53995c3f42cd8ad8;Sampled=1")
-    function.docs(sentinel, 1)  # UDP from one socket arrives in order: all sent before is in
-    assert [d for d in function.collector.documents if d.get("trace_id") == trace_id] == []
+    assert function.nothing_sent(trace_id)
     sent = [r.trace_header for r in canned.received if trace_id in (r.trace_header or "")]
     assert sent == [f"Root={trace_id};Sampled=0"] * 3

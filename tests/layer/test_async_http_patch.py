@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "harness"))
 
 from lx_servers import Canned, CannedServer, closed_port
 
-from lambda_xray import api, patches, testing
+from lambda_xray import api, testing
 from lambda_xray.testing import InMemoryEmitter
 
 pytestmark = pytest.mark.timeout(60)
@@ -46,13 +46,6 @@ def server() -> Iterator[CannedServer]:
     }
     with CannedServer(routes) as s:
         yield s
-
-
-@pytest.fixture
-def xray(layer: None) -> Iterator[InMemoryEmitter]:
-    patches.install()
-    with InMemoryEmitter() as emitter:
-        yield emitter
 
 
 def remote(xray: InMemoryEmitter) -> list[dict[str, Any]]:

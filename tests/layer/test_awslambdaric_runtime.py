@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -29,7 +28,14 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "harness"))
 
-from lx_runtime_api import LambdaProcess, Outcome, RuntimeApi
+from lx_runtime_api import (
+    LambdaProcess,
+    Outcome,
+    RuntimeApi,
+    new_trace_id,
+    nothing_sent,
+    trace_documents,
+)
 from lx_schema import validate_subsegment
 from lx_servers import Canned, CannedServer, aws_json_error, aws_json_ok, closed_port
 
@@ -112,10 +118,6 @@ def handler(event, context):
 """
 
 
-def new_trace_id() -> str:
-    return f"1-{int(time.time()):08x}-{os.urandom(12).hex()}"
-
-
 def header(trace_id: str, rest: str = ";Parent=53995c3f42cd8ad8;Sampled=1") -> str:
     return f"Root={trace_id}{rest}"
 
@@ -139,33 +141,16 @@ class Function:
 
     def docs(self, trace_id: str, count: int, timeout: float = 10) -> list[dict[str, Any]]:
         """Wait for ``count`` documents of ``trace_id``; validate every one."""
-
-        def mine(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-            return [d for d in docs if d.get("trace_id") == trace_id]
-
-        try:
-            got = mine(self.collector.wait_for(lambda d: len(mine(d)) >= count, timeout))
-        except TimeoutError as e:
-            raise AssertionError(
-                f"expected {count} documents for {trace_id}, got "
-                f"{mine(self.collector.documents)}\nfunction log:\n{self.proc.log()[-3000:]}"
-            ) from e
-        time.sleep(0.05)  # anything extra (a double subsegment) would arrive now
-        got = mine(self.collector.documents)
+        got = trace_documents(
+            self.collector, trace_id, count, log=self.proc.log, timeout=timeout, settle=0.05
+        )
         for doc in got:
             validate_subsegment(doc)
         return got
 
     def nothing_sent(self, trace_id: str) -> bool:
-        """True if no document of ``trace_id`` arrived, checked after a sentinel invoke.
-
-        UDP on loopback from one socket arrives in order: once the sentinel's
-        document is in, anything sent before it would be too.
-        """
-        sentinel = new_trace_id()
-        self.invoke({}, header(sentinel))
-        self.docs(sentinel, 1)
-        return not [d for d in self.collector.documents if d.get("trace_id") == trace_id]
+        """True if no document of ``trace_id`` arrived (see :func:`lx_runtime_api.nothing_sent`)."""
+        return nothing_sent(self, trace_id)
 
 
 @pytest.fixture(scope="module")

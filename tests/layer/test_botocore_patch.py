@@ -45,13 +45,6 @@ def canned() -> Iterator[CannedServer]:
         yield server
 
 
-@pytest.fixture
-def xray(layer: None) -> Iterator[InMemoryEmitter]:
-    patches.install()
-    with InMemoryEmitter() as emitter:
-        yield emitter
-
-
 def client(service: str, endpoint: str, attempts: int = 1) -> Any:
     return boto3.session.Session(
         aws_access_key_id="test", aws_secret_access_key="test", region_name="eu-west-1"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "harness"))
 
 from lx_servers import closed_port
 
-from lambda_xray import causes, document, handler, patches, testing
+from lambda_xray import causes, document, handler, testing
 from lambda_xray.document import Subsegment, encode
 from lambda_xray.testing import InMemoryEmitter
 
@@ -68,13 +68,6 @@ def handler(event, context):
 def line_of(marker: str) -> int:
     (number,) = [n for n, line in enumerate(APP.splitlines(), 1) if line.endswith(marker)]
     return number
-
-
-@pytest.fixture
-def xray(layer: None) -> Iterator[InMemoryEmitter]:
-    patches.install()
-    with InMemoryEmitter() as emitter:
-        yield emitter
 
 
 @pytest.fixture

@@ -11,13 +11,11 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
+from lx_process import run_python
 
 LAYER_PYTHON = Path(__file__).resolve().parents[2] / "layers" / "lambda_xray" / "python"
 PASSWORD = "conn-Secret-a41f"
@@ -32,17 +30,7 @@ def run(code: str) -> dict[str, Any]:
         "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
         "PGCONNECT_TIMEOUT": "2",
     }
-    out = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert out.returncode == 0, out.stderr
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    result["stderr"] = out.stderr
-    return result
+    return run_python(code, env)
 
 
 def closed_port() -> int:

@@ -20,7 +20,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "harness"))
 
 from lx_dbfunction import RuntimeFunction, new_trace_id, trace_header
 from lx_dbservers import ValkeyServer, free_port
-from lx_schema import validate_subsegment
 
 from cdk_lambda_xray.local.collector import Collector
 
@@ -127,15 +126,8 @@ def run(
     function: RuntimeFunction, steps: list[dict[str, Any]], expected_calls: int
 ) -> tuple[Any, dict[str, Any], list[dict[str, Any]]]:
     """Invoke with ``steps``; return (response, root document, call documents by start)."""
-    trace_id = new_trace_id()
-    response = function.invoke({"steps": steps}, trace_header(trace_id))
-    docs = function.docs(trace_id, expected_calls + 1)
-    for doc in docs:
-        validate_subsegment(doc)
-    (root,) = [d for d in docs if d["name"] == "## app.handler"]
-    calls = sorted((d for d in docs if d is not root), key=lambda d: d["start_time"])
+    response, root, calls = function.invoke_calls({"steps": steps}, expected_calls)
     for call in calls:
-        assert call["parent_id"] == root["id"]
         assert call["namespace"] == "remote"
         assert root["start_time"] <= call["start_time"] <= call["end_time"] <= root["end_time"]
     assert_nothing_secret(calls)

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "harness"))
 
 from lx_dbfunction import RuntimeFunction, new_trace_id, trace_header
 from lx_dbservers import MariaDBServer, PostgresServer
-from lx_schema import SCHEMA_PATH, validate_subsegment
+from lx_schema import SCHEMA_PATH
 
 from cdk_lambda_xray.local.collector import Collector
 
@@ -221,15 +221,8 @@ def run(
     function: RuntimeFunction, steps: list[dict[str, Any]], expected_calls: int
 ) -> tuple[Any, dict[str, Any], list[dict[str, Any]]]:
     """Invoke with ``steps``; return (response, root document, call documents in order)."""
-    trace_id = new_trace_id()
-    response = function.invoke({"steps": steps}, trace_header(trace_id))
-    docs = function.docs(trace_id, expected_calls + 1)
-    for doc in docs:
-        validate_subsegment(doc)
-    (root,) = [d for d in docs if d["name"] == "## app.handler"]
-    calls = sorted((d for d in docs if d is not root), key=lambda d: d["start_time"])
+    response, root, calls = function.invoke_calls({"steps": steps}, expected_calls)
     for call in calls:
-        assert call["parent_id"] == root["id"]
         # The schema lets any key into "sql": only the ones it defines are used.
         assert set(call["sql"]) <= SQL_FIELDS, set(call["sql"]) - SQL_FIELDS
     return response, root, calls

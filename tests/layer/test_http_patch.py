@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "harness"))
 
 from lx_servers import Canned, CannedServer, closed_port
 
-from lambda_xray import patches, testing
+from lambda_xray import testing
 from lambda_xray.patches import _common, http_client
 from lambda_xray.testing import InMemoryEmitter
 
@@ -41,13 +41,6 @@ def server() -> Iterator[CannedServer]:
     }
     with CannedServer(routes) as s:
         yield s
-
-
-@pytest.fixture
-def xray(layer: None) -> Iterator[InMemoryEmitter]:
-    patches.install()
-    with InMemoryEmitter() as emitter:
-        yield emitter
 
 
 def remote(xray: InMemoryEmitter) -> list[dict[str, Any]]:

@@ -10,7 +10,6 @@ documents over real UDP to a collector; every document is schema-validated.
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 import time
 from collections.abc import Iterator, Mapping
@@ -21,7 +20,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "harness"))
 
-from lx_runtime_api import LambdaProcess, Outcome, RuntimeApi
+from lx_runtime_api import LambdaProcess, Outcome, RuntimeApi, new_trace_id
 from lx_schema import validate_subsegment
 from lx_servers import Canned, CannedServer, aws_json_ok
 
@@ -110,10 +109,6 @@ class Unprintable:
 def unprintable(event, context):
     return Unprintable()
 """
-
-
-def new_trace_id() -> str:
-    return f"1-{int(time.time()):08x}-{os.urandom(12).hex()}"
 
 
 def header(trace_id: str) -> str:

@@ -7,15 +7,12 @@ The process prints one JSON object; the tests assert on it.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
+from lx_process import run_python
 
 LAYER_PYTHON = Path(__file__).resolve().parents[2] / "layers" / "lambda_xray" / "python"
 CLIENT_MODULES = ("botocore", "boto3", "urllib3", "requests", "http.client")
@@ -33,17 +30,7 @@ def run(code: str, *, extra_path: Path | None = None) -> dict[str, Any]:
         "AWS_ACCESS_KEY_ID": "test",
         "AWS_SECRET_ACCESS_KEY": "test",
     }
-    out = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert out.returncode == 0, out.stderr
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    result["stderr"] = out.stderr
-    return result
+    return run_python(code, env)
 
 
 @pytest.fixture(scope="module")

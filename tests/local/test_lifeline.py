@@ -35,26 +35,36 @@ CdkCli(app, work, endpoint_url="http://127.0.0.1:9", cli_root=root).run(
 """
 
 
+def _stat(pid: int | str) -> list[str] | None:
+    """The fields of ``/proc/<pid>/stat`` after the command name (state first), or ``None``."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()
+    except OSError:
+        return None
+
+
+def _processes() -> list[tuple[int, list[str]]]:
+    """Every process's pid and :func:`_stat` fields."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _stat(entry.name)
+            if fields is not None:
+                found.append((int(entry.name), fields))
+    return found
+
+
 def _running(pid: int) -> bool:
     """The process exists and is not a zombie (an unreaped exit status is not running)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
+    fields = _stat(pid)
+    return fields is not None and fields[0] not in ("Z", "X")
 
 
 def _group(pgid: int) -> list[int]:
-    members = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[-1].split()
-            except OSError:
-                continue
-            if fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
-                members.append(int(entry.name))
-    return members
+    """The live (not zombie) members of process group ``pgid``."""
+    return [
+        p for p, fields in _processes() if fields[2] == str(pgid) and fields[0] not in ("Z", "X")
+    ]
 
 
 def _wait(predicate: object, timeout: float) -> float:
@@ -117,16 +127,7 @@ def test_a_released_lifeline_leaves_the_group_and_directories_alone(tmp_path: Pa
 
 
 def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[-1].split()
-            except OSError:
-                continue
-            if fields[1] == str(pid):
-                found.append(int(entry.name))
-    return found
+    return [p for p, fields in _processes() if fields[1] == str(pid)]
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")

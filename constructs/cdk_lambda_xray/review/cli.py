@@ -12,34 +12,39 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Final, NoReturn, TextIO
+from typing import Final, TextIO
 
 from . import report_html, report_json, report_markdown
 from .assembly import AssemblyError
+from .command_line import (
+    Console,
+    Parser,
+    UsageError,
+    add_format_option,
+    parse_formats,
+    write_reports,
+)
 from .report_markdown import summary_line
 from .review import Review, review_path
 from .rules import Severity
 from .suppressions import Suppression, SuppressionError, load_cdk_json, load_file
-from .text import terminal_safe
 
 FORMATS: Final = {"md": "review.md", "html": "review.html", "json": "review.json"}
 FAIL_ON: Final = ("info", "warning", "error", "none")
 DEFAULT_FAIL_ON: Final = "warning"
 
+_console = Console("review")
+_say, _error = _console.say, _console.error
+
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = Parser(
         prog="python -m cdk_lambda_xray review",
         description="Report the X-Ray tracing coverage of a synthesized CDK app (cdk.out) "
         "and fail when findings reach a severity.",
     )
     parser.add_argument("cdk_out", help="the cloud assembly directory (usually cdk.out)")
-    parser.add_argument(
-        "--format",
-        action="append",
-        metavar="{md,html,json}",
-        help="report format; repeat or comma-separate for several (default: md)",
-    )
+    add_format_option(parser)
     parser.add_argument(
         "--output",
         metavar="DIR",
@@ -68,20 +73,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _formats(values: Sequence[str] | None) -> list[str]:
-    chosen: list[str] = []
-    for value in values or ["md"]:
-        for item in value.split(","):
-            name = item.strip().lower()
-            if name == "markdown":
-                name = "md"
-            if name not in FORMATS:
-                raise _UsageError(f"unknown format {item!r}; use md, html or json")
-            if name not in chosen:
-                chosen.append(name)
-    return chosen
-
-
 def _suppressions(args: argparse.Namespace) -> list[Suppression]:
     found: list[Suppression] = []
     cdk_json = Path(args.cdk_json) if args.cdk_json else Path(args.cdk_out).parent / "cdk.json"
@@ -104,7 +95,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
     """Run the review command; returns the exit status (0 pass, 1 gate failed, 2 error)."""
     try:
         return _main(list(sys.argv[1:] if argv is None else argv), stdout or sys.stdout)
-    except _UsageError as exc:
+    except UsageError as exc:
         return _error(f"{exc} (see --help)")
     except Exception as exc:  # the last line of defence: bad input is handled before this
         return _error(
@@ -112,22 +103,12 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
         )
 
 
-class _UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        """One line and exit 2 (argparse would print the usage and echo raw input)."""
-        raise _UsageError(message)
-
-
 def _main(argv: list[str], out: TextIO) -> int:
     try:
         args = _parser().parse_args(argv)
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
-    formats = _formats(args.format)
+    formats = parse_formats(args.format, FORMATS)
     if len(formats) > 1 and not args.output:
         return _error("several formats need --output DIR (stdout takes one report)")
     directory = Path(args.output) if args.output else None
@@ -143,31 +124,10 @@ def _main(argv: list[str], out: TextIO) -> int:
     except (AssemblyError, SuppressionError) as exc:
         return _error(str(exc))
     reports = {fmt: _render(fmt, review, fail_on) for fmt in formats}
-    if directory is not None:
-        try:
-            directory.mkdir(parents=True, exist_ok=True)
-            for fmt, text in reports.items():
-                target = directory / FORMATS[fmt]
-                target.write_text(text, encoding="utf-8", errors="backslashreplace")
-                _say(f"wrote {target}")
-        except OSError as exc:
-            return _error(f"cannot write the report into --output {directory}: {exc}")
-    else:
-        out.write(terminal_safe(reports[formats[0]]))
+    failed = write_reports(reports, directory, FORMATS, out, _console)
+    if failed is not None:
+        return failed
     for s in review.unused_suppressions:
         _say(f"unused suppression {s.rule} {s.resource!r} ({s.origin})")
     _say(summary_line(review, fail_on))
     return 1 if review.failed(fail_on) else 0
-
-
-def _say(message: str) -> None:
-    """One line on standard error, control characters escaped, at most 2,000 characters."""
-    line = terminal_safe(message).replace("\n", "\\n")
-    if len(line) > 2000:
-        line = line[:1997] + "..."
-    print(f"review: {line}", file=sys.stderr)
-
-
-def _error(message: str) -> int:
-    _say(f"error: {message}")
-    return 2

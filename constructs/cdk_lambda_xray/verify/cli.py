@@ -18,13 +18,20 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Final, NoReturn, TextIO
+from typing import Final, TextIO
 
 from cdk_lambda_xray.local.tracefile import TraceFileError, load_documents
 from cdk_lambda_xray.local.tracemap import map_from_documents
 from cdk_lambda_xray.review.assembly import AssemblyError, load_assembly
 from cdk_lambda_xray.review.build import build_model
-from cdk_lambda_xray.review.text import terminal_safe
+from cdk_lambda_xray.review.command_line import (
+    Console,
+    Parser,
+    UsageError,
+    add_format_option,
+    parse_formats,
+    write_reports,
+)
 from cdk_lambda_xray.verify.compare import Verification, verify_map
 from cdk_lambda_xray.verify.match import Matcher
 from cdk_lambda_xray.verify.reports import render_html, render_json, render_markdown
@@ -33,34 +40,19 @@ __all__ = ["main", "verify_paths"]
 
 FORMATS: Final = {"md": "verify.md", "html": "verify.html", "json": "verify.json"}
 FAIL_ON: Final = ("missing", "undeclared", "all", "none")
-#: Exit status for bad input.
-BAD_INPUT: Final = 2
-
-
-class _UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        """One line and exit 2 (argparse would print the usage and echo raw input)."""
-        raise _UsageError(message)
+_console = Console("verify")
+_say, _error = _console.say, _console.error
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = Parser(
         prog="python -m cdk_lambda_xray verify",
         description="Compare the hops a synthesized CDK app promises (event sources -> "
         "functions -> what IAM lets them call) with the edges observed in collected traces.",
     )
     parser.add_argument("cdk_out", help="the cloud assembly directory (usually cdk.out)")
     parser.add_argument("traces", help="the collector's JSON-lines file (collect --output)")
-    parser.add_argument(
-        "--format",
-        action="append",
-        metavar="{md,html,json}",
-        help="report format; repeat or comma-separate for several (default: md)",
-    )
+    add_format_option(parser)
     parser.add_argument(
         "--output", metavar="DIR", help="write verify.md / verify.html / verify.json into DIR"
     )
@@ -82,18 +74,6 @@ def verify_paths(cdk_out: str | Path, traces: str | Path) -> Verification:
     return verify_map(model, Matcher(assembly, model), trace_map, traces=str(traces))
 
 
-def _formats(values: Sequence[str] | None) -> list[str]:
-    chosen: list[str] = []
-    for value in values or ["md"]:
-        for item in value.split(","):
-            name = "md" if item.strip().lower() == "markdown" else item.strip().lower()
-            if name not in FORMATS:
-                raise _UsageError(f"unknown format {item!r}; use md, html or json")
-            if name not in chosen:
-                chosen.append(name)
-    return chosen
-
-
 def _render(fmt: str, verification: Verification, fail_on: str) -> str:
     renderer = {"html": render_html, "json": render_json}.get(fmt, render_markdown)
     return renderer(verification, fail_on)
@@ -103,7 +83,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
     """Run the verify command; returns the exit status (0 pass, 1 gate failed, 2 bad input)."""
     try:
         return _main(list(sys.argv[1:] if argv is None else argv), stdout or sys.stdout)
-    except _UsageError as exc:
+    except UsageError as exc:
         return _error(f"{exc} (see --help)")
     except Exception as exc:  # the last line of defence: bad input is handled before this
         return _error(f"internal error, a bug in verify (please report it): {type(exc).__name__}")
@@ -114,7 +94,7 @@ def _main(argv: list[str], out: TextIO) -> int:
         args = _parser().parse_args(argv)
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
-    formats = _formats(args.format)
+    formats = parse_formats(args.format, FORMATS)
     if len(formats) > 1 and not args.output:
         return _error("several formats need --output DIR (stdout takes one report)")
     try:
@@ -124,28 +104,9 @@ def _main(argv: list[str], out: TextIO) -> int:
     except TraceFileError as exc:
         return _error(f"cannot read the traces: {exc}")
     reports = {fmt: _render(fmt, verification, args.fail_on) for fmt in formats}
-    if args.output:
-        directory = Path(args.output)
-        try:
-            directory.mkdir(parents=True, exist_ok=True)
-            for fmt, text in reports.items():
-                target = directory / FORMATS[fmt]
-                target.write_text(text, encoding="utf-8", errors="backslashreplace")
-                _say(f"wrote {target}")
-        except OSError as exc:
-            return _error(f"cannot write the report into --output {directory}: {exc}")
-    else:
-        out.write(terminal_safe(reports[formats[0]]))
+    directory = Path(args.output) if args.output else None
+    failed = write_reports(reports, directory, FORMATS, out, _console)
+    if failed is not None:
+        return failed
     _say(verification.summary(args.fail_on))
     return 1 if verification.failed(args.fail_on) else 0
-
-
-def _say(message: str) -> None:
-    """One line on standard error, control characters escaped, at most 2,000 characters."""
-    line = terminal_safe(message).replace("\n", "\\n")
-    print(f"verify: {line[:1997] + '...' if len(line) > 2000 else line}", file=sys.stderr)
-
-
-def _error(message: str) -> int:
-    _say(f"error: {message}")
-    return BAD_INPUT

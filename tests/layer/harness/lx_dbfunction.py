@@ -1,4 +1,4 @@
-"""The function under test for the database tests, run by the real ``awslambdaric``.
+"""A function under test run by the real ``awslambdaric`` (the database and async-client tests).
 
 :class:`RuntimeFunction` starts ``python -m awslambdaric
 lambda_xray.handler.handler`` (via :mod:`lx_runtime_api`) with the layer on
@@ -9,21 +9,19 @@ reads what the layer sent from a local collector.
 from __future__ import annotations
 
 import contextlib
-import os
-import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from lx_runtime_api import LambdaProcess, RuntimeApi
-
-
-def new_trace_id() -> str:
-    return f"1-{int(time.time()):08x}-{os.urandom(12).hex()}"
-
-
-def trace_header(trace_id: str, sampled: bool = True) -> str:
-    return f"Root={trace_id};Parent=53995c3f42cd8ad8;Sampled={1 if sampled else 0}"
+from lx_runtime_api import (
+    LambdaProcess,
+    RuntimeApi,
+    new_trace_id,
+    nothing_sent,
+    trace_documents,
+    trace_header,
+)
+from lx_schema import validate_subsegment
 
 
 class RuntimeFunction:
@@ -80,30 +78,31 @@ class RuntimeFunction:
         return outcome.json()
 
     def docs(self, trace_id: str, count: int, timeout: float = 15) -> list[dict[str, Any]]:
-        """Wait for ``count`` documents of ``trace_id`` and return them (no more arrive)."""
-
-        def mine(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-            return [d for d in docs if d.get("trace_id") == trace_id]
-
-        try:
-            self.collector.wait_for(lambda d: len(mine(d)) >= count, timeout)
-        except TimeoutError as e:
-            raise AssertionError(
-                f"expected {count} documents for {trace_id}, got "
-                f"{mine(self.collector.documents)}\nfunction log:\n{self.proc.log()[-3000:]}"
-            ) from e
-        time.sleep(0.1)  # anything extra (a double subsegment) would arrive now
-        got = mine(self.collector.documents)
+        """Wait for ``count`` documents of ``trace_id`` and return them (no more arrive),
+        each one validated against the schema."""
+        got = trace_documents(
+            self.collector, trace_id, count, log=self.proc.log, timeout=timeout, settle=0.1
+        )
         assert len(got) == count, got
+        for doc in got:
+            validate_subsegment(doc)
         return got
 
-    def nothing_sent(self, trace_id: str) -> bool:
-        """True if no document of ``trace_id`` arrived, checked after a sentinel invoke.
+    def invoke_calls(
+        self, event: Any, expected_calls: int
+    ) -> tuple[Any, dict[str, Any], list[dict[str, Any]]]:
+        """Invoke with ``event`` in a new sampled trace; return (response, root document,
+        call documents by start time). The root is
+        ``## app.handler`` and every call is its child."""
+        trace_id = new_trace_id()
+        response = self.invoke(event, trace_header(trace_id))
+        docs = self.docs(trace_id, expected_calls + 1)
+        (root,) = [d for d in docs if d["name"] == "## app.handler"]
+        calls = sorted((d for d in docs if d is not root), key=lambda d: d["start_time"])
+        for call in calls:
+            assert call["parent_id"] == root["id"]
+        return response, root, calls
 
-        UDP on loopback from one socket arrives in order: once the sentinel's
-        document is in, anything sent before it would be too.
-        """
-        sentinel = new_trace_id()
-        self.invoke({}, trace_header(sentinel))
-        self.docs(sentinel, 1)
-        return not [d for d in self.collector.documents if d.get("trace_id") == trace_id]
+    def nothing_sent(self, trace_id: str) -> bool:
+        """True if no document of ``trace_id`` arrived (see :func:`lx_runtime_api.nothing_sent`)."""
+        return nothing_sent(self, trace_id)

@@ -17,7 +17,6 @@ refuses root, runs as ``nobody``; mariadbd runs with ``--user=root``.
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import os
 import shutil
@@ -29,6 +28,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
+
+from lx_process import stop_group
 
 #: How long a server may take to accept connections.
 START_TIMEOUT = 60.0
@@ -121,14 +122,7 @@ class _Server:
     def stop(self) -> None:
         proc, self._proc = self._proc, None
         if proc is not None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, self.stop_signal)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=5)
+            stop_group(proc, self.stop_signal, grace=15)
 
     def start(self) -> Self:
         raise NotImplementedError

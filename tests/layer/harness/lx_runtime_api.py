@@ -13,7 +13,6 @@ with a Lambda-like environment and stops it by pid.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import queue
@@ -23,13 +22,14 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from lx_process import stop_group
 from lx_servers import QuietServer
 
 PREFIX = "/2018-06-01/runtime"
@@ -296,15 +296,61 @@ class LambdaProcess:
     def stop(self) -> None:
         proc = self._proc
         if proc is not None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=5)
+            stop_group(proc, signal.SIGTERM, grace=5)
         self._proc = None
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+def trace_documents(
+    collector: Any,
+    trace_id: str,
+    count: int,
+    *,
+    log: Callable[[], str],
+    timeout: float,
+    settle: float,
+) -> list[dict[str, Any]]:
+    """The documents of ``trace_id`` in ``collector`` once ``count`` have arrived.
+
+    Waits ``settle`` seconds more, so that anything extra (a call recorded
+    twice) is in the list too. Fails the test with the function's ``log()``
+    when fewer than ``count`` arrive within ``timeout`` seconds.
+    """
+
+    def mine(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [d for d in docs if d.get("trace_id") == trace_id]
+
+    try:
+        collector.wait_for(lambda d: len(mine(d)) >= count, timeout)
+    except TimeoutError as e:
+        raise AssertionError(
+            f"expected {count} documents for {trace_id}, got "
+            f"{mine(collector.documents)}\nfunction log:\n{log()[-3000:]}"
+        ) from e
+    time.sleep(settle)
+    return mine(collector.documents)
+
+
+def new_trace_id() -> str:
+    """A fresh X-Ray trace id (``1-<time>-<24 hex>``)."""
+    return f"1-{int(time.time()):08x}-{os.urandom(12).hex()}"
+
+
+def trace_header(trace_id: str, sampled: bool = True) -> str:
+    """An ``X-Amzn-Trace-Id`` for ``trace_id`` with a fixed parent."""
+    return f"Root={trace_id};Parent=53995c3f42cd8ad8;Sampled={1 if sampled else 0}"
+
+
+def nothing_sent(function: Any, trace_id: str) -> bool:
+    """True if no document of ``trace_id`` reached ``function.collector``, checked after
+    a sentinel invoke (``function``: ``invoke(event, header)``, ``docs(trace_id, count)``).
+
+    UDP on loopback from one socket arrives in order: once the sentinel's
+    document is in, anything sent before it would be too.
+    """
+    sentinel = new_trace_id()
+    function.invoke({}, trace_header(sentinel))
+    function.docs(sentinel, 1)
+    return not [d for d in function.collector.documents if d.get("trace_id") == trace_id]

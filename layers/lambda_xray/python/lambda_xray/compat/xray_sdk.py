@@ -30,7 +30,6 @@ from lambda_xray.compat._support import (
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
-    from types import TracebackType
     from typing import Any, Final, TypeVar
 
     from lambda_xray.document import Subsegment
@@ -55,45 +54,27 @@ _opened: ContextVar[tuple[tuple[Subsegment | None, Subsegment | None], ...]] = C
 )
 
 
-class _InSubsegment:
-    """``xray_recorder.in_subsegment(name)``: a context manager (sync and async)
-    yielding a :class:`SubsegmentView`, and a decorator."""
+class _InSubsegment(api.Scope):
+    """``xray_recorder.in_subsegment(name)``: an :class:`~lambda_xray.api.Scope`
+    (context manager, sync and async, and decorator) that yields a
+    :class:`SubsegmentView`; as a decorator without a name it takes the
+    function's ``__name__``, as aws-xray-sdk does."""
 
-    __slots__ = ("_name", "_namespace", "_scope")
+    __slots__ = ("_given",)
 
     def __init__(self, name: Any, namespace: str | None) -> None:
-        self._name = name
-        self._namespace = namespace
-        self._scope: api.Scope | None = None
+        self._given = name
+        super().__init__(name or "unnamed", namespace)
 
-    def __enter__(self) -> SubsegmentView:
-        scope = self._scope = api.Scope(self._name or "unnamed", self._namespace)
-        return SubsegmentView(scope.__enter__().subsegment)
+    def __enter__(self) -> SubsegmentView:  # type: ignore[override]  # the SDK's view
+        return SubsegmentView(super().__enter__().subsegment)
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        scope, self._scope = self._scope, None
-        if scope is not None:
-            scope.__exit__(exc_type, exc, tb)
-
-    async def __aenter__(self) -> SubsegmentView:
+    async def __aenter__(self) -> SubsegmentView:  # type: ignore[override]
         return self.__enter__()
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.__exit__(exc_type, exc, tb)
-
     def __call__(self, func: F) -> F:
-        name = self._name or getattr(func, "__name__", None) or "unnamed"
-        return api.Scope(name, self._namespace)(func)
+        name = self._given or getattr(func, "__name__", None) or "unnamed"
+        return api.Scope(name, self.namespace)(func)
 
 
 class Recorder:

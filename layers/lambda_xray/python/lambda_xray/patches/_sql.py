@@ -271,6 +271,75 @@ def _refresh(sub: Subsegment, describe: Callable[[Any], Target | None], owner: A
         _common.warn_once("sql-refresh", "could not describe a database connection")
 
 
+def _open(
+    describe: Callable[[Any], Target | None],
+    preparation: str | None,
+    owner: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    render: Render | None,
+) -> tuple[Subsegment | None, Target | None]:
+    """The call's subsegment and target, ``(None, None)`` when nothing is recorded.
+
+    Never raises but :class:`ContextMissingError` (``RUNTIME_ERROR`` mode).
+    """
+    if _common.in_traced_call.get() is not None:
+        return None, None
+    try:
+        target = describe(owner)
+        if target is None:
+            return None, None
+        query = args[0] if args else kwargs.get("query")
+        return begin(target, preparation, query, render, owner), target
+    except ContextMissingError:
+        raise
+    except Exception:
+        _common.warn_once("sql-begin", "could not trace a database call")
+        return None, None
+
+
+def run(
+    sub: Subsegment,
+    target: Target | None,
+    original: Callable[..., Any],
+    first: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> Any:
+    """``original(first, *args, **kwargs)`` inside ``sub``'s call: nested calls are
+    not recorded again, and an error closes ``sub`` as a fault (see :func:`finish`)
+    and is raised on. On success ``sub`` is left open for the caller to close."""
+    guard = _common.in_traced_call
+    token = guard.set("")
+    try:
+        return original(first, *args, **kwargs)
+    except BaseException as exc:
+        finish(sub, exc, target)
+        raise
+    finally:
+        guard.reset(token)
+
+
+async def run_async(
+    sub: Subsegment,
+    target: Target | None,
+    original: Callable[..., Any],
+    first: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> Any:
+    """:func:`run` for a coroutine function (the guard is per task)."""
+    guard = _common.in_traced_call
+    token = guard.set("")
+    try:
+        return await original(first, *args, **kwargs)
+    except BaseException as exc:
+        finish(sub, exc, target)
+        raise
+    finally:
+        guard.reset(token)
+
+
 def call(
     original: Callable[..., Any],
     describe: Callable[[Any], Target | None],
@@ -287,31 +356,10 @@ def call(
     is the first argument (or ``query=``). ``refresh``: describe ``self`` again once the call
     succeeded (a connect learns the server version) and update the block.
     """
-    guard = _common.in_traced_call
-    if guard.get() is not None:
-        return original(self, *args, **kwargs)
-    try:
-        target = describe(self)
-        sub = (
-            None
-            if target is None
-            else begin(target, preparation, args[0] if args else kwargs.get("query"), render, self)
-        )
-    except ContextMissingError:
-        raise
-    except Exception:
-        _common.warn_once("sql-begin", "could not trace a database call")
-        sub = None
+    sub, target = _open(describe, preparation, self, args, kwargs, render)
     if sub is None:
         return original(self, *args, **kwargs)
-    token = guard.set("")
-    try:
-        result = original(self, *args, **kwargs)
-    except BaseException as exc:
-        finish(sub, exc, target)
-        raise
-    finally:
-        guard.reset(token)
+    result = run(sub, target, original, self, args, kwargs)
     if refresh:
         _refresh(sub, describe, self)
     _recorder.end_subsegment(sub)  # never raises
@@ -329,31 +377,10 @@ async def call_async(
     refresh: bool = False,
 ) -> Any:
     """:func:`call` for a coroutine function (the guard is per task)."""
-    guard = _common.in_traced_call
-    if guard.get() is not None:
-        return await original(self, *args, **kwargs)
-    try:
-        target = describe(self)
-        sub = (
-            None
-            if target is None
-            else begin(target, preparation, args[0] if args else kwargs.get("query"), render, self)
-        )
-    except ContextMissingError:
-        raise
-    except Exception:
-        _common.warn_once("sql-begin", "could not trace a database call")
-        sub = None
+    sub, target = _open(describe, preparation, self, args, kwargs, render)
     if sub is None:
         return await original(self, *args, **kwargs)
-    token = guard.set("")
-    try:
-        result = await original(self, *args, **kwargs)
-    except BaseException as exc:
-        finish(sub, exc, target)
-        raise
-    finally:
-        guard.reset(token)
+    result = await run_async(sub, target, original, self, args, kwargs)
     if refresh:
         _refresh(sub, describe, self)
     _recorder.end_subsegment(sub)  # never raises

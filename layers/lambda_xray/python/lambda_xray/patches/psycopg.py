@@ -16,14 +16,13 @@ from __future__ import annotations
 import sys
 
 from lambda_xray.context_missing import ContextMissingError
-from lambda_xray.patches import _common, _sql
+from lambda_xray.patches import _common, _postgresql, _sql
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from typing import Any, Final
+    from typing import Any
 
-_TARGET: Final = "_lambda_xray_target"
 _driver: list[str] = []
 _conninfo: list[Any] = []  # psycopg.conninfo.conninfo_to_dict
 
@@ -47,34 +46,9 @@ def patch(module: Any) -> None:
     module.connect = module.Connection.connect  # bound at import: point it at ours
 
 
-def _server_version(number: Any) -> str | None:
-    if type(number) is not int or number <= 0:
-        return None
-    if number >= 100000:
-        return f"{number // 10000}.{number % 10000}"
-    return f"{number // 10000}.{number // 100 % 100}.{number % 100}"
-
-
 def describe(connection: Any) -> _sql.Target:
     """The connection's target (cached on the connection)."""
-    found = connection.__dict__.get(_TARGET)
-    if found is not None:
-        target: _sql.Target = found
-        return target
-    info = connection.info
-    target = _sql.Target(
-        database_type="PostgreSQL",
-        scheme="postgresql",
-        host=info.host,
-        port=info.port,
-        database=info.dbname,
-        user=info.user,
-        driver_version=_driver[0] if _driver else "psycopg",
-        database_version=_server_version(info.server_version),
-        secret=info.password,
-    )
-    connection.__dict__[_TARGET] = target
-    return target
+    return _postgresql.describe(connection, _driver[0] if _driver else "psycopg")
 
 
 def _describe_cursor(cursor: Any) -> _sql.Target:
@@ -111,17 +85,7 @@ def _describe_conninfo(conninfo: Any, kwargs: dict[str, Any]) -> _sql.Target:
         params = _conninfo[0](conninfo or "", **kwargs)
     except Exception:
         params = {}
-    database = params.get("dbname")
-    return _sql.Target(
-        database_type="PostgreSQL",
-        scheme="postgresql",
-        host=str(params.get("host") or "localhost").split(",", 1)[0],
-        port=params.get("port"),
-        database=str(database) if database else None,
-        user=str(params["user"]) if params.get("user") else None,
-        driver_version=_driver[0] if _driver else "psycopg",
-        secret=str(params["password"]) if params.get("password") else None,
-    )
+    return _postgresql.describe_params(params, _driver[0] if _driver else "psycopg")
 
 
 def _start(conninfo: Any, kwargs: dict[str, Any]) -> tuple[Any, _sql.Target | None]:
@@ -154,21 +118,13 @@ def _wrap_connect(cls: Any, *, is_async: bool) -> None:
         return
 
     def make() -> Any:
-        guard = _common.in_traced_call
-        finish = _sql.finish
+        run, run_async = _sql.run, _sql.run_async
 
         def connect(klass: Any, conninfo: Any = "", **kwargs: Any) -> Any:
             sub, target = _start(conninfo, kwargs)
             if sub is None:
                 return function(klass, conninfo, **kwargs)
-            token = guard.set("")
-            try:
-                connection = function(klass, conninfo, **kwargs)
-            except BaseException as exc:
-                finish(sub, exc, target)
-                raise
-            finally:
-                guard.reset(token)
+            connection = run(sub, target, function, klass, (conninfo,), kwargs)
             _connected(sub, connection)
             return connection
 
@@ -176,14 +132,7 @@ def _wrap_connect(cls: Any, *, is_async: bool) -> None:
             sub, target = _start(conninfo, kwargs)
             if sub is None:
                 return await function(klass, conninfo, **kwargs)
-            token = guard.set("")
-            try:
-                connection = await function(klass, conninfo, **kwargs)
-            except BaseException as exc:
-                finish(sub, exc, target)
-                raise
-            finally:
-                guard.reset(token)
+            connection = await run_async(sub, target, function, klass, (conninfo,), kwargs)
             _connected(sub, connection)
             return connection
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import sys
 
 from lambda_xray.context_missing import ContextMissingError
-from lambda_xray.patches import _common, _sql
+from lambda_xray.patches import _common, _postgresql, _sql
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from types import ModuleType
     from typing import Any, Final
 
-_TARGET: Final = "_lambda_xray_target"
 #: Marks the classes made here, so a traced class is never subclassed again.
 _TRACED: Final = "_lambda_xray_traced"
 _driver: list[str] = []
@@ -47,35 +46,9 @@ def patch(module: ModuleType) -> None:
     _common.wrap(module, "connect", lambda original: _wrap_connect(original, extensions))
 
 
-def _server_version(number: Any) -> str | None:
-    """``18.6`` for libpq's 180006, ``9.6.24`` for 90624."""
-    if type(number) is not int or number <= 0:
-        return None
-    if number >= 100000:
-        return f"{number // 10000}.{number % 10000}"
-    return f"{number // 10000}.{number // 100 % 100}.{number % 100}"
-
-
 def describe(connection: Any) -> _sql.Target:
     """The connection's target (cached on the connection)."""
-    found = connection.__dict__.get(_TARGET)
-    if found is not None:
-        target: _sql.Target = found
-        return target
-    info = connection.info
-    target = _sql.Target(
-        database_type="PostgreSQL",
-        scheme="postgresql",
-        host=info.host,
-        port=info.port,
-        database=info.dbname,
-        user=info.user,
-        driver_version=_driver[0] if _driver else "psycopg2",
-        database_version=_server_version(info.server_version),
-        secret=info.password,
-    )
-    connection.__dict__[_TARGET] = target
-    return target
+    return _postgresql.describe(connection, _driver[0] if _driver else "psycopg2")
 
 
 def _describe_dsn(extensions: Any, dsn: Any, kwargs: dict[str, Any]) -> _sql.Target:
@@ -87,21 +60,13 @@ def _describe_dsn(extensions: Any, dsn: Any, kwargs: dict[str, Any]) -> _sql.Tar
         except Exception:
             params = {}
     params.update({k: v for k, v in kwargs.items() if v is not None})
-    database = params.get("dbname") or params.get("database")
-    return _sql.Target(
-        database_type="PostgreSQL",
-        scheme="postgresql",
-        host=str(params.get("host") or "localhost").split(",", 1)[0],
-        port=params.get("port"),
-        database=str(database) if database else None,
-        user=str(params["user"]) if params.get("user") else None,
-        driver_version=_driver[0] if _driver else "psycopg2",
-        secret=str(params["password"]) if params.get("password") else None,
-    )
+    if not params.get("dbname"):  # psycopg2 takes ``database`` for ``dbname``
+        params["dbname"] = params.get("database")
+    return _postgresql.describe_params(params, _driver[0] if _driver else "psycopg2")
 
 
 def _wrap_connect(original: Callable[..., Any], extensions: Any) -> Callable[..., Any]:
-    begin, finish = _sql.begin, _sql.finish
+    begin, finish, run = _sql.begin, _sql.finish, _sql.run
     guard = _common.in_traced_call
 
     def connect(
@@ -123,14 +88,7 @@ def _wrap_connect(original: Callable[..., Any], extensions: Any) -> Callable[...
                 _common.warn_once("psycopg2-connect", "could not trace a psycopg2 connect")
         if sub is None:
             return original(dsn, factory, cursor_factory, **kwargs)
-        token = guard.set("")
-        try:
-            connection = original(dsn, factory, cursor_factory, **kwargs)
-        except BaseException as exc:
-            finish(sub, exc, target)
-            raise
-        finally:
-            guard.reset(token)
+        connection = run(sub, target, original, dsn, (factory, cursor_factory), kwargs)
         try:
             sub.sql.update(describe(connection).sql)
         except Exception:
@@ -141,40 +99,52 @@ def _wrap_connect(original: Callable[..., Any], extensions: Any) -> Callable[...
     return connect
 
 
-def _traced_connection(base: Any) -> Any:
+def _traced_subclass(
+    base: Any, made: dict[type, type], methods: Callable[[Any], dict[str, Any]]
+) -> Any:
+    """``base`` if it is a class made here, else its subclass with ``methods(base)``
+    (made once per base; same name, module and qualified name as ``base``)."""
     if getattr(base, _TRACED, False):
         return base
-    cls = _connection_classes.get(base)
+    cls = made.get(base)
     if cls is None:
-        base_cursor = base.cursor
-        # A factory with its own cursor() may pick its own default cursor class
-        # (LoggingConnection does): that choice is left alone, untraced.
-        own_default = base_cursor is not _plain_cursor_method
-
-        def cursor(self: Any, *args: Any, **kwargs: Any) -> Any:
-            if len(args) >= 2:  # cursor(name, cursor_factory, ...)
-                chosen = args[1]
-                args = (args[0], None, *args[2:])
-            else:
-                chosen = kwargs.pop("cursor_factory", None)
-            chosen = chosen or self.cursor_factory
-            if chosen is None:
-                if own_default:
-                    return base_cursor(self, *args, **kwargs)
-                chosen = _cursor_base
-            try:
-                chosen = _traced_cursor(chosen)
-            except Exception:
-                _common.warn_once("psycopg2-cursor", "could not trace a psycopg2 cursor class")
-            if len(args) >= 2:
-                return base_cursor(self, args[0], chosen, *args[2:], **kwargs)
-            return base_cursor(self, *args, cursor_factory=chosen, **kwargs)
-
-        cls = type(base.__name__, (base,), {"cursor": cursor, _TRACED: True})
+        cls = type(base.__name__, (base,), {**methods(base), _TRACED: True})
         cls.__module__ = base.__module__
         cls.__qualname__ = base.__qualname__
-        _connection_classes[base] = cls
+        made[base] = cls
     return cls
+
+
+def _traced_connection(base: Any) -> Any:
+    return _traced_subclass(base, _connection_classes, _connection_methods)
+
+
+def _connection_methods(base: Any) -> dict[str, Any]:
+    base_cursor = base.cursor
+    # A factory with its own cursor() may pick its own default cursor class
+    # (LoggingConnection does): that choice is left alone, untraced.
+    own_default = base_cursor is not _plain_cursor_method
+
+    def cursor(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if len(args) >= 2:  # cursor(name, cursor_factory, ...)
+            chosen = args[1]
+            args = (args[0], None, *args[2:])
+        else:
+            chosen = kwargs.pop("cursor_factory", None)
+        chosen = chosen or self.cursor_factory
+        if chosen is None:
+            if own_default:
+                return base_cursor(self, *args, **kwargs)
+            chosen = _cursor_base
+        try:
+            chosen = _traced_cursor(chosen)
+        except Exception:
+            _common.warn_once("psycopg2-cursor", "could not trace a psycopg2 cursor class")
+        if len(args) >= 2:
+            return base_cursor(self, args[0], chosen, *args[2:], **kwargs)
+        return base_cursor(self, *args, cursor_factory=chosen, **kwargs)
+
+    return {"cursor": cursor}
 
 
 _cursor_base: Any = None  # psycopg2.extensions.cursor
@@ -182,33 +152,27 @@ _plain_cursor_method: Any = None  # psycopg2.extensions.connection.cursor
 
 
 def _traced_cursor(base: Any) -> Any:
-    if getattr(base, _TRACED, False):
-        return base
-    cls = _cursor_classes.get(base)
-    if cls is None:
-        call = _sql.call
-        execute, executemany, callproc = base.execute, base.executemany, base.callproc
+    return _traced_subclass(base, _cursor_classes, _cursor_methods)
 
-        def traced_execute(self: Any, *args: Any, **kwargs: Any) -> Any:
-            return call(execute, _describe_cursor, _sql.STATEMENT, self, args, kwargs, _render)
 
-        def traced_executemany(self: Any, *args: Any, **kwargs: Any) -> Any:
-            return call(executemany, _describe_cursor, _sql.STATEMENT, self, args, kwargs, _render)
+def _cursor_methods(base: Any) -> dict[str, Any]:
+    call = _sql.call
+    execute, executemany, callproc = base.execute, base.executemany, base.callproc
 
-        def traced_callproc(self: Any, *args: Any, **kwargs: Any) -> Any:
-            return call(callproc, _describe_cursor, _sql.CALL, self, args, kwargs)
+    def traced_execute(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return call(execute, _describe_cursor, _sql.STATEMENT, self, args, kwargs, _render)
 
-        namespace = {
-            "execute": traced_execute,
-            "executemany": traced_executemany,
-            "callproc": traced_callproc,
-            _TRACED: True,
-        }
-        cls = type(base.__name__, (base,), namespace)
-        cls.__module__ = base.__module__
-        cls.__qualname__ = base.__qualname__
-        _cursor_classes[base] = cls
-    return cls
+    def traced_executemany(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return call(executemany, _describe_cursor, _sql.STATEMENT, self, args, kwargs, _render)
+
+    def traced_callproc(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return call(callproc, _describe_cursor, _sql.CALL, self, args, kwargs)
+
+    return {
+        "execute": traced_execute,
+        "executemany": traced_executemany,
+        "callproc": traced_callproc,
+    }
 
 
 def _describe_cursor(cursor: Any) -> _sql.Target:

@@ -101,21 +101,13 @@ def _start(client: Any, describe: Describe, args: tuple[Any, ...]) -> Subsegment
 
 
 def _wrap_sync(original: Callable[..., Any], describe: Describe) -> Callable[..., Any]:
-    guard = _common.in_traced_call
-    finish, end = _sql.finish, _recorder.end_subsegment
+    run, end = _sql.run, _recorder.end_subsegment
 
     def traced(self: Any, *args: Any, **kwargs: Any) -> Any:
         sub = _start(self, describe, args)
         if sub is None:
             return original(self, *args, **kwargs)
-        token = guard.set("")
-        try:
-            result = original(self, *args, **kwargs)
-        except BaseException as exc:
-            finish(sub, exc, None)
-            raise
-        finally:
-            guard.reset(token)
+        result = run(sub, None, original, self, args, kwargs)
         end(sub)  # never raises
         return result
 
@@ -123,21 +115,13 @@ def _wrap_sync(original: Callable[..., Any], describe: Describe) -> Callable[...
 
 
 def _wrap_async(original: Callable[..., Any], describe: Describe) -> Callable[..., Any]:
-    guard = _common.in_traced_call
-    finish, end = _sql.finish, _recorder.end_subsegment
+    run, end = _sql.run_async, _recorder.end_subsegment
 
     async def traced(self: Any, *args: Any, **kwargs: Any) -> Any:
         sub = _start(self, describe, args)
         if sub is None:
             return await original(self, *args, **kwargs)
-        token = guard.set("")
-        try:
-            result = await original(self, *args, **kwargs)
-        except BaseException as exc:
-            finish(sub, exc, None)
-            raise
-        finally:
-            guard.reset(token)
+        result = await run(sub, None, original, self, args, kwargs)
         end(sub)  # never raises
         return result
 
