@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 
 from . import _contract
+from .errors import TracingConfigError
 
 __all__ = ["ContextMissing"]
 
@@ -22,6 +23,16 @@ class ContextMissing(enum.Enum):
     RUNTIME_ERROR = "RUNTIME_ERROR"
     #: Carry on silently.
     IGNORE_ERROR = "IGNORE_ERROR"
+
+    @classmethod
+    def _missing_(cls, value: object) -> ContextMissing:
+        """``ContextMissing("x")``: a :class:`TracingConfigError`, as every other bad input."""
+        names = ", ".join(f"ContextMissing.{m.name}" for m in cls)
+        raise TracingConfigError(
+            "ContextMissing",
+            f"{value!r:.80} is not a context-missing strategy",
+            f"use one of {names} (or its value, e.g. 'LOG_ERROR')",
+        )
 
 
 assert tuple(m.value for m in ContextMissing) == _contract.CONTEXT_MISSING_VALUES

@@ -193,3 +193,12 @@ def test_wrapper_handler_without_the_original(stack: cdk.Stack) -> None:
 def test_parse_context_missing_names_the_choices() -> None:
     with pytest.raises(ValueError, match="expected one of LOG_ERROR, RUNTIME_ERROR, IGNORE_ERROR"):
         parse_context_missing("NOPE")
+
+
+def test_an_unknown_context_missing_value_is_a_tracing_config_error_naming_the_choices() -> None:
+    assert ContextMissing("RUNTIME_ERROR") is ContextMissing.RUNTIME_ERROR
+    with pytest.raises(TracingConfigError) as caught:
+        ContextMissing("log-errors")
+    assert caught.value.path == "ContextMissing"
+    assert "'log-errors'" in caught.value.problem
+    assert "ContextMissing.LOG_ERROR" in caught.value.fix
