@@ -215,6 +215,8 @@ def test_runtime_error_mode_raises_before_anything_is_sent(
     xray: InMemoryEmitter, canned: CannedServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AWS_XRAY_CONTEXT_MISSING", "RUNTIME_ERROR")
+    with testing.invocation():  # Init is over: a call outside an invocation is context missing
+        pass
     before = len(canned.requests_to("ok"))
     assert isinstance(run(canned.url + "/ok", list_tables), ContextMissingError)
     assert len(canned.requests_to("ok")) == before

@@ -48,12 +48,49 @@ def patch(module: ModuleType) -> None:
 
 
 def _describe(session: Any, str_or_url: Any) -> tuple[str, str]:
-    """Host name and ``scheme://host[:port]/path`` of the URL the session will call."""
+    """Host name and ``scheme://host[:port]/path`` of the URL the session will call.
+
+    Worked out once per (base URL, URL) the function calls: a session calls
+    the same few URLs again and again.
+    """
+    key = (getattr(session, "_base_url", None), str_or_url)
+    try:
+        known = _described.get(key)
+    except TypeError:  # an unhashable URL-like: worked out every time
+        return _work_out(session, str_or_url)
+    if known is None:
+        known = _work_out(session, str_or_url)
+        if len(_described) >= _DESCRIBED_SIZE:
+            _described.clear()
+        _described[key] = known
+    return known
+
+
+#: (session base URL, URL as given) -> what :func:`_describe` answers for them.
+_described: dict[tuple[Any, Any], tuple[str, str]] = {}
+_DESCRIBED_SIZE: Final = 256
+
+
+def _work_out(session: Any, str_or_url: Any) -> tuple[str, str]:
     url = session._build_url(str_or_url)  # the session's base_url applied
     host: str | None = url.host
     if not host:
         raise ValueError("not an absolute URL")
     return host, _common.clean_url(url.scheme, host, url.port, url.raw_path)
+
+
+def _with_header(headers: Any, value: str, make_headers: Any) -> Any:
+    """The request's headers with the trace header set; the caller's mapping is not modified.
+
+    No headers given (the usual case): a one-entry dict, no copy. Otherwise a
+    case-insensitive copy, so a header the function set itself is replaced,
+    not duplicated.
+    """
+    if not headers:
+        return {_common.TRACE_HEADER: value}
+    copy = make_headers(headers)
+    copy[_common.TRACE_HEADER] = value
+    return copy
 
 
 def _settle(sub: Subsegment, response: Any) -> None:
@@ -84,23 +121,24 @@ def _wrap_request(
     original: Callable[..., Any], error_type: type[BaseException], make_headers: Any
 ) -> Callable[..., Any]:
     guard = _common.in_traced_call
-    header_name = _common.TRACE_HEADER
+    with_header = _with_header
+    unrecorded, forwarded = _common.unrecorded, _common.forwarded
 
     async def _request(self: Any, method: str, str_or_url: Any, **kwargs: Any) -> Any:
         if guard.get() is not None:
             return await original(self, method, str_or_url, **kwargs)
-        try:
-            name, full_url = _describe(self, str_or_url)
-        except Exception:  # not a URL: aiohttp raises its own error for it
-            return await original(self, method, str_or_url, **kwargs)
-        sub, header = _common.begin(name, "remote")
+        invocation = unrecorded()
+        if invocation is not None:  # Sampled=0 or pass-through: the header only
+            sub, header = None, forwarded(invocation)
+        else:
+            try:
+                name, full_url = _describe(self, str_or_url)
+            except Exception:  # not a URL: aiohttp raises its own error for it
+                return await original(self, method, str_or_url, **kwargs)
+            sub, header = _common.begin(name, "remote")
         if header is not None:
             try:
-                # A copy: the caller's mapping is not modified. Case-insensitive,
-                # so a header the function set itself is replaced, not duplicated.
-                headers = make_headers(kwargs.get("headers") or ())
-                headers[header_name] = header
-                kwargs["headers"] = headers
+                kwargs["headers"] = with_header(kwargs.get("headers"), header, make_headers)
             except Exception:
                 _common.warn_once("aiohttp-header", "could not add the trace header")
         if sub is not None:
