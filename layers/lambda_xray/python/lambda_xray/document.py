@@ -545,16 +545,17 @@ def encode_http_call(sub: Subsegment, status: int, end: float) -> bytes | None:
     identity = _identities.get(key)
     if identity is None:
         identity = _identity(key)
-    body = (
-        f'{{"type":"subsegment","id":{_quote(sub.id)}{identity},"start_time":{start!r},'
-        f'"end_time":{end!r},"namespace":"remote","http":{{"request":{request_json},'
-        f'"response":{{"status":{status}}}}}}}'
+    datagram = (
+        f'{_HEADER_TEXT}{{"type":"subsegment","id":{_quote(sub.id)}{identity},'
+        f'"start_time":{start!r},"end_time":{end!r},"namespace":"remote",'
+        f'"http":{{"request":{request_json},"response":{{"status":{status}}}}}}}'
     )
-    if len(body) > MAX_DOCUMENT:
+    if len(datagram) > MAX_DATAGRAM:
         return None
-    return HEADER + body.encode("ascii")
+    return datagram.encode("ascii")  # ASCII only: one byte per character
 
 
+_HEADER_TEXT: Final = HEADER.decode("ascii")
 _REQUEST_ONLY: Final = ("request",)
 _REQUEST_RESPONSE: Final = ("request", "response")
 _STATUS_ONLY: Final = ("status",)

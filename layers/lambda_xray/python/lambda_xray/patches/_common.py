@@ -104,6 +104,11 @@ def begin(name: str, namespace: str) -> tuple[Subsegment | None, str | None]:
     invocation = unrecorded()
     if invocation is not None:
         return None, forwarded(invocation)
+    return begin_asked(name, namespace)
+
+
+def begin_asked(name: str, namespace: str) -> tuple[Subsegment | None, str | None]:
+    """:func:`begin` for a caller that has just asked :func:`unrecorded` (answer ``None``)."""
     try:
         sub = _recorder.begin_subsegment(name, namespace)
     except ContextMissingError:

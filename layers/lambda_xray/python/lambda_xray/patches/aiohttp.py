@@ -120,22 +120,40 @@ def _finish_pending(response: Any) -> None:
 def _wrap_request(
     original: Callable[..., Any], error_type: type[BaseException], make_headers: Any
 ) -> Callable[..., Any]:
+    """``_request`` that returns the original coroutine itself when nothing is recorded.
+
+    ``_request`` is a coroutine function whose result aiohttp awaits; the
+    wrapper is a plain function returning an awaitable. A call inside
+    another recorded call, or one that only forwards the header
+    (``Sampled=0``, pass-through), gets the original coroutine (with the
+    header added): no extra coroutine, nothing to do when it ends. Any other
+    call gets ``traced``'s coroutine, which opens the subsegment when it is
+    awaited and times the call.
+    """
     guard = _common.in_traced_call
     with_header = _with_header
     unrecorded, forwarded = _common.unrecorded, _common.forwarded
 
-    async def _request(self: Any, method: str, str_or_url: Any, **kwargs: Any) -> Any:
+    def _request(self: Any, method: str, str_or_url: Any, **kwargs: Any) -> Any:
         if guard.get() is not None:
-            return await original(self, method, str_or_url, **kwargs)
+            return original(self, method, str_or_url, **kwargs)
         invocation = unrecorded()
-        if invocation is not None:  # Sampled=0 or pass-through: the header only
-            sub, header = None, forwarded(invocation)
-        else:
+        if invocation is None:
+            return traced(self, method, str_or_url, kwargs)
+        header = forwarded(invocation)  # Sampled=0 or pass-through: the header only
+        if header is not None:
             try:
-                name, full_url = _describe(self, str_or_url)
-            except Exception:  # not a URL: aiohttp raises its own error for it
-                return await original(self, method, str_or_url, **kwargs)
-            sub, header = _common.begin(name, "remote")
+                kwargs["headers"] = with_header(kwargs.get("headers"), header, make_headers)
+            except Exception:
+                _common.warn_once("aiohttp-header", "could not add the trace header")
+        return original(self, method, str_or_url, **kwargs)
+
+    async def traced(self: Any, method: str, str_or_url: Any, kwargs: dict[str, Any]) -> Any:
+        try:
+            name, full_url = _describe(self, str_or_url)
+        except Exception:  # not a URL: aiohttp raises its own error for it
+            return await original(self, method, str_or_url, **kwargs)
+        sub, header = _common.begin(name, "remote")
         if header is not None:
             try:
                 kwargs["headers"] = with_header(kwargs.get("headers"), header, make_headers)

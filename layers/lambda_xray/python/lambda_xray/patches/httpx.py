@@ -62,7 +62,7 @@ def _open(request: Any) -> Subsegment | None:
         except Exception:
             _common.warn_once("httpx-describe", "could not describe an HTTP request")
             return None
-        sub, header = _common.begin(name, "remote")
+        sub, header = _common.begin_asked(name, "remote")
     if header is not None:
         try:
             request.headers[_common.TRACE_HEADER] = header  # case-insensitive, replaces
