@@ -167,13 +167,7 @@ def aiohttp_case(tool: str, server_url: str) -> Case:
                 self.on = on
 
         return Sdk()
-    swap = ClassSwap(
-        [
-            (aiohttp.ClientSession, "_request"),
-            (aiohttp.ClientResponse, "release"),
-            (aiohttp.ClientResponse, "close"),
-        ]
-    )
+    swap = ClassSwap([(aiohttp.ClientSession, "_request")])
     from lambda_xray import patches
 
     patches.install()

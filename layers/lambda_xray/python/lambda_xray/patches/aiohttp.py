@@ -33,10 +33,11 @@ _PENDING: Final = "_lambda_xray_subsegment"
 
 
 def patch(module: ModuleType) -> None:
-    """Wrap ``ClientSession._request`` and ``ClientResponse.release``/``close`` (idempotent)."""
-    response = module.ClientResponse
-    _common.wrap(response, "release", _wrap_finishing)
-    _common.wrap(response, "close", _wrap_finishing)
+    """Wrap ``ClientSession._request`` (idempotent).
+
+    ``release``/``close`` are wrapped on the responses whose body is still
+    to come only (see :func:`_settle`): the others never pay for it.
+    """
     from multidict import CIMultiDict  # aiohttp's own header type
 
     error_type = module.ClientResponseError
@@ -104,13 +105,33 @@ def _settle(sub: Subsegment, response: Any) -> None:
         setattr(response, _PENDING, sub)
         _common.hold(sub)
         response.content.on_eof(lambda: _finish_pending(response))
+        for name in _FINISHING:  # this response's own: it ends the call when called
+            setattr(response, name, _finishing(getattr(response, name), response))
     except Exception:
         _common.end_held(sub)
 
 
+#: The response methods after which its body will never come.
+_FINISHING: Final = ("release", "close")
+
+
+def _finishing(method: Callable[[], Any], response: Any) -> Callable[[], Any]:
+    def finishing() -> Any:
+        try:
+            return method()
+        finally:
+            if _PENDING in response.__dict__:
+                _finish_pending(response)
+
+    return finishing
+
+
 def _finish_pending(response: Any) -> None:
     try:
-        sub = response.__dict__.pop(_PENDING, None)
+        attrs = response.__dict__
+        for name in _FINISHING:
+            attrs.pop(name, None)  # the class's methods again (and no reference cycle)
+        sub = attrs.pop(_PENDING, None)
         if sub is not None:
             _common.end_held(sub, status=response.status)
     except Exception:
@@ -177,14 +198,3 @@ def _wrap_request(
         return response
 
     return _request
-
-
-def _wrap_finishing(original: Callable[..., Any]) -> Callable[..., Any]:
-    def finishing(self: Any) -> Any:
-        try:
-            return original(self)
-        finally:
-            if _PENDING in self.__dict__:
-                _finish_pending(self)
-
-    return finishing
