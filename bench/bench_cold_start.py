@@ -112,7 +112,10 @@ TOOLS: dict[str, tuple[str, str]] = {
 #: async HTTP and database clients in this venv, that would charge it for
 #: loading httpx, aiohttp, aiobotocore, psycopg... which this function never
 #: uses. Loaded beforehand for every tool, as if the function imported them,
-#: each tool pays only for patching them (the layer patches them too).
+#: each tool pays only for patching them (the layer patches them too). Then
+#: frozen (``gc.freeze()``): otherwise the final ``gc.collect()`` of every tool
+#: but the layer (which freezes at the end of Init) would walk them all.
+#: Only in the "cold" mode, where the tools are compared.
 PRELOAD: tuple[str, ...] = (
     "aiobotocore.client",
     "aiohttp",
@@ -160,8 +163,14 @@ daemon = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 daemon.bind(("127.0.0.1", 0))
 import os
 os.environ["AWS_XRAY_DAEMON_ADDRESS"] = "127.0.0.1:%d" % daemon.getsockname()[1]
-for name in filter(None, sys.argv[5].split(",")):
-    __import__(name)  # untimed, for every tool: see PRELOAD
+preload = [name for name in sys.argv[5].split(",") if name]
+if preload:  # untimed, for every tool: see PRELOAD
+    for name in preload:
+        __import__(name)
+    # Frozen: what was loaded before Init is walked by no tool's collection
+    # (the layer freezes at the end of Init; the others would walk it).
+    gc.collect()
+    gc.freeze()
 
 
 class Context:
@@ -325,7 +334,7 @@ class Workspace:
         layer = {"layer": self.layer, "layer, no .pyc": self.bare}.get(tool)
         entry = "lambda_xray.handler" if layered else "lx_bench_app"
         task = self.tasks[tool]
-        preload = ",".join(self.preload)
+        preload = ",".join(self.preload) if mode == "cold" else ""  # the tools compared
         args = [entry, mode, str(layer / "python") if layer else "", str(task), preload]
         return [sys.executable, "-c", CHILD, *args]
 
