@@ -533,10 +533,12 @@ def encode_http_call(sub: Subsegment, status: int, end: float) -> bytes | None:
     if type(request) is not dict:
         return None
     fields = tuple(request.items())
-    try:
-        request_json = _http_requests.get(fields)
-    except TypeError:  # a value that is not hashable: the general way
-        return None
+    for key, value in fields:
+        # Text only (what the patches record): 1, 1.0 and True are equal keys
+        # of the cache below but not the same JSON.
+        if type(value) is not str or type(key) is not str:
+            return None
+    request_json = _http_requests.get(fields)
     if request_json is None:
         request_json = _http_request_json(fields)
         if request_json is None:
