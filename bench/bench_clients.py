@@ -11,7 +11,9 @@ process per case, sampled (``Sampled=1``) and unsampled (``Sampled=0``):
   ``aws_xray_trace_config()`` and its aiobotocore patch.
 
 Added CPU per call = the median, over alternating rounds in one process
-(ABBA order), of the per-call CPU time with the tool on minus off. The
+(ABBA order), of the per-call CPU time with the tool on minus off; each
+tool's rounds are split over ``BENCH_CLIENT_CHUNKS`` (3) children, the two
+tools taking turns, so a change of load during the run reaches both. The
 layer is switched by putting the original methods back on the classes, the
 SDK by using an uninstrumented client/session (or the original methods) for
 the "off" rounds. No network where it is not needed: httpx answers from
@@ -41,6 +43,8 @@ LAYER_PYTHON = REPO_ROOT / "layers" / "lambda_xray" / "python"
 
 ROUNDS = int(os.environ.get("BENCH_CLIENT_ROUNDS", "150"))
 CALLS_PER_ROUND = int(os.environ.get("BENCH_CLIENT_CALLS_PER_ROUND", "10"))
+#: Each tool's rounds are split over this many children, the tools taking turns.
+CHUNKS = int(os.environ.get("BENCH_CLIENT_CHUNKS", "3"))
 
 TRACE_SAMPLED = "Root=1-6745a1b2-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1"
 TRACE_UNSAMPLED = "Root=1-6745a1b2-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=0"
@@ -167,13 +171,7 @@ def aiohttp_case(tool: str, server_url: str) -> Case:
                 self.on = on
 
         return Sdk()
-    swap = ClassSwap(
-        [
-            (aiohttp.ClientSession, "_request"),
-            (aiohttp.ClientResponse, "release"),
-            (aiohttp.ClientResponse, "close"),
-        ]
-    )
+    swap = ClassSwap([(aiohttp.ClientSession, "_request")])
     from lambda_xray import patches
 
     patches.install()
@@ -378,7 +376,26 @@ def _row(
     }
 
 
-def measure(rounds: int = ROUNDS, calls: int = CALLS_PER_ROUND) -> dict[str, dict[str, Any]]:
+def _run_child(
+    client: str, tool: str, server_url: str, trace: str, daemon: str, rounds: int
+) -> dict[str, list[float]]:
+    """One child's rounds (``rounds // CHUNKS`` of them)."""
+    share = max(1, rounds // CHUNKS)
+    args = ["child", client, tool, server_url, str(share), str(CALLS_PER_ROUND)]
+    proc = subprocess.run(
+        [sys.executable, __file__, *args],
+        env=_env(daemon, trace),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"bench child {args} failed:\n{proc.stderr[-3000:]}")
+    samples: dict[str, list[float]] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return samples
+
+
+def measure(rounds: int = ROUNDS) -> dict[str, dict[str, Any]]:
     """``{client: {"layer": µs, "layer_unsampled": µs, "sdk": µs, "sdk_unsampled": µs, ...}}``."""
     sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sink.bind(("127.0.0.1", 0))
@@ -392,22 +409,22 @@ def measure(rounds: int = ROUNDS, calls: int = CALLS_PER_ROUND) -> dict[str, dic
         out: dict[str, dict[str, Any]] = {}
         for client in CLIENTS:
             got: dict[str, Any] = {}
-            for tool in ("layer", "xray-sdk"):
-                for label, trace in (("", TRACE_SAMPLED), ("_unsampled", TRACE_UNSAMPLED)):
-                    args = ["child", client, tool, server_url, str(rounds), str(calls)]
-                    proc = subprocess.run(
-                        [sys.executable, __file__, *args],
-                        env=_env(daemon, trace),
-                        capture_output=True,
-                        text=True,
-                        timeout=600,
-                    )
-                    if proc.returncode != 0:
-                        raise RuntimeError(f"bench child {args} failed:\n{proc.stderr[-3000:]}")
-                    samples = json.loads(proc.stdout.strip().splitlines()[-1])
+            for label, trace in (("", TRACE_SAMPLED), ("_unsampled", TRACE_UNSAMPLED)):
+                samples: dict[str, dict[str, list[float]]] = {}
+                # The tools take turns, CHUNKS children each (order reversed
+                # every other turn): a machine that slows down during the run
+                # slows both, not only the one measured last.
+                for chunk in range(CHUNKS):
+                    tools = ("layer", "xray-sdk") if chunk % 2 == 0 else ("xray-sdk", "layer")
+                    for tool in tools:
+                        part = _run_child(client, tool, server_url, trace, daemon, rounds)
+                        into = samples.setdefault(tool, {"base": [], "traced": []})
+                        into["base"] += part["base"]
+                        into["traced"] += part["traced"]
+                for tool, both in samples.items():
                     key = ("layer" if tool == "layer" else "sdk") + label
-                    got[key] = _added(samples)
-                    got[key + "_base"] = statistics.median(samples["base"])
+                    got[key] = _added(both)
+                    got[key + "_base"] = statistics.median(both["base"])
             out[client] = got
         return out
     finally:

@@ -490,6 +490,92 @@ def encode_aws_call(
     return HEADER + body.encode("ascii")
 
 
+def encode_http_call(sub: Subsegment, status: int, end: float) -> bytes | None:
+    """The datagram of an HTTP call answered below 400, or ``None`` when ``sub``
+    holds anything this short way does not cover (the caller takes the general one).
+
+    ``sub`` is a ``remote`` subsegment whose ``http`` holds its ``request``
+    (and, for a response read later, ``response`` with a status only); the
+    call ended at ``end`` with ``status``. The bytes are the same as
+    :func:`encode` gives once :func:`lambda_xray._recorder.end_subsegment`
+    recorded the status: ``end_time``, then ``http`` with the request's fields
+    (clamped as always) and ``response.status``. The request's JSON is written
+    once per distinct request (method and URL). ``sub`` is not changed.
+    """
+    start = sub.start_time
+    http = sub.http
+    if (
+        type(start) is not float
+        or start - start != 0.0
+        or type(end) is not float
+        or end - end != 0.0
+        or type(status) is not int
+        or not 100 <= status < 400
+        or sub.namespace != "remote"
+        or sub.aws
+        or sub.sql
+        or sub.annotations
+        or sub.metadata
+        or sub.cause is not None
+        or sub.error
+        or sub.throttle
+        or sub.fault
+    ):
+        return None
+    keys = tuple(http)
+    if keys != _REQUEST_ONLY:
+        if keys != _REQUEST_RESPONSE:
+            return None
+        response = http["response"]
+        if type(response) is not dict or tuple(response) != _STATUS_ONLY:
+            return None
+    request = http["request"]
+    if type(request) is not dict:
+        return None
+    fields = tuple(request.items())
+    for key, value in fields:
+        # Text only (what the patches record): 1, 1.0 and True are equal keys
+        # of the cache below but not the same JSON.
+        if type(value) is not str or type(key) is not str:
+            return None
+    request_json = _http_requests.get(fields)
+    if request_json is None:
+        request_json = _http_request_json(fields)
+        if request_json is None:
+            return None
+    key = (sub.trace_id, sub.parent_id, sub.name)
+    identity = _identities.get(key)
+    if identity is None:
+        identity = _identity(key)
+    datagram = (
+        f'{_HEADER_TEXT}{{"type":"subsegment","id":{_quote(sub.id)}{identity},'
+        f'"start_time":{start!r},"end_time":{end!r},"namespace":"remote",'
+        f'"http":{{"request":{request_json},"response":{{"status":{status}}}}}}}'
+    )
+    if len(datagram) > MAX_DATAGRAM:
+        return None
+    return datagram.encode("ascii")  # ASCII only: one byte per character
+
+
+_HEADER_TEXT: Final = HEADER.decode("ascii")
+_REQUEST_ONLY: Final = ("request",)
+_REQUEST_RESPONSE: Final = ("request", "response")
+_STATUS_ONLY: Final = ("status",)
+# tuple(http["request"].items()) -> the request's JSON (clamped as _clamp_http does).
+_http_requests: dict[tuple[tuple[str, Any], ...], str] = {}
+
+
+def _http_request_json(fields: tuple[tuple[str, Any], ...]) -> str | None:
+    try:
+        text = _dumps(_clamp_http({"request": dict(fields)})["request"])
+    except Exception:  # a value JSON cannot hold: the general way makes it safe
+        return None
+    if len(_http_requests) >= _IDENTITIES_SIZE:
+        _http_requests.clear()
+    _http_requests[fields] = text
+    return text
+
+
 # tuple(aws.items()) of a call's request fields -> their JSON, without braces.
 _static_fields: dict[tuple[tuple[str, Any], ...], str] = {}
 

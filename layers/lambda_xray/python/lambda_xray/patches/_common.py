@@ -13,6 +13,7 @@ import sys
 from contextvars import ContextVar
 
 from lambda_xray import _log, _recorder
+from lambda_xray import context as _context
 from lambda_xray.context_missing import ContextMissingError
 
 TYPE_CHECKING = False
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from lambda_xray._recorder import Subsegment
+    from lambda_xray.context import Invocation
 
 #: Set on every wrapper the patches install, so a method is never wrapped twice.
 MARK = "__lambda_xray_wrapped__"
@@ -75,6 +77,22 @@ def wrap(owner: Any, attr: str, make: Callable[[Any], Callable[..., Any]]) -> No
     setattr(owner, attr, wrapper)
 
 
+def unrecorded() -> Invocation | None:
+    """The running invocation, when it records nothing and this is its own context.
+
+    Then a call only forwards the invocation's header (``Sampled=0`` or the
+    pass-through value, :meth:`Invocation.forward_header`): nothing to open,
+    describe or encode, and no context-missing case to report, so the patches
+    ask this first, before any per-call work. ``None`` means
+    :func:`begin` decides (a recorded call, or no invocation of this context).
+    """
+    invocation = _context.active
+    if invocation is None or invocation.root is not None or _context.current.get() is not None:
+        return None
+    owner = _context.started_in.get()
+    return invocation if owner is None or owner is invocation else None
+
+
 def begin(name: str, namespace: str) -> tuple[Subsegment | None, str | None]:
     """Open a subsegment and compute the header to send with the call.
 
@@ -83,6 +101,14 @@ def begin(name: str, namespace: str) -> tuple[Subsegment | None, str | None]:
     (RUNTIME_ERROR mode, the user's choice) propagates; anything else is
     contained.
     """
+    invocation = unrecorded()
+    if invocation is not None:
+        return None, forwarded(invocation)
+    return begin_asked(name, namespace)
+
+
+def begin_asked(name: str, namespace: str) -> tuple[Subsegment | None, str | None]:
+    """:func:`begin` for a caller that has just asked :func:`unrecorded` (answer ``None``)."""
     try:
         sub = _recorder.begin_subsegment(name, namespace)
     except ContextMissingError:
@@ -95,6 +121,15 @@ def begin(name: str, namespace: str) -> tuple[Subsegment | None, str | None]:
     except Exception:
         warn_once("header", "could not build the outgoing trace header")
         return sub, None
+
+
+def forwarded(invocation: Invocation) -> str | None:
+    """The header an :func:`unrecorded` call sends; ``None`` (warned) if it cannot be built."""
+    try:
+        return invocation.forward_header()
+    except Exception:
+        warn_once("header", "could not build the outgoing trace header")
+        return None
 
 
 def end(sub: Subsegment, status: int | None = None, error: BaseException | None = None) -> None:
@@ -131,14 +166,35 @@ def end_held(
     end(sub, status, error)
 
 
+#: (scheme, host, port, target) -> :func:`clean_url`'s answer: a function calls
+#: the same few endpoints again and again, so each is worked out once.
+_clean_urls: dict[tuple[str, str, int | None, str], str] = {}
+_CLEAN_URLS_SIZE = 256
+
+
 def clean_url(scheme: str, host: str, port: int | None, target: str) -> str:
     """``scheme://host[:port]/path`` without userinfo, query string, fragment or S3 object key.
 
     ``target`` is what the client put on the request line: usually a path
     (``/a/b?q=1``), an absolute URL when talking to a proxy (or the whole
     URL, for requests). The path is then redacted as every recorded URL is
-    (:func:`lambda_xray.redact.url_path`).
+    (:func:`lambda_xray.redact.url_path`). A pure function of its arguments,
+    remembered for the last few hundred of them.
     """
+    key = (scheme, host, port, target)
+    try:
+        known = _clean_urls.get(key)
+    except TypeError:  # not hashable: not a str/int as documented, worked out as given
+        return _clean_url(scheme, host, port, target)
+    if known is None:
+        known = _clean_url(scheme, host, port, target)
+        if len(_clean_urls) >= _CLEAN_URLS_SIZE:
+            _clean_urls.clear()
+        _clean_urls[key] = known
+    return known
+
+
+def _clean_url(scheme: str, host: str, port: int | None, target: str) -> str:
     if "://" in target:
         scheme, _, rest = target.partition("://")
         ends = [i for i in (rest.find("/"), rest.find("?"), rest.find("#")) if i >= 0]

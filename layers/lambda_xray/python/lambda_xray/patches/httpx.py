@@ -52,13 +52,17 @@ def _open(request: Any) -> Subsegment | None:
 
     Only ``ContextMissingError`` (``RUNTIME_ERROR`` mode) propagates.
     """
-    try:
-        url = request.url
-        name = url.host
-    except Exception:
-        _common.warn_once("httpx-describe", "could not describe an HTTP request")
-        return None
-    sub, header = _common.begin(name, "remote")
+    invocation = _common.unrecorded()
+    if invocation is not None:  # Sampled=0 or pass-through: the header only
+        sub, header = None, _common.forwarded(invocation)
+    else:
+        try:
+            url = request.url
+            name = url.host
+        except Exception:
+            _common.warn_once("httpx-describe", "could not describe an HTTP request")
+            return None
+        sub, header = _common.begin_asked(name, "remote")
     if header is not None:
         try:
             request.headers[_common.TRACE_HEADER] = header  # case-insensitive, replaces
