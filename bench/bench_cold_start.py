@@ -33,6 +33,7 @@ the layer's top allocation sites.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -45,6 +46,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
+
+from _rows import row as _make_row
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = REPO_ROOT / "constructs" / "cdk_lambda_xray"
@@ -376,23 +379,7 @@ def zip_kb(tree: Path) -> float:
     return len(buffer.getvalue()) / 1024
 
 
-def _row(
-    metric: str,
-    value: float,
-    unit: str,
-    goal: str | None = None,
-    passed: bool | None = None,
-    detail: str = "",
-) -> dict[str, Any]:
-    return {
-        "bench": "cold",
-        "metric": metric,
-        "value": round(value, 3),
-        "unit": unit,
-        "goal": goal,
-        "passed": passed,
-        "detail": detail,
-    }
+_row = functools.partial(_make_row, "cold")
 
 
 def _top(sites: list[list[Any]], count: int = 3) -> str:

@@ -21,6 +21,7 @@ psycopg2 and PyMySQL, not redis-py. For the layer the rounds run inside
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import socket
@@ -30,6 +31,8 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from _rows import row as _make_row
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 LAYER_PYTHON = REPO_ROOT / "layers" / "lambda_xray" / "python"
@@ -249,23 +252,7 @@ def _servers() -> tuple[contextlib.ExitStack, dict[str, Any]]:
     }
 
 
-def _row(
-    metric: str,
-    value: float,
-    unit: str,
-    goal: str | None = None,
-    passed: bool | None = None,
-    detail: str = "",
-) -> dict[str, Any]:
-    return {
-        "bench": "db",
-        "metric": metric,
-        "value": round(value, 3),
-        "unit": unit,
-        "goal": goal,
-        "passed": passed,
-        "detail": detail,
-    }
+_row = functools.partial(_make_row, "db")
 
 
 def run() -> list[dict[str, Any]]:

@@ -22,6 +22,7 @@ Run ``python bench/bench_layer.py`` alone, or ``make bench`` for all benchmarks.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import socket
@@ -31,6 +32,8 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from _rows import row as _make_row
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 LAYER_ROOT = REPO_ROOT / "layers" / "lambda_xray"
@@ -272,23 +275,7 @@ def _run_child(args: list[str], env: dict[str, str]) -> dict[str, Any]:
 # -- orchestration ---------------------------------------------------------------
 
 
-def _row(
-    metric: str,
-    value: float,
-    unit: str,
-    goal: str | None = None,
-    passed: bool | None = None,
-    detail: str = "",
-) -> dict[str, Any]:
-    return {
-        "bench": "layer",
-        "metric": metric,
-        "value": round(value, 3),
-        "unit": unit,
-        "goal": goal,
-        "passed": passed,
-        "detail": detail,
-    }
+_row = functools.partial(_make_row, "layer")
 
 
 def run() -> list[dict[str, Any]]:
