@@ -398,6 +398,20 @@ def test_a_successful_aws_calls_short_encoding_is_exactly_the_general_one(
     assert datagram == encode(sub)
 
 
+def test_equal_but_differently_typed_request_values_are_not_one_cache_entry() -> None:
+    """``True``, ``1`` and ``1.0`` are equal dict keys; each must keep its own JSON."""
+    datagrams = []
+    for value in (True, 1, 1.0):
+        sub = Subsegment("DynamoDB", TRACE_ID, PARENT, "aws")
+        sub.aws.update(operation="Op", flag=value)
+        datagrams.append(document.encode_aws_call(sub, 200, sub.start_time + 0.001))
+        sub.end_time, sub.http = sub.start_time + 0.001, {"response": {"status": 200}}
+        assert datagrams[-1] == encode(sub)
+    assert b'"flag":true}' in datagrams[0]
+    assert b'"flag":1}' in datagrams[1]
+    assert b'"flag":1.0}' in datagrams[2]
+
+
 def test_the_short_encoding_leaves_list_values_and_odd_response_fields_to_the_general_one() -> None:
     sub = Subsegment("DynamoDB", TRACE_ID, PARENT, "aws")
     sub.aws.update(operation="BatchGetItem", table_names=["a", "b"])

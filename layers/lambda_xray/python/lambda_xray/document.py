@@ -415,6 +415,34 @@ def _sql_block(sql: dict[str, Any]) -> str:
     return text
 
 
+def _plain_success(sub: Subsegment, status: object, end: object) -> bool:
+    """Whether ``sub``, ended at ``end`` with ``status``, is a plain success the
+    short ways below encode: finite float times, a status below 400, no sql,
+    annotations, metadata, cause or flags (anything else takes :func:`encode`)."""
+    start = sub.start_time
+    return not (
+        type(start) is not float
+        or start - start != 0.0
+        or type(end) is not float
+        or end - end != 0.0
+        or type(status) is not int
+        or not 100 <= status < 400
+        or sub.sql
+        or sub.annotations
+        or sub.metadata
+        or sub.cause is not None
+        or sub.error
+        or sub.throttle
+        or sub.fault
+    )
+
+
+def _text_only(items: tuple[tuple[Any, Any], ...]) -> bool:
+    """Whether every key and value is a ``str``: the short ways cache JSON by
+    these items, and ``1``, ``1.0`` and ``True`` are equal keys but not the same JSON."""
+    return all(type(key) is str and type(value) is str for key, value in items)
+
+
 def encode_aws_call(
     sub: Subsegment,
     status: int,
@@ -436,33 +464,21 @@ def encode_aws_call(
     per distinct value (the same table, bucket or queue every time). ``sub``
     is not changed.
     """
-    start = sub.start_time
     aws = sub.aws
-    if (
-        type(start) is not float
-        or start - start != 0.0
-        or type(end) is not float
-        or end - end != 0.0
-        or type(status) is not int
-        or not 100 <= status < 400
-        or sub.namespace != "aws"
-        or not aws
-        or sub.http
-        or sub.annotations
-        or sub.metadata
-        or sub.cause is not None
-        or sub.error
-        or sub.throttle
-        or sub.fault
-    ):
+    if sub.namespace != "aws" or not aws or sub.http or not _plain_success(sub, status, end):
         return None
     static = tuple(aws.items())
+    # Text is the usual case; otherwise the types join the key (1, 1.0 and True
+    # are equal keys but not the same JSON).
+    cache_key: tuple[Any, ...] = (
+        static if _text_only(static) else tuple((k, type(v), v) for k, v in static)
+    )
     try:
-        fields = _static_fields.get(static)
+        fields = _static_fields.get(cache_key)
     except TypeError:  # a list value (DynamoDB batch table names): not cached
         return None
     if fields is None:
-        fields = _static_json(static)
+        fields = _static_json(static, cache_key)
     quote = _quote
     if request_id:
         if type(request_id) is not str or "request_id" in aws:
@@ -481,7 +497,7 @@ def encode_aws_call(
     if identity is None:
         identity = _identity(key)
     body = (
-        f'{{"type":"subsegment","id":{quote(sub.id)}{identity},"start_time":{start!r},'
+        f'{{"type":"subsegment","id":{quote(sub.id)}{identity},"start_time":{sub.start_time!r},'
         f'"end_time":{end!r},"namespace":"aws","http":{{"response":{{"status":{status}}}}},'
         f'"aws":{{{fields}}}}}'
     )
@@ -502,25 +518,8 @@ def encode_http_call(sub: Subsegment, status: int, end: float) -> bytes | None:
     (clamped as always) and ``response.status``. The request's JSON is written
     once per distinct request (method and URL). ``sub`` is not changed.
     """
-    start = sub.start_time
     http = sub.http
-    if (
-        type(start) is not float
-        or start - start != 0.0
-        or type(end) is not float
-        or end - end != 0.0
-        or type(status) is not int
-        or not 100 <= status < 400
-        or sub.namespace != "remote"
-        or sub.aws
-        or sub.sql
-        or sub.annotations
-        or sub.metadata
-        or sub.cause is not None
-        or sub.error
-        or sub.throttle
-        or sub.fault
-    ):
+    if sub.namespace != "remote" or sub.aws or not _plain_success(sub, status, end):
         return None
     keys = tuple(http)
     if keys != _REQUEST_ONLY:
@@ -533,11 +532,8 @@ def encode_http_call(sub: Subsegment, status: int, end: float) -> bytes | None:
     if type(request) is not dict:
         return None
     fields = tuple(request.items())
-    for key, value in fields:
-        # Text only (what the patches record): 1, 1.0 and True are equal keys
-        # of the cache below but not the same JSON.
-        if type(value) is not str or type(key) is not str:
-            return None
+    if not _text_only(fields):
+        return None
     request_json = _http_requests.get(fields)
     if request_json is None:
         request_json = _http_request_json(fields)
@@ -549,7 +545,7 @@ def encode_http_call(sub: Subsegment, status: int, end: float) -> bytes | None:
         identity = _identity(key)
     datagram = (
         f'{_HEADER_TEXT}{{"type":"subsegment","id":{_quote(sub.id)}{identity},'
-        f'"start_time":{start!r},"end_time":{end!r},"namespace":"remote",'
+        f'"start_time":{sub.start_time!r},"end_time":{end!r},"namespace":"remote",'
         f'"http":{{"request":{request_json},"response":{{"status":{status}}}}}}}'
     )
     if len(datagram) > MAX_DATAGRAM:
@@ -577,14 +573,14 @@ def _http_request_json(fields: tuple[tuple[str, Any], ...]) -> str | None:
 
 
 # tuple(aws.items()) of a call's request fields -> their JSON, without braces.
-_static_fields: dict[tuple[tuple[str, Any], ...], str] = {}
+_static_fields: dict[tuple[Any, ...], str] = {}
 
 
-def _static_json(static: tuple[tuple[str, Any], ...]) -> str:
+def _static_json(static: tuple[tuple[str, Any], ...], key: tuple[Any, ...]) -> str:
     fields = _dumps(dict(static))[1:-1]
     if len(_static_fields) >= _IDENTITIES_SIZE:
         _static_fields.clear()
-    _static_fields[static] = fields
+    _static_fields[key] = fields
     return fields
 
 
