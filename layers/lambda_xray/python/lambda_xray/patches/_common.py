@@ -19,7 +19,7 @@ from lambda_xray.context_missing import ContextMissingError
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from typing import Any
+    from typing import Any, Final
 
     from lambda_xray._recorder import Subsegment
     from lambda_xray.context import Invocation
@@ -164,6 +164,26 @@ def end_held(
     """:func:`end` for a subsegment kept open by :func:`hold`."""
     _recorder.release_held(sub)
     end(sub, status, error)
+
+
+#: The attribute of a connection or response whose call's subsegment is still open.
+PENDING: Final = "_lambda_xray_subsegment"
+
+
+def hold_on(owner: Any, sub: Subsegment) -> None:
+    """:func:`hold` ``sub`` until the call ``owner`` (connection, response) finishes.
+
+    Whoever sees it finish takes it back with :func:`take_pending` and ends it
+    with :func:`end_held`; the invocation's end sends it otherwise.
+    """
+    setattr(owner, PENDING, sub)
+    hold(sub)
+
+
+def take_pending(owner: Any) -> Subsegment | None:
+    """The subsegment :func:`hold_on` left on ``owner``, removed from it (``None``: none)."""
+    sub: Subsegment | None = owner.__dict__.pop(PENDING, None)
+    return sub
 
 
 #: (scheme, host, port, target) -> :func:`clean_url`'s answer: a function calls

@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from lambda_xray._recorder import Subsegment
 
 #: Attribute of a response whose subsegment ends when its body is in or it is released.
-_PENDING: Final = "_lambda_xray_subsegment"
 
 
 def patch(module: ModuleType) -> None:
@@ -102,8 +101,7 @@ def _settle(sub: Subsegment, response: Any) -> None:
             _common.end(sub, status=status)
             return
         sub.http["response"] = {"status": status}  # what the invocation's end would send
-        setattr(response, _PENDING, sub)
-        _common.hold(sub)
+        _common.hold_on(response, sub)
         response.content.on_eof(lambda: _finish_pending(response))
         for name in _FINISHING:  # this response's own: it ends the call when called
             setattr(response, name, _finishing(getattr(response, name), response))
@@ -120,7 +118,7 @@ def _finishing(method: Callable[[], Any], response: Any) -> Callable[[], Any]:
         try:
             return method()
         finally:
-            if _PENDING in response.__dict__:
+            if _common.PENDING in response.__dict__:
                 _finish_pending(response)
 
     return finishing
@@ -131,7 +129,7 @@ def _finish_pending(response: Any) -> None:
         attrs = response.__dict__
         for name in _FINISHING:
             attrs.pop(name, None)  # the class's methods again (and no reference cycle)
-        sub = attrs.pop(_PENDING, None)
+        sub = _common.take_pending(response)
         if sub is not None:
             _common.end_held(sub, status=response.status)
     except Exception:

@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from types import ModuleType
     from typing import Any, Final
 
-_PENDING: Final = "_lambda_xray_subsegment"
 #: aws_xray_sdk's patch of this module (see ``_common.xray_sdk_records``).
 _XRAY_SDK_COVERS: Final = ("httplib",)
 
@@ -90,8 +89,7 @@ def _wrap_request(original: Callable[..., Any], module: ModuleType) -> Callable[
         finally:
             guard.reset(token)
         if sub is not None:
-            setattr(self, _PENDING, sub)
-            _common.hold(sub)  # sent at the invocation's end if getresponse never comes
+            _common.hold_on(self, sub)  # sent at the invocation's end if getresponse never comes
         return None
 
     return request
@@ -134,7 +132,7 @@ def _wrap_getresponse(original: Callable[..., Any]) -> Callable[..., Any]:
     guard = _common.in_traced_call
 
     def getresponse(self: Any) -> Any:
-        sub = self.__dict__.pop(_PENDING, None)
+        sub = _common.take_pending(self)
         if sub is None:
             return original(self)
         token = guard.set("")

@@ -30,12 +30,11 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
     from types import ModuleType
-    from typing import Any, Final
+    from typing import Any
 
     from lambda_xray._recorder import Subsegment
 
 #: Attribute of a streamed response whose subsegment ends when it is closed.
-_PENDING: Final = "_lambda_xray_subsegment"
 
 
 def patch(module: ModuleType) -> None:
@@ -86,15 +85,14 @@ def _settle(sub: Subsegment, response: Any) -> None:
             _common.end(sub, status=status)
             return
         sub.http["response"] = {"status": status}  # what the invocation's end would send
-        setattr(response, _PENDING, sub)
-        _common.hold(sub)
+        _common.hold_on(response, sub)
     except Exception:
         _common.end(sub)
 
 
 def _close_pending(response: Any) -> None:
     try:
-        sub = response.__dict__.pop(_PENDING, None)
+        sub = _common.take_pending(response)
         if sub is not None:
             _common.end_held(sub, status=response.status_code)
     except Exception:
@@ -152,7 +150,7 @@ def _wrap_close(original: Callable[..., Any]) -> Callable[..., Any]:
         try:
             original(self)
         finally:
-            if _PENDING in self.__dict__:
+            if _common.PENDING in self.__dict__:
                 _close_pending(self)
 
     return close
@@ -163,7 +161,7 @@ def _wrap_aclose(original: Callable[..., Any]) -> Callable[..., Any]:
         try:
             await original(self)
         finally:
-            if _PENDING in self.__dict__:
+            if _common.PENDING in self.__dict__:
                 _close_pending(self)
 
     return aclose
