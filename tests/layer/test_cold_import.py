@@ -309,3 +309,9 @@ def test_without_bytecode_the_same_check_sees_every_module_compiled(tmp_path: Pa
     assert len(imported["compiled"]) == len(names)
     assert imported["code_from"] and not any(p.endswith(".pyc") for p in imported["code_from"])
     assert imported["after"] == imported["before"]
+
+
+def test_the_first_invocation_loads_no_failure_or_capture_only_module(tmp_path: Path) -> None:
+    """Modules needed only when a response is captured, a call fails or text is redacted."""
+    modules = first_invocation_modules(tmp_path, "plain")
+    assert not {"lambda_xray._snapshot", "lambda_xray.causes", "lambda_xray.redact"} & set(modules)

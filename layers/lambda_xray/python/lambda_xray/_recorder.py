@@ -15,7 +15,6 @@ import time
 
 from lambda_xray import config, context, document, emitter
 from lambda_xray import header as _header
-from lambda_xray._snapshot import snapshot
 from lambda_xray.context_missing import ContextMissingError, report
 from lambda_xray.document import Subsegment
 
@@ -277,6 +276,8 @@ def finish_invocation(
                     }
             elif has_response and settings.capture_response:
                 # A bounded plain copy: encoded once, whatever the response holds.
+                from lambda_xray._snapshot import snapshot  # only with CAPTURE_RESPONSE
+
                 root.metadata.setdefault(namespace, {})["response"] = snapshot(response)
             root.end_time = time.time()
             emitter.emit(root)
