@@ -15,12 +15,15 @@ import jsonschema  # type: ignore[import-untyped]
 import pytest
 
 from cdk_lambda_xray._contract import ENV_HANDLER, WRAPPER_HANDLER
-from cdk_lambda_xray.local.demo import FLOWS, DemoResult
+from cdk_lambda_xray.local.appdir import load_flows
+from cdk_lambda_xray.local.runner import RunResult as DemoResult
 from cdk_lambda_xray.local.traceview import Node, Trace
 
 pytestmark = pytest.mark.e2e
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+#: The reference app's flows (``demo_flows.py`` next to ``app.py``).
+FLOWS = load_flows(REPO_ROOT / "demo_flows.py").flows
 #: AWS's published segment document schema (tests/data holds a checked copy).
 SCHEMA_PATH = REPO_ROOT / "tests" / "data" / "xray-segmentdocument-schema-v1.0.0.json"
 #: The whole demo must stay well inside the issue's ~2 minute budget on 2 cores.
