@@ -15,7 +15,9 @@ from typing import Any
 
 import pytest
 
+from cdk_lambda_xray.local.appdir import load_flows
 from cdk_lambda_xray.local.client_trace import CLIENT_SEGMENT_NAME, disconnection
+from cdk_lambda_xray.local.flows import find_flow_trace
 from cdk_lambda_xray.local.localaws import LocalAws
 from cdk_lambda_xray.local.traceview import Trace, build_traces
 
@@ -61,7 +63,8 @@ class Session:
 def session(local_aws: LocalAws, tmp_path_factory: pytest.TempPathFactory) -> Session:
     work = tmp_path_factory.mktemp("local-cli")
     where = ["--work-dir", str(work), "--endpoint-url", local_aws.endpoint_url]
-    deploy = _local("deploy", "--app-dir", str(EXAMPLE), "--stack", "TracedHello", *where, cwd=work)
+    # No --stack: the example's demo_flows.py names it.
+    deploy = _local("deploy", "--app-dir", str(EXAMPLE), *where, cwd=work)
     print(deploy.out, deploy.err)  # shown with -s or on failure
     collector = ["--daemon-address", local_aws.daemon_address]
     invoke = _local(
@@ -114,6 +117,13 @@ def test_traces_show_the_handler_and_its_call_under_the_client(session: Session)
     assert "## hello.handler" in text
     assert "DynamoDB ListTables" in text
     assert "ValueError: asked to fail" in text
+
+
+def test_the_example_s_flows_file_matches_what_the_cli_produced(session: Session) -> None:
+    """Each flow of ``examples/traced_hello/demo_flows.py`` finds its expected trace."""
+    traces = build_traces(session.local.collector.documents)
+    for spec in load_flows(EXAMPLE / "demo_flows.py").flows:
+        assert find_flow_trace(traces, spec) is not None, spec.expectation()
 
 
 def _hello_traces(documents: list[dict[str, Any]]) -> list[Trace]:

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from cdk_lambda_xray.local import cli
+from cdk_lambda_xray.local.appdir import load_flows
 from cdk_lambda_xray.local.localaws import STATE_FILE, read_state
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -64,7 +65,8 @@ def test_deploy_without_an_app_names_the_fix(
 def test_deploy_of_an_app_without_flows_file_asks_for_the_stack(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    argv = ["deploy", "--app-dir", str(EXAMPLE), "--work-dir", str(tmp_path)]
+    (tmp_path / "cdk.json").write_text('{"app": "python3 app.py"}')
+    argv = ["deploy", "--app-dir", str(tmp_path), "--work-dir", str(tmp_path)]
     assert cli.main(argv) == cli.BAD_USAGE
     line = _one_error_line(capsys)
     assert "no flows file" in line and line.endswith("(or pass --stack; no usable demo_flows.py)")
@@ -146,3 +148,13 @@ def test_start_runs_until_sigterm_and_leaves_nothing_running(tmp_path: Path) -> 
         opener.open(state.endpoint_url + "/_ministack/health", timeout=2)
     assert not list(work.glob(".ministack-*"))
     assert os.path.exists(work / "ministack.log")
+
+
+def test_the_docs_show_the_example_flows_file_as_it_is() -> None:
+    """docs/local.md quotes ``examples/traced_hello/demo_flows.py``; the quote stays exact."""
+    source = (EXAMPLE / "demo_flows.py").read_text()
+    quoted = source[source.index("from cdk_lambda_xray") :]
+    assert f"```python\n{quoted}```" in (REPO_ROOT / "docs" / "local.md").read_text()
+    declared = load_flows(EXAMPLE / "demo_flows.py")
+    assert declared.stack == "TracedHello"
+    assert f'STACK_ID: Final = "{declared.stack}"' in (EXAMPLE / "app.py").read_text()
