@@ -36,7 +36,9 @@ COMMANDS: dict[str, Command] = {
         "cdk_lambda_xray.local.traceview_cli", "show collected traces as trees / HTML", "local"
     ),
     "demo": Command(
-        "cdk_lambda_xray.local.demo", "deploy the reference app locally and show traces", "local"
+        "cdk_lambda_xray.local.demo",
+        "deploy an app (default: the reference app), run its flows, show traces",
+        "local",
     ),
     "local": Command(
         "cdk_lambda_xray.local.cli",

@@ -55,6 +55,7 @@ class Session:
     deploy: Run
     invoke: Run
     failure: Run
+    missing: Run
     traces: Run
     local: LocalAws
 
@@ -73,6 +74,7 @@ def session(local_aws: LocalAws, tmp_path_factory: pytest.TempPathFactory) -> Se
     failure = _local(
         "invoke", "HelloFunctionName", "--payload", '{"fail": true}', *where, *collector, cwd=work
     )
+    missing = _local("invoke", "NoSuchFunction", *where, *collector, cwd=work)
     traces = _local(
         "traces",
         "--file",
@@ -82,7 +84,7 @@ def session(local_aws: LocalAws, tmp_path_factory: pytest.TempPathFactory) -> Se
         "--no-color",
         cwd=work,
     )
-    return Session(deploy, invoke, failure, traces, local_aws)
+    return Session(deploy, invoke, failure, missing, traces, local_aws)
 
 
 def test_deploy_reads_the_example_back_and_prints_its_output(session: Session) -> None:
@@ -109,6 +111,15 @@ def test_a_function_that_raises_is_one_line_and_exit_status_1(session: Session) 
     assert session.failure.err.strip().splitlines() == [
         "python -m cdk_lambda_xray local invoke: function error Unhandled: asked to fail"
     ]
+
+
+def test_invoking_a_function_that_does_not_exist_is_one_line_and_status_1(
+    session: Session,
+) -> None:
+    assert session.missing.code == 1
+    lines = session.missing.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("python -m cdk_lambda_xray local invoke: ")
+    assert "NoSuchFunction" in lines[0] or "not found" in lines[0].lower()
 
 
 def test_traces_show_the_handler_and_its_call_under_the_client(session: Session) -> None:

@@ -100,6 +100,15 @@ def test_invoke_with_a_payload_that_is_not_json(
     assert _one_error_line(capsys).startswith(f"{PROG} invoke: --payload is not JSON: ")
 
 
+def test_invoke_with_a_daemon_address_that_is_not_host_port(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["invoke", "Fn", "--daemon-address", "collector", "--endpoint-url", "http://x:9"]
+    assert cli.main(argv) == cli.BAD_USAGE
+    line = _one_error_line(capsys)
+    assert line == f"{PROG} invoke: --daemon-address is HOST:PORT, not 'collector'"
+
+
 def test_traces_waiting_for_a_handler_that_never_comes_is_status_1(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

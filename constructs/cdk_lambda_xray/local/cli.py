@@ -244,11 +244,14 @@ def _invoke(args: argparse.Namespace) -> int:
     from .flows import invoke_function
     from .runner import emulator_client
     from .settings import local_session
+    from .xray_udp import parse_daemon_address
 
     try:
         event = json.loads(args.payload)
     except ValueError as exc:
         raise UsageError(f"--payload is not JSON: {exc}") from None
+    if args.daemon_address is not None and parse_daemon_address(args.daemon_address) is None:
+        raise UsageError(f"--daemon-address is HOST:PORT, not {args.daemon_address!r}")
     endpoint, daemon = _endpoint(args)
     function = _function_name(args.work_dir, args.function)
     client = emulator_client(local_session(), endpoint)

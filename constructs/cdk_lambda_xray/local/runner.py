@@ -36,6 +36,7 @@ from .deploy import TMP_PREFIX, CdkCli, find_cli_root, missing_node_packages, no
 from .emulator import STATE_PREFIX, MiniStack
 from .flows import FlowContext, FlowSpec, missing_flows
 from .readback import Readback, read_back
+from .report import report, verify_step
 from .settings import bootstrap_target, local_session
 from .steps import Progress, StepFailed, StepRecord, indent, one_line
 from .traceview import Trace
@@ -151,8 +152,6 @@ def emulator_client(session: Any, endpoint_url: str) -> Callable[[str], Any]:
 
 def run_app(options: RunOptions, out: TextIO | None = None) -> RunResult:
     """Run every step; never raises for a failed step (see ``RunResult.ok``)."""
-    from .report import report, verify_step
-
     progress = Progress(out or sys.stdout)
     result = RunResult(steps=progress.records)
     work = options.work_dir.resolve()

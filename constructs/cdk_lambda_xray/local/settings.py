@@ -14,6 +14,7 @@ from typing import Any, Final
 from .._contract import ENV_DAEMON_ADDRESS, ENV_TRACE_ID
 
 __all__ = [
+    "DEFAULT_DAEMON_PORT",
     "FAKE_ACCESS_KEY_ID",
     "FAKE_SECRET_ACCESS_KEY",
     "LOCAL_ACCOUNT",
@@ -36,6 +37,9 @@ FAKE_ACCESS_KEY_ID: Final = "test"
 FAKE_SECRET_ACCESS_KEY: Final = "test"
 #: Every local server (emulator, collector) binds here, on a free port (port 0).
 LOOPBACK_HOST: Final = "127.0.0.1"
+#: The X-Ray daemon's own port: where SDKs and the layer send without
+#: ``AWS_XRAY_DAEMON_ADDRESS`` (``collect``'s default; everything else picks a free port).
+DEFAULT_DAEMON_PORT: Final = 2000
 
 #: Variables of the calling shell that are never passed on to the CDK CLI, the
 #: emulator or the functions it runs: each could steer a call to a real account
