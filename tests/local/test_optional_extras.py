@@ -10,13 +10,18 @@ the extra to install and exit with ``MISSING_EXTRA``.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
+import tomllib
+from pathlib import Path
 
 import pytest
 
-from cdk_lambda_xray.__main__ import MISSING_EXTRA
+from cdk_lambda_xray.__main__ import COMMANDS, EXTRAS, MISSING_EXTRA
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 SCRIPT = textwrap.dedent(
     """
@@ -95,3 +100,17 @@ def test_a_command_needing_jinja2_names_its_extra_in_one_line(
     )
     assert expected in stderr.splitlines()
     assert "Traceback" not in stderr
+
+
+def test_the_extras_the_commands_name_are_the_package_s_extras() -> None:
+    """Each command's extra exists in pyproject.toml and installs the modules it is blamed for;
+    the library's own dependencies include none of them."""
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+    for name, command in COMMANDS.items():
+        assert command.extra in extras, f"{name}: no extra {command.extra!r} in pyproject.toml"
+    for extra, modules in EXTRAS.items():
+        installed = {re.split(r"[<>=!~\[ ]", r, maxsplit=1)[0].lower() for r in extras[extra]}
+        assert installed <= modules, f"[{extra}] installs {installed - modules} not listed"
+    base = {re.split(r"[<>=!~\[ ]", r, maxsplit=1)[0].lower() for r in project["dependencies"]}
+    assert base == {"aws-cdk-lib", "constructs"}
