@@ -12,6 +12,8 @@ notifications handler and the auto-delete-objects provider).
 
 Run ``python app.py`` or ``npx cdk synth``; both work offline. Everything is
 created with ``RemovalPolicy.DESTROY`` so a demo stack tears down cleanly.
+What ``make demo`` does with the deployed stack (its flows, and what each
+flow's trace must show) is in ``demo_flows.py`` next to this file.
 """
 
 from __future__ import annotations
@@ -98,6 +100,7 @@ class ReferenceStack(cdk.Stack):
         table.grant_write_data(notify)
         trace_events(notify).from_sns(topic)
 
+        # demo_flows.py (``make demo``) drives the flows through these outputs.
         outputs = {
             "UploadBucketName": upload_bucket.bucket_name,
             "UploadFunctionName": record_upload.function_name,

@@ -28,9 +28,9 @@ import pytest
 from botocore.config import Config  # type: ignore[import-untyped]
 from botocore.exceptions import ClientError  # type: ignore[import-untyped]
 
+from cdk_lambda_xray.local.appdir import load_flows
 from cdk_lambda_xray.local.client_trace import CLIENT_SEGMENT_NAME, ClientTrace, disconnection
 from cdk_lambda_xray.local.collector import Collector
-from cdk_lambda_xray.local.demo import FLOWS, DemoResult
 from cdk_lambda_xray.local.emulator import MiniStack
 from cdk_lambda_xray.local.lambda_segments import (
     EMULATED_ANNOTATION,
@@ -38,6 +38,7 @@ from cdk_lambda_xray.local.lambda_segments import (
     SERVICE_ORIGIN,
     is_emulated,
 )
+from cdk_lambda_xray.local.runner import RunResult
 from cdk_lambda_xray.local.traceview import Node, Trace, build_traces, render_trace_text
 
 pytestmark = pytest.mark.e2e
@@ -45,6 +46,8 @@ pytestmark = pytest.mark.e2e
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = REPO_ROOT / "tests" / "data" / "xray-segmentdocument-schema-v1.0.0.json"
 LAYER_SOURCE = REPO_ROOT / "layers" / "lambda_xray" / "python"
+#: The reference app's flows (``demo_flows.py`` next to ``app.py``).
+FLOWS = load_flows(REPO_ROOT / "demo_flows.py").flows
 DOWNSTREAM = {
     "upload": ("DynamoDB", "PutItem"),
     "invoke": ("S3", "PutObject"),
@@ -103,7 +106,7 @@ def _assert_connected(trace: Trace, handler: str, downstream: tuple[str, str] | 
 # -- the reference app's demo --------------------------------------------------------
 
 
-def _flow_trace(result: DemoResult, key: str) -> Trace:
+def _flow_trace(result: RunResult, key: str) -> Trace:
     trace = result.flow_traces.get(key)
     assert trace is not None, f"no trace for flow {key!r}"
     return trace
@@ -111,7 +114,7 @@ def _flow_trace(result: DemoResult, key: str) -> Trace:
 
 @pytest.mark.parametrize("key", [s.key for s in FLOWS])
 def test_each_demo_flow_is_one_trace_from_its_client_segment(
-    demo: tuple[DemoResult, str], key: str
+    demo: tuple[RunResult, str], key: str
 ) -> None:
     result, _ = demo
     spec = next(s for s in FLOWS if s.key == key)
@@ -125,7 +128,7 @@ def test_each_demo_flow_is_one_trace_from_its_client_segment(
     assert len(clients) == 1 and clients[0]["trace_id"] == trace.trace_id
 
 
-def test_asynchronous_flows_show_dwell_time_and_one_attempt(demo: tuple[DemoResult, str]) -> None:
+def test_asynchronous_flows_show_dwell_time_and_one_attempt(demo: tuple[RunResult, str]) -> None:
     result, _ = demo
     for key in ("upload", "publish"):
         trace = _flow_trace(result, key)
@@ -139,7 +142,7 @@ def test_asynchronous_flows_show_dwell_time_and_one_attempt(demo: tuple[DemoResu
         )
 
 
-def test_initialization_appears_once_per_cold_function(demo: tuple[DemoResult, str]) -> None:
+def test_initialization_appears_once_per_cold_function(demo: tuple[RunResult, str]) -> None:
     result, _ = demo
     counts = {key: len(_named(_flow_trace(result, key), "Initialization")) for key in DOWNSTREAM}
     counts["failure"] = len(_named(_flow_trace(result, "failure"), "Initialization"))
@@ -147,7 +150,7 @@ def test_initialization_appears_once_per_cold_function(demo: tuple[DemoResult, s
     assert counts == {"upload": 1, "invoke": 1, "publish": 1, "failure": 0}
 
 
-def test_failure_shows_on_the_invocation_and_the_client_call(demo: tuple[DemoResult, str]) -> None:
+def test_failure_shows_on_the_invocation_and_the_client_call(demo: tuple[RunResult, str]) -> None:
     result, _ = demo
     trace = _flow_trace(result, "failure")
     invocation = _named(trace, "Invocation")
@@ -157,7 +160,7 @@ def test_failure_shows_on_the_invocation_and_the_client_call(demo: tuple[DemoRes
     assert lambda_call.operation == "Invoke" and "error" in lambda_call.flags
 
 
-def test_every_lambda_service_document_is_marked_emulated(demo: tuple[DemoResult, str]) -> None:
+def test_every_lambda_service_document_is_marked_emulated(demo: tuple[RunResult, str]) -> None:
     result, _ = demo
     lambda_docs = [
         d
@@ -172,7 +175,7 @@ def test_every_lambda_service_document_is_marked_emulated(demo: tuple[DemoResult
     assert layer_docs and not any(is_emulated(d) for d in layer_docs)
 
 
-def test_trace_view_shows_no_unreceived_parent_for_the_flows(demo: tuple[DemoResult, str]) -> None:
+def test_trace_view_shows_no_unreceived_parent_for_the_flows(demo: tuple[RunResult, str]) -> None:
     result, text = demo
     for spec in FLOWS:
         shown = render_trace_text(_flow_trace(result, spec.key))
@@ -423,7 +426,7 @@ def test_hop_documents_validate_against_the_xray_schema(hops: Hops) -> None:
     assert invalid == {}
 
 
-def test_demo_documents_validate_against_the_xray_schema(demo: tuple[DemoResult, str]) -> None:
+def test_demo_documents_validate_against_the_xray_schema(demo: tuple[RunResult, str]) -> None:
     result, _ = demo
     validator = jsonschema.Draft4Validator(json.loads(SCHEMA_PATH.read_text()))
     emulated = [d for d in result.documents if is_emulated(d)]

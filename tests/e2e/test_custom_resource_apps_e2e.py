@@ -12,8 +12,9 @@ local collector.
   ``auto_delete_objects`` (CDK's Node.js handler, ``@aws-sdk/client-s3``) and a
   custom resource through ``cr.Provider`` (Node.js, ``@aws-sdk/client-lambda``).
 
-One emulator, one collector and one ``cdk bootstrap`` serve both apps; the two
-apps deploy in parallel (all their stacks in one ``cdk deploy --all`` each).
+The session's shared local AWS (``local_aws`` in conftest.py: one emulator, one
+collector, one ``cdk bootstrap``) serves both apps; the two apps deploy in
+parallel (all their stacks in one ``cdk deploy --all`` each).
 """
 
 from __future__ import annotations
@@ -27,16 +28,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3  # type: ignore[import-untyped]
 import pytest
 from botocore.config import Config  # type: ignore[import-untyped]
 
 from cdk_lambda_xray._contract import WRAPPER_HANDLER
-from cdk_lambda_xray.local.collector import Collector
-from cdk_lambda_xray.local.demo import FlowSpec, find_flow_trace, missing_flows
-from cdk_lambda_xray.local.deploy import LOCAL_REGION, CdkCli
-from cdk_lambda_xray.local.emulator import MiniStack
+from cdk_lambda_xray.local.deploy import CdkCli
+from cdk_lambda_xray.local.flows import FlowSpec, find_flow_trace, missing_flows
+from cdk_lambda_xray.local.localaws import LocalAws
 from cdk_lambda_xray.local.readback import Readback, read_back
+from cdk_lambda_xray.local.settings import local_session
 from cdk_lambda_xray.local.traceview import build_traces, render_text
 
 pytestmark = pytest.mark.e2e
@@ -121,9 +121,7 @@ def _in_parallel(jobs: dict[str, Callable[[], None]]) -> None:
 
 
 def _clients(endpoint_url: str) -> Callable[[str], Any]:
-    session = boto3.Session(
-        aws_access_key_id="test", aws_secret_access_key="test", region_name=LOCAL_REGION
-    )
+    session = local_session()
     config = Config(retries={"max_attempts": 2}, connect_timeout=5, read_timeout=60)
 
     def client(service: str) -> Any:
@@ -158,53 +156,45 @@ def _body(client: Callable[[str], Any], table: str, key: str) -> str | None:
 
 
 @pytest.fixture(scope="module")
-def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+def deployment(
+    tmp_path_factory: pytest.TempPathFactory, local_aws: LocalAws
+) -> Iterator[Deployment]:
     started = time.monotonic()
     work = tmp_path_factory.mktemp("custom-resource-apps")
     result = Deployment()
-    with (
-        Collector() as collector,
-        MiniStack(
-            work / "ministack.log",
-            xray_daemon_address=collector.address,
-            node_modules=REPO_ROOT / "node_modules",
-        ) as emulator,
-    ):
-        clis = {
-            app: CdkCli(
-                APPS_DIR / app, work / app, endpoint_url=emulator.endpoint_url, cli_root=REPO_ROOT
-            )
+    collector, endpoint_url = local_aws.collector, local_aws.endpoint_url
+    clis = {
+        app: CdkCli(APPS_DIR / app, work / app, endpoint_url=endpoint_url, cli_root=REPO_ROOT)
+        for app in APPS
+    }
+    _in_parallel(
+        {
+            app: (lambda app=app: _deploy_all(clis[app], APPS[app], result))  # type: ignore[misc]
             for app in APPS
         }
-        result.seconds["bootstrap"] = clis["queue_worker"].bootstrap(timeout=100).seconds
-        _in_parallel(
-            {
-                app: (lambda app=app: _deploy_all(clis[app], APPS[app], result))  # type: ignore[misc]
-                for app in APPS
-            }
-        )
-        client = _clients(emulator.endpoint_url)
-        for app, stacks in APPS.items():
-            for stack in stacks:
-                result.readbacks[stack] = read_back(
-                    clis[app].template(stack),
-                    stack,
-                    session=client.session,  # type: ignore[attr-defined]
-                    endpoint_url=emulator.endpoint_url,
-                )
-        flows_started = time.monotonic()
-        for stack in LOG_STACKS:
-            result.results[stack] = _invoke_reader(client, result.outputs[stack])
-        for stack in QUEUE_STACKS:
-            stored = _run_worker(client, result.outputs[stack], f"job-{stack}")
-            result.results[stack] = {"job": stored[f"job-{stack}"], "seed": stored["seed"]}
-        with contextlib.suppress(TimeoutError):  # the tests say which trace is missing
-            collector.wait_for(
-                lambda docs: not missing_flows(docs, TRACED_FLOWS), timeout=TRACE_TIMEOUT
+    )
+    client = _clients(endpoint_url)
+    for app, stacks in APPS.items():
+        for stack in stacks:
+            result.readbacks[stack] = read_back(
+                clis[app].template(stack),
+                stack,
+                session=client.session,  # type: ignore[attr-defined]
+                endpoint_url=endpoint_url,
             )
-        result.seconds["flows and traces"] = time.monotonic() - flows_started
-        result.documents = collector.documents
-        result.rejects = collector.rejects
+    flows_started = time.monotonic()
+    for stack in LOG_STACKS:
+        result.results[stack] = _invoke_reader(client, result.outputs[stack])
+    for stack in QUEUE_STACKS:
+        stored = _run_worker(client, result.outputs[stack], f"job-{stack}")
+        result.results[stack] = {"job": stored[f"job-{stack}"], "seed": stored["seed"]}
+    with contextlib.suppress(TimeoutError):  # the tests say which trace is missing
+        collector.wait_for(
+            lambda docs: not missing_flows(docs, TRACED_FLOWS), timeout=TRACE_TIMEOUT
+        )
+    result.seconds["flows and traces"] = time.monotonic() - flows_started
+    result.documents = collector.documents
+    result.rejects = collector.rejects
     result.wall_seconds = time.monotonic() - started
     print(render_text(build_traces(result.documents)))  # shown with -s or on failure
     print({k: round(v, 1) for k, v in result.seconds.items()}, round(result.wall_seconds, 1))

@@ -15,12 +15,15 @@ import jsonschema  # type: ignore[import-untyped]
 import pytest
 
 from cdk_lambda_xray._contract import ENV_HANDLER, WRAPPER_HANDLER
-from cdk_lambda_xray.local.demo import FLOWS, DemoResult
+from cdk_lambda_xray.local.appdir import load_flows
+from cdk_lambda_xray.local.runner import RunResult
 from cdk_lambda_xray.local.traceview import Node, Trace
 
 pytestmark = pytest.mark.e2e
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+#: The reference app's flows (``demo_flows.py`` next to ``app.py``).
+FLOWS = load_flows(REPO_ROOT / "demo_flows.py").flows
 #: AWS's published segment document schema (tests/data holds a checked copy).
 SCHEMA_PATH = REPO_ROOT / "tests" / "data" / "xray-segmentdocument-schema-v1.0.0.json"
 #: The whole demo must stay well inside the issue's ~2 minute budget on 2 cores.
@@ -33,7 +36,7 @@ APP_FUNCTIONS = {
 }
 
 
-def _flow(result: DemoResult, key: str) -> Trace:
+def _flow(result: RunResult, key: str) -> Trace:
     trace = result.flow_traces.get(key)
     assert trace is not None, f"no trace for flow {key!r}"
     return trace
@@ -53,19 +56,19 @@ def _calls(node: Node) -> list[tuple[str, str | None, int | None]]:
     ]
 
 
-def test_every_demo_step_succeeded(demo: tuple[DemoResult, str]) -> None:
+def test_every_demo_step_succeeded(demo: tuple[RunResult, str]) -> None:
     result, text = demo
     failed = [f"{s.title}: {s.detail}" for s in result.steps if not s.ok]
     assert not failed, text
     assert "demo OK" in text
 
 
-def test_demo_finishes_within_the_time_budget(demo: tuple[DemoResult, str]) -> None:
+def test_demo_finishes_within_the_time_budget(demo: tuple[RunResult, str]) -> None:
     result, _ = demo
     assert result.wall_seconds < WALL_BUDGET_SECONDS
 
 
-def test_read_back_matches_the_template(demo: tuple[DemoResult, str]) -> None:
+def test_read_back_matches_the_template(demo: tuple[RunResult, str]) -> None:
     result, _ = demo
     assert result.readback is not None
     assert result.readback.differences == []
@@ -73,7 +76,7 @@ def test_read_back_matches_the_template(demo: tuple[DemoResult, str]) -> None:
 
 @pytest.mark.parametrize("handler", sorted(APP_FUNCTIONS))
 def test_deployed_function_is_traced_with_layer_and_redirected_handler(
-    demo: tuple[DemoResult, str], handler: str
+    demo: tuple[RunResult, str], handler: str
 ) -> None:
     result, _ = demo
     assert result.readback is not None
@@ -86,7 +89,7 @@ def test_deployed_function_is_traced_with_layer_and_redirected_handler(
 
 
 def test_s3_upload_trace_has_handler_and_dynamodb_calls_with_status_200(
-    demo: tuple[DemoResult, str],
+    demo: tuple[RunResult, str],
 ) -> None:
     result, _ = demo
     node = _handler_node(_flow(result, "upload"), "record_upload.handler")
@@ -95,34 +98,34 @@ def test_s3_upload_trace_has_handler_and_dynamodb_calls_with_status_200(
     assert ("DynamoDB", "PutItem", 200) in calls
 
 
-def test_synchronous_invoke_trace_has_s3_put_object(demo: tuple[DemoResult, str]) -> None:
+def test_synchronous_invoke_trace_has_s3_put_object(demo: tuple[RunResult, str]) -> None:
     result, _ = demo
     node = _handler_node(_flow(result, "invoke"), "write_object.handler")
     assert ("S3", "PutObject", 200) in _calls(node)
     assert result.invocations["invoke"]["function_error"] is None
 
 
-def test_sns_publish_produces_a_trace_of_the_notify_function(demo: tuple[DemoResult, str]) -> None:
+def test_sns_publish_produces_a_trace_of_the_notify_function(demo: tuple[RunResult, str]) -> None:
     result, _ = demo
     node = _handler_node(_flow(result, "publish"), "notify.handler")
     assert ("DynamoDB", "PutItem", 200) in _calls(node)
 
 
-def test_first_invocation_of_each_function_is_marked_cold(demo: tuple[DemoResult, str]) -> None:
+def test_first_invocation_of_each_function_is_marked_cold(demo: tuple[RunResult, str]) -> None:
     result, _ = demo
     for key in ("upload", "invoke", "publish"):
         assert _flow(result, key).cold_start, key
     assert not _flow(result, "failure").cold_start  # the writer's second, warm invocation
 
 
-def test_failure_flow_shows_fault_and_exception_message(demo: tuple[DemoResult, str]) -> None:
+def test_failure_flow_shows_fault_and_exception_message(demo: tuple[RunResult, str]) -> None:
     result, _ = demo
     node = _handler_node(_flow(result, "failure"), "write_object.handler")
     assert "fault" in node.flags
     assert any("ValueError: requested failure" in m for m in node.exceptions)
 
 
-def test_demo_reports_the_failure_flow(demo: tuple[DemoResult, str]) -> None:
+def test_demo_reports_the_failure_flow(demo: tuple[RunResult, str]) -> None:
     result, text = demo
     assert result.invocations["failure"]["function_error"] == "Unhandled"
     assert "raised as asked: requested failure" in text
@@ -130,7 +133,7 @@ def test_demo_reports_the_failure_flow(demo: tuple[DemoResult, str]) -> None:
 
 
 def test_every_received_document_validates_against_the_xray_schema(
-    demo: tuple[DemoResult, str],
+    demo: tuple[RunResult, str],
 ) -> None:
     result, _ = demo
     validator = jsonschema.Draft4Validator(json.loads(SCHEMA_PATH.read_text()))
@@ -143,7 +146,7 @@ def test_every_received_document_validates_against_the_xray_schema(
     assert invalid == {}
 
 
-def test_collector_counted_no_rejects(demo: tuple[DemoResult, str]) -> None:
+def test_collector_counted_no_rejects(demo: tuple[RunResult, str]) -> None:
     result, _ = demo
     assert result.rejects == 0, result.reject_reasons
 
@@ -162,13 +165,13 @@ def _live_group_members(pgid: int) -> list[str]:
     return live
 
 
-def test_demo_leaves_no_emulator_process_behind(demo: tuple[DemoResult, str]) -> None:
+def test_demo_leaves_no_emulator_process_behind(demo: tuple[RunResult, str]) -> None:
     result, _ = demo
     assert result.emulator_pid is not None
     assert _live_group_members(result.emulator_pid) == []  # MiniStack and its workers
 
 
-def test_demo_writes_the_html_page_with_every_flow(demo: tuple[DemoResult, str]) -> None:
+def test_demo_writes_the_html_page_with_every_flow(demo: tuple[RunResult, str]) -> None:
     result, text = demo
     assert result.html_path is not None and result.html_path.is_file()
     html = result.html_path.read_text()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cdk_lambda_xray.local.demo import DemoResult
+from cdk_lambda_xray.local.runner import RunResult
 from cdk_lambda_xray.local.tracemap import MapNode, TraceMap, map_from_documents
 from cdk_lambda_xray.review.assembly import load_assembly
 from cdk_lambda_xray.review.build import build_model
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.e2e
 STACK = "LambdaXrayReference"
 
 
-def _work(result: DemoResult) -> Path:
+def _work(result: RunResult) -> Path:
     assert result.html_path is not None, "the demo wrote no traces page"
     return result.html_path.parent
 
@@ -41,7 +41,7 @@ def _by_path(trace_map: TraceMap, matcher: Matcher, kind: str) -> dict[str, MapN
 
 
 def test_trace_map_of_the_demo_has_the_flows_services_and_counts(
-    demo: tuple[DemoResult, str],
+    demo: tuple[RunResult, str],
 ) -> None:
     result, _ = demo
     assembly = load_assembly(_work(result) / "cdk.out")
@@ -73,7 +73,7 @@ def test_trace_map_of_the_demo_has_the_flows_services_and_counts(
         assert edge.avg_ms is not None and edge.p95_ms is not None and edge.p95_ms >= 0
 
 
-def test_demo_ends_with_verify_and_it_passes(demo: tuple[DemoResult, str]) -> None:
+def test_demo_ends_with_verify_and_it_passes(demo: tuple[RunResult, str]) -> None:
     result, text = demo
     last = result.steps[-1]
     assert last.title.startswith("verify"), [s.title for s in result.steps]
@@ -85,7 +85,7 @@ def test_demo_ends_with_verify_and_it_passes(demo: tuple[DemoResult, str]) -> No
 
 
 def test_verify_command_on_the_demo_files_and_without_one_flow(
-    demo: tuple[DemoResult, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    demo: tuple[RunResult, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     result, _ = demo
     work = _work(result)

@@ -30,6 +30,7 @@ from typing import Any
 from cdk_lambda_xray.local.cliout import tolerate_closed_output
 from cdk_lambda_xray.local.collector import Collector
 from cdk_lambda_xray.local.docmodel import normalise, safe_text
+from cdk_lambda_xray.local.settings import DEFAULT_DAEMON_PORT, LOOPBACK_HOST
 from cdk_lambda_xray.local.tracefile import append_document
 from cdk_lambda_xray.local.tracepage import write_html
 from cdk_lambda_xray.local.traceview import build_traces, render_text
@@ -62,11 +63,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--host",
-        default="127.0.0.1",
-        help="address to bind (default 127.0.0.1; anything else is reachable by other machines)",
+        default=LOOPBACK_HOST,
+        help=f"address to bind (default {LOOPBACK_HOST}; anything else is reachable by other "
+        "machines)",
     )
     parser.add_argument(
-        "--port", type=_port, default=2000, help="UDP port (default 2000; 0 picks a free one)"
+        "--port",
+        type=_port,
+        default=DEFAULT_DAEMON_PORT,
+        help=f"UDP port (default {DEFAULT_DAEMON_PORT}; 0 picks a free one)",
     )
     parser.add_argument("--output", type=Path, help="append every document to this JSON-lines file")
     parser.add_argument("--html", type=Path, help="write the trace page here when stopping")

@@ -6,8 +6,9 @@ group also ends when the calling process dies without stopping it, even by
 SIGKILL (:class:`~cdk_lambda_xray.local.lifeline.Lifeline`). Each command runs:
 
 - a fresh ``CDK_HOME`` per runner (the CLI caches account lookups there),
-- fake credentials, region ``us-east-1`` and ``AWS_ENDPOINT_URL`` pointing at
-  the emulator, so nothing can reach a real account,
+- fake credentials, the local region and ``AWS_ENDPOINT_URL`` pointing at the
+  emulator, without the variables :data:`~.settings.SCRUBBED_ENV` names, so
+  nothing can reach a real account,
 - notices, telemetry and version reporting off,
 - its own ``--output`` directory, so a user's ``cdk.out`` is left alone,
 - the interpreter running this code first on ``PATH``, so an app whose
@@ -36,24 +37,7 @@ from cdk_lambda_xray.local.lifeline import Lifeline
 
 from .cdk_sdk_clients import pinned_sdk_packages
 from .missing_sdk import diagnose_missing_sdk_in_files
-
-LOCAL_ACCOUNT = "000000000000"
-LOCAL_REGION = "us-east-1"
-
-#: Variables of the calling shell that must not steer a local deploy elsewhere.
-_SCRUBBED_ENV = (
-    "AWS_PROFILE",
-    "AWS_DEFAULT_PROFILE",
-    "AWS_SESSION_TOKEN",
-    "AWS_SECURITY_TOKEN",
-    "AWS_CONFIG_FILE",
-    "AWS_SHARED_CREDENTIALS_FILE",
-    "AWS_ROLE_ARN",
-    "AWS_WEB_IDENTITY_TOKEN_FILE",
-    "CDK_DEFAULT_ACCOUNT",
-    "CDK_DEFAULT_REGION",
-)
-
+from .settings import bootstrap_target, credentials_env, no_proxy, scrubbed
 
 #: Prefix of each command's temporary directory in the work directory.
 TMP_PREFIX = ".cdk-tmp-"
@@ -149,7 +133,7 @@ class CdkCli:
 
     def environment(self, tmp_dir: Path | None = None) -> dict[str, str]:
         """The CLI's environment: fake credentials, the emulator endpoint, no telemetry."""
-        env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
+        env = scrubbed(os.environ)
         if tmp_dir is not None:
             env.update({"TMPDIR": str(tmp_dir), "TMP": str(tmp_dir), "TEMP": str(tmp_dir)})
         python_bin = str(Path(sys.executable).parent)
@@ -157,15 +141,11 @@ class CdkCli:
             {
                 "PATH": os.pathsep.join([python_bin, env.get("PATH", "")]),
                 "CDK_HOME": str(self.cdk_home),
-                "AWS_ENDPOINT_URL": self.endpoint_url,
-                "AWS_ACCESS_KEY_ID": "test",
-                "AWS_SECRET_ACCESS_KEY": "test",
-                "AWS_REGION": LOCAL_REGION,
-                "AWS_DEFAULT_REGION": LOCAL_REGION,
+                **credentials_env(self.endpoint_url),
                 "CDK_DISABLE_CLI_TELEMETRY": "true",
                 "CDK_DISABLE_VERSION_CHECK": "true",
                 "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
-                "NO_PROXY": ",".join(filter(None, [env.get("NO_PROXY"), "127.0.0.1,localhost"])),
+                "NO_PROXY": no_proxy(env.get("NO_PROXY", "")),
                 "CI": "true",
             }
         )
@@ -235,9 +215,10 @@ class CdkCli:
                 lifeline.release()
 
     def bootstrap(self, *, timeout: float = 180) -> CdkRun:
-        """``cdk bootstrap aws://000000000000/us-east-1``."""
-        target = f"aws://{LOCAL_ACCOUNT}/{LOCAL_REGION}"
-        return self.run(["bootstrap", target], timeout=timeout, log_name="cdk-bootstrap")
+        """``cdk bootstrap aws://ACCOUNT/REGION`` (:func:`~.settings.bootstrap_target`)."""
+        return self.run(
+            ["bootstrap", bootstrap_target()], timeout=timeout, log_name="cdk-bootstrap"
+        )
 
     def deploy(self, stack: str, *, timeout: float = 300) -> tuple[CdkRun, dict[str, str]]:
         """``cdk deploy <stack>``; returns the run and the stack's outputs."""

@@ -39,8 +39,16 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Self
 
-from .._contract import ENV_DAEMON_ADDRESS, ENV_TRACE_ID
+from .._contract import ENV_DAEMON_ADDRESS
 from .lifeline import Lifeline
+from .settings import (
+    LOCAL_ACCOUNT,
+    LOCAL_REGION,
+    LOOPBACK_HOST,
+    credentials_env,
+    no_proxy,
+    scrubbed,
+)
 
 HEALTH_PATH = "/_ministack/health"
 #: Prefix of the emulator's state directory, created next to its log.
@@ -48,38 +56,12 @@ STATE_PREFIX = ".ministack-"
 #: Runs MiniStack's own entry point after one documented addition (see that module).
 BOOT_MODULE = "cdk_lambda_xray.local._ministack_boot"
 
-#: Variables of the calling process that must not leak into the emulator or
-#: the functions it runs (they would point boto3 or the layer elsewhere).
-_SCRUBBED_ENV = (
-    "AWS_PROFILE",
-    "AWS_DEFAULT_PROFILE",
-    "AWS_SESSION_TOKEN",
-    "AWS_SECURITY_TOKEN",
-    "AWS_CONFIG_FILE",
-    "AWS_SHARED_CREDENTIALS_FILE",
-    "AWS_ENDPOINT_URL",
-    ENV_DAEMON_ADDRESS,
-    ENV_TRACE_ID,
-    "PYTHONPATH",
-    "SERVICES",
-    "LAMBDA_EXECUTOR",
-    "S3_PERSIST",
-    "LOCALSTACK_PERSISTENCE",
-)
-
-
-def _no_proxy(current: str) -> str:
-    """``NO_PROXY`` extended so loopback calls never go through a proxy."""
-    hosts = [h for h in current.split(",") if h]
-    hosts += [h for h in ("127.0.0.1", "localhost") if h not in hosts]
-    return ",".join(hosts)
-
 
 class EmulatorError(RuntimeError):
     """MiniStack did not start, or stopped unexpectedly; the message has its log tail."""
 
 
-def free_tcp_port(host: str = "127.0.0.1") -> int:
+def free_tcp_port(host: str = LOOPBACK_HOST) -> int:
     """A TCP port that was free a moment ago (bind to port 0, read it, close)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
@@ -136,7 +118,7 @@ class MiniStack:
         """``http://127.0.0.1:PORT`` (the value for ``AWS_ENDPOINT_URL``)."""
         if not self.port:
             raise RuntimeError("MiniStack not started")
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{LOOPBACK_HOST}:{self.port}"
 
     @property
     def pid(self) -> int | None:
@@ -147,26 +129,22 @@ class MiniStack:
         """The environment MiniStack (and so every function it runs) starts with."""
         assert self._workdir is not None
         work = self._workdir
-        env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
+        env = scrubbed(os.environ)
         env.update(
             {
                 "GATEWAY_PORT": str(self.port),
-                "BIND_HOST": "127.0.0.1",
+                "BIND_HOST": LOOPBACK_HOST,
                 "MINISTACK_HOST": "localhost",
-                "MINISTACK_REGION": "us-east-1",
-                "MINISTACK_ACCOUNT_ID": "000000000000",
-                "AWS_ACCESS_KEY_ID": "test",
-                "AWS_SECRET_ACCESS_KEY": "test",
-                "AWS_DEFAULT_REGION": "us-east-1",
-                "AWS_REGION": "us-east-1",
-                "AWS_ENDPOINT_URL": f"http://127.0.0.1:{self.port}",
+                "MINISTACK_REGION": LOCAL_REGION,
+                "MINISTACK_ACCOUNT_ID": LOCAL_ACCOUNT,
+                **credentials_env(f"http://{LOOPBACK_HOST}:{self.port}"),
                 # Pid file, S3 data and worker temp dirs stay in this run's own directory.
                 "TMPDIR": str(work),
                 "S3_DATA_DIR": str(work / "s3"),
                 "S3_PERSIST": "0",
                 "PYTHONUNBUFFERED": "1",
-                "NO_PROXY": _no_proxy(env.get("NO_PROXY", "")),
-                "no_proxy": _no_proxy(env.get("no_proxy", "")),
+                "NO_PROXY": no_proxy(env.get("NO_PROXY", "")),
+                "no_proxy": no_proxy(env.get("no_proxy", "")),
                 "PYTHONDONTWRITEBYTECODE": "1",
             }
         )

@@ -20,6 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .settings import LOCAL_REGION
+
 _UNRESOLVED = object()
 
 
@@ -173,7 +175,7 @@ def read_back(
         config = lam.get_function_configuration(FunctionName=physical[logical])
         configs[logical] = config
         arns[logical] = config["FunctionArn"]
-    resolver = _Resolver(physical, arns, session.region_name or "us-east-1")
+    resolver = _Resolver(physical, arns, session.region_name or LOCAL_REGION)
 
     for logical, props in functions:
         if logical in configs:
