@@ -68,7 +68,7 @@ def test_header_with_spaces_is_accepted(collector: Collector) -> None:
         (HEADER + b"{broken", "body is not JSON"),
         (HEADER + b"[1, 2]", "not a JSON object"),
         (HEADER + b'{"name": "x"}', "no id or trace_id"),
-        (HEADER + b"T1SCgkKBw==", "OpenTelemetry"),
+        (HEADER + b"T1SCgkKBw==", "OTLP payload not decodable"),
     ],
 )
 def test_bad_datagrams_are_counted_with_a_reason(

@@ -84,3 +84,47 @@ def test_collect_reports_a_port_in_use() -> None:
         )
     assert result.returncode == 1
     assert f"cannot listen on udp 127.0.0.1:{port}" in result.stderr
+
+
+def test_collect_shows_otlp_spans_and_says_how_many_came_that_way(tmp_path: Path) -> None:
+    # A sampled span as the Lambda OTLP exporters send it, built by the real protobuf classes.
+    import base64
+
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+
+    request = ExportTraceServiceRequest()
+    resource_spans = request.resource_spans.add()
+    span = resource_spans.scope_spans.add().spans.add()
+    span.trace_id = bytes.fromhex("6743a2b10123456789abcdef01234567")
+    span.span_id = bytes.fromhex("b" * 16)
+    span.parent_span_id = bytes.fromhex("f" * 16)
+    span.name = "S3.GetObject"
+    span.start_time_unix_nano, span.end_time_unix_nano = 1_000_000_000, 1_125_000_000
+    for key, value in (("rpc.system", "aws-api"), ("rpc.service", "S3"), ("rpc.method", "Get")):
+        attribute = span.attributes.add(key=key)
+        attribute.value.string_value = value
+    payload = base64.b64encode(request.SerializeToString())
+    output = tmp_path / "docs.jsonl"
+    proc, port = _start(tmp_path, "--output", str(output), "--no-color")
+    try:
+        _send(port, HEADER + b"T1S" + payload)
+        _send(port, HEADER + b"T1U" + payload)
+        deadline = time.monotonic() + 10
+        while not output.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.2)  # the unsampled datagram
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0
+    assert "S3 Get  125.0 ms" in out
+    assert (
+        "1 documents in 1 traces (1 from OTLP spans, 1 unsampled OTLP spans counted), 0 rejected"
+        in out
+    )
+    saved = json.loads(output.read_text())
+    assert (saved["name"], saved["namespace"], saved["aws"]) == ("S3", "aws", {"operation": "Get"})

@@ -8,6 +8,7 @@ a valid document, and the counts add up to what was sent.
 
 from __future__ import annotations
 
+import base64
 import json
 import random
 import socket
@@ -35,12 +36,14 @@ from cdk_lambda_xray.local.collector import (
     NO_HEADER,
     NO_IDS,
     NOT_AN_OBJECT,
-    OTLP,
+    OTLP_NOT_DECODABLE,
     REJECT_KINDS,
     TOO_LARGE,
     Collector,
     DatagramRejected,
+    Received,
     parse_datagram,
+    read_datagram,
 )
 
 HEADER = b'{"format":"json","version":1}\n'
@@ -63,7 +66,11 @@ STRUCTURED: list[tuple[bytes, str]] = [
     (b'{"format":"json","version":true}\n{}', BAD_HEADER),
     (b"\xff\xfe\n{}", BAD_HEADER),
     (b"no newline at all", NO_HEADER),
-    (HEADER + b"T1U" + bytes(range(256)), OTLP),
+    (HEADER + b"T1U" + bytes(range(256)), OTLP_NOT_DECODABLE),
+    (HEADER + b"T1S" + b"not base64!", OTLP_NOT_DECODABLE),
+    (HEADER + b"T1S" + base64.b64encode(b"\x0a\xff\xff\xff"), OTLP_NOT_DECODABLE),  # cut short
+    (HEADER + b"T1S" + base64.b64encode(b"\x0b"), OTLP_NOT_DECODABLE),  # a group: not OTLP
+    (HEADER + b"T1S" + base64.b64encode(b"\x0a\x05" + b"\x12\x03\x12\x01\xff"), OTLP_NOT_DECODABLE),
     (HEADER + b'{"name": "caf\xe9"}', BODY_NOT_UTF8),
     (HEADER + b'{"name": "\xed\xa0\x80"}', BODY_NOT_UTF8),  # an encoded surrogate
     (HEADER + b"9" * 5_000, BODY_NOT_JSON),  # past Python's integer digit limit
@@ -172,13 +179,13 @@ def test_random_garbage_never_stops_the_collector(collector: Collector) -> None:
 def test_an_unexpected_failure_is_counted_and_receiving_goes_on(
     collector: Collector, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(data: bytes, *, truncated: bool = False) -> dict[str, Any]:
+    def broken(data: bytes, *, truncated: bool = False) -> Received:
         if data == b"boom":
             raise MemoryError
-        return parse_datagram(data, truncated=truncated)
+        return read_datagram(data, truncated=truncated)
 
     # Stands in for a failure no datagram can cause today (the parser is total).
-    monkeypatch.setattr(collector_module, "parse_datagram", broken)
+    monkeypatch.setattr(collector_module, "read_datagram", broken)
     _send_all(collector, [b"boom"])
     _wait_total(collector, 1)
     assert collector.reject_counts == {INTERNAL: 1}

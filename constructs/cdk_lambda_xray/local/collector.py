@@ -1,11 +1,16 @@
 """A local stand-in for the X-Ray daemon: receives segment documents over UDP and keeps them.
 
-The wire format is the daemon's: one datagram per document, the header line
-``{"format": "json", "version": 1}``, a newline, then one JSON document. Every
-datagram is either kept (a JSON object with string ``id`` and ``trace_id``) or
-counted in :attr:`Collector.rejects`, by reason in :attr:`Collector.reject_counts`
-(one of :data:`REJECT_KINDS`) and with its detail in
-:attr:`Collector.reject_reasons`. Nothing a sender can put in a datagram stops
+The wire format is the daemon's: the header line ``{"format": "json",
+"version": 1}``, a newline, then either one JSON segment document or, as the
+Lambda OTLP exporters send, ``T1S``/``T1U`` and base64 of an OTLP
+``ExportTraceServiceRequest``. Sampled OTLP spans (``T1S``) are kept as the
+segment documents the X-Ray format would have sent (:mod:`.otlp_documents`),
+so both formats look the same downstream; unsampled ones (``T1U``, sent for
+Application Signals' metrics, never shown as traces by X-Ray) are only
+counted in :attr:`Collector.unsampled_spans`. Every datagram is either kept
+or counted in :attr:`Collector.rejects`, by reason in
+:attr:`Collector.reject_counts` (one of :data:`REJECT_KINDS`) and with its
+detail in :attr:`Collector.reject_reasons`. Nothing a sender can put in a datagram stops
 the receiving thread: parsing is bounded (:mod:`.jsonlimits`) and any
 unexpected failure is itself counted (``internal error``).
 
@@ -25,11 +30,14 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
 
 from cdk_lambda_xray.local.docmodel import safe_text
 from cdk_lambda_xray.local.jsonlimits import JsonRejected, loads_bounded
+from cdk_lambda_xray.local.otlp_documents import span_document
+from cdk_lambda_xray.local.otlp_wire import OtlpRejected, read_spans
 
 #: The daemon reads at most this many bytes per datagram (64 KiB).
 MAX_DATAGRAM = 65_536
@@ -40,7 +48,8 @@ EMPTY = "empty datagram"
 TOO_LARGE = "datagram over 64 KiB"
 NO_HEADER = "no header line"
 BAD_HEADER = "bad header"
-OTLP = "OpenTelemetry span (not a segment document)"
+OTLP_NOT_DECODABLE = "OTLP payload not decodable"
+OTLP_NO_IDS = "OTLP span has no valid trace or span id"
 BODY_NOT_UTF8 = "body is not UTF-8"
 BODY_TOO_DEEP = "body nests too deeply"
 BODY_NOT_JSON = "body is not JSON"
@@ -53,7 +62,8 @@ REJECT_KINDS = (
     TOO_LARGE,
     NO_HEADER,
     BAD_HEADER,
-    OTLP,
+    OTLP_NOT_DECODABLE,
+    OTLP_NO_IDS,
     BODY_NOT_UTF8,
     BODY_TOO_DEEP,
     BODY_NOT_JSON,
@@ -93,6 +103,8 @@ class Collector:
         self._documents: list[dict[str, Any]] = []
         self._reject_counts: dict[str, int] = {}
         self._reject_reasons: list[str] = []
+        self._otlp_spans = 0
+        self._unsampled_spans = 0
         self.callback_errors = 0
 
     # -- lifecycle -------------------------------------------------------------
@@ -184,9 +196,23 @@ class Collector:
         with self._cond:
             return list(self._reject_reasons)
 
-    def clear(self) -> None:
-        """Forget every document and reject seen so far."""
+    @property
+    def otlp_spans(self) -> int:
+        """How many sampled OTLP spans (``T1S``) were received and kept as documents."""
         with self._cond:
+            return self._otlp_spans
+
+    @property
+    def unsampled_spans(self) -> int:
+        """How many unsampled OTLP spans (``T1U``) were received (counted, never kept)."""
+        with self._cond:
+            return self._unsampled_spans
+
+    def clear(self) -> None:
+        """Forget every document, span count and reject seen so far."""
+        with self._cond:
+            self._otlp_spans = 0
+            self._unsampled_spans = 0
             self._documents.clear()
             self._reject_counts.clear()
             self._reject_reasons.clear()
@@ -238,18 +264,24 @@ class Collector:
 
     def _accept(self, data: bytes, *, truncated: bool = False) -> None:
         try:
-            document = parse_datagram(data, truncated=truncated)
+            received = read_datagram(data, truncated=truncated)
         except DatagramRejected as rejected:
             self._reject(rejected.kind, str(rejected))
             return
         with self._cond:
-            self._documents.append(document)
+            self._documents.extend(received.documents)
+            if received.otlp:
+                self._otlp_spans += len(received.documents)
+            self._unsampled_spans += received.unsampled_spans
             self._cond.notify_all()
+        for _ in range(received.spans_without_ids):
+            self._reject(OTLP_NO_IDS, OTLP_NO_IDS)
         if self._on_document is not None:
-            try:
-                self._on_document(document)
-            except Exception:
-                self.callback_errors += 1
+            for document in received.documents:
+                try:
+                    self._on_document(document)
+                except Exception:
+                    self.callback_errors += 1
 
     def _reject(self, kind: str, reason: str) -> None:
         with self._cond:
@@ -267,13 +299,58 @@ class DatagramRejected(ValueError):
         self.kind = kind
 
 
+@dataclass(frozen=True)
+class Received:
+    """What one datagram brought: the documents to keep and the spans only counted."""
+
+    documents: list[dict[str, Any]]
+    #: Whether the documents came from OTLP spans (``T1S``).
+    otlp: bool = False
+    #: Spans of a ``T1U`` datagram (unsampled: counted, not kept).
+    unsampled_spans: int = 0
+    #: ``T1S`` spans left out because their ids are not valid.
+    spans_without_ids: int = 0
+
+
+def read_datagram(data: bytes, *, truncated: bool = False) -> Received:
+    """The documents in one daemon datagram, either format; raises :class:`DatagramRejected`.
+
+    A ``T1S`` datagram yields one document per span with valid ids (the others
+    are counted in :attr:`Received.spans_without_ids`); a ``T1U`` datagram
+    yields none and counts its spans.
+    """
+    body = _body(data, truncated=truncated)
+    prefix = body[:3]
+    if prefix not in (b"T1S", b"T1U"):
+        return Received([_json_document(body)])
+    try:
+        spans = read_spans(body[3:])
+    except OtlpRejected as exc:
+        raise DatagramRejected(OTLP_NOT_DECODABLE, str(exc)) from None
+    if prefix == b"T1U":
+        return Received([], otlp=True, unsampled_spans=len(spans))
+    documents = [doc for doc in map(span_document, spans) if doc is not None]
+    return Received(documents, otlp=True, spans_without_ids=len(spans) - len(documents))
+
+
 def parse_datagram(data: bytes, *, truncated: bool = False) -> dict[str, Any]:
-    """The segment document in one daemon datagram; raises :class:`DatagramRejected`.
+    """The segment document in one X-Ray format datagram; raises :class:`DatagramRejected`.
+
+    An OTLP datagram is rejected here as :data:`OTLP_NOT_DECODABLE`: use
+    :func:`read_datagram` for both formats.
 
     ``truncated`` says the datagram was longer than :data:`MAX_DATAGRAM` (the
     socket cut it). The detail of a rejection never quotes more than 40 bytes
     of the datagram, and quotes them escaped.
     """
+    body = _body(data, truncated=truncated)
+    if body[:3] in (b"T1S", b"T1U"):
+        raise DatagramRejected(OTLP_NOT_DECODABLE, "an OTLP datagram (read_datagram reads it)")
+    return _json_document(body)
+
+
+def _body(data: bytes, *, truncated: bool) -> bytes:
+    """The datagram after its daemon header line."""
     if truncated or len(data) > MAX_DATAGRAM:
         raise DatagramRejected(TOO_LARGE)
     if not data:
@@ -287,8 +364,10 @@ def parse_datagram(data: bytes, *, truncated: bool = False) -> dict[str, Any]:
         header = None
     if not _is_daemon_header(header):
         raise DatagramRejected(BAD_HEADER, f"{header_bytes[:40]!r}")
-    if body[:3] in (b"T1S", b"T1U"):
-        raise DatagramRejected(OTLP)
+    return body
+
+
+def _json_document(body: bytes) -> dict[str, Any]:
     try:
         document = loads_bounded(body)
     except JsonRejected as exc:

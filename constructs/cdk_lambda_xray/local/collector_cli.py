@@ -1,5 +1,8 @@
 """``python -m cdk_lambda_xray collect``: a local X-Ray daemon stand-in for development.
 
+It reads both wire formats the Lambda tracers send to the daemon address: X-Ray
+segment documents and OTLP spans (``T1S``/``T1U``, see :mod:`.collector`).
+
 Listens on UDP (default ``127.0.0.1:2000``, the address the X-Ray SDKs and this
 project's layer use when ``AWS_XRAY_DAEMON_ADDRESS`` is unset), prints one line
 per received document, and on Ctrl-C / SIGTERM (or after ``--duration``)
@@ -128,6 +131,16 @@ def _rejected(collector: Collector) -> str:
     return f"{collector.rejects} rejected ({by_kind})"
 
 
+def _from_otlp(collector: Collector) -> str:
+    """`` (N from OTLP spans, M unsampled spans counted)`` when any OTLP datagram arrived."""
+    parts = []
+    if collector.otlp_spans:
+        parts.append(f"{collector.otlp_spans} from OTLP spans")
+    if collector.unsampled_spans:
+        parts.append(f"{collector.unsampled_spans} unsampled OTLP spans counted")
+    return f" ({', '.join(parts)})" if parts else ""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the collector until interrupted; returns the exit status (see the module)."""
     args = _parser().parse_args(argv)
@@ -193,7 +206,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     def summary() -> int:
         print()
         print(render_text(traces, color=color))
-        print(f"\n{len(documents)} documents in {len(traces)} traces, {_rejected(collector)}")
+        print(
+            f"\n{len(documents)} documents in {len(traces)} traces{_from_otlp(collector)}, "
+            f"{_rejected(collector)}"
+        )
         if collector.callback_errors:
             target = f"to {safe_text(str(args.output))} " if args.output is not None else ""
             print(f"{collector.callback_errors} documents could not be written {target}or printed")
