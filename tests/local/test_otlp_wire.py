@@ -324,3 +324,31 @@ def test_the_collector_keeps_sampled_spans_counts_unsampled_and_names_bad_ones(
     assert sorted(doc["name"] for doc in docs) == ["a", "b"]
     assert (collector.otlp_spans, collector.unsampled_spans) == (2, 2)
     assert collector.reject_counts == {OTLP_NO_IDS: 1, OTLP_NOT_DECODABLE: 1}
+
+
+def test_the_demo_checks_that_an_otlp_flow_arrived_as_otlp(collector: Collector) -> None:
+    from cdk_lambda_xray.local.flows import FlowSpec
+    from cdk_lambda_xray.local.runner import _check_wire_formats
+    from cdk_lambda_xray.local.steps import StepFailed
+
+    handler = _span("1111222233334444", "53995c3f42cd8ad8", name="notify.handler", kind=2)
+    lambda_resource = {"service.name": "notify", "cloud.platform": "aws_lambda"}
+    as_json = {
+        "name": "## write_object.handler",
+        "id": "2222333344445555",
+        "trace_id": "1-5759e988-bd862e3fe1be46a994272793",
+        "start_time": 1.0,
+        "end_time": 2.0,
+    }
+    _send(
+        collector,
+        _datagram(b"T1S", _request([handler], lambda_resource)),
+        HEADER + json.dumps(as_json).encode(),
+    )
+    docs = collector.wait_for(lambda d: len(d) == 2, timeout=5)
+    assert [collector.came_as_otlp(d) for d in docs if d["name"] == "## notify.handler"] == [True]
+    publish = FlowSpec("publish", "SNS publish", "notify.handler", wire_format="otlp")
+    invoke = FlowSpec("invoke", "invoke", "write_object.handler", wire_format="otlp")
+    assert _check_wire_formats(collector, [publish]) == "publish: 1 x ## notify.handler as OTLP"
+    with pytest.raises(StepFailed, match=r"write_object\.handler did not arrive as OTLP"):
+        _check_wire_formats(collector, [publish, invoke])

@@ -104,6 +104,7 @@ class Collector:
         self._reject_counts: dict[str, int] = {}
         self._reject_reasons: list[str] = []
         self._otlp_spans = 0
+        self._otlp_ids: set[str] = set()
         self._unsampled_spans = 0
         self.callback_errors = 0
 
@@ -202,6 +203,11 @@ class Collector:
         with self._cond:
             return self._otlp_spans
 
+    def came_as_otlp(self, document: dict[str, Any]) -> bool:
+        """Whether ``document`` was kept for an OTLP span (rather than sent as a document)."""
+        with self._cond:
+            return document.get("id") in self._otlp_ids
+
     @property
     def unsampled_spans(self) -> int:
         """How many unsampled OTLP spans (``T1U``) were received (counted, never kept)."""
@@ -212,6 +218,7 @@ class Collector:
         """Forget every document, span count and reject seen so far."""
         with self._cond:
             self._otlp_spans = 0
+            self._otlp_ids.clear()
             self._unsampled_spans = 0
             self._documents.clear()
             self._reject_counts.clear()
@@ -272,6 +279,7 @@ class Collector:
             self._documents.extend(received.documents)
             if received.otlp:
                 self._otlp_spans += len(received.documents)
+                self._otlp_ids.update(doc["id"] for doc in received.documents)
             self._unsampled_spans += received.unsampled_spans
             self._cond.notify_all()
         for _ in range(received.spans_without_ids):

@@ -75,6 +75,9 @@ class FlowSpec:
     fault_message: str | None = None
     #: What the flow does (``None``: the trace comes from elsewhere, e.g. deploy time).
     action: FlowAction | None = field(default=None, compare=False)
+    #: The wire format the flow's function sends: ``"xray"`` or ``"otlp"`` (a function
+    #: traced with ``trace_format=TraceFormat.OTLP``); the demo checks its spans came so.
+    wire_format: str = "xray"
 
     @property
     def root_name(self) -> str:

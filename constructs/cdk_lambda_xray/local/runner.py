@@ -24,7 +24,7 @@ import contextlib
 import shutil
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -311,7 +311,11 @@ def _deploy_and_run(
                 f"after {options.trace_timeout:g}s no complete trace for: "
                 + "; ".join(f"{s.title} (## {s.handler}: {s.expectation()})" for s in missing)
             ) from None
-        step.detail = f"{len(collector.documents)} documents"
+        step.detail = f"{len(collector.documents)} documents{_otlp_share(collector)}"
+    if any(spec.wire_format == "otlp" for spec in flows):
+        otlp_step = progress.step("check the OTLP flows sent OTLP")
+        with contextlib.suppress(Exception), otlp_step as step:
+            step.detail = _check_wire_formats(collector, flows)
     rejects_step = progress.step("check the collector rejected nothing")
     with contextlib.suppress(Exception), rejects_step as step:
         if collector.rejects:
@@ -320,6 +324,27 @@ def _deploy_and_run(
                 + "; ".join(sorted(set(collector.reject_reasons)))
             )
         step.detail = "0 rejects"
+
+
+def _otlp_share(collector: Collector) -> str:
+    return f" ({collector.otlp_spans} from OTLP spans)" if collector.otlp_spans else ""
+
+
+def _check_wire_formats(collector: Collector, flows: Sequence[FlowSpec]) -> str:
+    """Each ``wire_format="otlp"`` flow's handler arrived as OTLP spans; raises StepFailed."""
+    documents = collector.documents
+    checked = []
+    for spec in flows:
+        if spec.wire_format != "otlp":
+            continue
+        roots = [d for d in documents if d.get("name") == spec.root_name]
+        if not roots or not all(collector.came_as_otlp(d) for d in roots):
+            raise StepFailed(
+                f"{spec.title}: {spec.root_name} did not arrive as OTLP spans "
+                "(is the function traced with trace_format=TraceFormat.OTLP?)"
+            )
+        checked.append(f"{spec.key}: {len(roots)} x {spec.root_name} as OTLP")
+    return "; ".join(checked)
 
 
 def _traced(trace: ClientTrace, client: Callable[[str], Any]) -> Callable[[str], Any]:
