@@ -1,7 +1,10 @@
-"""Traced event wiring: one call per source, checked in the synthesized template.
+"""The deprecated facade ``trace_events(fn).from_*``: same resources, same checks, one warning.
 
 One app wires every kind of source to a ``TracedFunction`` and is synthesized
 once (module fixture); the error cases build small fresh stacks and never synth.
+The facade is built on the event sources of ``event_sources``
+(tests/unit/test_event_sources.py); here it must still make what it made, refuse
+what it refused with the same messages, and say once that it is deprecated.
 """
 
 from __future__ import annotations
@@ -27,6 +30,10 @@ from cdk_lambda_xray.events import TracedEvents, trace_events
 from cdk_lambda_xray.function import TracedFunction
 
 Match = assertions.Match
+
+#: Every test here uses the deprecated facade on purpose; the warning itself is
+#: asserted by the tests at the end of this file.
+pytestmark = pytest.mark.filterwarnings("ignore:trace_events\\(\\)/TracedEvents:DeprecationWarning")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NOT_TRACED_WARNING = "eventTargetNotTraced"
 
