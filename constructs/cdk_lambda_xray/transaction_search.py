@@ -102,7 +102,7 @@ class TransactionSearch(Construct):
         self.config = xray.CfnTransactionSearchConfig(
             self, "Config", indexing_percentage=indexing_percentage
         )
-        self.config.add_dependency(self.resource_policy)
+        self.config.node.add_dependency(self.resource_policy)
         self._indexing_percentage = indexing_percentage
 
     @property
