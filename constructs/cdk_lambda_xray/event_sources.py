@@ -31,7 +31,7 @@ the function, so it runs in ``bind``, which CDK calls from
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import jsii
 from aws_cdk import aws_dynamodb as dynamodb
@@ -71,9 +71,44 @@ __all__ = [
 
 _FUNCTION = i.interface(lambda_.IFunction, "pass a TracedFunction or another aws_lambda.IFunction")
 
+#: aws-cdk-lib's event source class a traced one delegates to.
+S = TypeVar("S", bound=lambda_.IEventSource)
+#: aws-cdk-lib's event sources that create an event source mapping.
+M = TypeVar("M", sources.SqsEventSource, sources.DynamoEventSource, sources.KinesisEventSource)
+
+
+class _Delegating(Generic[S]):
+    """What every traced event source does: watch the function's tracing, then CDK's bind."""
+
+    _source: S
+
+    @property
+    def event_source(self) -> S:
+        """The aws-cdk-lib event source this delegates to."""
+        return self._source
+
+    def bind(self, target: lambda_.IFunction) -> None:
+        """Called by ``target.add_event_source(self)``."""
+        watch_tracing(target, SOURCES)
+        self._source.bind(target)
+
+
+class _Mapping(_Delegating[M]):
+    """A source read through an event source mapping (SQS, DynamoDB, Kinesis)."""
+
+    @property
+    def event_source_mapping_id(self) -> str:
+        """The mapping's id (only once bound: CDK raises before)."""
+        return self._source.event_source_mapping_id
+
+    @property
+    def event_source_mapping_arn(self) -> str:
+        """The mapping's ARN (only once bound: CDK raises before)."""
+        return self._source.event_source_mapping_arn
+
 
 @jsii.implements(lambda_.IEventSource)
-class TracedSqsEventSource:
+class TracedSqsEventSource(_Mapping[sources.SqsEventSource]):
     """``aws_lambda_event_sources.SqsEventSource`` plus the visibility-timeout check.
 
     Lambda links the producer's trace (the message's ``AWSTraceHeader``) to the
@@ -106,30 +141,14 @@ class TracedSqsEventSource:
         """The queue polled."""
         return self._queue
 
-    @property
-    def event_source(self) -> sources.SqsEventSource:
-        """The aws-cdk-lib event source this delegates to."""
-        return self._source
-
-    @property
-    def event_source_mapping_id(self) -> str:
-        """The mapping's id (only once bound: CDK raises before)."""
-        return self._source.event_source_mapping_id
-
-    @property
-    def event_source_mapping_arn(self) -> str:
-        """The mapping's ARN (only once bound: CDK raises before)."""
-        return self._source.event_source_mapping_arn
-
     def bind(self, target: lambda_.IFunction) -> None:
         """Called by ``target.add_event_source(self)``: check, watch, then CDK's own bind."""
         check_visibility_timeout(self._queue, target)
-        watch_tracing(target, SOURCES)
-        self._source.bind(target)
+        super().bind(target)
 
 
 @jsii.implements(lambda_.IEventSource)
-class TracedS3EventSource:
+class TracedS3EventSource(_Delegating[sources.S3EventSource]):
     """``aws_lambda_event_sources.S3EventSource`` for a bucket defined in this app.
 
     An upload made by a traced client carries its trace to the function (S3
@@ -173,19 +192,9 @@ class TracedS3EventSource:
         """The bucket whose events invoke the function."""
         return self._bucket
 
-    @property
-    def event_source(self) -> sources.S3EventSource:
-        """The aws-cdk-lib event source this delegates to."""
-        return self._source
-
-    def bind(self, target: lambda_.IFunction) -> None:
-        """Called by ``target.add_event_source(self)``."""
-        watch_tracing(target, SOURCES)
-        self._source.bind(target)
-
 
 @jsii.implements(lambda_.IEventSource)
-class TracedSnsEventSource:
+class TracedSnsEventSource(_Delegating[sources.SnsEventSource]):
     """``aws_lambda_event_sources.SnsEventSource`` on a topic with active tracing.
 
     With ``active_tracing`` (default) the topic gets ``TracingConfig: Active``
@@ -231,19 +240,9 @@ class TracedSnsEventSource:
         """The topic subscribed to."""
         return self._topic
 
-    @property
-    def event_source(self) -> sources.SnsEventSource:
-        """The aws-cdk-lib event source this delegates to."""
-        return self._source
-
-    def bind(self, target: lambda_.IFunction) -> None:
-        """Called by ``target.add_event_source(self)``."""
-        watch_tracing(target, SOURCES)
-        self._source.bind(target)
-
 
 @jsii.implements(lambda_.IEventSource)
-class TracedDynamoEventSource:
+class TracedDynamoEventSource(_Mapping[sources.DynamoEventSource]):
     """``aws_lambda_event_sources.DynamoEventSource`` with the stream checks.
 
     DynamoDB streams start a new trace at the function; its segment shows the
@@ -276,29 +275,9 @@ class TracedDynamoEventSource:
         """The table whose stream is read."""
         return self._table
 
-    @property
-    def event_source(self) -> sources.DynamoEventSource:
-        """The aws-cdk-lib event source this delegates to."""
-        return self._source
-
-    @property
-    def event_source_mapping_id(self) -> str:
-        """The mapping's id (only once bound: CDK raises before)."""
-        return self._source.event_source_mapping_id
-
-    @property
-    def event_source_mapping_arn(self) -> str:
-        """The mapping's ARN (only once bound: CDK raises before)."""
-        return self._source.event_source_mapping_arn
-
-    def bind(self, target: lambda_.IFunction) -> None:
-        """Called by ``target.add_event_source(self)``."""
-        watch_tracing(target, SOURCES)
-        self._source.bind(target)
-
 
 @jsii.implements(lambda_.IEventSource)
-class TracedKinesisEventSource:
+class TracedKinesisEventSource(_Mapping[sources.KinesisEventSource]):
     """``aws_lambda_event_sources.KinesisEventSource`` with the starting-position checks.
 
     Kinesis starts a new trace at the function.
@@ -334,26 +313,6 @@ class TracedKinesisEventSource:
     def stream(self) -> kinesis.IStream:
         """The stream read."""
         return self._stream
-
-    @property
-    def event_source(self) -> sources.KinesisEventSource:
-        """The aws-cdk-lib event source this delegates to."""
-        return self._source
-
-    @property
-    def event_source_mapping_id(self) -> str:
-        """The mapping's id (only once bound: CDK raises before)."""
-        return self._source.event_source_mapping_id
-
-    @property
-    def event_source_mapping_arn(self) -> str:
-        """The mapping's ARN (only once bound: CDK raises before)."""
-        return self._source.event_source_mapping_arn
-
-    def bind(self, target: lambda_.IFunction) -> None:
-        """Called by ``target.add_event_source(self)``."""
-        watch_tracing(target, SOURCES)
-        self._source.bind(target)
 
 
 @jsii.implements(events.IRuleTarget)

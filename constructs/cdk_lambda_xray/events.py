@@ -18,14 +18,10 @@ unchanged (see :mod:`cdk_lambda_xray._event_checks`).
 
 from __future__ import annotations
 
-import sys
-import warnings
-import weakref
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any, Final
 
-from aws_cdk import Annotations, Duration, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -38,6 +34,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from . import _inputs as i
+from ._deprecation import warn_deprecated
 from ._event_checks import (
     FACADE,
     check_dynamodb_stream,
@@ -69,9 +66,7 @@ _DEPRECATION: Final = (
     "TracedSnsEventSource, TracedDynamoEventSource, TracedKinesisEventSource) and "
     "rule.add_target(TracedLambdaTarget(fn, props)) from cdk_lambda_xray; see docs/events.md"
 )
-_PACKAGE_DIR: Final = str(Path(__file__).resolve().parent)
 _DEFAULT_RULE_ID: Final = "TracedEventsRule"
-_WARNED: Final[weakref.WeakSet[Any]] = weakref.WeakSet()
 
 # What each entry point accepts (checked before it runs; see _inputs).
 _FUNCTION = i.interface(lambda_.IFunction, "pass a TracedFunction or another aws_lambda.IFunction")
@@ -114,7 +109,7 @@ class TracedEvents:
                 f"trace_events() got a {type(function).__name__}, not a Lambda function",
                 "pass a TracedFunction or another aws_lambda.IFunction",
             )
-        _warn_deprecated(function)
+        warn_deprecated(function, DEPRECATION_WARNING_ID, _DEPRECATION)
         self._function = function
         watch_tracing(function, FACADE)
 
@@ -421,22 +416,3 @@ class TracedEvents:
 def _given(**kwargs: Any) -> dict[str, Any]:
     """The keyword arguments that were given (``None`` means CDK's default)."""
     return {key: value for key, value in kwargs.items() if value is not None}
-
-
-def _warn_deprecated(function: lambda_.IFunction) -> None:
-    """A Python ``DeprecationWarning`` at the caller, and one CDK warning per function."""
-    warnings.warn(_DEPRECATION, DeprecationWarning, stacklevel=_caller_level())
-    if function in _WARNED:
-        return
-    _WARNED.add(function)
-    Annotations.of(function).add_warning_v2(DEPRECATION_WARNING_ID, _DEPRECATION)
-
-
-def _caller_level() -> int:
-    """The ``stacklevel`` of the first frame outside this package (the user's line)."""
-    frame = sys._getframe(1)
-    level = 1
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
-        frame = frame.f_back  # type: ignore[assignment]
-        level += 1
-    return level
