@@ -1,19 +1,11 @@
-"""Deprecated: ``trace_events(fn).from_*`` wiring; use the event sources in ``event_sources``.
+"""Deprecated: ``trace_events(fn).from_*``; use the CDK-shaped sources of ``event_sources``.
 
->>> trace_events(fn).from_s3(bucket, prefix="uploads/").from_sns(topic)
-
-is now, the CDK way (every prop aws-cdk-lib has works, none is copied here)::
-
-    fn.add_event_source(TracedS3EventSource(bucket, S3EventSourceProps(
-        events=[s3.EventType.OBJECT_CREATED],
-        filters=[s3.NotificationKeyFilter(prefix="uploads/")])))
-    fn.add_event_source(TracedSnsEventSource(topic))
-
-This facade stays for one release. It is built on those classes, so the
-resources it creates are exactly the ones it created before; it warns once per
-function (a Python ``DeprecationWarning`` and a CDK warning annotation
-``cdk-lambda-xray:traceEventsDeprecated``). Its checks and their messages are
-unchanged (see :mod:`cdk_lambda_xray._event_checks`).
+``trace_events(fn).from_sqs(queue, batch_size=5)`` is now
+``fn.add_event_source(TracedSqsEventSource(queue, SqsEventSourceProps(batch_size=5)))``
+(docs/events.md has the table for every method). This facade stays for one
+release, built on those classes: it creates exactly what it created before,
+keeps its checks and messages, and warns once per function (a Python
+``DeprecationWarning`` and the CDK warning ``cdk-lambda-xray:traceEventsDeprecated``).
 """
 
 from __future__ import annotations
