@@ -25,11 +25,17 @@ import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from cdk_lambda_xray import TracedFunction, trace_app, trace_events
+from cdk_lambda_xray import (
+    TracedFunction,
+    TracedS3EventSource,
+    TracedSnsEventSource,
+    trace_app,
+)
 
 STACK_ID: Final = "LambdaXrayReference"
 FUNCTIONS_DIR: Final = Path(__file__).resolve().parent / "functions"
@@ -71,7 +77,11 @@ class ReferenceStack(cdk.Stack):
         record_upload.add_to_role_policy(
             iam.PolicyStatement(actions=["dynamodb:ListTables"], resources=["*"])
         )
-        trace_events(record_upload).from_s3(upload_bucket)
+        record_upload.add_event_source(
+            TracedS3EventSource(
+                upload_bucket, sources.S3EventSourceProps(events=[s3.EventType.OBJECT_CREATED])
+            )
+        )
 
         # Synchronous: direct invoke -> WriteObject -> S3 PutObject.
         writer = TracedFunction(
@@ -98,7 +108,7 @@ class ReferenceStack(cdk.Stack):
             service_name="notify",
         )
         table.grant_write_data(notify)
-        trace_events(notify).from_sns(topic)
+        notify.add_event_source(TracedSnsEventSource(topic))  # also turns on topic tracing
 
         # demo_flows.py (``make demo``) drives the flows through these outputs.
         outputs = {

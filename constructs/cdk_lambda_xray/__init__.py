@@ -24,6 +24,13 @@ _EXPORTS: dict[str, str] = {
     # --- event wiring and upstream tracing ---
     "TracedEvents": "events",
     "trace_events": "events",
+    "TracedDynamoEventSource": "event_sources",
+    "TracedKinesisEventSource": "event_sources",
+    "TracedLambdaTarget": "event_sources",
+    "TracedS3EventSource": "event_sources",
+    "TracedSnsEventSource": "event_sources",
+    "TracedSqsEventSource": "event_sources",
+    "TransactionSearch": "transaction_search",
     "SnsTracingPolicy": "upstream",
     "trace_topic": "upstream",
     "trace_rest_api": "upstream",
@@ -35,10 +42,17 @@ _EXPORTS: dict[str, str] = {
 __all__ = [
     "ContextMissing",
     "SnsTracingPolicy",
+    "TracedDynamoEventSource",
     "TracedEvents",
     "TracedFunction",
+    "TracedKinesisEventSource",
+    "TracedLambdaTarget",
+    "TracedS3EventSource",
+    "TracedSnsEventSource",
+    "TracedSqsEventSource",
     "TracingConfigError",
     "TracingLayer",
+    "TransactionSearch",
     "XRayTracing",
     "acknowledge_xray_wildcard",
     "trace_app",
@@ -51,10 +65,19 @@ __all__ = [
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     from .aspect import XRayTracing, trace_app
     from .errors import TracingConfigError
+    from .event_sources import (
+        TracedDynamoEventSource,
+        TracedKinesisEventSource,
+        TracedLambdaTarget,
+        TracedS3EventSource,
+        TracedSnsEventSource,
+        TracedSqsEventSource,
+    )
     from .events import TracedEvents, trace_events
     from .function import ContextMissing, TracedFunction
     from .layer import TracingLayer
     from .nag import acknowledge_xray_wildcard
+    from .transaction_search import TransactionSearch
     from .upstream import SnsTracingPolicy, trace_rest_api, trace_state_machine, trace_topic
 
 

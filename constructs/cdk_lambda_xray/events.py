@@ -1,34 +1,19 @@
-"""Wire event sources to a traced function in one call, keeping the trace connected.
+"""Deprecated: ``trace_events(fn).from_*``; use the CDK-shaped sources of ``event_sources``.
 
->>> trace_events(fn).from_s3(bucket, prefix="uploads/").from_sns(topic)
-
-Each ``from_*`` method validates its input at synth time (errors name the
-construct, the bad value and the fix) and returns the same :class:`TracedEvents`
-so calls chain. Where AWS can trace the hop before the function, it is turned
-on: an SNS topic gets active tracing plus the X-Ray resource policy SNS needs
-(see :mod:`cdk_lambda_xray.upstream`).
-
-What each source does for the trace (AWS behaviour, not ours):
-
-- SNS (active tracing), EventBridge and S3 notifications carry the caller's X-Ray
-  trace header, so the function joins the trace of a traced publisher/uploader;
-  SQS links the producer's trace to the function's in the console.
-- DynamoDB streams and Kinesis start a new trace at the function. Either way the
-  function's own segment shows its downstream calls.
-
-A function wired here is checked at synth: if its tracing is not ``Active`` or
-``PassThrough`` once all aspects ran, a warning says the trace ends there.
+``trace_events(fn).from_sqs(queue, batch_size=5)`` is now
+``fn.add_event_source(TracedSqsEventSource(queue, SqsEventSourceProps(batch_size=5)))``
+(docs/events.md has the table for every method). This facade stays for one
+release, built on those classes: it creates exactly what it created before,
+keeps its checks and messages, and warns once per function (a Python
+``DeprecationWarning`` and the CDK warning ``cdk-lambda-xray:traceEventsDeprecated``).
 """
 
 from __future__ import annotations
 
-import re
-import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-import jsii
-from aws_cdk import Annotations, Duration, Stack, Token
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -38,18 +23,42 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
-from constructs import Construct, IValidation
+from constructs import Construct
 
 from . import _inputs as i
+from ._deprecation import warn_deprecated
+from ._event_checks import (
+    FACADE,
+    check_dynamodb_stream,
+    check_kinesis_position,
+    check_owned_bucket,
+    check_sns_subscription,
+    check_visibility_timeout,
+    s3_event_types,
+    s3_key_filter,
+    watch_tracing,
+)
 from .errors import TracingConfigError
-from .upstream import trace_topic
+from .event_sources import (
+    TracedDynamoEventSource,
+    TracedKinesisEventSource,
+    TracedLambdaTarget,
+    TracedS3EventSource,
+    TracedSnsEventSource,
+    TracedSqsEventSource,
+)
 
-__all__ = ["TracedEvents", "trace_events"]
+__all__ = ["DEPRECATION_WARNING_ID", "TracedEvents", "trace_events"]
 
+#: The id of the CDK warning annotation ``trace_events`` adds to each wired function.
+DEPRECATION_WARNING_ID: Final = "cdk-lambda-xray:traceEventsDeprecated"
+_DEPRECATION: Final = (
+    "trace_events()/TracedEvents are deprecated and will be removed in the next release: "
+    "use fn.add_event_source(TracedSqsEventSource(queue, props)) (also TracedS3EventSource, "
+    "TracedSnsEventSource, TracedDynamoEventSource, TracedKinesisEventSource) and "
+    "rule.add_target(TracedLambdaTarget(fn, props)) from cdk_lambda_xray; see docs/events.md"
+)
 _DEFAULT_RULE_ID: Final = "TracedEventsRule"
-_TRACED_MODES: Final = frozenset({"Active", "PassThrough"})
-_UNRESOLVED: Final = "<token>"
-_WARNING_ID: Final = "cdk-lambda-xray:eventTargetNotTraced"
 
 # What each entry point accepts (checked before it runs; see _inputs).
 _FUNCTION = i.interface(lambda_.IFunction, "pass a TracedFunction or another aws_lambda.IFunction")
@@ -73,7 +82,7 @@ _S3_EVENT = i.enum_member(s3.EventType)
 
 @i.entry("trace_events", i.at("function"), function=_FUNCTION)
 def trace_events(function: lambda_.IFunction) -> TracedEvents:
-    """Start wiring event sources to ``function`` (usually a ``TracedFunction``).
+    """Deprecated: use ``fn.add_event_source(TracedSqsEventSource(...))`` and the like.
 
     Returns a :class:`TracedEvents`; its ``from_*`` methods each wire one source.
     """
@@ -81,7 +90,7 @@ def trace_events(function: lambda_.IFunction) -> TracedEvents:
 
 
 class TracedEvents:
-    """Wires event sources to one Lambda function; every method returns ``self``."""
+    """Deprecated: wires event sources to one Lambda function; every method returns ``self``."""
 
     @i.entry("TracedEvents", i.at("function"), function=_FUNCTION)
     def __init__(self, function: lambda_.IFunction) -> None:
@@ -92,15 +101,14 @@ class TracedEvents:
                 f"trace_events() got a {type(function).__name__}, not a Lambda function",
                 "pass a TracedFunction or another aws_lambda.IFunction",
             )
+        warn_deprecated(function, DEPRECATION_WARNING_ID, _DEPRECATION)
         self._function = function
-        _watch_tracing(function)
+        watch_tracing(function, FACADE)
 
     @property
     def function(self) -> lambda_.IFunction:
         """The function the sources are wired to."""
         return self._function
-
-    # -- S3 ---------------------------------------------------------------
 
     @i.entry(
         "from_s3",
@@ -121,44 +129,21 @@ class TracedEvents:
         prefix: str | None = None,
         suffix: str | None = None,
     ) -> TracedEvents:
-        """Invoke the function for S3 object events of ``bucket``.
-
-        The notification and the invoke permission live in the bucket's stack. If
-        the bucket is in another stack than the function *and* the function also
-        refers to the bucket (a grant, an environment variable), the two stacks
-        depend on each other and CDK reports a ``DependencyCycle``: keep them in
-        one stack, or send the bucket's events through EventBridge.
-
-        Args:
-            bucket: an ``s3.Bucket`` defined in this app.
-            events: S3 event types. Default: ``[s3.EventType.OBJECT_CREATED]``.
-            prefix: only keys starting with this (for example ``"uploads/"``).
-            suffix: only keys ending with this (for example ``".jpg"``).
+        """Deprecated: ``fn.add_event_source(TracedS3EventSource(bucket, props))``.
 
         Raises:
             TracingConfigError: the bucket is imported, an event is not an
                 ``s3.EventType``, or a filter is empty or a wildcard.
         """
         path = bucket.node.path
-        if not isinstance(bucket, s3.Bucket):
-            raise TracingConfigError(
-                path,
-                "this S3 bucket is imported (not defined in this app); wiring it here "
-                "would let this stack rewrite the notification configuration of a bucket "
-                "it does not own",
-                "define the bucket in this app, or have its owner turn on EventBridge "
-                "notifications and use from_eventbridge(event_pattern=events.EventPattern("
-                'source=["aws.s3"], ...))',
-            )
-        event_types = _s3_event_types(events, path)
-        key_filter = _s3_key_filter(path, prefix=prefix, suffix=suffix)
-        filters = [key_filter] if key_filter is not None else None
-        self._function.add_event_source(
-            sources.S3EventSource(bucket, events=event_types, filters=filters)
+        check_owned_bucket(bucket, FACADE)
+        event_types = s3_event_types(events, path, FACADE)
+        key_filter = s3_key_filter(path, FACADE, prefix=prefix, suffix=suffix)
+        props = sources.S3EventSourceProps(
+            events=event_types, filters=[key_filter] if key_filter is not None else None
         )
+        self._function.add_event_source(TracedS3EventSource(bucket, props))
         return self
-
-    # -- SNS --------------------------------------------------------------
 
     @i.entry(
         "from_sns",
@@ -182,53 +167,22 @@ class TracedEvents:
         dead_letter_queue: sqs.IQueue | None = None,
         active_tracing: bool = True,
     ) -> TracedEvents:
-        """Subscribe the function to ``topic``.
-
-        With ``active_tracing`` (default) the topic gets ``TracingConfig: Active``
-        and the stack's X-Ray resource policy allows it (see
-        :func:`cdk_lambda_xray.upstream.trace_topic`).
-
-        Args:
-            topic: the topic. Imported topics need ``active_tracing=False``.
-            filter_policy: SNS filter policy on message attributes.
-            filter_policy_with_message_body: filter policy on the message body
-                (exclusive with ``filter_policy``).
-            dead_letter_queue: SQS queue for messages SNS could not deliver.
-            active_tracing: turn on the topic's active tracing.
+        """Deprecated: ``fn.add_event_source(TracedSnsEventSource(topic, props))``.
 
         Raises:
-            TracingConfigError: a FIFO topic (SNS delivers FIFO topics only to SQS),
-                both filter policies given, or tracing that cannot be turned on.
+            TracingConfigError: a FIFO topic, both filter policies given, or
+                tracing that cannot be turned on.
         """
-        path = topic.node.path
-        fifo = topic.fifo
-        if fifo is True:
-            raise TracingConfigError(
-                path,
-                "this SNS topic is a FIFO topic, and SNS delivers FIFO topics only to SQS "
-                "queues, never to Lambda",
-                "subscribe a FIFO queue to the topic and wire the queue with from_sqs()",
-            )
-        if filter_policy is not None and filter_policy_with_message_body is not None:
-            raise TracingConfigError(
-                path,
-                "from_sns() got both filter_policy and filter_policy_with_message_body, "
-                "but an SNS subscription has one filter policy scope",
-                "keep one of them",
-            )
-        if active_tracing:
-            trace_topic(topic)
-        self._function.add_event_source(
-            sources.SnsEventSource(
-                topic,
-                filter_policy=filter_policy,
-                filter_policy_with_message_body=filter_policy_with_message_body,
-                dead_letter_queue=dead_letter_queue,
-            )
+        kwargs = _given(
+            filter_policy=filter_policy,
+            filter_policy_with_message_body=filter_policy_with_message_body,
+            dead_letter_queue=dead_letter_queue,
         )
+        check_sns_subscription(topic, kwargs, FACADE)
+        props = sources.SnsEventSourceProps(**kwargs)
+        source = TracedSnsEventSource(topic, props, active_tracing=active_tracing)
+        self._function.add_event_source(source)
         return self
-
-    # -- SQS --------------------------------------------------------------
 
     @i.entry(
         "from_sqs",
@@ -248,19 +202,15 @@ class TracedEvents:
         max_concurrency: int | None = None,
         enabled: bool | None = None,
     ) -> TracedEvents:
-        """Poll ``queue`` and invoke the function with batches of messages.
-
-        Lambda links the producer's trace (the message's ``AWSTraceHeader``) to
-        the function's trace.
+        """Deprecated: ``fn.add_event_source(TracedSqsEventSource(queue, props))``.
 
         Raises:
             TracingConfigError: the function's timeout exceeds the queue's
                 visibility timeout (Lambda refuses such a mapping at deploy).
         """
-        self._check_visibility_timeout(queue)
-        self._function.add_event_source(
-            sources.SqsEventSource(
-                queue,
+        check_visibility_timeout(queue, self._function)
+        props = sources.SqsEventSourceProps(
+            **_given(
                 batch_size=batch_size,
                 max_batching_window=max_batching_window,
                 report_batch_item_failures=report_batch_item_failures,
@@ -268,9 +218,8 @@ class TracedEvents:
                 enabled=enabled,
             )
         )
+        self._function.add_event_source(TracedSqsEventSource(queue, props))
         return self
-
-    # -- DynamoDB streams ---------------------------------------------------
 
     @i.entry("from_dynamodb", _WIRED, table=i.interface(dynamodb.ITable), **_STREAM)
     def from_dynamodb(
@@ -286,33 +235,16 @@ class TracedEvents:
         on_failure: lambda_.IEventSourceDlq | None = None,
         filters: Sequence[Mapping[str, Any]] | None = None,
     ) -> TracedEvents:
-        """Invoke the function with batches of ``table``'s stream records.
+        """Deprecated: ``fn.add_event_source(TracedDynamoEventSource(table, props))``.
 
         Raises:
             TracingConfigError: the table has no stream, or ``starting_position``
                 is ``AT_TIMESTAMP`` (DynamoDB streams do not support it).
         """
-        path = table.node.path
-        if table.table_stream_arn is None:
-            raise TracingConfigError(
-                path,
-                "this DynamoDB table has no stream (table_stream_arn is None), so nothing "
-                "could invoke the function",
-                "turn one on: dynamodb.Table(..., stream=dynamodb.StreamViewType."
-                "NEW_AND_OLD_IMAGES) (TableV2: dynamo_stream=...); for an imported table "
-                "pass table_stream_arn to Table.from_table_attributes()",
-            )
-        if starting_position == lambda_.StartingPosition.AT_TIMESTAMP:
-            raise TracingConfigError(
-                path,
-                "from_dynamodb() got starting_position AT_TIMESTAMP, which DynamoDB "
-                "streams do not support",
-                "use StartingPosition.LATEST or StartingPosition.TRIM_HORIZON",
-            )
-        self._function.add_event_source(
-            sources.DynamoEventSource(
-                table,
-                starting_position=starting_position,
+        check_dynamodb_stream(table, starting_position, FACADE)
+        props = sources.DynamoEventSourceProps(
+            starting_position=starting_position,
+            **_given(
                 batch_size=batch_size,
                 max_batching_window=max_batching_window,
                 retry_attempts=retry_attempts,
@@ -320,11 +252,10 @@ class TracedEvents:
                 report_batch_item_failures=report_batch_item_failures,
                 on_failure=on_failure,
                 filters=filters,
-            )
+            ),
         )
+        self._function.add_event_source(TracedDynamoEventSource(table, props))
         return self
-
-    # -- Kinesis ------------------------------------------------------------
 
     @i.entry(
         "from_kinesis",
@@ -347,33 +278,18 @@ class TracedEvents:
         on_failure: lambda_.IEventSourceDlq | None = None,
         filters: Sequence[Mapping[str, Any]] | None = None,
     ) -> TracedEvents:
-        """Invoke the function with batches of ``stream``'s records.
+        """Deprecated: ``fn.add_event_source(TracedKinesisEventSource(stream, props))``.
 
         Raises:
             TracingConfigError: ``AT_TIMESTAMP`` without
                 ``starting_position_timestamp``, or a timestamp without ``AT_TIMESTAMP``.
         """
-        path = stream.node.path
-        at_timestamp = starting_position == lambda_.StartingPosition.AT_TIMESTAMP
-        if at_timestamp and starting_position_timestamp is None:
-            raise TracingConfigError(
-                path,
-                "from_kinesis() got starting_position AT_TIMESTAMP without "
-                "starting_position_timestamp",
-                "pass starting_position_timestamp= (Unix time in seconds to start from)",
-            )
-        if not at_timestamp and starting_position_timestamp is not None:
-            raise TracingConfigError(
-                path,
-                f"from_kinesis() got starting_position_timestamp="
-                f"{starting_position_timestamp!r} with starting_position "
-                f"{starting_position.name}",
-                "use StartingPosition.AT_TIMESTAMP, or drop the timestamp",
-            )
-        self._function.add_event_source(
-            sources.KinesisEventSource(
-                stream,
-                starting_position=starting_position,
+        check_kinesis_position(
+            stream.node.path, starting_position, starting_position_timestamp, FACADE
+        )
+        props = sources.KinesisEventSourceProps(
+            starting_position=starting_position,
+            **_given(
                 starting_position_timestamp=starting_position_timestamp,
                 batch_size=batch_size,
                 max_batching_window=max_batching_window,
@@ -382,11 +298,10 @@ class TracedEvents:
                 report_batch_item_failures=report_batch_item_failures,
                 on_failure=on_failure,
                 filters=filters,
-            )
+            ),
         )
+        self._function.add_event_source(TracedKinesisEventSource(stream, props))
         return self
-
-    # -- EventBridge ----------------------------------------------------------
 
     @i.entry(
         "from_eventbridge",
@@ -416,7 +331,7 @@ class TracedEvents:
         retry_attempts: int | None = None,
         max_event_age: Duration | None = None,
     ) -> TracedEvents:
-        """Make the function a target of an EventBridge rule.
+        """Deprecated: ``rule.add_target(TracedLambdaTarget(fn, props))``.
 
         Either pass an existing ``rule``, or an ``event_pattern`` and/or a
         ``schedule`` (plus an optional ``event_bus``) and a rule is created as a
@@ -427,12 +342,16 @@ class TracedEvents:
                 an imported rule, a schedule on a custom event bus, or a
                 ``rule_id`` already used under the function.
         """
-        target = targets.LambdaFunction(
+        target = TracedLambdaTarget(
             self._function,
-            event=event,
-            dead_letter_queue=dead_letter_queue,
-            retry_attempts=retry_attempts,
-            max_event_age=max_event_age,
+            targets.LambdaFunctionProps(
+                **_given(
+                    event=event,
+                    dead_letter_queue=dead_letter_queue,
+                    retry_attempts=retry_attempts,
+                    max_event_age=max_event_age,
+                )
+            ),
         )
         fpath = self._function.node.path
         makes_rule = event_pattern is not None or schedule is not None
@@ -485,138 +404,7 @@ class TracedEvents:
         )
         return self
 
-    # -- checks ---------------------------------------------------------------
 
-    def _check_visibility_timeout(self, queue: sqs.IQueue) -> None:
-        cfn_queue = queue.node.default_child
-        cfn_function = self._function.node.default_child
-        if not isinstance(cfn_queue, sqs.CfnQueue) or not isinstance(
-            cfn_function, lambda_.CfnFunction
-        ):
-            return
-        visibility = cfn_queue.visibility_timeout
-        timeout = cfn_function.timeout
-        visibility = 30 if visibility is None else visibility  # SQS default
-        timeout = 3 if timeout is None else timeout  # Lambda default
-        if Token.is_unresolved(visibility) or Token.is_unresolved(timeout):
-            return
-        if timeout > visibility:
-            raise TracingConfigError(
-                queue.node.path,
-                f"the queue's visibility timeout ({visibility} s) is shorter than the "
-                f"timeout of function {self._function.node.path} ({timeout} s), and Lambda "
-                "rejects such an event source mapping",
-                f"set the queue's visibility_timeout to at least {timeout} s (AWS suggests "
-                "6 times the function timeout)",
-            )
-
-
-def _s3_event_types(given: Sequence[s3.EventType], path: str) -> list[s3.EventType]:
-    if isinstance(given, s3.EventType | str):
-        given = [given]  # forgiving: a single event instead of a list
-    result: list[s3.EventType] = []
-    for item in given:
-        if isinstance(item, s3.EventType):
-            result.append(item)
-            continue
-        known = _s3_event_named(item) if isinstance(item, str) else None
-        hint = (
-            f"use s3.EventType.{known.name}"
-            if known is not None
-            else "use an s3.EventType member such as s3.EventType.OBJECT_CREATED"
-        )
-        raise TracingConfigError(
-            path, f"from_s3() got event {item!r}, which is not an s3.EventType", hint
-        )
-    if not result:
-        raise TracingConfigError(
-            path,
-            "from_s3() got an empty events list",
-            "pass at least one s3.EventType, or leave events out (default: OBJECT_CREATED)",
-        )
-    return result
-
-
-def _s3_event_named(text: str) -> s3.EventType | None:
-    """The member a user meant: ``"s3:ObjectCreated:Put"`` -> ``OBJECT_CREATED_PUT``."""
-    body = text.removeprefix("s3:").replace("*", "").strip(":")
-    words = re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+", body)
-    name = "_".join(w.upper() for w in words) if words else text.upper()
-    return s3.EventType.__members__.get(name)
-
-
-def _s3_key_filter(
-    path: str, *, prefix: str | None, suffix: str | None
-) -> s3.NotificationKeyFilter | None:
-    for name, value in (("prefix", prefix), ("suffix", suffix)):
-        if value is None:
-            continue
-        if not isinstance(value, str) or (value == "" and not Token.is_unresolved(value)):
-            example = "uploads/" if name == "prefix" else ".jpg"
-            raise TracingConfigError(
-                path,
-                f"from_s3() got {name}={value!r}",
-                f"pass a non-empty string such as {example!r}, or leave {name} out",
-            )
-        if "*" in value:
-            raise TracingConfigError(
-                path,
-                f"from_s3() got {name}={value!r}, but S3 key filters are literal text, "
-                "not wildcards",
-                "drop the '*'",
-            )
-    if prefix is None and suffix is None:
-        return None
-    return s3.NotificationKeyFilter(prefix=prefix, suffix=suffix)
-
-
-# -- synth-time check: the wired function must be traced --------------------------
-
-
-@jsii.implements(IValidation)
-class _TracingCheck:
-    """Warns (at synth, after all aspects ran) when a wired function is not traced."""
-
-    def __init__(self, function: lambda_.IFunction) -> None:
-        self._function = function
-        self._reported = False
-
-    def validate(self) -> list[str]:
-        if self._reported:
-            return []  # a second synth of the same app: warned once already
-        cfn = self._function.node.default_child
-        if not isinstance(cfn, lambda_.CfnFunction):
-            return []  # imported function: its tracing is managed where it lives
-        mode = _tracing_mode(cfn)
-        if mode == _UNRESOLVED or mode in _TRACED_MODES:
-            return []  # a token is not a value: never guessed at
-        shown = "not set" if mode is None else mode
-        self._reported = True
-        Annotations.of(self._function).add_warning_v2(
-            _WARNING_ID,
-            f"{self._function.node.path} is wired to event sources with "
-            f"trace_events(), but its tracing mode is {shown}, not Active or "
-            "PassThrough: Lambda records no segment for it and the trace ends before "
-            "this function. Use TracedFunction (tracing Active), or apply "
-            "trace_app(app).",
-        )
-        return []
-
-
-def _tracing_mode(cfn: lambda_.CfnFunction) -> str | None:
-    config = cfn.tracing_config
-    if config is None:
-        return None
-    if isinstance(config, lambda_.CfnFunction.TracingConfigProperty):
-        return config.mode
-    return _UNRESOLVED if Token.is_unresolved(config) else None
-
-
-_WATCHED: Final[weakref.WeakSet[lambda_.Function]] = weakref.WeakSet()
-
-
-def _watch_tracing(function: lambda_.IFunction) -> None:
-    if not isinstance(function, lambda_.Function) or function in _WATCHED:
-        return  # imported or singleton functions: their tracing is set where they live
-    _WATCHED.add(function)
-    function.node.add_validation(_TracingCheck(function))
+def _given(**kwargs: Any) -> dict[str, Any]:
+    """The keyword arguments that were given (``None`` means CDK's default)."""
+    return {key: value for key, value in kwargs.items() if value is not None}

@@ -25,6 +25,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
@@ -32,8 +33,13 @@ from aws_cdk import aws_stepfunctions as sfn
 from cfnlint.api import ManualArgs, lint_file  # type: ignore[import-untyped]
 
 from cdk_lambda_xray import (
+    TracedDynamoEventSource,
     TracedFunction,
-    trace_events,
+    TracedKinesisEventSource,
+    TracedLambdaTarget,
+    TracedS3EventSource,
+    TracedSnsEventSource,
+    TracedSqsEventSource,
     trace_rest_api,
     trace_state_machine,
 )
@@ -69,17 +75,30 @@ def _showcase_app(outdir: Path) -> App:
         partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
         stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
     )
-    (
-        trace_events(fn)
-        .from_s3(s3.Bucket(stack, "Bucket"), prefix="in/", suffix=".json")
-        .from_sns(
-            sns.Topic(stack, "Topic"),
-            filter_policy={"kind": sns.SubscriptionFilter.string_filter(allowlist=["a"])},
+    key_filter = s3.NotificationKeyFilter(prefix="in/", suffix=".json")
+    created = [s3.EventType.OBJECT_CREATED]
+    s3_props = sources.S3EventSourceProps(events=created, filters=[key_filter])
+    fn.add_event_source(TracedS3EventSource(s3.Bucket(stack, "Bucket"), s3_props))
+    sns_filter = {"kind": sns.SubscriptionFilter.string_filter(allowlist=["a"])}
+    sns_props = sources.SnsEventSourceProps(filter_policy=sns_filter)
+    fn.add_event_source(TracedSnsEventSource(sns.Topic(stack, "Topic"), sns_props))
+    sqs_props = sources.SqsEventSourceProps(batch_size=10)
+    fn.add_event_source(TracedSqsEventSource(sqs.Queue(stack, "Queue"), sqs_props))
+    latest = lambda_.StartingPosition.LATEST
+    fn.add_event_source(
+        TracedDynamoEventSource(table, sources.DynamoEventSourceProps(starting_position=latest))
+    )
+    fn.add_event_source(
+        TracedKinesisEventSource(
+            kinesis.Stream(stack, "Stream"),
+            sources.KinesisEventSourceProps(starting_position=latest),
         )
-        .from_sqs(sqs.Queue(stack, "Queue"), batch_size=10)
-        .from_dynamodb(table)
-        .from_kinesis(kinesis.Stream(stack, "Stream"))
-        .from_eventbridge(event_pattern=events.EventPattern(source=["my.app"]))
+    )
+    events.Rule(
+        stack,
+        "Rule",
+        event_pattern=events.EventPattern(source=["my.app"]),
+        targets=[TracedLambdaTarget(fn)],
     )
     trace_rest_api(apigw.LambdaRestApi(stack, "Api", handler=fn))
     machine = sfn.StateMachine(

@@ -1,12 +1,14 @@
-"""Traced event wiring: one call per source, checked in the synthesized template.
+"""The deprecated facade ``trace_events(fn).from_*``: same resources, same checks, one warning.
 
 One app wires every kind of source to a ``TracedFunction`` and is synthesized
 once (module fixture); the error cases build small fresh stacks and never synth.
+The facade is built on the event sources of ``event_sources``
+(tests/unit/test_event_sources.py); here it must still make what it made, refuse
+what it refused with the same messages, and say once that it is deprecated.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,13 +22,32 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
+from aws_cdk.aws_lambda_event_sources import (
+    DynamoEventSourceProps,
+    KinesisEventSourceProps,
+    S3EventSourceProps,
+    SnsEventSourceProps,
+    SqsEventSourceProps,
+)
 
-from cdk_lambda_xray import trace_app
+from cdk_lambda_xray import (
+    TracedDynamoEventSource,
+    TracedKinesisEventSource,
+    TracedLambdaTarget,
+    TracedS3EventSource,
+    TracedSnsEventSource,
+    TracedSqsEventSource,
+    trace_app,
+)
 from cdk_lambda_xray.errors import TracingConfigError
 from cdk_lambda_xray.events import TracedEvents, trace_events
 from cdk_lambda_xray.function import TracedFunction
 
 Match = assertions.Match
+
+#: Every test here uses the deprecated facade on purpose; the warning itself is
+#: asserted by the tests at the end of this file.
+pytestmark = pytest.mark.filterwarnings("ignore:trace_events\\(\\)/TracedEvents:DeprecationWarning")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NOT_TRACED_WARNING = "eventTargetNotTraced"
 
@@ -527,17 +548,85 @@ def test_bad_input_is_refused_naming_construct_value_and_fix(
         build()
 
 
-# -- the documentation's example ------------------------------------------------------------
+# -- deprecation: one Python warning at the caller's line, one CDK warning per function ------
 
 
-def test_docs_events_example_runs_and_wires_its_sources(monkeypatch: pytest.MonkeyPatch) -> None:
-    text = (REPO_ROOT / "docs" / "events.md").read_text()
-    example = re.search(r"```python\n(.*?)```", text, re.DOTALL)
-    assert example is not None
-    monkeypatch.chdir(REPO_ROOT)  # the example's Code.from_asset("functions") is relative
-    stack = Stack(App(), "DocsExample")
-    exec(compile(example.group(1), "docs/events.md", "exec"), {"self": stack})
-    template = assertions.Template.from_stack(stack)
-    template.resource_count_is("Custom::S3BucketNotifications", 1)
-    template.has_resource_properties("AWS::SNS::Subscription", {"Protocol": "lambda"})
-    template.has_resource_properties("AWS::Events::Rule", {"EventPattern": {"source": ["my.app"]}})
+def test_trace_events_warns_at_the_callers_line_and_names_the_replacement() -> None:
+    _, fn = _stack()
+    with pytest.warns(
+        DeprecationWarning, match=r"trace_events\(\)/TracedEvents are deprecated"
+    ) as seen:
+        trace_events(fn)
+    [warning] = seen.list
+    assert warning.filename == __file__  # the user's line, not the library's
+    assert "TracedSqsEventSource" in str(warning.message)
+    assert "TracedLambdaTarget" in str(warning.message)
+
+
+def test_trace_events_adds_one_cdk_warning_per_function() -> None:
+    stack, fn = _stack()
+    trace_events(fn).from_sqs(sqs.Queue(stack, "Q1"))
+    trace_events(fn).from_sqs(sqs.Queue(stack, "Q2"))
+    other = _traced(stack, "Other")
+    TracedEvents(other)
+    annotations = assertions.Annotations.from_stack(stack)
+    deprecated = Match.string_like_regexp("traceEventsDeprecated")
+    assert len(annotations.find_warning("/Bad/Fn", deprecated)) == 1
+    assert len(annotations.find_warning("/Bad/Other", deprecated)) == 1
+
+
+# -- the facade makes exactly what the event sources make ------------------------------------
+
+
+def test_facade_template_equals_the_same_wiring_with_the_event_sources(wired: Wired) -> None:
+    """Built on the new classes, the facade adds nothing and loses nothing."""
+    app = App()
+    stack = Stack(app, "Events")
+    fn = _traced(stack, "Handler", timeout=Duration.seconds(20))
+    filtered = s3.Bucket(stack, "Filtered")
+    default = s3.Bucket(stack, "Default")
+    multi = s3.Bucket(stack, "Multi")
+    topic = sns.Topic(stack, "Topic")
+    quiet = sns.Topic(stack, "QuietTopic")
+    queue = sqs.Queue(stack, "Queue", visibility_timeout=Duration.seconds(120))
+    table = _table(stack, "Table", stream=dynamodb.StreamViewType.NEW_IMAGE)
+    stream = kinesis.Stream(stack, "Stream")
+    nightly = events.Rule(stack, "Nightly", schedule=events.Schedule.cron(hour="3", minute="0"))
+    created = s3.EventType.OBJECT_CREATED
+    key_filter = s3.NotificationKeyFilter(prefix="uploads/", suffix=".csv")
+    fn.add_event_source(
+        TracedS3EventSource(filtered, S3EventSourceProps(events=[created], filters=[key_filter]))
+    )
+    fn.add_event_source(TracedS3EventSource(default, S3EventSourceProps(events=[created])))
+    removed = [s3.EventType.OBJECT_REMOVED, s3.EventType.OBJECT_RESTORE_COMPLETED]
+    fn.add_event_source(TracedS3EventSource(multi, S3EventSourceProps(events=removed)))
+    upload = {"kind": sns.SubscriptionFilter.string_filter(allowlist=["upload"])}
+    fn.add_event_source(TracedSnsEventSource(topic, SnsEventSourceProps(filter_policy=upload)))
+    fn.add_event_source(TracedSnsEventSource(quiet, active_tracing=False))
+    fn.add_event_source(
+        TracedSqsEventSource(
+            queue, SqsEventSourceProps(batch_size=5, report_batch_item_failures=True)
+        )
+    )
+    latest, trim = lambda_.StartingPosition.LATEST, lambda_.StartingPosition.TRIM_HORIZON
+    fn.add_event_source(
+        TracedDynamoEventSource(
+            table, DynamoEventSourceProps(starting_position=latest, batch_size=50)
+        )
+    )
+    fn.add_event_source(
+        TracedKinesisEventSource(stream, KinesisEventSourceProps(starting_position=trim))
+    )
+    events.Rule(
+        fn,
+        "TracedEventsRule",
+        event_pattern=events.EventPattern(source=["my.app"]),
+        targets=[TracedLambdaTarget(fn)],
+    )
+    nightly.add_target(TracedLambdaTarget(fn))
+    plain = _plain(stack, "Plain")
+    plain.add_event_source(TracedSqsEventSource(sqs.Queue(stack, "PlainQueue")))
+    disabled = _traced(stack, "Disabled", tracing=lambda_.Tracing.DISABLED)
+    disabled.add_event_source(TracedSqsEventSource(sqs.Queue(stack, "DisabledQueue")))
+
+    assert assertions.Template.from_stack(stack).to_json() == wired.template.to_json()

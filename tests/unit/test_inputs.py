@@ -24,8 +24,10 @@ import pytest
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
@@ -37,10 +39,17 @@ import cdk_lambda_xray
 from cdk_lambda_xray import (
     ContextMissing,
     SnsTracingPolicy,
+    TracedDynamoEventSource,
     TracedEvents,
     TracedFunction,
+    TracedKinesisEventSource,
+    TracedLambdaTarget,
+    TracedS3EventSource,
+    TracedSnsEventSource,
+    TracedSqsEventSource,
     TracingConfigError,
     TracingLayer,
+    TransactionSearch,
     XRayTracing,
     acknowledge_xray_wildcard,
     trace_app,
@@ -57,6 +66,10 @@ S3_CODE = lambda_.Code.from_bucket(
 )
 PY = lambda_.Runtime.PYTHON_3_12
 _ids = itertools.count()
+
+#: trace_events/TracedEvents are deprecated (tests/unit/test_events.py checks the warning);
+#: their argument checks are still tested here.
+pytestmark = pytest.mark.filterwarnings("ignore:trace_events\\(\\)/TracedEvents:DeprecationWarning")
 
 
 def fresh(prefix: str) -> str:
@@ -137,6 +150,13 @@ def at(path: str) -> Callable[[dict[str, Any]], str]:
 
 def new(kind: str, id_param: str = "id") -> Callable[[dict[str, Any]], str]:
     return lambda kwargs: f"Inputs/{kwargs[id_param]}"
+
+
+def _stack_in_own_account(world: World) -> cdk.Stack:
+    """A stack of its own account: one TransactionSearch per account and Region."""
+    number = next(_ids)
+    env = cdk.Environment(account=f"{number:012d}", region="eu-west-1")
+    return cdk.Stack(world.app, f"Search{number}", env=env)
 
 
 FN = "Inputs/Handler"
@@ -241,6 +261,73 @@ TARGETS = [
         wiring("from_eventbridge"),
         lambda w: {"event_pattern": events.EventPattern(source=["my.app"]), "rule_id": fresh("R")},
         at(FN),
+    ),
+    Target(
+        "TracedSqsEventSource",
+        TracedSqsEventSource.__init__,
+        plain(TracedSqsEventSource),
+        lambda w: {"queue": w.queue, "props": sources.SqsEventSourceProps(batch_size=5)},
+        at("Inputs/Queue"),
+        frozenset({"queue"}),
+    ),
+    Target(
+        "TracedS3EventSource",
+        TracedS3EventSource.__init__,
+        plain(TracedS3EventSource),
+        lambda w: {
+            "bucket": w.bucket,
+            "props": sources.S3EventSourceProps(events=[s3.EventType.OBJECT_CREATED]),
+        },
+        at("Inputs/Bucket"),
+        frozenset({"bucket"}),
+    ),
+    Target(
+        "TracedSnsEventSource",
+        TracedSnsEventSource.__init__,
+        plain(TracedSnsEventSource),
+        lambda w: {"topic": w.topic},
+        at("Inputs/Topic"),
+        frozenset({"topic"}),
+    ),
+    Target(
+        "TracedDynamoEventSource",
+        TracedDynamoEventSource.__init__,
+        plain(TracedDynamoEventSource),
+        lambda w: {
+            "table": w.table,
+            "props": {"starting_position": lambda_.StartingPosition.LATEST},
+        },
+        at("Inputs/Table"),
+        frozenset({"table"}),
+    ),
+    Target(
+        "TracedKinesisEventSource",
+        TracedKinesisEventSource.__init__,
+        plain(TracedKinesisEventSource),
+        lambda w: {
+            "stream": w.stream,
+            "props": sources.KinesisEventSourceProps(
+                starting_position=lambda_.StartingPosition.TRIM_HORIZON
+            ),
+        },
+        at("Inputs/Stream"),
+        frozenset({"stream"}),
+    ),
+    Target(
+        "TracedLambdaTarget",
+        TracedLambdaTarget.__init__,
+        plain(TracedLambdaTarget),
+        lambda w: {"handler": w.fn, "props": targets.LambdaFunctionProps(retry_attempts=2)},
+        at(FN),
+        frozenset({"handler"}),
+    ),
+    Target(
+        "TransactionSearch",
+        TransactionSearch.__init__,
+        plain(TransactionSearch),
+        lambda w: {"scope": _stack_in_own_account(w), "construct_id": "Search"},
+        lambda kwargs: f"{kwargs['scope'].node.path}/Search",
+        frozenset({"scope", "construct_id"}),
     ),
     Target(
         "trace_topic",
