@@ -146,6 +146,8 @@ class EventSource:
     via: ResourceId | None
     hop: HopStatus
     detail: str
+    #: the upstream resources whose tracing is off (an untraced hop names them)
+    switched_off: tuple[ResourceId, ...] = ()
 
 
 @dataclass(slots=True)

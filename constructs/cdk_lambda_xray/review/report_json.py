@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
+from .presentation import function_rows
 from .review import Review
 from .rules import Finding, Severity
 
@@ -72,7 +73,7 @@ def to_dict(review: Review, fail_on: Severity | None = None) -> dict[str, Any]:
                 "suppressed": row.suppressed,
                 "annotations": [{"level": lv, "message": msg} for lv, msg in row.annotations],
             }
-            for row in review.rows
+            for row in function_rows(review)
         ],
         "findings": [_finding(f) for f in review.findings],
         "suppressed": [
