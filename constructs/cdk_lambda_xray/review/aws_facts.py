@@ -25,7 +25,11 @@ __all__ = [
     "ROLE_ARN",
     "SELF_MANAGED_KAFKA",
     "TYPE_KIND",
+    "XRAY_SDK_END_OF_SUPPORT",
 ]
+
+#: the day AWS ends support for the X-Ray SDKs and daemon (maintenance since 2026-02-25)
+XRAY_SDK_END_OF_SUPPORT: Final = "2027-02-25"
 
 #: a function ARN (with an optional alias or version); group 1 is the function name
 LAMBDA_ARN: Final = re.compile(r"^arn:[^:]*:lambda:[^:]*:[^:]*:function:([^:]+)(?::[^:]+)?$")

@@ -16,6 +16,7 @@ from ..._tracers import (
 )
 from ..assembly import Template
 from ..aws_facts import INTERNAL_MARKERS
+from ..bundled import POWERTOOLS_MODULE, powertools_tracer_in_code, powertools_tracer_in_tree
 from ..files import asset_contains
 from ..model import Function, Layer
 from ..resolve import ResourceId
@@ -35,6 +36,8 @@ class FunctionExtractor:
         self.ctx = ctx
         self.layers: dict[ResourceId, Layer] = {}
         self._our_assets: dict[Path, bool] = {}
+        #: code asset -> Powertools Tracer evidence (functions often share one asset)
+        self._powertools: dict[Path, str | None] = {}
 
     def extract(self) -> None:
         self._layers()
@@ -117,22 +120,56 @@ class FunctionExtractor:
         template = ctx.template(rid)
         fn.internal = _internal_kind(template, rid.logical_id, path, description)
         fn.tracers = detect(fn)
-        if fn.is_python and not any(is_xray_sdk(t) for t in fn.tracers):
-            sdk = xray_sdk_tracer(fn, self._xray_sdk_code(res, p.get("Code")))
-            if sdk is not None:
-                fn.tracers.append(sdk)
+        if fn.is_python:
+            code = _Code(ctx, res, p.get("Code"))
+            if not any(is_xray_sdk(t) for t in fn.tracers):
+                sdk = xray_sdk_tracer(fn, self._xray_sdk_code(code))
+                if sdk is not None:
+                    fn.tracers.append(sdk)
+            fn.powertools_tracer = self._powertools_code(code)
         full = template.paths.get(rid.logical_id)
         if full:
             fn.annotations = template.annotations_for(full)
         return fn
 
-    def _xray_sdk_code(self, res: Mapping[str, Any], code: Any) -> str | None:
+    def _xray_sdk_code(self, code: _Code) -> str | None:
         """Evidence that the function's own code (inline or its asset) uses aws_xray_sdk."""
-        inline = mapping(code).get("ZipFile")
-        if isinstance(inline, str):
-            return f"inline code imports {XRAY_SDK_MODULE}" if xray_sdk_in_code(inline) else None
-        asset = self.ctx.asset_of(res, code)
+        if code.inline is not None:
+            found = xray_sdk_in_code(code.inline)
+            return f"inline code imports {XRAY_SDK_MODULE}" if found else None
+        asset = code.asset()
         return xray_sdk_in_tree(asset) if asset is not None else None
+
+    def _powertools_code(self, code: _Code) -> str | None:
+        """Evidence that the function's code (inline or its asset) uses Powertools' Tracer."""
+        if code.inline is not None:
+            found = powertools_tracer_in_code(code.inline)
+            return f"inline code imports Tracer from {POWERTOOLS_MODULE}" if found else None
+        asset = code.asset()
+        if asset is None:
+            return None
+        if asset not in self._powertools:
+            self._powertools[asset] = powertools_tracer_in_tree(asset)
+        return self._powertools[asset]
+
+
+class _Code:
+    """A function's ``Code``: inline source, or its asset (looked up once, when first needed)."""
+
+    _UNSET: Final = object()
+
+    def __init__(self, ctx: Extraction, res: Mapping[str, Any], code: Any) -> None:
+        inline = mapping(code).get("ZipFile")
+        self.inline = inline if isinstance(inline, str) else None
+        self._lookup = (ctx, res, code)
+        self._asset: object = self._UNSET
+
+    def asset(self) -> Path | None:
+        """The staged code asset in the assembly (a path outside it is noted once)."""
+        if self._asset is self._UNSET:
+            ctx, res, code = self._lookup
+            self._asset = ctx.asset_of(res, code)
+        return self._asset if isinstance(self._asset, Path) else None
 
 
 def _internal_kind(
