@@ -8,7 +8,7 @@ from pathlib import Path
 import jinja2
 
 from .diagram import layout, svg
-from .presentation import function_rows, hop_symbol, summary_line
+from .presentation import hop_symbol, summary_line
 from .review import Review
 from .rules import Severity
 
@@ -33,7 +33,7 @@ def render(review: Review, fail_on: Severity | None = None) -> str:
     template = _environment().get_template("report.html.j2")
     return template.render(
         review=review,
-        rows=function_rows(review),
+        rows=review.rows,
         model=review.model,
         summary=summary_line(review, fail_on),
         failed=review.failed(fail_on),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
-from .presentation import function_rows
 from .review import Review
 from .rules import Finding, Severity
 
@@ -73,7 +72,7 @@ def to_dict(review: Review, fail_on: Severity | None = None) -> dict[str, Any]:
                 "suppressed": row.suppressed,
                 "annotations": [{"level": lv, "message": msg} for lv, msg in row.annotations],
             }
-            for row in function_rows(review)
+            for row in review.rows
         ],
         "findings": [_finding(f) for f in review.findings],
         "suppressed": [

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from typing import Final
 
-from .presentation import FunctionRow, function_rows, hop_symbol, summary_line
+from .presentation import FunctionRow, hop_symbol, summary_line
 from .review import Review
 from .rules import Finding, Severity
 from .text import md_code, md_text, mermaid_label
@@ -139,7 +139,7 @@ def _function_table(function_table: list[FunctionRow]) -> list[str]:
 def render(review: Review, fail_on: Severity | None = None, *, diagram: bool = True) -> str:
     """The Markdown report."""
     model = review.model
-    function_table = function_rows(review)
+    function_table = review.rows
     out = ["## X-Ray tracing review", "", f"**{summary_line(review, fail_on)}**", ""]
     stacks = ", ".join(md_code(s, table=False) for s in model.stacks)
     out.append(f"Assembly {md_code(model.source, table=False)} · stacks: {stacks}")

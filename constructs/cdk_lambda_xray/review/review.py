@@ -7,7 +7,7 @@ How the result reads (the per-function table, the summary line) is
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,6 +32,8 @@ class Review:
     findings: list[Finding]
     suppressed: list[tuple[Finding, Suppression]]
     unused_suppressions: list[Suppression]
+    #: the per-function table, made by :mod:`.presentation` on first use (three reports share it)
+    _rows: list[FunctionRow] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def total(self) -> int:
@@ -54,10 +56,12 @@ class Review:
 
     @property
     def rows(self) -> list[FunctionRow]:
-        """The per-function table (:func:`.presentation.function_rows`; built on each access)."""
-        from .presentation import function_rows
+        """The per-function table (:func:`.presentation.function_rows`), made once."""
+        if self._rows is None:
+            from .presentation import function_rows  # presentation reads the engine, not back
 
-        return function_rows(self)
+            self._rows = function_rows(self)
+        return self._rows
 
     @property
     def coverage(self) -> float:
