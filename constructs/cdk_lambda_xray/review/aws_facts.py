@@ -26,10 +26,26 @@ __all__ = [
     "SELF_MANAGED_KAFKA",
     "TYPE_KIND",
     "XRAY_SDK_END_OF_SUPPORT",
+    "XRAY_WRITE_ACTIONS",
+    "XRAY_WRITE_MANAGED_POLICIES",
 ]
 
 #: the day AWS ends support for the X-Ray SDKs and daemon (maintenance since 2026-02-25)
 XRAY_SDK_END_OF_SUPPORT: Final = "2027-02-25"
+
+#: what Lambda needs on the execution role to send a function's segments
+XRAY_WRITE_ACTIONS: Final = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
+
+#: AWS managed policies that grant both actions
+XRAY_WRITE_MANAGED_POLICIES: Final = frozenset(
+    {
+        "AWSXRayDaemonWriteAccess",
+        "AWSXrayWriteOnlyAccess",
+        "AWSXrayFullAccess",
+        "AdministratorAccess",
+        "PowerUserAccess",
+    }
+)
 
 #: a function ARN (with an optional alias or version); group 1 is the function name
 LAMBDA_ARN: Final = re.compile(r"^arn:[^:]*:lambda:[^:]*:[^:]*:function:([^:]+)(?::[^:]+)?$")
