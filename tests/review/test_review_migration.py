@@ -179,6 +179,14 @@ def test_both_findings_point_to_the_guide_section_that_fits(review: Review) -> N
     assert "## aws-xray-sdk" in guide and "## Powertools Tracer" in guide
 
 
+def test_the_functions_table_names_the_tracer_the_code_uses(review: Review) -> None:
+    tracers = {row["path"]: row["tracer"] for row in report_json.to_dict(review)["functions"]}
+    assert tracers["Migration/PowertoolsTracer"] == "AWS X-Ray SDK, Powertools Tracer"
+    assert tracers["Migration/TracedPowertools"] == "lambda_xray, AWS X-Ray SDK, Powertools Tracer"
+    assert tracers["Migration/XraySdk"] == "AWS X-Ray SDK"
+    assert tracers["Migration/PowertoolsLogger"] == "none"
+
+
 def test_every_report_format_carries_the_guide(review: Review) -> None:
     data = json.loads(report_json.render(review))
     json_fixes = {f["rule"]: f["fix"] for f in data["findings"]}

@@ -76,7 +76,7 @@ def function_rows(review: Review) -> list[FunctionRow]:
                 handler=_handler_text(fn),
                 context_missing=_context_missing_text(fn),
                 iam=_iam_text(fn),
-                tracer=", ".join(t.name for t in fn.tracers) or "none",
+                tracer=_tracer_text(fn),
                 sources=sources.get(fn.id, []),
                 calls=calls.get(fn.id, []),
                 findings=by_fn.get(fn.id, []),
@@ -85,6 +85,13 @@ def function_rows(review: Review) -> list[FunctionRow]:
             )
         )
     return rows
+
+
+def _tracer_text(fn: Function) -> str:
+    names = [t.name for t in fn.tracers]
+    if fn.powertools_tracer is not None:
+        names.append("Powertools Tracer")
+    return ", ".join(names) or "none"
 
 
 def _layer_text(fn: Function) -> str:
