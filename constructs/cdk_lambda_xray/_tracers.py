@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -27,6 +28,7 @@ __all__ = [
     "XRAY_SDK_MODULE",
     "OtherTracer",
     "foreign_handler_tracer",
+    "installed_distributions",
     "layer_tracer",
     "xray_sdk_in_code",
     "xray_sdk_in_tree",
@@ -151,12 +153,28 @@ def xray_sdk_in_tree(path: Path) -> str | None:
     return None
 
 
+def installed_distributions(names: Iterable[str]) -> frozenset[str]:
+    """The packages pip installed among ``names`` (entries of one directory), lower case.
+
+    ``pip install -t`` leaves ``<name>-<version>.dist-info`` next to each package;
+    an installed package's own imports (Powertools' optional X-Ray integration)
+    are not the function's code using a tracer.
+    """
+    return frozenset(
+        n.removesuffix(".dist-info").split("-", 1)[0].lower()
+        for n in names
+        if n.endswith(".dist-info")
+    )
+
+
 def _scan_directory(root: Path) -> str | None:
     seen = 0
     stack = [root]
     while stack:
         directory = stack.pop()
-        for entry in sorted(directory.iterdir()):
+        entries = sorted(directory.iterdir())
+        installed = installed_distributions(e.name for e in entries)
+        for entry in entries:
             seen += 1
             if seen > _MAX_FILES:
                 return None
@@ -165,7 +183,8 @@ def _scan_directory(root: Path) -> str | None:
             if entry.is_dir():
                 if entry.name == XRAY_SDK_MODULE:
                     return f"{entry.relative_to(root).as_posix()}/ in the asset"
-                stack.append(entry)
+                if entry.name.lower() not in installed:
+                    stack.append(entry)
             elif _is_small_source(entry) and xray_sdk_in_code(
                 entry.read_text(encoding="utf-8", errors="replace")
             ):
@@ -185,7 +204,10 @@ def _scan_zip(path: Path) -> str | None:
             if XRAY_SDK_MODULE in parts[:-1]:
                 package = "/".join(parts[: parts.index(XRAY_SDK_MODULE) + 1])
                 return f"{package}/ in the asset"
+        installed = installed_distributions(p for i in infos for p in i.filename.split("/"))
         for info in infos:
+            if installed.intersection(p.lower() for p in info.filename.split("/")[:-1]):
+                continue  # a module of an installed package, not the function's code
             if info.filename.endswith(".py") and info.file_size <= _MAX_SOURCE_BYTES:
                 text = archive.read(info).decode("utf-8", errors="replace")
                 if xray_sdk_in_code(text):

@@ -24,7 +24,7 @@ from .command_line import (
     parse_formats,
     write_reports,
 )
-from .report_markdown import summary_line
+from .presentation import summary_line
 from .review import Review, review_path
 from .rules import Severity
 from .suppressions import Suppression, SuppressionError, load_cdk_json, load_file

@@ -114,6 +114,8 @@ class Function:
     #: what kind of CDK-internal function this is (None for user functions)
     internal: str | None = None
     tracers: list[Tracer] = field(default_factory=list)
+    #: evidence that the code uses Powertools' Tracer (on aws_xray_sdk), see :mod:`.bundled`
+    powertools_tracer: str | None = None
     #: (level, message) of CDK warning/error annotations on the function's constructs
     annotations: list[tuple[str, str]] = field(default_factory=list)
 
@@ -146,6 +148,8 @@ class EventSource:
     via: ResourceId | None
     hop: HopStatus
     detail: str
+    #: the upstream resources whose tracing is off (an untraced hop names them)
+    switched_off: tuple[ResourceId, ...] = ()
 
 
 @dataclass(slots=True)

@@ -8,8 +8,8 @@ from pathlib import Path
 import jinja2
 
 from .diagram import layout, svg
-from .report_markdown import summary_line
-from .review import Review, hop_symbol
+from .presentation import hop_symbol, summary_line
+from .review import Review
 from .rules import Severity
 
 _TEMPLATES = Path(__file__).parent / "templates"
@@ -33,6 +33,7 @@ def render(review: Review, fail_on: Severity | None = None) -> str:
     template = _environment().get_template("report.html.j2")
     return template.render(
         review=review,
+        rows=review.rows,
         model=review.model,
         summary=summary_line(review, fail_on),
         failed=review.failed(fail_on),

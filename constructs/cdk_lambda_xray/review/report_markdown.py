@@ -11,7 +11,8 @@ import re
 from collections.abc import Iterable
 from typing import Final
 
-from .review import Review, hop_symbol
+from .presentation import FunctionRow, hop_symbol, summary_line
+from .review import Review
 from .rules import Finding, Severity
 from .text import md_code, md_text, mermaid_label
 
@@ -34,27 +35,6 @@ def _table(header: list[str], rows: Iterable[list[str]]) -> list[str]:
 
 def _texts(*items: str) -> list[str]:
     return [md_text(item) for item in items]
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
-def summary_line(review: Review, fail_on: Severity | None = None) -> str:
-    """One line: coverage, counts and the gate's verdict."""
-    counts = review.counts()
-    parts = [
-        f"{review.traced}/{review.total} functions traced ({review.coverage:.0%})",
-        f"{review.clean} end to end",
-        _plural(counts["error"], "error"),
-        _plural(counts["warning"], "warning"),
-        f"{counts['info']} info",
-        f"{len(review.suppressed)} suppressed",
-    ]
-    if fail_on is not None:
-        verdict = "FAIL" if review.failed(fail_on) else "pass"
-        parts.append(f"{verdict} (--fail-on {fail_on.label})")
-    return " · ".join(parts)
 
 
 def _findings(review: Review) -> list[str]:
@@ -117,9 +97,49 @@ def _mermaid(review: Review) -> list[str]:
     return lines
 
 
+_FUNCTION_COLUMNS: Final = [
+    "Function",
+    "Runtime",
+    "Arch",
+    "Tracing",
+    "Layer",
+    "Handler",
+    "Context missing",
+    "IAM",
+    "Event sources (hop)",
+    "May call",
+    "Findings",
+]
+
+
+def _function_table(function_table: list[FunctionRow]) -> list[str]:
+    """The functions table, those with findings first."""
+    rows = []
+    for row in sorted(function_table, key=lambda r: (not r.findings, r.path)):
+        sources = "; ".join(f"{e.kind} {e.label}: {hop_symbol(e.hop)}" for e in row.sources)
+        findings = ", ".join(f.rule_id for f in row.findings)
+        name = md_code(row.path) + (f" (CDK: {md_text(row.internal)})" if row.internal else "")
+        cells = (
+            row.runtime,
+            row.architecture,
+            row.tracing,
+            row.layer,
+            row.handler,
+            row.context_missing,
+            row.iam,
+            sources or "—",
+            ", ".join(row.calls) or "—",
+        )
+        rows.append(
+            [name, *(md_text(cell) for cell in cells), md_text(findings) if findings else "✅"]
+        )
+    return _table(_FUNCTION_COLUMNS, rows)
+
+
 def render(review: Review, fail_on: Severity | None = None, *, diagram: bool = True) -> str:
     """The Markdown report."""
     model = review.model
+    function_table = review.rows
     out = ["## X-Ray tracing review", "", f"**{summary_line(review, fail_on)}**", ""]
     stacks = ", ".join(md_code(s, table=False) for s in model.stacks)
     out.append(f"Assembly {md_code(model.source, table=False)} · stacks: {stacks}")
@@ -131,54 +151,13 @@ def render(review: Review, fail_on: Severity | None = None, *, diagram: bool = T
     else:
         out.append("No findings.")
     out += ["", "### Functions", ""]
-    collapse = len(review.rows) > COLLAPSE_AFTER
+    collapse = len(function_table) > COLLAPSE_AFTER
     if collapse:
         out += [
-            f"<details><summary>{len(review.rows)} functions (with findings first)</summary>",
+            f"<details><summary>{len(function_table)} functions (with findings first)</summary>",
             "",
         ]
-    rows = []
-    ordered = sorted(review.rows, key=lambda r: (not r.findings, r.path))
-    for row in ordered:
-        sources = "; ".join(f"{e.kind} {e.label}: {hop_symbol(e.hop)}" for e in row.sources)
-        findings = ", ".join(f.rule_id for f in row.findings)
-        name = md_code(row.path) + (f" (CDK: {md_text(row.internal)})" if row.internal else "")
-        rows.append(
-            [
-                name,
-                *(
-                    md_text(cell)
-                    for cell in (
-                        row.runtime,
-                        row.architecture,
-                        row.tracing,
-                        row.layer,
-                        row.handler,
-                        row.context_missing,
-                        row.iam,
-                        sources or "—",
-                        ", ".join(row.calls) or "—",
-                    )
-                ),
-                md_text(findings) if findings else "✅",
-            ]
-        )
-    out += _table(
-        [
-            "Function",
-            "Runtime",
-            "Arch",
-            "Tracing",
-            "Layer",
-            "Handler",
-            "Context missing",
-            "IAM",
-            "Event sources (hop)",
-            "May call",
-            "Findings",
-        ],
-        rows,
-    )
+    out += _function_table(function_table)
     if collapse:
         out += ["", "</details>"]
     if diagram and model.functions:
@@ -204,7 +183,7 @@ def render(review: Review, fail_on: Severity | None = None, *, diagram: bool = T
                 for f, s in review.suppressed
             ],
         )
-    annotated = [(row.path, lv, msg) for row in review.rows for lv, msg in row.annotations]
+    annotated = [(row.path, lv, msg) for row in function_table for lv, msg in row.annotations]
     if annotated:
         out += ["", "### CDK annotations on functions", ""]
         out += [

@@ -10,7 +10,7 @@ from .instrumentation import INCOMPLETE, NOT_INSTRUMENTED, OTHER_TRACER, WRAPPER
 from .internal import INTERNAL_UNTRACED
 from .tracing import NO_XRAY_PERMISSION, TRACING_NOT_ACTIVE
 from .upstream import API_STAGE, SNS_POLICY, SNS_TRACING, STATE_MACHINE
-from .xray_sdk import XRAY_SDK_IN_USE
+from .xray_sdk import POWERTOOLS_TRACER_IN_USE, XRAY_SDK_IN_USE
 
 ALL_RULES: Final[tuple[Rule, ...]] = (
     TRACING_NOT_ACTIVE,
@@ -27,6 +27,7 @@ ALL_RULES: Final[tuple[Rule, ...]] = (
     STATE_MACHINE,
     INTERNAL_UNTRACED,
     XRAY_SDK_IN_USE,
+    POWERTOOLS_TRACER_IN_USE,
 )
 
 RULES_BY_ID: Final = {rule.id: rule for rule in ALL_RULES}

@@ -6,23 +6,10 @@ from collections.abc import Iterator
 from fnmatch import fnmatchcase
 from typing import Final
 
+from ..aws_facts import XRAY_WRITE_ACTIONS, XRAY_WRITE_MANAGED_POLICIES
 from ..model import Function, Model, Role
 from ..resolve import Value
 from .base import Finding, Rule, Severity
-
-#: What Lambda needs on the execution role to send its segments.
-XRAY_WRITE_ACTIONS: Final = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
-
-#: AWS managed policies that grant both actions.
-XRAY_WRITE_MANAGED_POLICIES: Final = frozenset(
-    {
-        "AWSXRayDaemonWriteAccess",
-        "AWSXrayWriteOnlyAccess",
-        "AWSXrayFullAccess",
-        "AdministratorAccess",
-        "PowerUserAccess",
-    }
-)
 
 
 def _tracing_not_active(model: Model) -> Iterator[Finding]:

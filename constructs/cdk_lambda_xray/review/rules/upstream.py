@@ -2,7 +2,9 @@
 
 Each rule looks only at upstream resources that invoke a function whose tracing
 is Active (an untraced function is already reported by XRAY001), and reports
-once per upstream resource, naming the functions it reaches.
+once per upstream resource, naming the functions it reaches. Whether a hop is
+traced is judged once, when the model is built (:mod:`..hops`): the rules read
+:attr:`~..model.EventSource.hop` and the resources it names as switched off.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Final
 
-from ..model import Model
+from ..model import EventSource, HopStatus, Model
 from ..resolve import ResourceId
 from .base import Finding, Rule, Severity
 from .tracing import missing_xray_actions
@@ -18,13 +20,16 @@ from .tracing import missing_xray_actions
 _SNS: Final = "sns.amazonaws.com"
 
 
-def _reaching(model: Model, kind: str) -> dict[ResourceId, list[ResourceId]]:
-    """Upstream resource of ``kind`` -> the traced functions it invokes."""
-    out: dict[ResourceId, list[ResourceId]] = {}
+def _reaching(model: Model, kind: str) -> dict[ResourceId, tuple[EventSource, list[ResourceId]]]:
+    """Upstream resource of ``kind`` -> (its hop into them, the traced functions it invokes).
+
+    Every edge from one source has the same hop (it depends on the source only).
+    """
+    out: dict[ResourceId, tuple[EventSource, list[ResourceId]]] = {}
     for edge in model.event_sources:
         fn = model.functions.get(edge.function)
         if edge.kind == kind and edge.source is not None and fn is not None and fn.traced:
-            out.setdefault(edge.source, []).append(fn.id)
+            out.setdefault(edge.source, (edge, []))[1].append(fn.id)
     return out
 
 
@@ -33,11 +38,10 @@ def _names(model: Model, functions: list[ResourceId]) -> str:
 
 
 def _sns_tracing(model: Model) -> Iterator[Finding]:
-    for rid, functions in _reaching(model, "sns").items():
-        topic = model.topics.get(rid)
-        if topic is None or topic.tracing == "Active":
+    for rid, (edge, functions) in _reaching(model, "sns").items():
+        if edge.hop is not HopStatus.UNTRACED:
             continue
-        mode = topic.tracing or "PassThrough (default)"
+        mode = model.topics[rid].tracing or "PassThrough (default)"
         yield SNS_TRACING.finding(
             model,
             rid,
@@ -67,9 +71,8 @@ def _policy_covers(model: Model, topic: ResourceId) -> bool:
 
 
 def _sns_policy(model: Model) -> Iterator[Finding]:
-    for rid, functions in _reaching(model, "sns").items():
-        topic = model.topics.get(rid)
-        if topic is None or topic.tracing != "Active" or _policy_covers(model, rid):
+    for rid, (edge, functions) in _reaching(model, "sns").items():
+        if edge.hop is not HopStatus.TRACED or _policy_covers(model, rid):
             continue
         yield SNS_POLICY.finding(
             model,
@@ -92,16 +95,16 @@ SNS_POLICY: Final = Rule(
 
 
 def _api_stage(model: Model) -> Iterator[Finding]:
-    for api, functions in _reaching(model, "apigateway").items():
-        for stage in model.stages:
-            if stage.api == api and not stage.tracing_enabled:
-                yield API_STAGE.finding(
-                    model,
-                    stage.id,
-                    f"stage {stage.stage_name or '?'} has tracing disabled: API Gateway is "
-                    f"missing from traces into {_names(model, functions)}",
-                    functions=tuple(functions),
-                )
+    stages = {stage.id: stage for stage in model.stages}
+    for edge, functions in _reaching(model, "apigateway").values():
+        for stage_id in edge.switched_off:
+            yield API_STAGE.finding(
+                model,
+                stage_id,
+                f"stage {stages[stage_id].stage_name or '?'} has tracing disabled: API Gateway "
+                f"is missing from traces into {_names(model, functions)}",
+                functions=tuple(functions),
+            )
 
 
 API_STAGE: Final = Rule(
@@ -116,11 +119,11 @@ API_STAGE: Final = Rule(
 
 
 def _state_machine(model: Model) -> Iterator[Finding]:
-    for rid, functions in _reaching(model, "stepfunctions").items():
+    for rid, (edge, functions) in _reaching(model, "stepfunctions").items():
         sm = model.state_machines.get(rid)
         if sm is None:
             continue
-        if not sm.tracing_enabled:
+        if edge.hop is HopStatus.UNTRACED:
             yield STATE_MACHINE.finding(
                 model,
                 rid,

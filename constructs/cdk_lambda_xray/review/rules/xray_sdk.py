@@ -1,4 +1,5 @@
-"""Rule on functions that use the AWS X-Ray SDK for Python (``aws_xray_sdk``)."""
+"""Rules on functions that trace with the AWS X-Ray SDK for Python, directly or through
+Powertools' ``Tracer``: both point to the migration guide (``docs/migrating.md``)."""
 
 from __future__ import annotations
 
@@ -6,16 +7,20 @@ from collections.abc import Iterator
 from typing import Final
 
 from ..._tracers import XRAY_SDK_FIX
+from ..aws_facts import XRAY_SDK_END_OF_SUPPORT
 from ..model import Model
 from ..tracers import OURS, is_xray_sdk
 from .base import Finding, Rule, Severity
+
+#: where the project documents the move (a path in the project's repository)
+MIGRATION_GUIDE: Final = "docs/migrating.md"
 
 
 def _xray_sdk(model: Model) -> Iterator[Finding]:
     for fn in model.functions.values():
         sdk = next((t for t in fn.tracers if is_xray_sdk(t)), None)
-        if sdk is None:
-            continue
+        if sdk is None or fn.powertools_tracer is not None:
+            continue  # Powertools' Tracer runs on the SDK: XRAY015 gives that migration
         if any(t.name == OURS for t in fn.tracers):
             message = (
                 f"uses aws_xray_sdk ({sdk.evidence}) next to lambda_xray: each call is recorded "
@@ -35,6 +40,34 @@ XRAY_SDK_IN_USE: Final = Rule(
     name="xray-sdk-in-use",
     severity=Severity.INFO,
     summary="A function uses the AWS X-Ray SDK for Python (aws_xray_sdk in its code or a layer).",
-    fix=XRAY_SDK_FIX[:1].upper() + XRAY_SDK_FIX[1:] + ".",
+    fix=f"{XRAY_SDK_FIX[:1].upper()}{XRAY_SDK_FIX[1:]}. The shortest path keeps the code and "
+    f"changes its import to lambda_xray.compat: see {MIGRATION_GUIDE}, section 'aws-xray-sdk'.",
     check=_xray_sdk,
+)
+
+
+def _powertools_tracer(model: Model) -> Iterator[Finding]:
+    for fn in model.functions.values():
+        if fn.powertools_tracer is None:
+            continue
+        message = (
+            f"traced with Powertools Tracer ({fn.powertools_tracer}), which records through "
+            f"aws_xray_sdk (AWS support ends {XRAY_SDK_END_OF_SUPPORT})"
+        )
+        if any(t.name == OURS for t in fn.tracers):
+            message += (
+                "; next to lambda_xray each call is recorded once, but two tracers shape the trace"
+            )
+        yield POWERTOOLS_TRACER_IN_USE.finding(model, fn.id, message, functions=(fn.id,))
+
+
+POWERTOOLS_TRACER_IN_USE: Final = Rule(
+    id="XRAY015",
+    name="powertools-tracer-in-use",
+    severity=Severity.INFO,
+    summary="A function's code uses Powertools for AWS Lambda's Tracer (on aws_xray_sdk).",
+    fix="Change the import to 'from lambda_xray.compat import Tracer', deploy the function with "
+    "the lambda_xray layer (TracedFunction or trace_app) and drop Powertools' tracer extra: "
+    f"see {MIGRATION_GUIDE}, section 'Powertools Tracer'.",
+    check=_powertools_tracer,
 )
