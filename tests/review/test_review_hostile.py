@@ -172,6 +172,12 @@ def test_nul_in_a_path_is_refused(tmp_path: Path) -> None:
     review(root).assert_one_line_error("NUL")
 
 
+def test_a_name_too_long_for_the_file_system_is_refused_with_one_line(tmp_path: Path) -> None:
+    # Found by the fuzz test: pathlib's is_file() raises for ENAMETOOLONG (it was a traceback).
+    root = make(tmp_path / "cdk.out", {"S": stack_artifact("9" * 5000)})
+    review(root).assert_one_line_error("cannot be used (File name too long)")
+
+
 def test_a_symlink_that_stays_inside_is_followed(tmp_path: Path) -> None:
     root = make(tmp_path / "cdk.out", {"S": stack_artifact("link.json")})
     (root / "link.json").symlink_to(root / "S.template.json")

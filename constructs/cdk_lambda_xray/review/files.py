@@ -5,7 +5,8 @@ Every path an assembly names (``templateFile``, an asset manifest's ``file``,
 stack's ``aws:asset:path``, an asset's ``source.path``) goes through
 :func:`confine`: it must be a relative path inside the assembly directory once
 resolved, symlinks included. Absolute paths, ``..`` that climbs out, symlinks
-pointing out and NUL bytes are refused before anything is opened.
+pointing out and NUL bytes are refused before anything is opened, and so is
+a name the file system cannot look up (too long, permission denied).
 
 :func:`read_json` reads a regular file of at most :data:`MAX_FILE_BYTES`, as
 strict UTF-8, with numbers of at most :data:`MAX_NUMBER_DIGITS` digits and
@@ -81,6 +82,15 @@ def confine(root: Path, base: Path, name: object, what: str) -> Path:
             f"{what} {name!r} points outside the assembly directory {root} "
             "(through '..' or a symlink); refused"
         )
+    try:
+        os.stat(candidate)
+    except (FileNotFoundError, NotADirectoryError):
+        pass  # a missing file is the caller's to report, with its own wording
+    except OSError as exc:  # a name too long, a permission denied: unusable, say so now
+        shown = name if len(name) <= 80 else f"{name[:60]}...({len(name)} characters)"
+        raise AssemblyError(
+            f"{what} {shown!r} cannot be used ({exc.strerror or exc}); refused"
+        ) from None
     return candidate
 
 

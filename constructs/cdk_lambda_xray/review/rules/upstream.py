@@ -56,7 +56,8 @@ SNS_TRACING: Final = Rule(
     name="sns-topic-tracing-not-active",
     severity=Severity.WARNING,
     summary="An SNS topic that invokes a traced function does not have active tracing.",
-    fix="Subscribe with trace_events(fn).from_sns(topic) or call trace_topic(topic) "
+    fix="Subscribe with fn.add_event_source(TracedSnsEventSource(topic)) or call "
+    "trace_topic(topic) "
     "(active tracing plus the X-Ray resource policy); by hand: "
     "sns.Topic(tracing_config=sns.TracingConfig.ACTIVE).",
     check=_sns_tracing,
