@@ -468,7 +468,7 @@ def test_node_function_gets_the_permission(built: SimpleNamespace) -> None:
 def test_node_function_is_annotated(built: SimpleNamespace) -> None:
     built.annotations.has_info(
         "/Traced/Node",
-        Match.string_like_regexp("nodejs22.x runtime.*without the Python tracing layer"),
+        Match.string_like_regexp("nodejs22.x function.*without the Python tracing layer"),
     )
 
 
