@@ -28,6 +28,7 @@ from collections.abc import Mapping
 
 from . import _contract
 from ._plan_checks import (
+    completeness_findings,
     context_missing_finding,
     layer_count_finding,
     options_findings,
@@ -65,6 +66,7 @@ __all__ = [
     "Plan",
     "TraceFormat",
     "TracingOptions",
+    "completeness_findings",
     "context_missing_finding",
     "layer_count_finding",
     "layer_supports_runtime",

@@ -19,10 +19,12 @@ from ._plan_model import (
     Level,
     TraceFormat,
     TracingOptions,
+    is_python,
 )
 from ._tracers import XRAY_SDK_FIX, foreign_handler_tracer
 
 __all__ = [
+    "completeness_findings",
     "context_missing_finding",
     "is_token_text",
     "layer_count_finding",
@@ -196,3 +198,70 @@ _TOKEN_TEXT: Final = "${Token["
 def is_token_text(value: str) -> bool:
     """Whether ``value`` is an encoded CDK string token (never judged as a value)."""
     return _TOKEN_TEXT in value
+
+
+def completeness_findings(facts: FunctionFacts) -> list[Finding]:
+    """Whether the handler redirect, the original-handler variable and the layer agree.
+
+    Judges a function as it is (the review, on a synthesized template); the
+    constructs set all three together, so they never leave one of these.
+    """
+    env = facts.environment if isinstance(facts.environment, Mapping) else {}
+    key, wrapper = _contract.ENV_HANDLER, _contract.WRAPPER_HANDLER
+    redirected = facts.handler == wrapper
+    found: list[Finding] = []
+    fix = f"let TracedFunction or trace_app set Handler, the layer and {key} together"
+    if redirected and facts.our_layer is False:
+        found.append(
+            Finding(
+                "RedirectWithoutLayer",
+                Level.ERROR,
+                f"Handler is {wrapper} but the lambda_xray layer is not attached: every "
+                "invocation fails with Runtime.ImportModuleError",
+                fix,
+            )
+        )
+    if redirected and key not in env:
+        found.append(
+            Finding(
+                "HandlerVariable", Level.ERROR, f"Handler is {wrapper} but {key} is not set", fix
+            )
+        )
+    if env.get(key) == wrapper:
+        found.append(
+            Finding(
+                "HandlerVariable",
+                Level.ERROR,
+                f"{key} points at the wrapper itself ({wrapper})",
+                f"set {key} to your own handler",
+            )
+        )
+    if not redirected and key in env:
+        found.append(
+            Finding(
+                "HandlerVariable",
+                Level.WARNING,
+                f"{key} is set but Handler is {facts.handler}: the wrapper never runs",
+                fix,
+            )
+        )
+    elif not redirected and facts.our_layer:
+        found.append(
+            Finding(
+                "LayerWithoutRedirect",
+                Level.WARNING,
+                f"the lambda_xray layer is attached but Handler is {facts.handler}, not the "
+                "wrapper: nothing is instrumented",
+                fix,
+            )
+        )
+    if facts.our_layer and isinstance(facts.runtime, str) and not is_python(facts):
+        found.append(
+            Finding(
+                "LayerNotPython",
+                Level.WARNING,
+                f"the lambda_xray layer is Python-only; runtime is {facts.runtime}",
+                "remove the layer from this function",
+            )
+        )
+    return found

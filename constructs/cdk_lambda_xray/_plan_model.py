@@ -125,6 +125,8 @@ class FunctionFacts:
     tracing: object = None
     #: CDK's ``adot_instrumentation`` prop is set
     adot_instrumentation: bool = False
+    #: this project's tracing layer is attached (``None``: not known, as at synth)
+    our_layer: bool | None = None
     #: the function's role is a role of the app (it can be given AWS managed policies)
     role_in_app: bool = True
 
