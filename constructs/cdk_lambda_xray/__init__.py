@@ -16,6 +16,7 @@ _EXPORTS: dict[str, str] = {
     # --- traced functions, layer, validation (constructs core) ---
     "ContextMissing": "function",
     "TracedFunction": "function",
+    "TraceFormat": "function",
     "TracingLayer": "layer",
     "TracingConfigError": "errors",
     # --- tracing aspect ---
@@ -35,6 +36,7 @@ _EXPORTS: dict[str, str] = {
 __all__ = [
     "ContextMissing",
     "SnsTracingPolicy",
+    "TraceFormat",
     "TracedEvents",
     "TracedFunction",
     "TracingConfigError",
@@ -52,7 +54,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     from .aspect import XRayTracing, trace_app
     from .errors import TracingConfigError
     from .events import TracedEvents, trace_events
-    from .function import ContextMissing, TracedFunction
+    from .function import ContextMissing, TracedFunction, TraceFormat
     from .layer import TracingLayer
     from .nag import acknowledge_xray_wildcard
     from .upstream import SnsTracingPolicy, trace_rest_api, trace_state_machine, trace_topic

@@ -311,7 +311,7 @@ def _open_telemetry(build: _Builder, layered: bool) -> tuple[str, ...]:
         build.findings.append(
             Finding(
                 "OtlpWithoutLayer",
-                Level.ERROR if options.explicit else Level.WARNING,
+                Level.ERROR if options.explicit else Level.INFO,
                 f"{what} needs the Python tracing layer, which {where} does not get: "
                 "Lambda traces it in the X-Ray format only",
                 "drop the option for this function, or use a Python runtime the layer supports "
