@@ -20,7 +20,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from . import _bytecode, _inputs
-from ._instrument import stack_of
+from ._instrument import runtime_name, stack_of
 from ._plan_model import MIN_PYTHON_MINOR, PYTHON_RUNTIME, layer_supports_runtime
 from .errors import TracingConfigError
 
@@ -236,7 +236,7 @@ class TracingLayer(lambda_.LayerVersion):
 
         ``python3.12`` -> ``LambdaXrayTracingLayerPython312``.
         """
-        name = runtime if isinstance(runtime, str) else runtime.name
+        name = runtime if isinstance(runtime, str) else runtime_name(runtime)
         return cls.SHARED_ID + re.sub(r"[^0-9A-Za-z]", "", name.title())
 
     @classmethod
@@ -254,7 +254,7 @@ class TracingLayer(lambda_.LayerVersion):
             id, or the runtime is not a Python the layer supports.
         """
         stack = stack_of(scope)
-        name = runtime if isinstance(runtime, str) else runtime.name
+        name = runtime if isinstance(runtime, str) else runtime_name(runtime)
         per_runtime = _SHARED.setdefault(stack, {})
         cached = per_runtime.get(name)
         if cached is not None:
