@@ -73,6 +73,7 @@ __all__ = [
     "options_findings",
     "plan",
     "redirect_findings",
+    "tracing_decision",
     "unsupported_python_finding",
     "wrapper_conflict",
     "xray_sdk_finding",
@@ -128,6 +129,17 @@ class _Builder:
         self.sets.append((key, value))
 
 
+def tracing_decision(current: object, options: TracingOptions) -> tuple[str | None, bool]:
+    """The mode to set (``None``: leave it) and whether the function ends up Active.
+
+    ``current`` is the mode the function has (``None``: no tracing config). An
+    explicit caller sets its own; a sweep keeps any mode the function chose.
+    """
+    if options.explicit or current is None:
+        return options.tracing, options.tracing == "Active"
+    return None, current == "Active"
+
+
 def plan(facts: FunctionFacts, options: TracingOptions) -> Plan:
     """What tracing ``facts``' function with ``options`` changes, and what stands in the way.
 
@@ -151,12 +163,7 @@ def plan(facts: FunctionFacts, options: TracingOptions) -> Plan:
         )
     build.findings.extend(options_findings(options))
 
-    if explicit or facts.tracing is None:
-        tracing = options.tracing
-        active = tracing == "Active"
-    else:
-        tracing = None
-        active = facts.tracing == "Active"
+    tracing, active = tracing_decision(facts.tracing, options)
     build.variable(
         _contract.ENV_CONTEXT_MISSING,
         options.context_missing,

@@ -36,6 +36,7 @@ from ._plan import (
     TracingOptions,
     options_findings,
     plan,
+    tracing_decision,
     xray_sdk_finding,
 )
 from ._reflect import resolved_properties
@@ -284,16 +285,12 @@ class XRayTracing:
         if not _handled(resource) and not self.selects(resource):
             return False
         config = (resolved_properties(resource) or {}).get("TracingConfig")
-        if config is None:
-            return self._options.tracing == "Active"
-        return isinstance(config, dict) and config.get("Mode") == "Active"
+        return tracing_decision(_mode(config), self._options)[1]
 
     def _facts(self, target: _Target) -> FunctionFacts:
         """What the planner needs to know, read from the resource's resolved properties."""
         props = target.props
         code = props.get("Code")
-        config = props.get("TracingConfig")
-        mode = config.get("Mode") if isinstance(config, dict) else UNKNOWN
         runtime = props.get("Runtime")
         handler = props.get("Handler")
         layers = props.get("Layers") or []
@@ -306,7 +303,7 @@ class XRayTracing:
             environment=_known(target.env) if target.env_is_readable() else UNKNOWN,
             layer_count=len(layers) if isinstance(layers, list) else UNKNOWN,
             image=image,
-            tracing=None if config is None else mode if isinstance(mode, str) else UNKNOWN,
+            tracing=_mode(props.get("TracingConfig")),
             role_in_app=self._role_in_app(target),
         )
 
@@ -407,6 +404,14 @@ def _stages_under(scope: IConstruct) -> list[IConstruct]:
 
 
 # --- helpers ------------------------------------------------------------------------------
+
+
+def _mode(config: object) -> object:
+    """A resource's ``TracingConfig.Mode``: ``None`` without a config, UNKNOWN if unreadable."""
+    if config is None:
+        return None
+    mode = config.get("Mode") if isinstance(config, dict) else None
+    return mode if isinstance(mode, str) else UNKNOWN
 
 
 def _known(env: dict[str, Any]) -> dict[str, object]:

@@ -528,3 +528,24 @@ def test_other_tracers_are_described_only_in_the_catalogue() -> None:
         if any(mark in text for mark in marks)
     ]
     assert offenders == []
+
+
+def test_the_variables_are_the_ones_the_layer_reads() -> None:
+    """The format variables are spelled as the layer reads them, with the values it accepts."""
+    layer = Path(__file__).resolve().parents[2] / "layers" / "lambda_xray" / "python"
+    code = (
+        "from lambda_xray import config\n"
+        "c = config.from_environ({config.ENV_FORMAT: 'otlp', config.ENV_OTLP_UNSAMPLED: 'true'})\n"
+        "print(config.ENV_FORMAT, config.ENV_OTLP_UNSAMPLED, *config.FORMATS, c.format, "
+        "c.otlp_unsampled)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        env={"PYTHONPATH": str(layer), "PATH": "/usr/bin:/bin"},
+    )
+    formats = [m.value for m in TraceFormat]
+    assert result.stdout.split() == [FORMAT, UNSAMPLED, *formats, "otlp", "True"]
