@@ -70,7 +70,7 @@ def wrapper_conflict(facts: FunctionFacts, level: Level = Level.ERROR) -> Findin
             "that tracer and exclude this function from lambda-xray",
         )
     handler = facts.handler
-    if isinstance(handler, str):
+    if isinstance(handler, str) and not is_token_text(handler):
         tracer = foreign_handler_tracer(handler)
         if tracer is not None:
             module = handler.partition(".")[0].partition("/")[0]

@@ -162,7 +162,7 @@ class TracedFunction(lambda_.Function):
             raise TracingConfigError(_path(scope, id), problem.problem, problem.fix)
         facts = FunctionFacts(
             runtime=runtime_id if python or not image else None,
-            handler=UNKNOWN if is_unresolved(handler) else handler,
+            handler=handler,  # a token string too: it moves to LAMBDA_XRAY_HANDLER as it is
             environment=_known(user_env),
             layer_count=len(layers),
             image=image,

@@ -299,6 +299,19 @@ CASES = [
         environment=((CM, "LOG_ERROR"), (RESPONSE, "false"), (ERROR, "true")),
     ),
     Case(
+        "explicit: a token handler moves to the variable as it is",
+        py(handler="${Token[TOKEN.7]}"),
+        EXPLICIT,
+        findings=(),
+        handler=WRAPPER,
+        environment=(
+            (CM, "LOG_ERROR"),
+            (HANDLER, "${Token[TOKEN.7]}"),
+            (RESPONSE, "false"),
+            (ERROR, "true"),
+        ),
+    ),
+    Case(
         "swept: redirected by hand already, nothing to add",
         py(handler=WRAPPER),
         SWEEP,
