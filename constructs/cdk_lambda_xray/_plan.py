@@ -339,8 +339,9 @@ def _open_telemetry(build: _Builder, layered: bool) -> tuple[str, ...]:
             Finding(
                 "ApplicationSignalsPolicy",
                 Level.WARNING,
-                f"the function's role is imported, so the AWS managed policy "
-                f"{APPLICATION_SIGNALS_POLICY} was not attached",
+                "the function's role is not an iam.Role of this app (it is imported, or a raw "
+                f"CfnRole), so the AWS managed policy {APPLICATION_SIGNALS_POLICY} was not "
+                "attached",
                 f"attach {APPLICATION_SIGNALS_POLICY} to that role where it is defined",
             )
         )

@@ -104,7 +104,7 @@ def test_application_signals_attaches_the_aws_managed_policy(built: SimpleNamesp
 def test_an_imported_role_gets_a_warning_instead_of_the_policy(built: SimpleNamespace) -> None:
     Annotations.from_stack(built.stack).has_warning(
         "/Otlp/SignalsImportedRole",
-        Match.string_like_regexp(f"role is imported.*{POLICY}.*Fix: attach"),
+        Match.string_like_regexp(f"role is not an iam.Role of this app.*{POLICY}.*Fix: attach"),
     )
 
 
