@@ -11,26 +11,23 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import aws_cdk as cdk
 import jsii
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from constructs import Construct, IConstruct
+from constructs import IConstruct
 
 from . import _contract, _inputs
-from ._apply import attach_aws_managed_policies
+from ._apply import FunctionTarget, attach_aws_managed_policies, role_of, same_construct
 from ._callers import trace_callers
 from ._instrument import is_instrumented, mark_instrumented, stack_of, tracing_mode
 from ._options import ContextMissing
 from ._permissions import grant_xray_write
 from ._plan import (
     UNKNOWN,
-    Finding,
     FunctionFacts,
-    Level,
     Plan,
     TraceFormat,
     TracingOptions,
@@ -54,80 +51,6 @@ Selector = IConstruct | str
 
 _FUNCTION_TYPE = "AWS::Lambda::Function"
 _LAMBDA = _inputs.lambda_specs()
-
-
-@dataclass
-class _Target:
-    """One function resource being instrumented, and how to change it."""
-
-    resource: cdk.CfnResource
-    props: dict[str, Any]
-    l2: lambda_.Function | None
-
-    @property
-    def owner(self) -> IConstruct:
-        return self.l2 if self.l2 is not None else self.resource
-
-    @property
-    def env(self) -> dict[str, Any]:
-        variables = (self.props.get("Environment") or {}).get("Variables") or {}
-        return dict(variables) if isinstance(variables, dict) else {}
-
-    def env_is_readable(self) -> bool:
-        environment = self.props.get("Environment")
-        if environment is None:
-            return True
-        variables = environment.get("Variables") if isinstance(environment, dict) else None
-        return variables is None or isinstance(variables, dict)
-
-    def info(self, message: str) -> None:
-        cdk.Annotations.of(self.owner).add_info(f"lambda-xray: {message}")
-
-    def report(self, finding: Finding) -> None:
-        if finding.level is Level.INFO:
-            cdk.Annotations.of(self.owner).add_info(finding.message)
-        elif finding.level is Level.WARNING:
-            cdk.Annotations.of(self.owner).add_warning_v2(
-                f"lambda-xray:{finding.id}", finding.message
-            )
-        else:
-            cdk.Annotations.of(self.owner).add_error(finding.message)
-
-    def warn(self, id: str, problem: Problem) -> None:
-        cdk.Annotations.of(self.owner).add_warning_v2(
-            f"lambda-xray:{id}", f"lambda-xray: {problem.problem}. Fix: {problem.fix}"
-        )
-
-    def error(self, problem: Problem) -> None:
-        cdk.Annotations.of(self.owner).add_error(
-            f"lambda-xray: {problem.problem}. Fix: {problem.fix}"
-        )
-
-    def set_env(self, key: str, value: str) -> None:
-        if self.l2 is not None:
-            self.l2.add_environment(key, value)
-        else:
-            self.resource.add_property_override(f"Environment.Variables.{key}", value)
-
-    def set_tracing(self, mode: str) -> None:
-        # Set the L1 property where there is one: rule checkers (cdk-nag) read it,
-        # not raw overrides.
-        if isinstance(self.resource, lambda_.CfnFunction):
-            self.resource.tracing_config = lambda_.CfnFunction.TracingConfigProperty(mode=mode)
-        else:
-            self.resource.add_property_override("TracingConfig.Mode", mode)
-
-    def set_handler(self, handler: str) -> None:
-        if isinstance(self.resource, lambda_.CfnFunction):
-            self.resource.handler = handler
-        else:
-            self.resource.add_property_override("Handler", handler)
-
-    def add_layer(self, layer: lambda_.ILayerVersion, existing: list[Any]) -> None:
-        if self.l2 is not None:
-            self.l2.add_layers(layer)
-        else:
-            self.resource.add_property_override("Layers", [*existing, layer.layer_version_arn])
 
 
 @jsii.implements(cdk.IAspect)
@@ -262,10 +185,11 @@ class XRayTracing:
         parent = node.node.scope
         l2 = (
             parent
-            if isinstance(parent, lambda_.Function) and _same(parent.node.default_child, node)
+            if isinstance(parent, lambda_.Function)
+            and same_construct(parent.node.default_child, node)
             else None
         )
-        target = _Target(node, props or {}, l2)
+        target = FunctionTarget(node, props or {}, l2)
         if props is None:
             target.warn(
                 "Unreadable",
@@ -287,7 +211,7 @@ class XRayTracing:
         config = (resolved_properties(resource) or {}).get("TracingConfig")
         return tracing_decision(_mode(config), self._options)[1]
 
-    def _facts(self, target: _Target) -> FunctionFacts:
+    def _facts(self, target: FunctionTarget) -> FunctionFacts:
         """What the planner needs to know, read from the resource's resolved properties."""
         props = target.props
         code = props.get("Code")
@@ -307,18 +231,18 @@ class XRayTracing:
             role_in_app=self._role_in_app(target),
         )
 
-    def _role_in_app(self, target: _Target) -> bool:
+    def _role_in_app(self, target: FunctionTarget) -> bool:
         """Whether the role can take AWS managed policies (asked only when some are wanted)."""
         if not self.application_signals:
             return True
         return isinstance(self._role(target), iam.Role)
 
-    def _role(self, target: _Target) -> iam.IRole | None:
+    def _role(self, target: FunctionTarget) -> iam.IRole | None:
         if target.l2 is not None:
             return target.l2.role
-        return _role_of(target.resource, target.props.get("Role"))
+        return role_of(target.resource, target.props.get("Role"))
 
-    def _apply(self, target: _Target, decided: Plan) -> None:
+    def _apply(self, target: FunctionTarget, decided: Plan) -> None:
         """Carry out the plan, in the order that renders the template as it always was."""
         if decided.tracing is not None:
             target.set_tracing(decided.tracing)
@@ -348,13 +272,13 @@ class XRayTracing:
         if decided.layer:
             self._announce_inline(target)
 
-    def _grant(self, target: _Target) -> None:
+    def _grant(self, target: FunctionTarget) -> None:
         resource = target.resource
         if target.l2 is not None:
             role = target.l2.role
             granted = role is not None and grant_xray_write(role, resource)
         else:
-            found = _role_of(resource, target.props.get("Role"))
+            found = role_of(resource, target.props.get("Role"))
             granted = found is not None and grant_xray_write(found, resource, owned=True)
         if not granted:
             target.warn(
@@ -367,12 +291,12 @@ class XRayTracing:
                 ),
             )
 
-    def _report_xray_sdk(self, target: _Target) -> None:
+    def _report_xray_sdk(self, target: FunctionTarget) -> None:
         evidence = xray_sdk_evidence(target.resource, target.props)
         if evidence is not None:
             target.report(xray_sdk_finding(evidence))
 
-    def _announce_inline(self, target: _Target) -> None:
+    def _announce_inline(self, target: FunctionTarget) -> None:
         code = target.props.get("Code")
         if isinstance(code, dict) and "ZipFile" in code and not self._inline_announced:
             # Once per app, on the stack: CDK's own handlers are inline, in nearly every app.
@@ -400,7 +324,11 @@ def trace_app(scope: IConstruct, **options: Any) -> XRayTracing:
 
 
 def _stages_under(scope: IConstruct) -> list[IConstruct]:
-    return [c for c in scope.node.find_all() if isinstance(c, cdk.Stage) and not _same(c, scope)]
+    return [
+        c
+        for c in scope.node.find_all()
+        if isinstance(c, cdk.Stage) and not same_construct(c, scope)
+    ]
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -424,16 +352,6 @@ def _handled(resource: IConstruct) -> bool:
     return is_instrumented(resource) or isinstance(resource.node.scope, TracedFunction)
 
 
-def _same(a: IConstruct | None, b: IConstruct | None) -> bool:
-    """Same construct? jsii may hand out two Python proxies for one object: compare paths."""
-    return a is not None and b is not None and (a is b or a.node.path == b.node.path)
-
-
-def _parent(resource: cdk.CfnResource) -> Construct:
-    scope = resource.node.scope
-    return scope if isinstance(scope, Construct) else resource
-
-
 def _ancestors(node: IConstruct) -> Sequence[IConstruct]:
     return node.node.scopes
 
@@ -446,30 +364,4 @@ def _matches(resource: IConstruct, selector: Selector) -> bool:
             for scope in _ancestors(resource)
             if scope.node.path
         )
-    return any(_same(scope, selector) for scope in _ancestors(resource))
-
-
-def _role_of(resource: cdk.CfnResource, role_arn: object) -> iam.IRole | None:
-    """The role a raw function's ``Role`` points at, if it is a role of this stack."""
-    if not (isinstance(role_arn, dict) and list(role_arn) == ["Fn::GetAtt"]):
-        return None
-    logical_id, attribute = ([*role_arn["Fn::GetAtt"], "", ""])[:2]
-    if attribute != "Arn":
-        return None
-    stack = cdk.Stack.of(resource)
-    for candidate in stack.node.find_all():
-        if (
-            isinstance(candidate, cdk.CfnResource)
-            and candidate.cfn_resource_type == "AWS::IAM::Role"
-            and _same(cdk.Stack.of(candidate), stack)
-            and stack.resolve(candidate.logical_id) == logical_id
-        ):
-            parent = candidate.node.scope
-            if isinstance(parent, iam.Role) and _same(parent.node.default_child, candidate):
-                return parent
-            return iam.Role.from_role_name(
-                _parent(resource),
-                f"{resource.node.id}LambdaXrayRoleRef",
-                candidate.ref,
-            )
-    return None
+    return any(same_construct(scope, selector) for scope in _ancestors(resource))
