@@ -4,10 +4,13 @@ Run by ``bench/run.py`` (``make bench``) through :func:`run`, or on its own:
 ``.venv/bin/python bench/bench_synth_review.py``.
 
 - Synth: one process, warmed up first (the first synth in a process pays for
-  starting jsii), then apps with ``N`` plain ``Function`` and ``N``
-  ``TracedFunction`` (inline code, same props) are built and synthesized in
-  alternation; the medians give the time per function and the ratio
-  (goal: traced <= 1.1x plain).
+  starting jsii), then apps with ``N`` plain ``Function``, ``N`` functions wired
+  by hand the way a user would without this library (``Tracing.ACTIVE``, which
+  makes CDK add the X-Ray statement to the role, the stack's ``TracingLayer``,
+  the handler redirect and the layer's variables) and ``N`` ``TracedFunction``
+  (inline code, same props) are built and synthesized in turn; the medians give
+  the time per function and the ratios (goals: traced <= 1.1x plain, and
+  traced <= 1.2x the same function wired by hand).
 - Review: apps with 1, 50 and 200 ``TracedFunction`` are synthesized once; then
   ``review_path`` plus all three reports are timed (median of several runs,
   after one warm-up that compiles the HTML template). Goal for 200: well under a
@@ -33,11 +36,36 @@ SYNTH_ROUNDS = 3
 REVIEW_SIZES = (1, 50, 200)
 REVIEW_ROUNDS = 5
 RATIO_GOAL = 1.1
+HAND_RATIO_GOAL = 1.2
 PER_STACK = 100
 REVIEW_GOAL_S = 0.5
 
 
-def _app(outdir: Path, n: int, traced: bool) -> Any:
+def _hand_wired(scope: Any, id: str, **kwargs: Any) -> Any:
+    """The same function as a ``TracedFunction``, wired by hand: tracing, layer, handler, env."""
+    from aws_cdk import aws_lambda as lambda_
+
+    from cdk_lambda_xray import TracingLayer
+
+    environment = {
+        **kwargs.pop("environment"),
+        "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+        "LAMBDA_XRAY_HANDLER": kwargs.pop("handler"),
+        "LAMBDA_XRAY_CAPTURE_RESPONSE": "false",
+        "LAMBDA_XRAY_CAPTURE_ERROR": "true",
+    }
+    return lambda_.Function(
+        scope,
+        id,
+        handler="lambda_xray.handler.handler",
+        environment=environment,
+        tracing=lambda_.Tracing.ACTIVE,  # CDK adds the X-Ray statement to the role itself
+        layers=[TracingLayer.of(scope, kwargs["runtime"])],
+        **kwargs,
+    )
+
+
+def _app(outdir: Path, n: int, traced: bool | str) -> Any:
     import aws_cdk as cdk
     from aws_cdk import aws_lambda as lambda_
 
@@ -52,16 +80,16 @@ def _app(outdir: Path, n: int, traced: bool) -> Any:
     }
     from cdk_lambda_xray import TracedFunction
 
-    factory = TracedFunction if traced else lambda_.Function
+    factory: Any = {True: TracedFunction, False: lambda_.Function, "hand": _hand_wired}[traced]
     stacks: list[cdk.Stack] = []
     for i in range(n):
         if i % PER_STACK == 0:  # CloudFormation allows 500 resources per stack
             stacks.append(cdk.Stack(app, f"Bench{len(stacks)}"))
-        factory(stacks[-1], f"Fn{i}", **kwargs)
+        factory(stacks[-1], f"Fn{i}", **dict(kwargs))
     return app
 
 
-def _synth_seconds(root: Path, n: int, traced: bool, tag: str) -> float:
+def _synth_seconds(root: Path, n: int, traced: bool | str, tag: str) -> float:
     start = time.perf_counter()
     _app(root / tag, n, traced).synth()
     return time.perf_counter() - start
@@ -79,17 +107,23 @@ def _median_time(fn: Callable[[], object], rounds: int) -> float:
 def _synth_rows(root: Path) -> list[dict[str, Any]]:
     _synth_seconds(root, 2, True, "warmup")  # start jsii, load both construct paths
     _synth_seconds(root, 2, False, "warmup-plain")
+    _synth_seconds(root, 2, "hand", "warmup-hand")
     plain: list[float] = []
+    hand: list[float] = []
     traced: list[float] = []
     for i in range(SYNTH_ROUNDS):
         plain.append(_synth_seconds(root, SYNTH_FUNCTIONS, False, f"plain{i}"))
+        hand.append(_synth_seconds(root, SYNTH_FUNCTIONS, "hand", f"hand{i}"))
         traced.append(_synth_seconds(root, SYNTH_FUNCTIONS, True, f"traced{i}"))
     per_plain = statistics.median(plain) / SYNTH_FUNCTIONS * 1000
+    per_hand = statistics.median(hand) / SYNTH_FUNCTIONS * 1000
     per_traced = statistics.median(traced) / SYNTH_FUNCTIONS * 1000
     ratio = per_traced / per_plain
+    hand_ratio = per_traced / per_hand
     detail = f"{SYNTH_FUNCTIONS} functions per app, median of {SYNTH_ROUNDS} build+synth runs"
     return [
         _row("synth per plain Function", per_plain, "ms", None, None, detail),
+        _row("synth per function wired by hand", per_hand, "ms", None, None, detail),
         _row("synth per TracedFunction", per_traced, "ms", None, None, detail),
         _row(
             "synth TracedFunction / Function",
@@ -98,6 +132,15 @@ def _synth_rows(root: Path) -> list[dict[str, Any]]:
             f"≤ {RATIO_GOAL}",
             ratio <= RATIO_GOAL,
             "includes the per-stack layer asset, amortized over the app",
+        ),
+        _row(
+            "TracedFunction vs the same function wired by hand (tracing, layer, handler, "
+            "environment, policy)",
+            hand_ratio,
+            "x",
+            f"≤ {HAND_RATIO_GOAL}",
+            hand_ratio <= HAND_RATIO_GOAL,
+            "both with the per-stack layer; by hand, CDK adds the X-Ray statement to the role",
         ),
     ]
 

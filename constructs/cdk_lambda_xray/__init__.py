@@ -16,6 +16,7 @@ _EXPORTS: dict[str, str] = {
     # --- traced functions, layer, validation (constructs core) ---
     "ContextMissing": "function",
     "TracedFunction": "function",
+    "TraceFormat": "function",
     "TracingLayer": "layer",
     "TracingConfigError": "errors",
     # --- tracing aspect ---
@@ -42,6 +43,7 @@ _EXPORTS: dict[str, str] = {
 __all__ = [
     "ContextMissing",
     "SnsTracingPolicy",
+    "TraceFormat",
     "TracedDynamoEventSource",
     "TracedEvents",
     "TracedFunction",
@@ -74,7 +76,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers only
         TracedSqsEventSource,
     )
     from .events import TracedEvents, trace_events
-    from .function import ContextMissing, TracedFunction
+    from .function import ContextMissing, TracedFunction, TraceFormat
     from .layer import TracingLayer
     from .nag import acknowledge_xray_wildcard
     from .transaction_search import TransactionSearch

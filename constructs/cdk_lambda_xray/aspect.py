@@ -11,35 +11,37 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import aws_cdk as cdk
 import jsii
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from constructs import Construct, IConstruct
+from constructs import IConstruct
 
 from . import _contract, _inputs
+from ._apply import FunctionTarget, attach_aws_managed_policies, role_of, same_construct
 from ._callers import trace_callers
 from ._instrument import is_instrumented, mark_instrumented, stack_of, tracing_mode
 from ._options import ContextMissing
 from ._permissions import grant_xray_write
+from ._plan import (
+    UNKNOWN,
+    FunctionFacts,
+    Plan,
+    TraceFormat,
+    TracingOptions,
+    options_findings,
+    plan,
+    tracing_decision,
+    xray_sdk_finding,
+)
 from ._reflect import resolved_properties
-from ._tracers import XRAY_SDK_FIX
 from ._xray_sdk import xray_sdk_evidence
 from .errors import TracingConfigError
 from .function import TracedFunction
-from .layer import MIN_PYTHON_MINOR, TracingLayer, layer_supports_runtime
-from .validation import (
-    MAX_LAYERS,
-    Problem,
-    environment_problems,
-    is_unresolved,
-    layer_count_problem,
-    parse_context_missing,
-    wrapper_conflict,
-)
+from .layer import TracingLayer
+from .validation import Problem, environment_problems, is_unresolved
 
 __all__ = ["Selector", "XRayTracing", "trace_app"]
 
@@ -49,74 +51,6 @@ Selector = IConstruct | str
 
 _FUNCTION_TYPE = "AWS::Lambda::Function"
 _LAMBDA = _inputs.lambda_specs()
-
-
-def _bool(value: bool) -> str:
-    return "true" if value else "false"
-
-
-@dataclass
-class _Target:
-    """One function resource being instrumented, and how to change it."""
-
-    resource: cdk.CfnResource
-    props: dict[str, Any]
-    l2: lambda_.Function | None
-
-    @property
-    def owner(self) -> IConstruct:
-        return self.l2 if self.l2 is not None else self.resource
-
-    @property
-    def env(self) -> dict[str, Any]:
-        variables = (self.props.get("Environment") or {}).get("Variables") or {}
-        return dict(variables) if isinstance(variables, dict) else {}
-
-    def env_is_readable(self) -> bool:
-        environment = self.props.get("Environment")
-        if environment is None:
-            return True
-        variables = environment.get("Variables") if isinstance(environment, dict) else None
-        return variables is None or isinstance(variables, dict)
-
-    def info(self, message: str) -> None:
-        cdk.Annotations.of(self.owner).add_info(f"lambda-xray: {message}")
-
-    def warn(self, id: str, problem: Problem) -> None:
-        cdk.Annotations.of(self.owner).add_warning_v2(
-            f"lambda-xray:{id}", f"lambda-xray: {problem.problem}. Fix: {problem.fix}"
-        )
-
-    def error(self, problem: Problem) -> None:
-        cdk.Annotations.of(self.owner).add_error(
-            f"lambda-xray: {problem.problem}. Fix: {problem.fix}"
-        )
-
-    def set_env(self, key: str, value: str) -> None:
-        if self.l2 is not None:
-            self.l2.add_environment(key, value)
-        else:
-            self.resource.add_property_override(f"Environment.Variables.{key}", value)
-
-    def set_tracing(self, mode: str) -> None:
-        # Set the L1 property where there is one: rule checkers (cdk-nag) read it,
-        # not raw overrides.
-        if isinstance(self.resource, lambda_.CfnFunction):
-            self.resource.tracing_config = lambda_.CfnFunction.TracingConfigProperty(mode=mode)
-        else:
-            self.resource.add_property_override("TracingConfig.Mode", mode)
-
-    def set_handler(self, handler: str) -> None:
-        if isinstance(self.resource, lambda_.CfnFunction):
-            self.resource.handler = handler
-        else:
-            self.resource.add_property_override("Handler", handler)
-
-    def add_layer(self, layer: lambda_.ILayerVersion, existing: list[Any]) -> None:
-        if self.l2 is not None:
-            self.l2.add_layers(layer)
-        else:
-            self.resource.add_property_override("Layers", [*existing, layer.layer_version_arn])
 
 
 @jsii.implements(cdk.IAspect)
@@ -156,6 +90,8 @@ class XRayTracing:
         tracing=_LAMBDA["tracing"],
         tracing_layer=_LAMBDA["tracing_layer"],
         upstream=_inputs.optional(_inputs.BOOL),
+        trace_format=_inputs.optional(_inputs.enum_member(TraceFormat)),
+        application_signals=_inputs.optional(_inputs.BOOL),
     )
     def __init__(
         self,
@@ -169,6 +105,8 @@ class XRayTracing:
         tracing: lambda_.Tracing = lambda_.Tracing.ACTIVE,
         tracing_layer: lambda_.ILayerVersion | None = None,
         upstream: bool = True,
+        trace_format: TraceFormat | None = None,
+        application_signals: bool = False,
     ) -> None:
         """Configure the aspect.
 
@@ -185,24 +123,41 @@ class XRayTracing:
             Python version and stack.
         :param upstream: also turn on tracing for the SNS topics, REST API stages and
             state machines of a stack that invoke a function it traces. Default: ``True``.
-        :raises TracingConfigError: for an unknown ``context_missing`` value.
+        :param trace_format: ``LAMBDA_XRAY_FORMAT`` for every Python function that
+            gets the layer and does not set it. Default: X-Ray segments.
+        :param application_signals: give every function that gets the layer what
+            Application Signals needs (see :class:`TracedFunction`). Default: ``False``.
+        :raises TracingConfigError: for an unknown ``context_missing`` value, or
+            ``application_signals`` with ``trace_format=TraceFormat.XRAY``.
         """
         self.include: tuple[Selector, ...] | None = None if include is None else tuple(include)
         self.exclude: tuple[Selector, ...] = tuple(exclude or ())
-        try:
-            self.context_missing = parse_context_missing(context_missing)
-        except ValueError as err:
-            raise TracingConfigError(
-                "XRayTracing",
-                str(err),
-                "use ContextMissing.LOG_ERROR, RUNTIME_ERROR or IGNORE_ERROR",
-            ) from None
+        cm = (
+            context_missing.value
+            if isinstance(context_missing, ContextMissing)
+            else context_missing
+        )
+        self._options = TracingOptions(
+            explicit=False,
+            tracing=tracing_mode(tracing),
+            context_missing=cm,
+            service_name=service_name,
+            capture_response=capture_response,
+            capture_error=capture_error,
+            trace_format=trace_format,
+            application_signals=application_signals,
+        )
+        for finding in options_findings(self._options):
+            raise TracingConfigError("XRayTracing", finding.problem, finding.fix)
+        self.context_missing = ContextMissing(cm)
         self.service_name = service_name
         self.capture_response = capture_response
         self.capture_error = capture_error
         self.tracing = tracing
         self.tracing_layer = tracing_layer
         self.upstream = upstream
+        self.trace_format = trace_format
+        self.application_signals = application_signals
         self._inline_announced = False
 
     # --- selection ---------------------------------------------------------------
@@ -230,10 +185,11 @@ class XRayTracing:
         parent = node.node.scope
         l2 = (
             parent
-            if isinstance(parent, lambda_.Function) and _same(parent.node.default_child, node)
+            if isinstance(parent, lambda_.Function)
+            and same_construct(parent.node.default_child, node)
             else None
         )
-        target = _Target(node, props or {}, l2)
+        target = FunctionTarget(node, props or {}, l2)
         if props is None:
             target.warn(
                 "Unreadable",
@@ -245,37 +201,84 @@ class XRayTracing:
             return
         for problem in environment_problems(target.env):
             target.error(problem)
-        self._trace(target)
-        self._instrument_code(target)
+        decided = plan(self._facts(target), self._options)
+        self._apply(target, decided)
 
     def _will_be_active(self, resource: cdk.CfnResource) -> bool:
         """Whether ``resource`` (a function) ends up with Active tracing after this aspect."""
         if not _handled(resource) and not self.selects(resource):
             return False
         config = (resolved_properties(resource) or {}).get("TracingConfig")
-        if config is None:
-            return tracing_mode(self.tracing) == "Active"
-        return isinstance(config, dict) and config.get("Mode") == "Active"
+        return tracing_decision(_mode(config), self._options)[1]
 
-    def _trace(self, target: _Target) -> None:
-        config = target.props.get("TracingConfig")
-        mode: Any = config.get("Mode") if isinstance(config, dict) else None
-        if config is None:
-            mode = tracing_mode(self.tracing)
-            if mode is not None:
-                target.set_tracing(mode)
-        if mode == "Active":
+    def _facts(self, target: FunctionTarget) -> FunctionFacts:
+        """What the planner needs to know, read from the resource's resolved properties."""
+        props = target.props
+        code = props.get("Code")
+        runtime = props.get("Runtime")
+        handler = props.get("Handler")
+        layers = props.get("Layers") or []
+        image = props.get("PackageType") == "Image" or (
+            isinstance(code, dict) and "ImageUri" in code
+        )
+        return FunctionFacts(
+            runtime=UNKNOWN if is_unresolved(runtime) and not image else runtime,
+            handler=UNKNOWN if is_unresolved(handler) else handler,
+            environment=_known(target.env) if target.env_is_readable() else UNKNOWN,
+            layer_count=len(layers) if isinstance(layers, list) else UNKNOWN,
+            image=image,
+            tracing=_mode(props.get("TracingConfig")),
+            role_in_app=self._role_in_app(target),
+        )
+
+    def _role_in_app(self, target: FunctionTarget) -> bool:
+        """Whether the role can take AWS managed policies (asked only when some are wanted)."""
+        if not self.application_signals:
+            return True
+        return isinstance(self._role(target), iam.Role)
+
+    def _role(self, target: FunctionTarget) -> iam.IRole | None:
+        if target.l2 is not None:
+            return target.l2.role
+        return role_of(target.resource, target.props.get("Role"))
+
+    def _apply(self, target: FunctionTarget, decided: Plan) -> None:
+        """Carry out the plan, in the order that renders the template as it always was."""
+        if decided.tracing is not None:
+            target.set_tracing(decided.tracing)
+        if decided.grant_xray_write:
             self._grant(target)
-        if target.env_is_readable() and _contract.ENV_CONTEXT_MISSING not in target.env:
-            target.set_env(_contract.ENV_CONTEXT_MISSING, self.context_missing.value)
+        variables = list(decided.environment)
+        if variables and variables[0][0] == _contract.ENV_CONTEXT_MISSING:
+            target.set_env(*variables.pop(0))
+        for finding in decided.findings:
+            target.report(finding)
+        if decided.layer_runtime:
+            self._report_xray_sdk(target)
+        if decided.layer:
+            existing = target.props.get("Layers") or []
+            runtime = str(target.props["Runtime"])
+            target.add_layer(
+                self.tracing_layer or TracingLayer.of(target.resource, runtime), existing
+            )
+        if decided.handler is not None:
+            target.set_handler(decided.handler)
+        for key, value in variables:
+            target.set_env(key, value)
+        if decided.managed_policies:
+            role = self._role(target)
+            if role is not None:
+                attach_aws_managed_policies(role, decided.managed_policies)
+        if decided.layer:
+            self._announce_inline(target)
 
-    def _grant(self, target: _Target) -> None:
+    def _grant(self, target: FunctionTarget) -> None:
         resource = target.resource
         if target.l2 is not None:
             role = target.l2.role
             granted = role is not None and grant_xray_write(role, resource)
         else:
-            found = _role_of(resource, target.props.get("Role"))
+            found = role_of(resource, target.props.get("Role"))
             granted = found is not None and grant_xray_write(found, resource, owned=True)
         if not granted:
             target.warn(
@@ -288,116 +291,12 @@ class XRayTracing:
                 ),
             )
 
-    def _instrument_code(self, target: _Target) -> None:
-        props = target.props
-        runtime = props.get("Runtime")
-        code = props.get("Code") if isinstance(props.get("Code"), dict) else {}
-        if props.get("PackageType") == "Image" or "ImageUri" in (code or {}):
-            target.info(
-                "container image function: traced by Lambda without the tracing layer "
-                "(layers do not apply to images); install lambda_xray in the image and set "
-                f"CMD to {_contract.WRAPPER_HANDLER} for subsegments"
-            )
-            return
-        if is_unresolved(runtime):
-            target.warn(
-                "UnknownRuntime",
-                Problem(
-                    "the runtime is not known at synth time (a token), so the tracing layer "
-                    "was not added",
-                    "use a literal runtime, or TracedFunction for this function",
-                ),
-            )
-            return
-        if str(runtime).startswith("python") and not layer_supports_runtime(str(runtime)):
-            target.warn(
-                "UnsupportedPython",
-                Problem(
-                    f"the tracing layer needs python3.{MIN_PYTHON_MINOR} or newer; {runtime} "
-                    "is traced by Lambda without it",
-                    "move the function to a supported Python runtime",
-                ),
-            )
-            return
-        if not str(runtime).startswith("python"):
-            target.info(
-                f"{runtime} function: traced by Lambda (tracing, permission, context missing) "
-                "without the Python tracing layer"
-            )
-            return
-        self._report_xray_sdk(target)
-        self._add_layer_and_redirect(target)
-
-    def _report_xray_sdk(self, target: _Target) -> None:
+    def _report_xray_sdk(self, target: FunctionTarget) -> None:
         evidence = xray_sdk_evidence(target.resource, target.props)
         if evidence is not None:
-            target.warn(
-                "XRaySdk",
-                Problem(
-                    f"the function uses aws_xray_sdk ({evidence}); it gets the tracing layer "
-                    "too, and each call is recorded once (aws_xray_sdk keeps the calls of the "
-                    "libraries it patched)",
-                    XRAY_SDK_FIX,
-                ),
-            )
+            target.report(xray_sdk_finding(evidence))
 
-    def _add_layer_and_redirect(self, target: _Target) -> None:
-        handler = target.props.get("Handler")
-        env = target.env
-        if handler == _contract.WRAPPER_HANDLER:
-            return  # redirected by hand or by an earlier tool: nothing to add
-        if _contract.ENV_HANDLER in env:
-            target.warn(
-                "HandlerVariable",
-                Problem(
-                    f"{_contract.ENV_HANDLER} is set but the handler is {handler!r}, not the "
-                    "tracing wrapper, so the redirect was not added",
-                    f"remove {_contract.ENV_HANDLER}; the aspect sets it when it redirects",
-                ),
-            )
-            return
-        conflict = wrapper_conflict(env, handler)
-        if conflict is not None:
-            target.warn("WrapperConflict", conflict)
-            return
-        if not target.env_is_readable() or is_unresolved(handler):
-            target.warn(
-                "Unresolved",
-                Problem(
-                    "the handler or the environment is a token, so the handler redirect "
-                    "could not be added",
-                    "use literal values, or TracedFunction for this function",
-                ),
-            )
-            return
-        existing = target.props.get("Layers") or []
-        if not isinstance(existing, list):
-            target.warn(
-                "UnknownLayers",
-                Problem(
-                    "the layer list is a token, so the tracing layer could not be added "
-                    f"safely (Lambda allows {MAX_LAYERS})",
-                    "use a literal list of layers, or TracedFunction for this function",
-                ),
-            )
-            return
-        too_many = layer_count_problem(len(existing))
-        if too_many is not None:
-            target.warn("TooManyLayers", too_many)
-            return
-        layer = self.tracing_layer or TracingLayer.of(target.resource, str(target.props["Runtime"]))
-        target.add_layer(layer, existing)
-        target.set_handler(_contract.WRAPPER_HANDLER)
-        assert isinstance(handler, str)
-        additions = {
-            _contract.ENV_HANDLER: handler,
-            _contract.ENV_SERVICE_NAME: self.service_name,
-            _contract.ENV_CAPTURE_RESPONSE: _bool(self.capture_response),
-            _contract.ENV_CAPTURE_ERROR: _bool(self.capture_error),
-        }
-        for key, value in additions.items():
-            if value is not None and key not in env:
-                target.set_env(key, value)
+    def _announce_inline(self, target: FunctionTarget) -> None:
         code = target.props.get("Code")
         if isinstance(code, dict) and "ZipFile" in code and not self._inline_announced:
             # Once per app, on the stack: CDK's own handlers are inline, in nearly every app.
@@ -425,25 +324,32 @@ def trace_app(scope: IConstruct, **options: Any) -> XRayTracing:
 
 
 def _stages_under(scope: IConstruct) -> list[IConstruct]:
-    return [c for c in scope.node.find_all() if isinstance(c, cdk.Stage) and not _same(c, scope)]
+    return [
+        c
+        for c in scope.node.find_all()
+        if isinstance(c, cdk.Stage) and not same_construct(c, scope)
+    ]
 
 
 # --- helpers ------------------------------------------------------------------------------
 
 
+def _mode(config: object) -> object:
+    """A resource's ``TracingConfig.Mode``: ``None`` without a config, UNKNOWN if unreadable."""
+    if config is None:
+        return None
+    mode = config.get("Mode") if isinstance(config, dict) else None
+    return mode if isinstance(mode, str) else UNKNOWN
+
+
+def _known(env: dict[str, Any]) -> dict[str, object]:
+    """The function's variables with tokens and intrinsics as :data:`UNKNOWN`."""
+    return {key: UNKNOWN if is_unresolved(value) else value for key, value in env.items()}
+
+
 def _handled(resource: IConstruct) -> bool:
     """Visited before, or made by ``TracedFunction`` (which sets no marker: one call less each)."""
     return is_instrumented(resource) or isinstance(resource.node.scope, TracedFunction)
-
-
-def _same(a: IConstruct | None, b: IConstruct | None) -> bool:
-    """Same construct? jsii may hand out two Python proxies for one object: compare paths."""
-    return a is not None and b is not None and (a is b or a.node.path == b.node.path)
-
-
-def _parent(resource: cdk.CfnResource) -> Construct:
-    scope = resource.node.scope
-    return scope if isinstance(scope, Construct) else resource
 
 
 def _ancestors(node: IConstruct) -> Sequence[IConstruct]:
@@ -458,30 +364,4 @@ def _matches(resource: IConstruct, selector: Selector) -> bool:
             for scope in _ancestors(resource)
             if scope.node.path
         )
-    return any(_same(scope, selector) for scope in _ancestors(resource))
-
-
-def _role_of(resource: cdk.CfnResource, role_arn: object) -> iam.IRole | None:
-    """The role a raw function's ``Role`` points at, if it is a role of this stack."""
-    if not (isinstance(role_arn, dict) and list(role_arn) == ["Fn::GetAtt"]):
-        return None
-    logical_id, attribute = ([*role_arn["Fn::GetAtt"], "", ""])[:2]
-    if attribute != "Arn":
-        return None
-    stack = cdk.Stack.of(resource)
-    for candidate in stack.node.find_all():
-        if (
-            isinstance(candidate, cdk.CfnResource)
-            and candidate.cfn_resource_type == "AWS::IAM::Role"
-            and _same(cdk.Stack.of(candidate), stack)
-            and stack.resolve(candidate.logical_id) == logical_id
-        ):
-            parent = candidate.node.scope
-            if isinstance(parent, iam.Role) and _same(parent.node.default_child, candidate):
-                return parent
-            return iam.Role.from_role_name(
-                _parent(resource),
-                f"{resource.node.id}LambdaXrayRoleRef",
-                candidate.ref,
-            )
-    return None
+    return any(same_construct(scope, selector) for scope in _ancestors(resource))

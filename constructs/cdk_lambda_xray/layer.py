@@ -20,7 +20,8 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from . import _bytecode, _inputs
-from ._instrument import stack_of
+from ._instrument import runtime_name, stack_of
+from ._plan_model import MIN_PYTHON_MINOR, PYTHON_RUNTIME, layer_supports_runtime
 from .errors import TracingConfigError
 
 __all__ = [
@@ -47,18 +48,6 @@ _RUNTIME_NAMES: tuple[str, ...] = (
     "PYTHON_3_13",
     "PYTHON_3_14",
 )
-
-
-#: The oldest Python 3 minor version the layer runs on (``python3.10``).
-MIN_PYTHON_MINOR = 10
-
-_PYTHON_RUNTIME = re.compile(r"^python3\.(?P<minor>[0-9]+)$")
-
-
-def layer_supports_runtime(name: str) -> bool:
-    """True for ``python3.10`` and newer, including runtimes newer than this release."""
-    match = _PYTHON_RUNTIME.match(name)
-    return match is not None and int(match["minor"]) >= MIN_PYTHON_MINOR
 
 
 def layer_asset_path() -> Path:
@@ -111,7 +100,7 @@ def _asset_for(runtime: str) -> _Asset:
         return _Asset(tree, (), content_hash, built.cache_tag, built.reason)
     if built is not None:
         reason = "the built layer is older than the layer source; run `make setup` to rebuild it"
-    elif _PYTHON_RUNTIME.match(runtime) and int(runtime.split(".")[1]) in _bytecode.PYTHON_MINORS:
+    elif PYTHON_RUNTIME.match(runtime) and int(runtime.split(".")[1]) in _bytecode.PYTHON_MINORS:
         reason = "this installation has no built layer; run `make setup` (or install the wheel)"
     else:
         reason = f"this release of cdk-lambda-xray predates {runtime}"
@@ -247,7 +236,7 @@ class TracingLayer(lambda_.LayerVersion):
 
         ``python3.12`` -> ``LambdaXrayTracingLayerPython312``.
         """
-        name = runtime if isinstance(runtime, str) else runtime.name
+        name = runtime if isinstance(runtime, str) else runtime_name(runtime)
         return cls.SHARED_ID + re.sub(r"[^0-9A-Za-z]", "", name.title())
 
     @classmethod
@@ -265,7 +254,7 @@ class TracingLayer(lambda_.LayerVersion):
             id, or the runtime is not a Python the layer supports.
         """
         stack = stack_of(scope)
-        name = runtime if isinstance(runtime, str) else runtime.name
+        name = runtime if isinstance(runtime, str) else runtime_name(runtime)
         per_runtime = _SHARED.setdefault(stack, {})
         cached = per_runtime.get(name)
         if cached is not None:

@@ -3,7 +3,9 @@
 Each check returns a :class:`Problem` (what is wrong, how to fix it) or
 ``None``. ``TracedFunction`` turns a problem into a ``TracingConfigError``; the
 ``XRayTracing`` aspect turns it into an annotation on the function, because an
-aspect cannot stop in the middle of a synthesis. Unresolved tokens (``Lazy``,
+aspect cannot stop in the middle of a synthesis. What stops or changes the
+instrumentation itself (another tracer's wrapper, the layer limit, ...) is the
+planner's decision (:mod:`._plan`), not checked here. Unresolved tokens (``Lazy``,
 ``Fn``, references) are never judged as values: they are skipped.
 """
 
@@ -17,28 +19,17 @@ import aws_cdk as cdk
 
 from . import _contract
 from ._options import ContextMissing
-from ._tracers import TRACERS, foreign_handler_tracer
 
 __all__ = [
-    "MAX_LAYERS",
     "Problem",
     "context_missing_problem",
     "daemon_address_problem",
     "environment_problems",
     "is_unresolved",
-    "layer_count_problem",
     "parse_context_missing",
     "reserved_variable_problems",
     "switch_problem",
-    "wrapper_conflict",
 ]
-
-#: Lambda allows at most five layers on a function.
-MAX_LAYERS = 5
-
-#: Handler modules of other tracers that redirect the handler themselves (from
-#: the tracer catalogue the review reads too).
-FOREIGN_HANDLER_MODULES: tuple[str, ...] = tuple(m for t in TRACERS for m in t.handler_modules)
 
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _HOST = rf"(?:{_LABEL}(?:\.{_LABEL})*)"
@@ -163,42 +154,3 @@ def environment_problems(env: Mapping[str, object]) -> list[Problem]:
         found.append(daemon_address_problem(env[_contract.ENV_DAEMON_ADDRESS]))
     found.extend(switch_problem(key, env[key]) for key in _SWITCHES if key in env)
     return [p for p in found if p is not None]
-
-
-def layer_count_problem(existing: int) -> Problem | None:
-    """A problem when adding the tracing layer would exceed Lambda's limit."""
-    if existing + 1 <= MAX_LAYERS:
-        return None
-    return Problem(
-        f"the function already has {existing} layers; the tracing layer would make "
-        f"{existing + 1} and Lambda allows {MAX_LAYERS}",
-        "merge or drop one of the function's layers",
-    )
-
-
-def wrapper_conflict(env: Mapping[str, object], handler: object) -> Problem | None:
-    """A problem when another tracer already wraps the function.
-
-    ``AWS_LAMBDA_EXEC_WRAPPER`` (ADOT, vendor layers) or a handler pointing at
-    another tracer's module: redirecting the handler again would trace every
-    call twice.
-    """
-    if _contract.ENV_EXEC_WRAPPER in env:
-        value = env[_contract.ENV_EXEC_WRAPPER]
-        shown = "a token" if is_unresolved(value) else repr(value)
-        return Problem(
-            f"{_contract.ENV_EXEC_WRAPPER} is set ({shown}): another tracer (ADOT or a "
-            "vendor layer) already wraps this function",
-            f"use one tracer: remove {_contract.ENV_EXEC_WRAPPER} and its layer, or keep "
-            "that tracer and exclude this function from lambda-xray",
-        )
-    if isinstance(handler, str) and not is_unresolved(handler):
-        tracer = foreign_handler_tracer(handler)
-        if tracer is not None:
-            module = handler.partition(".")[0].partition("/")[0]
-            return Problem(
-                f"the handler {handler!r} belongs to another tracer ({tracer.name}: {module})",
-                "use one tracer: restore your own handler and drop that tracer, or keep "
-                "it and exclude this function from lambda-xray",
-            )
-    return None

@@ -167,7 +167,9 @@ def test_the_review_is_clean_at_warning_except_documented_reasons(
 def test_documented_findings_name_the_next_step_not_trace_app(traced: SimpleNamespace) -> None:
     review = review_path(traced.outdir, _documented())
     fixes = {finding.path: finding.fix for finding, _ in review.suppressed}
-    assert fixes["Runtimes/Python39"] == "Move the function to a supported Python runtime."
+    assert fixes["Runtimes/Python39"] == (
+        "Move the function to a supported Python runtime (the old one is deprecated by Lambda)."
+    )
     assert "merge or drop" in fixes["UserLayers/FiveLayers"].lower()
 
 

@@ -241,6 +241,14 @@ def test_xray003_does_not_apply_to_other_runtimes(write_assembly: WriteAssembly)
     assert run(write_assembly, good(Fn=function(runtime="nodejs22.x")), "XRAY003") == []
 
 
+def test_xray003_says_why_trace_app_cannot_add_the_layer(write_assembly: WriteAssembly) -> None:
+    """The review asks the constructs' planner what trace_app would do with the function."""
+    old = only(run(write_assembly, good(Fn=function(runtime="python3.9")), "XRAY003"))
+    assert "trace_app cannot add them: the tracing layer needs python3.10" in old.message
+    plain = only(run(write_assembly, good(Fn=function()), "XRAY003"))
+    assert "cannot add" not in plain.message
+
+
 def test_xray003_accepts_another_tracer(write_assembly: WriteAssembly) -> None:
     adot = function(env={ENV_EXEC_WRAPPER: "/opt/otel-instrument"}, layers=[ADOT_ARN])
     assert run(write_assembly, good(Fn=adot), "XRAY003") == []

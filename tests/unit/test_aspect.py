@@ -673,7 +673,7 @@ def test_aspect_respects_a_traced_function_with_tracing_disabled() -> None:
 
 def test_unknown_context_missing_option_is_an_error() -> None:
     with pytest.raises(
-        TracingConfigError, match=r"XRayTracing: unknown context-missing value 'LOG'"
+        TracingConfigError, match=r"XRayTracing: context_missing='LOG' is not a context-missing"
     ):
         XRayTracing(context_missing="LOG")
 

@@ -1,4 +1,10 @@
-"""Rules on how a Python function's code is instrumented (this layer or another tracer)."""
+"""Rules on how a Python function's code is instrumented (this layer or another tracer).
+
+XRAY003 and XRAY004 judge by the planner the constructs use (:mod:`..._plan`):
+the facts read from the template go through the same decision as
+``TracedFunction`` and ``trace_app``, so the review and the constructs agree on
+what instrumenting a function takes and on what stands in its way.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +12,58 @@ from collections.abc import Iterator
 from typing import Final
 
 from ..._contract import ENV_HANDLER, WRAPPER_HANDLER
+from ..._plan import (
+    UNKNOWN,
+    FunctionFacts,
+    Level,
+    TracingOptions,
+    completeness_findings,
+    plan,
+)
 from ..model import Function, Model, Tracer
 from ..tracers import INACTIVE, OURS, active, is_xray_sdk, our_layer
 from .base import Finding, Rule, Severity
+
+#: What ``trace_app(app)`` does with its defaults: the plan the review compares with.
+TRACE_APP_DEFAULTS: Final = TracingOptions(explicit=False)
+
+_SEVERITY: Final = {
+    Level.ERROR: Severity.ERROR,
+    Level.WARNING: Severity.WARNING,
+    Level.INFO: Severity.INFO,
+}
+
+
+def facts_of(fn: Function) -> FunctionFacts:
+    """The planner's facts for a function of the model (unresolved values as UNKNOWN)."""
+    image = fn.package_type == "Image"
+    return FunctionFacts(
+        runtime=None if image else fn.runtime if fn.runtime is not None else UNKNOWN,
+        handler=fn.handler if fn.handler is not None or image else UNKNOWN,
+        environment={
+            key: value.literal if value.literal is not None else UNKNOWN
+            for key, value in fn.environment.items()
+        },
+        layer_count=len(fn.layers),
+        image=image,
+        tracing=fn.tracing_mode,
+        our_layer=our_layer(fn) is not None,
+    )
 
 
 def _not_instrumented(model: Model) -> Iterator[Finding]:
     for fn in model.functions.values():
         # any recognized tracer, even one not switched on, is reported by XRAY004-006
         if fn.internal is None and fn.is_python and not fn.tracers:
-            yield NOT_INSTRUMENTED.finding(
-                model,
-                fn.id,
+            message = (
                 f"Python function ({fn.runtime}) has no tracing layer and no handler redirect: "
-                "X-Ray shows the invocation but none of its AWS or HTTP calls",
-                functions=(fn.id,),
+                "X-Ray shows the invocation but none of its AWS or HTTP calls"
             )
+            decided = plan(facts_of(fn), TRACE_APP_DEFAULTS)
+            stop = next((f for f in decided.findings if f.level is not Level.INFO), None)
+            if not decided.layer and stop is not None:
+                message += f"; trace_app cannot add them: {stop.problem}"
+            yield NOT_INSTRUMENTED.finding(model, fn.id, message, functions=(fn.id,))
 
 
 NOT_INSTRUMENTED: Final = Rule(
@@ -38,46 +80,7 @@ NOT_INSTRUMENTED: Final = Rule(
 
 
 def _incomplete_problems(fn: Function) -> list[tuple[Severity, str]]:
-    original = fn.env_literal(ENV_HANDLER)
-    redirected = fn.handler == WRAPPER_HANDLER
-    layer = our_layer(fn)
-    problems: list[tuple[Severity, str]] = []
-    if redirected and layer is None:
-        problems.append(
-            (
-                Severity.ERROR,
-                f"Handler is {WRAPPER_HANDLER} but the lambda_xray layer is not attached: "
-                "every invocation fails with Runtime.ImportModuleError",
-            )
-        )
-    if redirected and ENV_HANDLER not in fn.environment:
-        problems.append(
-            (Severity.ERROR, f"Handler is {WRAPPER_HANDLER} but {ENV_HANDLER} is not set")
-        )
-    if original == WRAPPER_HANDLER:
-        problems.append(
-            (Severity.ERROR, f"{ENV_HANDLER} points at the wrapper itself ({WRAPPER_HANDLER})")
-        )
-    if not redirected and ENV_HANDLER in fn.environment:
-        problems.append(
-            (
-                Severity.WARNING,
-                f"{ENV_HANDLER} is set but Handler is {fn.handler}: the wrapper never runs",
-            )
-        )
-    elif not redirected and layer is not None:
-        problems.append(
-            (
-                Severity.WARNING,
-                f"the lambda_xray layer is attached but Handler is {fn.handler}, "
-                "not the wrapper: nothing is instrumented",
-            )
-        )
-    if layer is not None and fn.runtime and not fn.is_python:
-        problems.append(
-            (Severity.WARNING, f"the lambda_xray layer is Python-only; runtime is {fn.runtime}")
-        )
-    return problems
+    return [(_SEVERITY[f.level], f.problem) for f in completeness_findings(facts_of(fn))]
 
 
 def _incomplete(model: Model) -> Iterator[Finding]:
