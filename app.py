@@ -5,7 +5,8 @@
 - synchronous: ``WriteObject``, invoked directly, writes an object to
   ``WriterBucket`` (S3 ``PutObject``);
 - SNS: a message published to ``Topic`` (active tracing) invokes ``Notify``,
-  which stores it in ``Table``.
+  which stores it in ``Table``; ``Notify`` sends its trace as OpenTelemetry
+  spans (``TraceFormat.OTLP``), the others in the X-Ray format.
 
 ``trace_app`` also traces the functions CDK adds on its own (the S3
 notifications handler and the auto-delete-objects provider).
@@ -34,6 +35,7 @@ from cdk_lambda_xray import (
     TracedFunction,
     TracedS3EventSource,
     TracedSnsEventSource,
+    TraceFormat,
     trace_app,
 )
 
@@ -96,7 +98,8 @@ class ReferenceStack(cdk.Stack):
         )
         writer_bucket.grant_put(writer)
 
-        # SNS: publish -> Topic (active tracing) -> Notify -> DynamoDB PutItem.
+        # SNS: publish -> Topic (active tracing) -> Notify -> DynamoDB PutItem,
+        # traced as OpenTelemetry spans (the collector shows them like the others).
         notify = TracedFunction(
             self,
             "Notify",
@@ -106,6 +109,7 @@ class ReferenceStack(cdk.Stack):
             timeout=cdk.Duration.seconds(10),
             environment={"TABLE_NAME": table.table_name},
             service_name="notify",
+            trace_format=TraceFormat.OTLP,
         )
         table.grant_write_data(notify)
         notify.add_event_source(TracedSnsEventSource(topic))  # also turns on topic tracing

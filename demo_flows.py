@@ -41,10 +41,11 @@ FLOWS: Final = (
     ),
     FlowSpec(
         "publish",
-        "SNS publish -> Notify -> DynamoDB",
+        "SNS publish -> Notify -> DynamoDB (OTLP spans)",
         "notify.handler",
         (("DynamoDB", "PutItem"),),
         action=publish(TOPIC, "hello from the demo {stamp}", subject="demo"),
+        wire_format="otlp",
     ),
     FlowSpec(
         "failure",
