@@ -12,6 +12,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from . import _contract, _inputs
+from ._env_values import same_value
 from ._instrument import (
     is_image_runtime,
     is_python_runtime,
@@ -70,7 +71,7 @@ class _Settings:
             if user is None and default is not None:
                 self.env[key] = default
             return
-        if user is not None and not is_unresolved(user) and user != value:
+        if user is not None and not is_unresolved(user) and not same_value(key, user, value):
             raise self.fail(
                 Problem(
                     f"{prop}={value!r} conflicts with environment variable {key}={user!r}",
