@@ -15,13 +15,19 @@ LAYER_PACKAGE = REPO_ROOT / "layers" / "lambda_xray" / "python" / "lambda_xray"
 
 
 def test_the_shared_names_are_the_layer_files_not_copies() -> None:
+    from cdk_lambda_xray import _env_values
     from cdk_lambda_xray._shared import _contract as shared_contract
-    from cdk_lambda_xray._shared import _grammar as shared_grammar
 
-    for module in (shared_contract, shared_grammar):
-        assert Path(module.__file__ or "").resolve().parent == LAYER_PACKAGE.resolve()
+    assert (
+        Path(shared_contract.__file__ or "").resolve() == (LAYER_PACKAGE / "_contract.py").resolve()
+    )
+    assert _env_values.grammar is shared_contract
     assert SYNTH.ENV_HANDLER is shared_contract.ENV_HANDLER
-    layer_names = {k for k in vars(shared_contract) if k.isupper() and k != "TYPE_CHECKING"}
+    layer_names = {
+        k
+        for k, v in vars(shared_contract).items()
+        if k.isupper() and not k.startswith("_") and isinstance(v, str | tuple)
+    } - {"TYPE_CHECKING"}
     assert layer_names, "the layer contract defines no names"
     assert set(SYNTH.__all__) >= layer_names, "a layer name is not re-exported by the library"
 

@@ -82,7 +82,7 @@ def parse_context_missing(value: ContextMissing | str) -> ContextMissing:
 
 
 def context_missing_problem(value: object) -> Problem | None:
-    """A problem when ``value`` is a plain string synth refuses as a strategy (see ``_grammar``)."""
+    """A problem when the plain string ``value`` is refused (see ``_env_values``)."""
     if isinstance(value, ContextMissing) or is_unresolved(value):
         return None
     assert isinstance(value, str)
@@ -91,12 +91,12 @@ def context_missing_problem(value: object) -> Problem | None:
 
 
 def is_valid_daemon_address(value: str) -> bool:
-    """``host:port`` or ``tcp:host:port udp:host:port``, as synth accepts it (see ``_grammar``)."""
+    """``host:port`` or ``tcp:host:port udp:host:port`` as synth accepts it (``_env_values``)."""
     return value_problem(_contract.ENV_DAEMON_ADDRESS, value) is None
 
 
 def daemon_address_problem(value: object) -> Problem | None:
-    """A problem when a user-set ``AWS_XRAY_DAEMON_ADDRESS`` is refused (see ``_grammar``)."""
+    """A problem when a user-set ``AWS_XRAY_DAEMON_ADDRESS`` is refused (see ``_env_values``)."""
     if is_unresolved(value):
         return None
     assert isinstance(value, str)
@@ -117,7 +117,7 @@ def reserved_variable_problems(env: Mapping[str, object]) -> list[Problem]:
 
 
 def switch_problem(key: str, value: object) -> Problem | None:
-    """A problem when a ``LAMBDA_XRAY_*`` value is refused (see ``_grammar``)."""
+    """A problem when a ``LAMBDA_XRAY_*`` value is refused (see ``_env_values``)."""
     if is_unresolved(value):
         return None
     assert isinstance(value, str)
@@ -129,7 +129,7 @@ def environment_problems(env: Mapping[str, object]) -> list[Problem]:
     """Every value problem in a function's environment, reserved names first.
 
     The values of the variables the layer reads are judged by the layer's own
-    grammar (``_grammar.synth_problem``); tokens are never judged.
+    grammar (``_env_values.value_problem``); tokens are never judged.
     """
     plain = {key: value for key, value in env.items() if not is_unresolved(value)}
     return [*reserved_variable_problems(env), *(Problem(*p) for p in value_problems(plain))]

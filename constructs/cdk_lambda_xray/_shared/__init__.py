@@ -2,7 +2,7 @@
 
 This package's path is the layer's package directory (``_layer/python/lambda_xray``,
 the layer asset this library ships), so ``from cdk_lambda_xray._shared import
-_grammar`` runs the very file the layer runs. The layer's ``__init__`` is not
+_contract`` runs the very file the layer runs. The layer's ``__init__`` is not
 run. Only the modules in :data:`SHARED` are loaded this way: they import
 nothing but each other (relatively) and the standard library, which a test
 checks.
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import os
 
-#: The layer modules both halves read: names (``_contract``) and value grammar (``_grammar``).
-SHARED = ("_contract", "_grammar")
+#: The layer modules both halves read: the names and the grammar of their values.
+SHARED = ("_contract",)
 
 __path__ = [
     os.path.realpath(

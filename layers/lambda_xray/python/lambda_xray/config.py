@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-from lambda_xray import _contract, _grammar, _log
+from lambda_xray import _contract, _log
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -107,7 +107,7 @@ def _load() -> Config:
 def from_environ(environ: Mapping[str, str]) -> Config:
     """Build settings from ``environ``; bad values warn once and use the default.
 
-    Every value is read by its parser in ``_grammar`` (the grammar the construct
+    Every value is read by its parser in ``_contract`` (the grammar the construct
     library checks templates with): unset or blank is the default, silently.
     """
     c = _contract
@@ -127,7 +127,7 @@ def from_environ(environ: Mapping[str, str]) -> Config:
     )
 
 
-_MAX_SERVICE: Final = _grammar.MAX_SERVICE_NAME
+_MAX_SERVICE: Final = _contract.MAX_SERVICE_NAME
 _DEFAULT_DAEMON: Final = ("127.0.0.1", 2000)
 
 
@@ -136,7 +136,7 @@ def _read(environ: Mapping[str, str], name: str, default: Any) -> Any:
     raw = environ.get(name)
     if raw is None or not raw.strip():
         return default
-    parse, _, _, accepts = _grammar.GRAMMAR[name]
+    parse, _, _, accepts = _contract.GRAMMAR[name]
     value = parse(raw)
     if value is not None:
         return value
@@ -160,5 +160,5 @@ def _shown(default: object) -> str:
 
 
 def parse_daemon_address(raw: str) -> tuple[str, int] | None:
-    """The UDP ``(host, port)`` in ``raw``, or ``None`` when it is not valid (see ``_grammar``)."""
-    return _grammar.daemon_address(raw)
+    """The UDP ``(host, port)`` in ``raw``, or ``None`` when it is not valid (see ``_contract``)."""
+    return _contract.daemon_address(raw)
