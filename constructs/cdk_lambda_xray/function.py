@@ -71,7 +71,9 @@ class _Settings:
             if user is None and default is not None:
                 self.env[key] = default
             return
-        if user is not None and not is_unresolved(user) and not same_value(key, user, value):
+        if user is not None and not is_unresolved(user):
+            if same_value(key, user, value):
+                return  # the same value as the layer reads it: the user's spelling stays
             raise self.fail(
                 Problem(
                     f"{prop}={value!r} conflicts with environment variable {key}={user!r}",
