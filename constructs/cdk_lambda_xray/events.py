@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import jsii
-from aws_cdk import Annotations, Duration, Stack, Token
+from aws_cdk import Duration, Stack, Token
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -41,15 +41,16 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IValidation
 
 from . import _inputs as i
+from . import ids
 from .errors import TracingConfigError
 from .upstream import trace_topic
 
 __all__ = ["TracedEvents", "trace_events"]
 
-_DEFAULT_RULE_ID: Final = "TracedEventsRule"
+_DEFAULT_RULE_ID: Final = ids.TRACED_EVENTS_RULE
 _TRACED_MODES: Final = frozenset({"Active", "PassThrough"})
 _UNRESOLVED: Final = "<token>"
-_WARNING_ID: Final = "cdk-lambda-xray:eventTargetNotTraced"
+_WARNING_ID: Final = ids.EVENT_TARGET_NOT_TRACED
 
 # What each entry point accepts (checked before it runs; see _inputs).
 _FUNCTION = i.interface(lambda_.IFunction, "pass a TracedFunction or another aws_lambda.IFunction")
@@ -592,7 +593,8 @@ class _TracingCheck:
             return []  # a token is not a value: never guessed at
         shown = "not set" if mode is None else mode
         self._reported = True
-        Annotations.of(self._function).add_warning_v2(
+        ids.add_warning(
+            self._function,
             _WARNING_ID,
             f"{self._function.node.path} is wired to event sources with "
             f"trace_events(), but its tracing mode is {shown}, not Active or "

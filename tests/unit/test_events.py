@@ -21,14 +21,14 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 
-from cdk_lambda_xray import trace_app
+from cdk_lambda_xray import ids, trace_app
 from cdk_lambda_xray.errors import TracingConfigError
 from cdk_lambda_xray.events import TracedEvents, trace_events
 from cdk_lambda_xray.function import TracedFunction
 
 Match = assertions.Match
 REPO_ROOT = Path(__file__).resolve().parents[2]
-NOT_TRACED_WARNING = "eventTargetNotTraced"
+NOT_TRACED_WARNING = ids.EVENT_TARGET_NOT_TRACED
 
 
 def _traced(scope: Stack, construct_id: str, **kwargs: Any) -> TracedFunction:
