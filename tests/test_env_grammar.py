@@ -185,6 +185,30 @@ def test_a_handler_the_wrapper_refuses_is_refused_at_synth(raw: str) -> None:
     assert found is not None and "is not a Python handler" in found[0]
 
 
+HANDLERS = [
+    "app.handler",
+    "src/app.handler",
+    "pkg.sub.app.handler",
+    "index",
+    ".handler",
+    "app.",
+    "app.my-handler",
+    "a..b.handler",
+    "a//b.handler",
+    "sys.exit",
+    "app.handler\n",
+    "a\nb.handler",
+    " app.handler",
+]
+
+
+@pytest.mark.parametrize("raw", HANDLERS, ids=repr)
+def test_the_handler_prop_and_the_handler_variable_follow_one_grammar(raw: str) -> None:
+    from cdk_lambda_xray._lambda_inputs import handler_problem
+
+    assert (handler_problem(raw, python=True) is None) == (grammar.handler_name(raw) is not None)
+
+
 # -- where synth is stricter, the reason holds for the real aws-xray-sdk ------------------
 
 

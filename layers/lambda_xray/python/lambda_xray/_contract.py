@@ -124,7 +124,7 @@ def handler_name(raw: str) -> tuple[str, str] | None:
     """
     import sys  # always loaded: costs a dictionary look-up
 
-    if raw != raw.strip() or " " in raw or "\t" in raw:
+    if not raw or any(ch.isspace() for ch in raw):
         return None
     module, dot, function = raw.rpartition(".")
     if not dot or not module or not function.isidentifier():
