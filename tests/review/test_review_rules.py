@@ -402,6 +402,24 @@ def test_xray008_ordinary_variables_are_compliant(write_assembly: WriteAssembly)
     assert run(write_assembly, good(Fn=fn), "XRAY008") == []
 
 
+# -- XRAY015 our own variables ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["maybe", ""])
+def test_xray015_a_switch_value_synth_refuses_is_an_error(
+    write_assembly: WriteAssembly, value: str
+) -> None:
+    fn = instrumented(env={**OUR_ENV, "LAMBDA_XRAY_CAPTURE_ERROR": value})
+    finding = only(run(write_assembly, good(Fn=fn), "XRAY015"))
+    assert finding.severity.label == "error"
+    assert f"LAMBDA_XRAY_CAPTURE_ERROR={value!r}" in finding.message
+
+
+def test_xray015_every_spelling_the_layer_reads_is_compliant(write_assembly: WriteAssembly) -> None:
+    env = {**OUR_ENV, "LAMBDA_XRAY_CAPTURE_ERROR": "yes", "LAMBDA_XRAY_FORMAT": "OTLP"}
+    assert run(write_assembly, good(Fn=instrumented(env=env)), "XRAY015") == []
+
+
 # -- upstream: SNS, API Gateway, Step Functions -------------------------------------------
 
 
