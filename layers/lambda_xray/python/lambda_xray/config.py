@@ -119,7 +119,7 @@ def from_environ(environ: Mapping[str, str]) -> Config:
         capture_error=_read(environ, c.ENV_CAPTURE_ERROR, True),
         disabled=_read(environ, c.ENV_DISABLED, False),
         context_missing=_read(environ, c.ENV_CONTEXT_MISSING, c.DEFAULT_CONTEXT_MISSING),
-        daemon_address=_read(environ, c.ENV_DAEMON_ADDRESS, _DEFAULT_DAEMON),
+        daemon_address=_read(environ, c.ENV_DAEMON_ADDRESS, None) or _default_daemon(),
         format=_read(environ, c.ENV_FORMAT, c.FORMAT_XRAY),
         otlp_unsampled=_read(environ, c.ENV_OTLP_UNSAMPLED, False),
         capture_sql=_read(environ, c.ENV_CAPTURE_SQL, False),
@@ -128,7 +128,6 @@ def from_environ(environ: Mapping[str, str]) -> Config:
 
 
 _MAX_SERVICE: Final = _contract.MAX_SERVICE_NAME
-_DEFAULT_DAEMON: Final = ("127.0.0.1", 2000)
 
 
 def _read(environ: Mapping[str, str], name: str, default: Any) -> Any:
@@ -136,7 +135,7 @@ def _read(environ: Mapping[str, str], name: str, default: Any) -> Any:
     raw = environ.get(name)
     if raw is None or not raw.strip():
         return default
-    parse, _, _, accepts = _contract.GRAMMAR[name]
+    parse, default_text, _, accepts = _contract.GRAMMAR[name]
     value = parse(raw)
     if value is not None:
         return value
@@ -146,17 +145,14 @@ def _read(environ: Mapping[str, str], name: str, default: Any) -> Any:
         name,
         raw,
         accepts,
-        _shown(default),
+        default_text,
     )
     return default
 
 
-def _shown(default: object) -> str:
-    if isinstance(default, bool):
-        return "true" if default else "false"
-    if isinstance(default, tuple):
-        return f"{default[0]}:{default[1]}"
-    return str(default)
+def _default_daemon() -> tuple[str, int]:
+    host, _, port = _contract.DEFAULT_DAEMON_ADDRESS.rpartition(":")
+    return host, int(port)
 
 
 def parse_daemon_address(raw: str) -> tuple[str, int] | None:
