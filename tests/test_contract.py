@@ -2,35 +2,47 @@
 
 from __future__ import annotations
 
-import importlib.util
+import ast
 from pathlib import Path
-from types import ModuleType
 
 import constructs
 
+from cdk_lambda_xray import _contract as SYNTH
+from cdk_lambda_xray import _shared
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
+LAYER_PACKAGE = REPO_ROOT / "layers" / "lambda_xray" / "python" / "lambda_xray"
 
 
-def _load(path: Path, name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def test_the_shared_names_are_the_layer_files_not_copies() -> None:
+    from cdk_lambda_xray import _env_values
+    from cdk_lambda_xray._shared import _contract as shared_contract
+
+    assert (
+        Path(shared_contract.__file__ or "").resolve() == (LAYER_PACKAGE / "_contract.py").resolve()
+    )
+    assert _env_values.grammar is shared_contract
+    assert SYNTH.ENV_HANDLER is shared_contract.ENV_HANDLER
+    layer_names = {
+        k
+        for k, v in vars(shared_contract).items()
+        if k.isupper() and not k.startswith("_") and isinstance(v, str | tuple)
+    } - {"TYPE_CHECKING"}
+    assert layer_names, "the layer contract defines no names"
+    assert set(SYNTH.__all__) >= layer_names, "a layer name is not re-exported by the library"
 
 
-SYNTH = _load(REPO_ROOT / "constructs" / "cdk_lambda_xray" / "_contract.py", "synth_contract")
-RUNTIME = _load(
-    REPO_ROOT / "layers" / "lambda_xray" / "python" / "lambda_xray" / "_contract.py",
-    "runtime_contract",
-)
-
-
-def test_runtime_names_match_the_construct_names() -> None:
-    runtime_names = {k: v for k, v in vars(RUNTIME).items() if k.isupper() and k != "TYPE_CHECKING"}
-    assert runtime_names, "the runtime contract defines no names"
-    for name, value in runtime_names.items():
-        assert getattr(SYNTH, name) == value, name
+def test_shared_layer_modules_import_only_each_other_and_the_stdlib() -> None:
+    # Loaded under another package name, an absolute `lambda_xray` import would fail.
+    for name in _shared.SHARED:
+        tree = ast.parse((LAYER_PACKAGE / f"{name}.py").read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 0:
+                assert node.module == "__future__" or not node.module.startswith("lambda_xray")
+                if node.level:
+                    assert all(a.name in _shared.SHARED for a in node.names), name
+            if isinstance(node, ast.Import):
+                assert all(not a.name.startswith("lambda_xray") for a in node.names), name
 
 
 def test_wrapper_handler_points_at_a_real_function_in_the_layer() -> None:

@@ -1,37 +1,91 @@
-"""Names shared with the runtime layer (``lambda_xray``), the synth-side copy.
+"""Names shared with the runtime layer (``lambda_xray``), read from the layer's own file.
 
-The construct library and the layer never import each other; they agree on
-these names only. ``tests/test_contract.py`` proves both copies are equal.
+The construct library and the layer never import each other as packages; the
+names both use are defined once, in the layer's ``_contract.py``, and loaded
+from there (see ``_shared``). Synth-only names follow.
 """
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-#: What ``Handler`` is set to on a traced Python function.
-WRAPPER_HANDLER: Final = "lambda_xray.handler.handler"
+if TYPE_CHECKING:  # the same file, under the name mypy finds it by
+    from lambda_xray._contract import (
+        AWS_NAMES,
+        AWS_NAMES_LAYER,
+        AWS_NAMES_SDK,
+        CONTEXT_MISSING_VALUES,
+        DEFAULT_CONTEXT_MISSING,
+        DEFAULT_DAEMON_ADDRESS,
+        ENV_AWS_NAMES,
+        ENV_CAPTURE_ERROR,
+        ENV_CAPTURE_RESPONSE,
+        ENV_CAPTURE_SQL,
+        ENV_CONTEXT_MISSING,
+        ENV_DAEMON_ADDRESS,
+        ENV_DISABLED,
+        ENV_FORMAT,
+        ENV_HANDLER,
+        ENV_OTLP_UNSAMPLED,
+        ENV_SERVICE_NAME,
+        ENV_TRACE_ID,
+        FORMAT_OTLP,
+        FORMAT_XRAY,
+        FORMATS,
+        WRAPPER_HANDLER,
+    )
+else:
+    from ._shared._contract import (
+        AWS_NAMES,
+        AWS_NAMES_LAYER,
+        AWS_NAMES_SDK,
+        CONTEXT_MISSING_VALUES,
+        DEFAULT_CONTEXT_MISSING,
+        DEFAULT_DAEMON_ADDRESS,
+        ENV_AWS_NAMES,
+        ENV_CAPTURE_ERROR,
+        ENV_CAPTURE_RESPONSE,
+        ENV_CAPTURE_SQL,
+        ENV_CONTEXT_MISSING,
+        ENV_DAEMON_ADDRESS,
+        ENV_DISABLED,
+        ENV_FORMAT,
+        ENV_HANDLER,
+        ENV_OTLP_UNSAMPLED,
+        ENV_SERVICE_NAME,
+        ENV_TRACE_ID,
+        FORMAT_OTLP,
+        FORMAT_XRAY,
+        FORMATS,
+        WRAPPER_HANDLER,
+    )
 
-#: The user's original handler string (``module.func`` or ``pkg/mod.func``).
-ENV_HANDLER: Final = "LAMBDA_XRAY_HANDLER"
-#: Service name recorded as the ``Service`` annotation (default: function name).
-ENV_SERVICE_NAME: Final = "LAMBDA_XRAY_SERVICE_NAME"
-#: ``true``/``false``: record the handler's response as metadata (default false).
-ENV_CAPTURE_RESPONSE: Final = "LAMBDA_XRAY_CAPTURE_RESPONSE"
-#: ``true``/``false``: record the handler's exception as metadata (default true).
-ENV_CAPTURE_ERROR: Final = "LAMBDA_XRAY_CAPTURE_ERROR"
-#: ``true``: the layer records nothing (kill switch, default false).
-ENV_DISABLED: Final = "LAMBDA_XRAY_DISABLED"
-
-#: Context-missing strategy, read by the layer (Lambda's own name).
-ENV_CONTEXT_MISSING: Final = "AWS_XRAY_CONTEXT_MISSING"
-#: Where the X-Ray daemon listens; set by Lambda, never by us.
-ENV_DAEMON_ADDRESS: Final = "AWS_XRAY_DAEMON_ADDRESS"
-#: The trace header Lambda sets per invocation; reserved.
-ENV_TRACE_ID: Final = "_X_AMZN_TRACE_ID"
-
-CONTEXT_MISSING_VALUES: Final = ("LOG_ERROR", "RUNTIME_ERROR", "IGNORE_ERROR")
-DEFAULT_CONTEXT_MISSING: Final = "LOG_ERROR"
-DEFAULT_DAEMON_ADDRESS: Final = "127.0.0.1:2000"
+__all__ = [
+    "AWS_NAMES",
+    "AWS_NAMES_LAYER",
+    "AWS_NAMES_SDK",
+    "CONTEXT_MISSING_VALUES",
+    "DEFAULT_CONTEXT_MISSING",
+    "DEFAULT_DAEMON_ADDRESS",
+    "ENV_AWS_NAMES",
+    "ENV_CAPTURE_ERROR",
+    "ENV_CAPTURE_RESPONSE",
+    "ENV_CAPTURE_SQL",
+    "ENV_CONTEXT_MISSING",
+    "ENV_DAEMON_ADDRESS",
+    "ENV_DISABLED",
+    "ENV_EXEC_WRAPPER",
+    "ENV_FORMAT",
+    "ENV_HANDLER",
+    "ENV_OTLP_UNSAMPLED",
+    "ENV_SERVICE_NAME",
+    "ENV_TRACE_ID",
+    "FORMATS",
+    "FORMAT_OTLP",
+    "FORMAT_XRAY",
+    "RESERVED_ENV_VARS",
+    "WRAPPER_HANDLER",
+]
 
 #: Variables Lambda reserves: a function must not set them.
 RESERVED_ENV_VARS: Final = frozenset(

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import jsii
-from aws_cdk import Annotations, Token
+from aws_cdk import Token
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
@@ -24,6 +24,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import IValidation
 
+from . import ids
 from .errors import TracingConfigError
 
 __all__ = [
@@ -281,7 +282,7 @@ def check_kinesis_position(
 
 _TRACED_MODES: Final = frozenset({"Active", "PassThrough"})
 _UNRESOLVED: Final = "<token>"
-_WARNING_ID: Final = "cdk-lambda-xray:eventTargetNotTraced"
+_WARNING_ID: Final = ids.EVENT_TARGET_NOT_TRACED
 
 
 @jsii.implements(IValidation)
@@ -304,7 +305,8 @@ class _TracingCheck:
             return []  # a token is not a value: never guessed at
         shown = "not set" if mode is None else mode
         self._reported = True
-        Annotations.of(self._function).add_warning_v2(
+        ids.add_warning(
+            self._function,
             _WARNING_ID,
             f"{self._function.node.path} is wired to event sources with "
             f"{self._idiom.wired_with}, but its tracing mode is {shown}, not Active or "

@@ -16,6 +16,8 @@ import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct, IConstruct
 
+from . import ids
+
 __all__ = [
     "MARKER_ID",
     "is_image_runtime",
@@ -30,7 +32,7 @@ __all__ = [
 #: Id of an empty child construct that marks a function resource as handled by
 #: the aspect. It renders nothing into the template; it makes instrumenting
 #: idempotent. (A ``TracedFunction`` is recognized by its type instead.)
-MARKER_ID = "LambdaXrayInstrumented"
+MARKER_ID = ids.INSTRUMENTED_MARKER
 
 _RUNTIMES: weakref.WeakKeyDictionary[lambda_.Runtime, tuple[str, lambda_.RuntimeFamily | None]] = (
     weakref.WeakKeyDictionary()

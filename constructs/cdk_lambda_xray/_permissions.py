@@ -31,6 +31,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from constructs import Construct, Dependable
 
+from . import ids
 from ._instrument import stack_of
 from ._reflect import resolved_properties
 from .errors import TracingConfigError
@@ -49,7 +50,7 @@ __all__ = [
 
 #: Construct id of the stack's managed policy, a child of the stack. Changing
 #: it replaces the policy in every deployed stack (a breaking change).
-MANAGED_POLICY_ID = "LambdaXrayWriteAccess"
+MANAGED_POLICY_ID = ids.WRITE_ACCESS_POLICY
 
 #: What Lambda's X-Ray daemon needs to send the function's traces.
 XRAY_WRITE_ACTIONS: tuple[str, ...] = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")

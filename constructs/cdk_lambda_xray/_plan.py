@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from . import _contract
+from ._env_values import same_value
 from ._plan_checks import (
     completeness_findings,
     context_missing_finding,
@@ -105,7 +106,8 @@ class _Builder:
         """Set ``key`` to the option's ``value`` (or ``default``) where the caller's rule allows.
 
         Explicit: the option wins, and an option that differs from a variable
-        the user set is an error (no good guess which one they meant).
+        the user set is an error (no good guess which one they meant); the same
+        value in another spelling (``yes`` for ``true``) keeps the user's.
         Sweeping: a variable the function sets wins.
         """
         if not self.readable:
@@ -116,7 +118,7 @@ class _Builder:
             if user is None and chosen is not None:
                 self.sets.append((key, chosen))
             return
-        if isinstance(user, str) and user != value:
+        if isinstance(user, str) and not same_value(key, user, value):
             self.findings.append(
                 Finding(
                     "Conflict",
@@ -126,7 +128,8 @@ class _Builder:
                 )
             )
             return
-        self.sets.append((key, value))
+        if not isinstance(user, str):  # unset, or a token: the option is the value
+            self.sets.append((key, value))
 
 
 def tracing_decision(current: object, options: TracingOptions) -> tuple[str | None, bool]:

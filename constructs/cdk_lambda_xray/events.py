@@ -5,7 +5,7 @@
 (docs/events.md has the table for every method). This facade stays for one
 release, built on those classes: it creates exactly what it created before,
 keeps its checks and messages, and warns once per function (a Python
-``DeprecationWarning`` and the CDK warning ``cdk-lambda-xray:traceEventsDeprecated``).
+``DeprecationWarning`` and the CDK warning ``lambda-xray:TraceEventsDeprecated``).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from . import _inputs as i
+from . import ids
 from ._deprecation import warn_deprecated
 from ._event_checks import (
     FACADE,
@@ -51,14 +52,14 @@ from .event_sources import (
 __all__ = ["DEPRECATION_WARNING_ID", "TracedEvents", "trace_events"]
 
 #: The id of the CDK warning annotation ``trace_events`` adds to each wired function.
-DEPRECATION_WARNING_ID: Final = "cdk-lambda-xray:traceEventsDeprecated"
+DEPRECATION_WARNING_ID: Final = ids.TRACE_EVENTS_DEPRECATED
 _DEPRECATION: Final = (
     "trace_events()/TracedEvents are deprecated and will be removed in the next release: "
     "use fn.add_event_source(TracedSqsEventSource(queue, props)) (also TracedS3EventSource, "
     "TracedSnsEventSource, TracedDynamoEventSource, TracedKinesisEventSource) and "
     "rule.add_target(TracedLambdaTarget(fn, props)) from cdk_lambda_xray; see docs/events.md"
 )
-_DEFAULT_RULE_ID: Final = "TracedEventsRule"
+_DEFAULT_RULE_ID: Final = ids.TRACED_EVENTS_RULE
 
 # What each entry point accepts (checked before it runs; see _inputs).
 _FUNCTION = i.interface(lambda_.IFunction, "pass a TracedFunction or another aws_lambda.IFunction")

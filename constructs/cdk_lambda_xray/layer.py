@@ -19,7 +19,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from . import _bytecode, _inputs
+from . import _bytecode, _inputs, ids
 from ._instrument import runtime_name, stack_of
 from ._plan_model import MIN_PYTHON_MINOR, PYTHON_RUNTIME, layer_supports_runtime
 from .errors import TracingConfigError
@@ -171,7 +171,7 @@ class TracingLayer(lambda_.LayerVersion):
     #: ``LambdaXrayTracingLayerPython312`` for ``python3.12`` (see
     #: :meth:`shared_id`). Changing it replaces the layers in every deployed
     #: stack (a breaking change).
-    SHARED_ID = "LambdaXrayTracingLayer"
+    SHARED_ID = ids.TRACING_LAYER_PREFIX
 
     @_inputs.entry(
         "TracingLayer",

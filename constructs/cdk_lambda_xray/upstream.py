@@ -26,7 +26,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_xray as xray
 from constructs import Construct, IConstruct
 
-from . import _inputs
+from . import _inputs, ids
 from ._permissions import shared_managed_policy
 from .errors import TracingConfigError
 
@@ -59,16 +59,16 @@ _STATE_MACHINE_XRAY_ACTIONS: Final = (
 #: CDK context key: set to ``false`` when the account's X-Ray resource policy is
 #: managed elsewhere (X-Ray allows only a few policies per account), or when the
 #: target (a local emulator) does not know ``AWS::XRay::ResourcePolicy``.
-CONTEXT_SNS_RESOURCE_POLICY: Final = "@cdk-lambda-xray/sns-xray-resource-policy"
+CONTEXT_SNS_RESOURCE_POLICY: Final = ids.CONTEXT_SNS_RESOURCE_POLICY
 
-_STATE_MACHINE_POLICY_ID: Final = "LambdaXrayStateMachineTracing"
+_STATE_MACHINE_POLICY_ID: Final = ids.STATE_MACHINE_TRACING_POLICY
 _STATE_MACHINE_NAG_REASON: Final = (
     "X-Ray trace and sampling actions (xray:PutTraceSegments, xray:PutTelemetryRecords, "
     "xray:GetSamplingRules, xray:GetSamplingTargets) support no resource-level "
     "permissions; AWS requires Resource '*' for them."
 )
 
-_POLICY_ID: Final = "SnsXRayTracingPolicy"
+_POLICY_ID: Final = ids.SNS_TRACING_POLICY
 _POLICY_SUFFIX: Final = "-sns-xray-tracing"
 _POLICY_NAME_MAX: Final = 128  # AWS::XRay::ResourcePolicy PolicyName, pattern [\w+=,.@-]+
 _SID: Final = "SnsActiveTracing"
@@ -77,10 +77,11 @@ _SID: Final = "SnsActiveTracing"
 def sns_resource_policy_enabled(scope: IConstruct) -> bool:
     """Whether helpers create the SNS X-Ray resource policy in ``scope``'s app.
 
-    ``True`` unless the CDK context value ``@cdk-lambda-xray/sns-xray-resource-policy``
-    is ``false`` (``cdk synth -c @cdk-lambda-xray/sns-xray-resource-policy=false``).
+    ``True`` unless the CDK context value ``@lambda-xray/sns-xray-resource-policy``
+    is ``false`` (``cdk synth -c @lambda-xray/sns-xray-resource-policy=false``); the old
+    spelling ``@cdk-lambda-xray/...`` is read too, for one release.
     """
-    value = scope.node.try_get_context(CONTEXT_SNS_RESOURCE_POLICY)
+    value = ids.context_value(scope, CONTEXT_SNS_RESOURCE_POLICY)
     if value is None:
         return True
     if isinstance(value, bool):
@@ -215,7 +216,7 @@ def trace_topic(topic: sns.ITopic, *, resource_policy: bool | None = None) -> sn
         topic: an ``sns.Topic`` created in this app (imported topics cannot be changed).
         resource_policy: create/extend the X-Ray resource policy SNS needs.
             Default: ``True`` unless the context key
-            ``@cdk-lambda-xray/sns-xray-resource-policy`` is ``false``.
+            ``@lambda-xray/sns-xray-resource-policy`` is ``false``.
 
     Raises:
         TracingConfigError: the topic is imported, or its tracing was explicitly

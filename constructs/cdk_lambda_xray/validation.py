@@ -11,13 +11,13 @@ planner's decision (:mod:`._plan`), not checked here. Unresolved tokens (``Lazy`
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import aws_cdk as cdk
 
 from . import _contract
+from ._env_values import value_problem, value_problems
 from ._options import ContextMissing
 
 __all__ = [
@@ -30,10 +30,6 @@ __all__ = [
     "reserved_variable_problems",
     "switch_problem",
 ]
-
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_HOST = rf"(?:{_LABEL}(?:\.{_LABEL})*)"
-_ENDPOINT = re.compile(rf"^(?P<host>{_HOST}):(?P<port>[0-9]{{1,5}})$")
 
 
 @dataclass(frozen=True)
@@ -77,47 +73,26 @@ def parse_context_missing(value: ContextMissing | str) -> ContextMissing:
 
 
 def context_missing_problem(value: object) -> Problem | None:
-    """A problem when ``value`` is a plain string that is no strategy name."""
+    """A problem when the plain string ``value`` is refused (see ``_env_values``)."""
     if isinstance(value, ContextMissing) or is_unresolved(value):
         return None
     assert isinstance(value, str)
-    if value in _contract.CONTEXT_MISSING_VALUES:
-        return None
-    return Problem(
-        f"{_contract.ENV_CONTEXT_MISSING}={value!r} is not a context-missing strategy",
-        "use ContextMissing.LOG_ERROR, RUNTIME_ERROR or IGNORE_ERROR "
-        f"(one of {', '.join(_contract.CONTEXT_MISSING_VALUES)})",
-    )
-
-
-def _endpoint_ok(text: str) -> bool:
-    match = _ENDPOINT.match(text)
-    return match is not None and 0 < int(match["port"]) < 65536
+    found = value_problem(_contract.ENV_CONTEXT_MISSING, value)
+    return None if found is None else Problem(*found)
 
 
 def is_valid_daemon_address(value: str) -> bool:
-    """``host:port`` or ``tcp:host:port udp:host:port`` (either order)."""
-    parts = value.split()
-    if len(parts) == 1:
-        return _endpoint_ok(parts[0])
-    if len(parts) != 2:
-        return False
-    schemes = sorted(part.partition(":")[0] for part in parts)
-    return schemes == ["tcp", "udp"] and all(_endpoint_ok(p.partition(":")[2]) for p in parts)
+    """``host:port`` or ``tcp:host:port udp:host:port`` as synth accepts it (``_env_values``)."""
+    return value_problem(_contract.ENV_DAEMON_ADDRESS, value) is None
 
 
 def daemon_address_problem(value: object) -> Problem | None:
-    """A problem when a user-set ``AWS_XRAY_DAEMON_ADDRESS`` cannot be parsed."""
+    """A problem when a user-set ``AWS_XRAY_DAEMON_ADDRESS`` is refused (see ``_env_values``)."""
     if is_unresolved(value):
         return None
     assert isinstance(value, str)
-    if is_valid_daemon_address(value):
-        return None
-    return Problem(
-        f"{_contract.ENV_DAEMON_ADDRESS}={value!r} is not a daemon address",
-        "write it as 'host:port' (e.g. '127.0.0.1:2000') or 'tcp:host:port udp:host:port', "
-        "or remove it: Lambda sets it when tracing is Active",
-    )
+    found = value_problem(_contract.ENV_DAEMON_ADDRESS, value)
+    return None if found is None else Problem(*found)
 
 
 def reserved_variable_problems(env: Mapping[str, object]) -> list[Problem]:
@@ -133,24 +108,19 @@ def reserved_variable_problems(env: Mapping[str, object]) -> list[Problem]:
 
 
 def switch_problem(key: str, value: object) -> Problem | None:
-    """A problem when a ``LAMBDA_XRAY_*`` on/off switch is not true/false."""
+    """A problem when a ``LAMBDA_XRAY_*`` value is refused (see ``_env_values``)."""
     if is_unresolved(value):
         return None
     assert isinstance(value, str)
-    if value.lower() in {"true", "false"}:
-        return None
-    return Problem(f"{key}={value!r} is not a switch value", f"set {key} to 'true' or 'false'")
-
-
-_SWITCHES = (_contract.ENV_CAPTURE_RESPONSE, _contract.ENV_CAPTURE_ERROR, _contract.ENV_DISABLED)
+    found = value_problem(key, value)
+    return None if found is None else Problem(*found)
 
 
 def environment_problems(env: Mapping[str, object]) -> list[Problem]:
-    """Every value problem in a function's environment, reserved names first."""
-    found: list[Problem | None] = [*reserved_variable_problems(env)]
-    if _contract.ENV_CONTEXT_MISSING in env:
-        found.append(context_missing_problem(env[_contract.ENV_CONTEXT_MISSING]))
-    if _contract.ENV_DAEMON_ADDRESS in env:
-        found.append(daemon_address_problem(env[_contract.ENV_DAEMON_ADDRESS]))
-    found.extend(switch_problem(key, env[key]) for key in _SWITCHES if key in env)
-    return [p for p in found if p is not None]
+    """Every value problem in a function's environment, reserved names first.
+
+    The values of the variables the layer reads are judged by the layer's own
+    grammar (``_env_values.value_problem``); tokens are never judged.
+    """
+    plain = {key: value for key, value in env.items() if not is_unresolved(value)}
+    return [*reserved_variable_problems(env), *(Problem(*p) for p in value_problems(plain))]

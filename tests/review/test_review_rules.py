@@ -363,6 +363,15 @@ def test_xray007_invalid_value_is_an_error(write_assembly: WriteAssembly) -> Non
     assert finding.severity.label == "error" and "'LOG'" in finding.message
 
 
+def test_xray007_a_spelling_only_the_layer_reads_is_an_error_as_at_synth(
+    write_assembly: WriteAssembly,
+) -> None:
+    fn = instrumented(env={ENV_HANDLER: "index.handler", ENV_CONTEXT_MISSING: "log_error"})
+    finding = only(run(write_assembly, good(Fn=fn), "XRAY007"))
+    assert finding.severity.label == "error" and "aws-xray-sdk" in finding.message
+    assert finding.fix == "Set AWS_XRAY_CONTEXT_MISSING to LOG_ERROR."
+
+
 def test_xray007_unset_on_an_instrumented_function_is_info(write_assembly: WriteAssembly) -> None:
     fn = instrumented(env={ENV_HANDLER: "index.handler"})
     assert only(run(write_assembly, good(Fn=fn), "XRAY007")).severity.label == "info"
@@ -386,9 +395,37 @@ def test_xray008_daemon_address_is_a_warning(write_assembly: WriteAssembly) -> N
     assert only(run(write_assembly, good(Fn=fn), "XRAY008")).severity.label == "warning"
 
 
+@pytest.mark.parametrize("address", ["[::1]:2000", "localhost"])
+def test_xray008_a_daemon_address_synth_refuses_is_an_error(
+    write_assembly: WriteAssembly, address: str
+) -> None:
+    fn = instrumented(env={**OUR_ENV, ENV_DAEMON_ADDRESS: address})
+    finding = only(run(write_assembly, good(Fn=fn), "XRAY008"))
+    assert finding.severity.label == "error" and repr(address) in finding.message
+    assert "'host:port'" in finding.fix
+
+
 def test_xray008_ordinary_variables_are_compliant(write_assembly: WriteAssembly) -> None:
     fn = instrumented(env={**OUR_ENV, "TABLE_NAME": "t"})
     assert run(write_assembly, good(Fn=fn), "XRAY008") == []
+
+
+# -- XRAY016 our own variables ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["maybe", ""])
+def test_xray015_a_switch_value_synth_refuses_is_an_error(
+    write_assembly: WriteAssembly, value: str
+) -> None:
+    fn = instrumented(env={**OUR_ENV, "LAMBDA_XRAY_CAPTURE_ERROR": value})
+    finding = only(run(write_assembly, good(Fn=fn), "XRAY016"))
+    assert finding.severity.label == "error"
+    assert f"LAMBDA_XRAY_CAPTURE_ERROR={value!r}" in finding.message
+
+
+def test_xray015_every_spelling_the_layer_reads_is_compliant(write_assembly: WriteAssembly) -> None:
+    env = {**OUR_ENV, "LAMBDA_XRAY_CAPTURE_ERROR": "yes", "LAMBDA_XRAY_FORMAT": "OTLP"}
+    assert run(write_assembly, good(Fn=instrumented(env=env)), "XRAY016") == []
 
 
 # -- upstream: SNS, API Gateway, Step Functions -------------------------------------------

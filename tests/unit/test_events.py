@@ -37,6 +37,7 @@ from cdk_lambda_xray import (
     TracedS3EventSource,
     TracedSnsEventSource,
     TracedSqsEventSource,
+    ids,
     trace_app,
 )
 from cdk_lambda_xray.errors import TracingConfigError
@@ -49,7 +50,7 @@ Match = assertions.Match
 #: asserted by the tests at the end of this file.
 pytestmark = pytest.mark.filterwarnings("ignore:trace_events\\(\\)/TracedEvents:DeprecationWarning")
 REPO_ROOT = Path(__file__).resolve().parents[2]
-NOT_TRACED_WARNING = "eventTargetNotTraced"
+NOT_TRACED_WARNING = ids.EVENT_TARGET_NOT_TRACED
 
 
 def _traced(scope: Stack, construct_id: str, **kwargs: Any) -> TracedFunction:
@@ -570,7 +571,7 @@ def test_trace_events_adds_one_cdk_warning_per_function() -> None:
     other = _traced(stack, "Other")
     TracedEvents(other)
     annotations = assertions.Annotations.from_stack(stack)
-    deprecated = Match.string_like_regexp("traceEventsDeprecated")
+    deprecated = Match.string_like_regexp("TraceEventsDeprecated")
     assert len(annotations.find_warning("/Bad/Fn", deprecated)) == 1
     assert len(annotations.find_warning("/Bad/Other", deprecated)) == 1
 

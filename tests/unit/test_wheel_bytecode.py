@@ -101,6 +101,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
 import cdk_lambda_xray
 from cdk_lambda_xray import TracedFunction
+from cdk_lambda_xray._shared import _contract
 
 app = cdk.App(outdir=sys.argv[1])
 stack = cdk.Stack(app, "FromWheel")
@@ -113,6 +114,7 @@ key = layer["Properties"]["Content"]["S3Key"].removesuffix(".zip")
 staged = Path(assembly.directory) / f"asset.{key}"
 print(json.dumps({
     "package": cdk_lambda_xray.__file__,
+    "contract": _contract.__file__,
     "files": sorted(p.relative_to(staged).as_posix() for p in staged.rglob("*") if p.is_file()),
 }))
 """
@@ -133,6 +135,9 @@ def test_an_app_synthesized_from_the_installed_wheel_ships_its_bytecode(
     assert done.returncode == 0, done.stderr[-3000:]
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert out["package"].startswith(str(wheel.unpacked))
+    # the names and grammar synth judged with: the layer's own file, inside the wheel
+    assert out["contract"].startswith(str(wheel.unpacked))
+    assert out["contract"].endswith("_layer/python/lambda_xray/_contract.py")
     assert "python/lambda_xray/__pycache__/handler.cpython-312.pyc" in out["files"]
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
+from .. import ids
 from .review import Review
 from .rules import Finding, Severity
 
 #: Bumped when a field is removed or changes meaning (adding fields is compatible).
-SCHEMA: Final = "cdk-lambda-xray/review/v1"
+SCHEMA: Final = ids.REVIEW_REPORT_SCHEMA
 
 
 def _finding(f: Finding) -> dict[str, Any]:

@@ -20,11 +20,13 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, Final
 
+from .. import ids
 from .files import AssemblyError, parse_json, read_bytes
 from .rules import RULES_BY_ID, Finding
 
-#: cdk.json ``context`` key holding suppressions.
-CONTEXT_KEY: Final = "@cdk-lambda-xray/review:suppressions"
+#: cdk.json ``context`` key holding suppressions (the old ``@cdk-lambda-xray/...`` too, for a
+#: release).
+CONTEXT_KEY: Final = ids.CONTEXT_REVIEW_SUPPRESSIONS
 _KEYS: Final = frozenset({"rule", "resource", "reason"})
 
 
@@ -107,9 +109,12 @@ def load_cdk_json(path: str | Path) -> list[Suppression]:
     file = Path(path)
     data = _load_json(file)
     context = data.get("context") if isinstance(data, dict) else None
-    if not isinstance(context, dict) or CONTEXT_KEY not in context:
+    if not isinstance(context, dict):
         return []
-    return parse(context[CONTEXT_KEY], f"{file} (context {CONTEXT_KEY})")
+    key = next((k for k in ids.spellings(CONTEXT_KEY) if k in context), None)
+    if key is None:
+        return []
+    return parse(context[key], f"{file} (context {key})")
 
 
 def apply(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Final
 
 from .base import Check, Finding, Rule, Severity
-from .environment import CONTEXT_MISSING, RESERVED_VARIABLE
+from .environment import CONTEXT_MISSING, LAYER_VARIABLE, RESERVED_VARIABLE
 from .instrumentation import INCOMPLETE, NOT_INSTRUMENTED, OTHER_TRACER, WRAPPER_CONFLICT
 from .internal import INTERNAL_UNTRACED
 from .tracing import NO_XRAY_PERMISSION, TRACING_NOT_ACTIVE
@@ -28,6 +28,7 @@ ALL_RULES: Final[tuple[Rule, ...]] = (
     INTERNAL_UNTRACED,
     XRAY_SDK_IN_USE,
     POWERTOOLS_TRACER_IN_USE,
+    LAYER_VARIABLE,
 )
 
 RULES_BY_ID: Final = {rule.id: rule for rule in ALL_RULES}

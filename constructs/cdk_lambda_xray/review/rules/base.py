@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Final
 
+from ... import ids
 from ..model import Function, Model
 from ..resolve import ResourceId
 from ..tracers import OURS
@@ -29,7 +30,7 @@ RECOMMENDS_OUR_TRACING: Final = re.compile(
     r"\b(?:use|apply|let|subscribe with)\s+(?:TracedFunction|trace_app)\b", re.I
 )
 
-_OUR_ANNOTATION: Final = "lambda-xray:"
+_OUR_ANNOTATION: Final = ids.ANNOTATION_PREFIX
 _ACK_SUFFIX: Final = re.compile(r"\s*\[ack: [^\]]*\]\s*$")
 
 

@@ -1,4 +1,8 @@
-"""Rules on environment variables: context-missing strategy and reserved names."""
+"""Rules on environment variables: context-missing strategy, reserved names, our switches.
+
+Values are judged by the layer's own grammar (``_env_values``), exactly as
+``TracedFunction`` and the ``XRayTracing`` aspect judge them at synth.
+"""
 
 from __future__ import annotations
 
@@ -13,12 +17,12 @@ from ..._contract import (
     RESERVED_ENV_VARS,
     WRAPPER_HANDLER,
 )
+from ..._env_values import judged_variables, value_problem
 from ..model import Model
 from .base import Finding, Rule, Severity
 
 
 def _context_missing(model: Model) -> Iterator[Finding]:
-    allowed = ", ".join(CONTEXT_MISSING_VALUES)
     for fn in model.functions.values():
         value = fn.environment.get(ENV_CONTEXT_MISSING)
         if value is None:
@@ -41,13 +45,16 @@ def _context_missing(model: Model) -> Iterator[Finding]:
                 severity=Severity.INFO,
                 functions=(fn.id,),
             )
-        elif text not in CONTEXT_MISSING_VALUES:
-            yield CONTEXT_MISSING.finding(
-                model,
-                fn.id,
-                f"{ENV_CONTEXT_MISSING}={text!r} is not one of {allowed}",
-                functions=(fn.id,),
-            )
+        else:
+            found = value_problem(ENV_CONTEXT_MISSING, text)
+            if found is not None:
+                yield CONTEXT_MISSING.finding(
+                    model, fn.id, found[0], fix=_sentence(found[1]), functions=(fn.id,)
+                )
+
+
+def _sentence(fix: str) -> str:
+    return fix[:1].upper() + fix[1:] + ("" if fix.endswith(".") else ".")
 
 
 CONTEXT_MISSING: Final = Rule(
@@ -75,6 +82,13 @@ def _reserved(model: Model) -> Iterator[Finding]:
                     functions=(fn.id,),
                 )
             elif name == ENV_DAEMON_ADDRESS:
+                text = fn.environment[name].literal
+                found = None if text is None else value_problem(name, text)
+                if found is not None:  # a value synth refuses: the same error as at synth
+                    yield RESERVED_VARIABLE.finding(
+                        model, fn.id, found[0], fix=_sentence(found[1]), functions=(fn.id,)
+                    )
+                    continue
                 yield RESERVED_VARIABLE.finding(
                     model,
                     fn.id,
@@ -92,4 +106,28 @@ RESERVED_VARIABLE: Final = Rule(
     summary="A function sets a variable Lambda reserves (or the X-Ray daemon address).",
     fix="Remove the variable from the function's environment; Lambda sets it.",
     check=_reserved,
+)
+
+
+def _layer_variables(model: Model) -> Iterator[Finding]:
+    ours = [name for name in judged_variables() if name.startswith("LAMBDA_XRAY_")]
+    for fn in model.functions.values():
+        for name in ours:
+            value = fn.environment.get(name)
+            text = None if value is None else value.literal
+            found = None if text is None else value_problem(name, text)
+            if found is not None:
+                yield LAYER_VARIABLE.finding(
+                    model, fn.id, found[0], fix=_sentence(found[1]), functions=(fn.id,)
+                )
+
+
+LAYER_VARIABLE: Final = Rule(
+    id="XRAY016",
+    name="layer-variable-invalid",
+    severity=Severity.ERROR,
+    summary="A LAMBDA_XRAY_* variable has a value the layer ignores (it warns and uses the "
+    "default) or a blank one.",
+    fix="Set the variable to a value docs/layer.md lists under Environment values, or remove it.",
+    check=_layer_variables,
 )

@@ -17,36 +17,23 @@ from lambda_xray import _contract, _log
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
-    from typing import Final
+    from typing import Any, Final
 
+# The names below live in ``_contract`` (shared with the construct library); kept
+# here for the modules that read them as ``config.<NAME>``.
 LOG_ERROR: Final = "LOG_ERROR"
 RUNTIME_ERROR: Final = "RUNTIME_ERROR"
 IGNORE_ERROR: Final = "IGNORE_ERROR"
-
-#: ``LAMBDA_XRAY_FORMAT``: the wire format sent to the daemon.
-ENV_FORMAT: Final = "LAMBDA_XRAY_FORMAT"
-#: ``LAMBDA_XRAY_OTLP_UNSAMPLED``: in OTLP mode, also send ``Sampled=0`` invocations (``T1U``).
-ENV_OTLP_UNSAMPLED: Final = "LAMBDA_XRAY_OTLP_UNSAMPLED"
-#: X-Ray segment documents (the default).
-FORMAT_XRAY: Final = "xray"
-#: OTLP spans (``T1S``/``T1U`` datagrams), see ``lambda_xray.otlp``.
-FORMAT_OTLP: Final = "otlp"
-FORMATS: Final = (FORMAT_XRAY, FORMAT_OTLP)
-
-#: ``LAMBDA_XRAY_AWS_NAMES``: how subsegments of AWS calls are named (X-Ray format).
-ENV_AWS_NAMES: Final = "LAMBDA_XRAY_AWS_NAMES"
-#: The service id, as the AWS console shows it: ``DynamoDB``, ``S3``, ``SFN`` (the default).
-AWS_NAMES_LAYER: Final = "layer"
-#: aws-xray-sdk's names, the endpoint prefix: ``dynamodb``, ``s3``, ``states``.
-AWS_NAMES_SDK: Final = "sdk"
-AWS_NAMES: Final = (AWS_NAMES_LAYER, AWS_NAMES_SDK)
-
-_TRUE: Final = frozenset({"1", "true", "yes", "on"})
-_FALSE: Final = frozenset({"0", "false", "no", "off", ""})
-#: Record database query text (literals removed) in the ``sql`` block; off by default.
-ENV_CAPTURE_SQL: Final = "LAMBDA_XRAY_CAPTURE_SQL"
-#: Annotation values are limited to 1000 characters.
-_MAX_SERVICE: Final = 1000
+ENV_FORMAT: Final = _contract.ENV_FORMAT
+ENV_OTLP_UNSAMPLED: Final = _contract.ENV_OTLP_UNSAMPLED
+ENV_CAPTURE_SQL: Final = _contract.ENV_CAPTURE_SQL
+ENV_AWS_NAMES: Final = _contract.ENV_AWS_NAMES
+FORMAT_XRAY: Final = _contract.FORMAT_XRAY
+FORMAT_OTLP: Final = _contract.FORMAT_OTLP
+FORMATS: Final = _contract.FORMATS
+AWS_NAMES_LAYER: Final = _contract.AWS_NAMES_LAYER
+AWS_NAMES_SDK: Final = _contract.AWS_NAMES_SDK
+AWS_NAMES: Final = _contract.AWS_NAMES
 
 
 class Config:
@@ -118,140 +105,56 @@ def _load() -> Config:
 
 
 def from_environ(environ: Mapping[str, str]) -> Config:
-    """Build settings from ``environ``; bad values warn once and use the default."""
-    service = (
-        environ.get(_contract.ENV_SERVICE_NAME)
-        or environ.get("AWS_LAMBDA_FUNCTION_NAME")
-        or "unknown"
-    )
+    """Build settings from ``environ``; bad values warn once and use the default.
+
+    Every value is read by its parser in ``_contract`` (the grammar the construct
+    library checks templates with): unset or blank is the default, silently.
+    """
+    c = _contract
+    service = _read(environ, c.ENV_SERVICE_NAME, None)
     return Config(
-        handler=environ.get(_contract.ENV_HANDLER) or None,
-        service=service[:_MAX_SERVICE],
-        capture_response=_flag(environ, _contract.ENV_CAPTURE_RESPONSE, False),
-        capture_error=_flag(environ, _contract.ENV_CAPTURE_ERROR, True),
-        disabled=_flag(environ, _contract.ENV_DISABLED, False),
-        context_missing=_context_missing(environ.get(_contract.ENV_CONTEXT_MISSING)),
-        daemon_address=_daemon_address(environ.get(_contract.ENV_DAEMON_ADDRESS)),
-        format=_format(environ.get(ENV_FORMAT)),
-        otlp_unsampled=_flag(environ, ENV_OTLP_UNSAMPLED, False),
-        capture_sql=_flag(environ, ENV_CAPTURE_SQL, False),
-        aws_names=_choice(environ, ENV_AWS_NAMES, AWS_NAMES),
+        handler=environ.get(c.ENV_HANDLER) or None,
+        service=service or (environ.get("AWS_LAMBDA_FUNCTION_NAME") or "unknown")[:_MAX_SERVICE],
+        capture_response=_read(environ, c.ENV_CAPTURE_RESPONSE, False),
+        capture_error=_read(environ, c.ENV_CAPTURE_ERROR, True),
+        disabled=_read(environ, c.ENV_DISABLED, False),
+        context_missing=_read(environ, c.ENV_CONTEXT_MISSING, c.DEFAULT_CONTEXT_MISSING),
+        daemon_address=_read(environ, c.ENV_DAEMON_ADDRESS, None) or _default_daemon(),
+        format=_read(environ, c.ENV_FORMAT, c.FORMAT_XRAY),
+        otlp_unsampled=_read(environ, c.ENV_OTLP_UNSAMPLED, False),
+        capture_sql=_read(environ, c.ENV_CAPTURE_SQL, False),
+        aws_names=_read(environ, c.ENV_AWS_NAMES, c.AWS_NAMES_LAYER),
     )
 
 
-def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
+_MAX_SERVICE: Final = _contract.MAX_SERVICE_NAME
+
+
+def _read(environ: Mapping[str, str], name: str, default: Any) -> Any:
+    """``name`` parsed by its grammar; unset or blank: ``default``; invalid: one warning."""
     raw = environ.get(name)
-    if raw is None:
+    if raw is None or not raw.strip():
         return default
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
+    parse, default_text, _, accepts = _contract.GRAMMAR[name]
+    value = parse(raw)
+    if value is not None:
+        return value
     _log.warning_once(
         "env:" + name,
-        "lambda_xray: %s=%r is not a boolean (use true or false); using %s",
+        "lambda_xray: %s=%r is not %s; using the default %s",
         name,
         raw,
-        "true" if default else "false",
+        accepts,
+        default_text,
     )
     return default
 
 
-def _context_missing(raw: str | None) -> str:
-    if raw is None or raw == "":
-        return _contract.DEFAULT_CONTEXT_MISSING
-    value = raw.strip().upper()
-    if value in _contract.CONTEXT_MISSING_VALUES:
-        return value
-    _log.warning_once(
-        "env:" + _contract.ENV_CONTEXT_MISSING,
-        "lambda_xray: %s=%r is not one of %s; using %s",
-        _contract.ENV_CONTEXT_MISSING,
-        raw,
-        ", ".join(_contract.CONTEXT_MISSING_VALUES),
-        _contract.DEFAULT_CONTEXT_MISSING,
-    )
-    return _contract.DEFAULT_CONTEXT_MISSING
-
-
-def _format(raw: str | None) -> str:
-    if raw is None or raw.strip() == "":
-        return FORMAT_XRAY
-    value = raw.strip().lower()
-    if value in FORMATS:
-        return value
-    _log.warning_once(
-        "env:" + ENV_FORMAT,
-        "lambda_xray: %s=%r is not one of %s; using %s",
-        ENV_FORMAT,
-        raw,
-        ", ".join(FORMATS),
-        FORMAT_XRAY,
-    )
-    return FORMAT_XRAY
-
-
-def _choice(environ: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
-    """One of ``choices`` (case-insensitive); unset or empty: the first; else one warning."""
-    raw = environ.get(name)
-    if raw is None or raw.strip() == "":
-        return choices[0]
-    value = raw.strip().lower()
-    if value in choices:
-        return value
-    _log.warning_once(
-        "env:" + name,
-        "lambda_xray: %s=%r is not one of %s; using %s",
-        name,
-        raw,
-        ", ".join(choices),
-        choices[0],
-    )
-    return choices[0]
+def _default_daemon() -> tuple[str, int]:
+    host, _, port = _contract.DEFAULT_DAEMON_ADDRESS.rpartition(":")
+    return host, int(port)
 
 
 def parse_daemon_address(raw: str) -> tuple[str, int] | None:
-    """The UDP ``(host, port)`` in ``raw``, or ``None`` when it is not valid.
-
-    Accepts ``host:port`` and ``tcp:host:port udp:host:port`` (either order);
-    an IPv6 host is written in brackets (``[::1]:2000``).
-    """
-    parts = raw.split()
-    if len(parts) == 1:
-        target = parts[0]
-    elif len(parts) == 2:
-        found = {p.partition(":")[0].lower(): p.partition(":")[2] for p in parts}
-        if set(found) != {"tcp", "udp"}:
-            return None
-        target = found["udp"]
-    else:
-        return None
-    host, sep, port_text = target.rpartition(":")
-    if not sep or not host or not port_text.isdigit() or not port_text.isascii():
-        return None
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    elif ":" in host:
-        return None
-    port = int(port_text)
-    if not host or not 0 < port < 65536:
-        return None
-    return host, port
-
-
-def _daemon_address(raw: str | None) -> tuple[str, int]:
-    if raw is not None and raw.strip() != "":
-        parsed = parse_daemon_address(raw.strip())
-        if parsed is not None:
-            return parsed
-        _log.warning_once(
-            "env:" + _contract.ENV_DAEMON_ADDRESS,
-            "lambda_xray: %s=%r is not 'host:port' or 'tcp:host:port udp:host:port'; "
-            "sending to the default %s",
-            _contract.ENV_DAEMON_ADDRESS,
-            raw,
-            _contract.DEFAULT_DAEMON_ADDRESS,
-        )
-    host, _, port = _contract.DEFAULT_DAEMON_ADDRESS.rpartition(":")
-    return host, int(port)
+    """The UDP ``(host, port)`` in ``raw``, or ``None`` when it is not valid (see ``_contract``)."""
+    return _contract.daemon_address(raw)
