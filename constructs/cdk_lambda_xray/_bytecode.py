@@ -4,16 +4,22 @@ Lambda mounts layers read-only under ``/opt``, so a layer without bytecode
 makes every cold start compile it (about 20 ms). This module builds, for each
 Python runtime the layer serves, a complete layer tree::
 
-    <out>/python312/python/lambda_xray/**/*.py                        the source
-    <out>/python312/python/lambda_xray/**/__pycache__/*.cpython-312.pyc
-    <out>/python312.json                                              what was built
+    <out>/python312/python/lambda_xray/**/*.pyc    bytecode where the source would be
+    <out>/python312.json                           what was built
 
-with checked-hash ``.pyc`` files (PEP 552): valid on any file system and
-clock, checked against their source at import, and byte-for-byte the same on
-every build of the same source (fixed hash seed, fixed file order, the path
-recorded in the code objects is the one the file has on Lambda). A version
-whose interpreter is not found gets the source alone and says why in its
-manifest; the build never fails for that.
+The ``.pyc`` files are *sourceless* (PEP 3147's legacy layout, loaded by
+``SourcelessFileLoader``): an import opens one file and reads no source and
+hashes nothing, and there is no ``.py`` beside them to be preferred. They are
+compiled lean, from the source's syntax tree without docstrings and function
+annotations (neither is read at run time) and without column tables (3.11+,
+``PYTHONNODEBUGRANGES``: tracebacks keep file and line). ``assert`` stays:
+the bytecode is the code that was tested. Byte-for-byte the same on every
+build of the same source (fixed hash seed, fixed file order, the path
+recorded in the code objects is the one the source has on Lambda). Only what
+runs on Lambda goes in: ``lambda_xray/testing.py`` (the test seam users
+import from the wheel) and ``py.typed`` stay in the wheel's source copy. A
+version whose interpreter is not found gets that source as it is and says
+why in its manifest; the build never fails for that.
 
 Where it runs: ``setup.py`` (the wheel's ``build_py``) and ``make setup`` (the
 editable install's gitignored ``constructs/cdk_lambda_xray/_layer_builds``).
@@ -39,6 +45,7 @@ from pathlib import Path
 
 __all__ = [
     "BUILDS_DIR_NAME",
+    "LAMBDA_EXCLUDED",
     "PYTHON_MINORS",
     "BuildResult",
     "build_layers",
@@ -63,7 +70,13 @@ BUILDS_DIR_NAME = "_layer_builds"
 INTERPRETER_ENV = "LAMBDA_XRAY_BUILD_PYTHON3_{minor}"
 
 #: Bumped when the build's output changes for the same source (forces a rebuild).
-_BUILD_FORMAT = 1
+#: 1: checked-hash ``__pycache__`` files beside the source; 2: sourceless, lean.
+_BUILD_FORMAT = 2
+
+#: Files of the layer source (relative to its ``python/``) that no function
+#: runs: the test seam users import in their own tests, from the wheel's copy
+#: of the source, and the marker for type checkers. Left out of every tree.
+LAMBDA_EXCLUDED: frozenset[str] = frozenset({"lambda_xray/testing.py", "lambda_xray/py.typed"})
 
 #: Where the layer's files are on Lambda: recorded as each code object's file
 #: name, so the bytes do not depend on where the build ran.
@@ -72,13 +85,48 @@ _LAMBDA_LAYER_ROOT = "/opt"
 _SKIPPED_PARTS = frozenset({"__pycache__"})
 _SKIPPED_SUFFIXES = frozenset({".pyc", ".pyo"})
 
-# Runs inside the target interpreter: compile each (source, pyc, recorded path)
-# read from stdin, in the order given.
+# Runs inside the target interpreter: for each (source, pyc, recorded path) read
+# from stdin, in the order given, compile the source's syntax tree without
+# docstrings (a lone docstring becomes ``pass``) and without function
+# annotations, and write a sourceless ``.pyc``. Its header (PEP 552) says
+# "hash-based, unchecked" and carries the source's hash: a record of what it
+# was built from (``SourcelessFileLoader`` checks only the magic number).
 _COMPILER = """
-import json, py_compile, sys
-mode = py_compile.PycInvalidationMode.CHECKED_HASH
+import ast, importlib.util, json, marshal, sys
+
+DOC_OWNERS = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+def lean(tree):
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(node, DOC_OWNERS) and body:
+            first = body[0]
+            value = getattr(first, "value", None)
+            text = isinstance(value, ast.Constant) and isinstance(value.value, str)
+            if isinstance(first, ast.Expr) and text:
+                if len(body) > 1:
+                    del body[0]
+                else:
+                    body[0] = ast.copy_location(ast.Pass(), first)
+        if isinstance(node, FUNCTIONS):
+            node.returns = None
+            args = node.args
+            for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
+                if arg is not None:
+                    arg.annotation = None
+    return tree
+
+
+header = importlib.util.MAGIC_NUMBER + (1).to_bytes(4, "little")
 for source, cfile, dfile in json.load(sys.stdin):
-    py_compile.compile(source, cfile=cfile, dfile=dfile, doraise=True, invalidation_mode=mode)
+    with open(source, "rb") as file:
+        data = file.read()
+    tree = lean(ast.parse(data, dfile))
+    code = compile(tree, dfile, "exec", dont_inherit=True, optimize=0)
+    with open(cfile, "wb") as file:
+        file.write(header + importlib.util.source_hash(data) + marshal.dumps(code))
 """
 
 
@@ -108,6 +156,13 @@ def _source_files(root: Path) -> Iterator[Path]:
         if _SKIPPED_PARTS & set(rel.parts) or path.suffix in _SKIPPED_SUFFIXES:
             continue
         if path.is_file():
+            yield path
+
+
+def _shipped_files(root: Path) -> Iterator[Path]:
+    """The files of the layer source ``root`` that go into a Lambda tree."""
+    for path in _source_files(root):
+        if path.relative_to(root / "python").as_posix() not in LAMBDA_EXCLUDED:
             yield path
 
 
@@ -221,20 +276,23 @@ def find_interpreter(minor: int, environ: Mapping[str, str] | None = None) -> st
 
 
 def _compile(interpreter: str, tree: Path) -> _Interpreter:
-    """Compile every ``.py`` under ``tree`` in place with ``interpreter``."""
+    """Replace each ``.py`` under ``tree`` by its sourceless ``.pyc`` made by ``interpreter``."""
     probed = _probe(interpreter)
     if probed is None:
         raise OSError(f"{interpreter} does not run")
-    jobs = []
-    for source in _source_files(tree):
-        if source.suffix != ".py":
-            continue
-        cfile = source.parent / "__pycache__" / f"{source.stem}.{probed.cache_tag}.pyc"
-        recorded = f"{_LAMBDA_LAYER_ROOT}/{source.relative_to(tree).as_posix()}"
-        jobs.append([str(source), str(cfile), recorded])
+    sources = [path for path in _source_files(tree) if path.suffix == ".py"]
+    jobs = [
+        [
+            str(source),
+            str(source.with_suffix(".pyc")),
+            f"{_LAMBDA_LAYER_ROOT}/{source.relative_to(tree).as_posix()}",
+        ]
+        for source in sources
+    ]
     # A fixed hash seed: Python 3.10 marshals set constants (``x in {...}``)
-    # in iteration order, which follows string hashes.
-    env = {"PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
+    # in iteration order, which follows string hashes. No column tables
+    # (3.11+; older versions have none and ignore the variable).
+    env = {"PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNODEBUGRANGES": "1"}
     subprocess.run(
         [interpreter, "-S", "-c", _COMPILER],
         input=json.dumps(jobs),
@@ -244,6 +302,8 @@ def _compile(interpreter: str, tree: Path) -> _Interpreter:
         timeout=120,
         check=True,
     )
+    for source in sources:
+        source.unlink()
     return probed
 
 
@@ -252,7 +312,7 @@ def _build_one(source: Path, builds: Path, minor: int, interpreter: str | None) 
     source_hash = layer_content_hash(source)
     staging = builds / f".{runtime}.{os.getpid()}.tmp"
     shutil.rmtree(staging, ignore_errors=True)
-    for path in _source_files(source):
+    for path in _shipped_files(source):
         target = staging / path.relative_to(source)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)
@@ -266,8 +326,8 @@ def _build_one(source: Path, builds: Path, minor: int, interpreter: str | None) 
             probed = _compile(interpreter, staging)
             result = BuildResult(runtime, source_hash, probed.cache_tag, None, probed.version)
         except (OSError, subprocess.SubprocessError) as exc:
-            for cache in staging.rglob("__pycache__"):
-                shutil.rmtree(cache, ignore_errors=True)
+            for pyc in staging.rglob("*.pyc"):  # the sources are all still there
+                pyc.unlink()
             detail = getattr(exc, "stderr", "") or str(exc)
             last = detail.strip().splitlines()[-1] if detail.strip() else type(exc).__name__
             result = BuildResult(runtime, source_hash, None, f"compiling failed: {last}")

@@ -212,12 +212,15 @@ import json, sys
 
 layer = sys.argv[1]
 compiled = []
+opened = []
 
 
 def hook(event, args):
     # importlib compiles a module's source with compile(source, path, "exec").
     if event == "compile" and isinstance(args[1], str) and args[1].startswith(layer):
         compiled.append(args[1])
+    if event == "open" and isinstance(args[0], str) and args[0].startswith(layer):
+        opened.append(args[0])
 
 
 sys.addaudithook(hook)
@@ -227,20 +230,24 @@ for name in names:
     __import__(name)
 print(json.dumps({
     "compiled": compiled,
+    "opened": opened,
     "dont_write_bytecode": sys.dont_write_bytecode,
-    "cached": {name: sys.modules[name].__cached__ for name in names},
+    "files": {name: sys.modules[name].__file__ for name in names},
+    "loaders": sorted({type(sys.modules[name].__loader__).__name__ for name in names}),
 }))
 """
 
 
-def layer_module_names(python_dir: Path) -> list[str]:
+def layer_module_names(python_dir: Path, suffix: str = ".py") -> list[str]:
     return sorted(
         ".".join(p.relative_to(python_dir).with_suffix("").parts).removesuffix(".__init__")
-        for p in (python_dir / "lambda_xray").rglob("*.py")
+        for p in (python_dir / "lambda_xray").rglob(f"*{suffix}")
     )
 
 
-def import_read_only(interpreter: str, tree: Path, tmp_path: Path) -> dict[str, Any]:
+def import_read_only(
+    interpreter: str, tree: Path, tmp_path: Path, suffix: str = ".py"
+) -> dict[str, Any]:
     """Import every layer module from a read-only copy of ``tree`` as Lambda would."""
     opt = tmp_path / "opt"
     shutil.copytree(tree, opt)
@@ -248,9 +255,9 @@ def import_read_only(interpreter: str, tree: Path, tmp_path: Path) -> dict[str, 
         path.chmod(path.stat().st_mode & ~0o222)  # root ignores it; the listing check below won't
     before = sorted(p.relative_to(opt).as_posix() for p in opt.rglob("*"))
     python_dir = opt / "python"
-    names = json.dumps(layer_module_names(python_dir))
+    names = layer_module_names(python_dir, suffix)
     done = subprocess.run(
-        [interpreter, "-s", "-v", "-c", READ_ONLY_IMPORT, str(python_dir), names],
+        [interpreter, "-s", "-v", "-c", READ_ONLY_IMPORT, str(python_dir), json.dumps(names)],
         env={"PYTHONDONTWRITEBYTECODE": "1", "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
@@ -266,7 +273,7 @@ def import_read_only(interpreter: str, tree: Path, tmp_path: Path) -> dict[str, 
     ]
     result["after"] = sorted(p.relative_to(opt).as_posix() for p in opt.rglob("*"))
     result["before"] = before
-    result["python_dir"] = str(python_dir)
+    result["names"] = names
     return result
 
 
@@ -280,6 +287,23 @@ def package_builds() -> dict[str, Any]:
     return {r.runtime: (r, _bytecode.tree_path(builds, r.runtime)) for r in results}
 
 
+def test_every_module_a_function_runs_is_in_the_bytecode_trees(
+    package_builds: dict[str, Any],
+) -> None:
+    from cdk_lambda_xray import _bytecode
+
+    shipped = {
+        name
+        for name in layer_module_names(LAYER_PYTHON)
+        if f"{name.replace('.', '/')}.py" not in _bytecode.LAMBDA_EXCLUDED
+        and f"{name.replace('.', '/')}/__init__.py" not in _bytecode.LAMBDA_EXCLUDED
+    }
+    assert "lambda_xray.testing" not in shipped  # the test seam stays in the wheel's source
+    for result, tree in package_builds.values():
+        if result.has_bytecode:
+            assert set(layer_module_names(tree / "python", ".pyc")) == shipped, result.runtime
+
+
 @pytest.mark.parametrize("minor", [10, 11, 12, 13, 14])
 def test_the_layer_imports_from_a_read_only_copy_without_compiling_anything(
     minor: int, package_builds: dict[str, Any], tmp_path: Path
@@ -291,12 +315,16 @@ def test_the_layer_imports_from_a_read_only_copy_without_compiling_anything(
         pytest.skip(f"no python3.{minor} here: its layer is source only (docs/bytecode.md)")
     result, tree = package_builds[f"python3.{minor}"]
     assert result.cache_tag == f"cpython-3{minor}", result
-    imported = import_read_only(interpreter, tree, tmp_path)
+    imported = import_read_only(interpreter, tree, tmp_path, ".pyc")
     assert imported["dont_write_bytecode"] is True
     assert imported["compiled"] == []
-    names = layer_module_names(Path(imported["python_dir"]))
-    assert sorted(imported["code_from"]) == sorted(imported["cached"][n] for n in names)
-    assert all(path.endswith(f".cpython-3{minor}.pyc") for path in imported["code_from"])
+    # Sourceless: one file per module, read once; no source read or hashed, nothing looked
+    # up in __pycache__.
+    assert imported["loaders"] == ["SourcelessFileLoader"]
+    files = [imported["files"][n] for n in imported["names"]]
+    assert all(path.endswith(".pyc") and "__pycache__" not in path for path in files)
+    assert sorted(imported["code_from"]) == sorted(files)
+    assert sorted(imported["opened"]) == sorted(files)
     assert imported["after"] == imported["before"]
 
 
@@ -305,8 +333,8 @@ def test_without_bytecode_the_same_check_sees_every_module_compiled(tmp_path: Pa
     source = tmp_path / "source"
     shutil.copytree(LAYER_PYTHON.parent, source, ignore=shutil.ignore_patterns("__pycache__"))
     imported = import_read_only(sys.executable, source, tmp_path)
-    names = layer_module_names(Path(imported["python_dir"]))
-    assert len(imported["compiled"]) == len(names)
+    assert len(imported["compiled"]) == len(imported["names"])
+    assert imported["loaders"] == ["SourceFileLoader"]
     assert imported["code_from"] and not any(p.endswith(".pyc") for p in imported["code_from"])
     assert imported["after"] == imported["before"]
 

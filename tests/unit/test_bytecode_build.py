@@ -1,9 +1,14 @@
-"""_bytecode: finding interpreters, deterministic compiled files, rebuilding only what is stale."""
+"""_bytecode: finding interpreters, lean sourceless bytecode, deterministic, rebuilt when stale."""
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
+import io
 import sys
+import zipfile
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -65,14 +70,14 @@ def test_same_source_same_bytes_whatever_the_hash_seed(tmp_path: Path) -> None:
         (result,) = _bytecode.build_layers(source, out, minors=(minor,))
         assert result.has_bytecode, result
     one, two, three = (_pycs(_bytecode.tree_path(out, runtime)) for out in builds)
-    assert f"python/lambda_xray/__pycache__/kinds.cpython-3{minor}.pyc" in one
+    assert sorted(one) == ["python/lambda_xray/__init__.pyc", "python/lambda_xray/kinds.pyc"]
     assert one == two == three
 
 
 def test_code_objects_name_the_file_where_lambda_mounts_it(tmp_path: Path) -> None:
     source = _layer(tmp_path / "src")
     _bytecode.build_layers(source, tmp_path / "out", minors=(MINOR,))
-    (pyc,) = [p for p in _bytecode.tree_path(tmp_path / "out", RUNTIME).rglob("kinds.*.pyc")]
+    (pyc,) = [p for p in _bytecode.tree_path(tmp_path / "out", RUNTIME).rglob("kinds.pyc")]
     data = pyc.read_bytes()
     assert b"/opt/python/lambda_xray/kinds.py" in data
     assert str(tmp_path).encode() not in data
@@ -99,8 +104,8 @@ def test_a_changed_source_is_rebuilt(tmp_path: Path, monkeypatch: pytest.MonkeyP
     (second,) = _bytecode.ensure_built(source, out, minors=(MINOR,))
     assert second.source_hash != first.source_hash
     assert second.source_hash == _bytecode.layer_content_hash(source)
-    tree = _bytecode.tree_path(out, RUNTIME)
-    assert (tree / "python" / "lambda_xray" / "kinds.py").read_text().endswith("return 1\n")
+    kinds = _load(_bytecode.tree_path(out, RUNTIME) / "python" / "lambda_xray" / "kinds.pyc")
+    assert kinds.kind("name3") == 1
 
 
 def test_a_source_only_version_gets_bytecode_once_its_interpreter_is_there(
@@ -126,6 +131,136 @@ def test_a_module_that_does_not_compile_gives_source_only_with_the_reason(tmp_pa
     assert result.cache_tag is None
     assert result.reason is not None and result.reason.startswith("compiling failed")
     assert _pycs(_bytecode.tree_path(tmp_path / "out", RUNTIME)) == {}
+
+
+# --- what the bytecode is: sourceless, lean, still the tested code -------------------------
+
+LEAN = '''"""Module docstring: not needed at run time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Point:
+    """A class docstring."""
+
+    x: int
+    y: int = 0
+
+
+def only_a_docstring() -> None:
+    """Its body is this docstring alone."""
+
+
+def checked(value: int, *rest: str, flag: bool = False, **more: object) -> int:
+    """Checks its argument."""
+    assert value >= 0, "negative"
+    return value + 1
+
+
+def failing() -> None:
+    raise ValueError("boom")
+'''
+
+
+def _load(pyc: Path, name: str = "lean_probe") -> ModuleType:
+    """Import ``pyc`` the way an import finds it on Lambda: a ``.pyc`` with no ``.py``."""
+    spec = importlib.util.spec_from_file_location(name, pyc)
+    assert spec is not None and spec.loader is not None
+    assert isinstance(spec.loader, importlib.machinery.SourcelessFileLoader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up there
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[name]
+    return module
+
+
+@pytest.fixture(scope="module")
+def lean_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("lean")
+    source = _layer(root / "src", body=LEAN)
+    (source / "python" / "lambda_xray" / "testing.py").write_text("SEAM = 1\n")
+    (source / "python" / "lambda_xray" / "py.typed").write_text("")
+    (result,) = _bytecode.build_layers(
+        source, root / "out", minors=(MINOR,), interpreters={MINOR: sys.executable}
+    )
+    assert result.has_bytecode, result
+    return _bytecode.tree_path(root / "out", RUNTIME) / "python" / "lambda_xray"
+
+
+def test_the_tree_holds_bytecode_where_the_source_was_and_no_source(lean_tree: Path) -> None:
+    files = sorted(p.relative_to(lean_tree).as_posix() for p in lean_tree.rglob("*") if p.is_file())
+    # testing.py (the seam users import in their own tests) and py.typed run nowhere on Lambda.
+    assert files == ["__init__.pyc", "kinds.pyc"]
+
+
+def test_the_header_says_unchecked_and_names_the_source_it_was_built_from(
+    lean_tree: Path,
+) -> None:
+    data = (lean_tree / "kinds.pyc").read_bytes()
+    assert data[:4] == importlib.util.MAGIC_NUMBER
+    assert int.from_bytes(data[4:8], "little") == 0b01  # PEP 552: hash-based, not checked
+    assert data[8:16] == importlib.util.source_hash(LEAN.encode())
+
+
+def test_docstrings_and_function_annotations_are_left_out(lean_tree: Path) -> None:
+    module = _load(lean_tree / "kinds.pyc")
+    assert module.__doc__ is None
+    assert module.Point.__doc__ is None or "docstring" not in module.Point.__doc__
+    assert module.only_a_docstring() is None
+    assert module.only_a_docstring.__doc__ is None
+    assert module.checked.__doc__ is None
+    assert module.checked.__annotations__ == {}
+    assert b"not needed at run time" not in (lean_tree / "kinds.pyc").read_bytes()
+
+
+def test_the_code_is_still_the_tested_code(lean_tree: Path) -> None:
+    module = _load(lean_tree / "kinds.pyc")
+    assert module.checked(1, "a", flag=True, extra=2) == 2
+    with pytest.raises(AssertionError, match="negative"):  # assert is kept (not -O)
+        module.checked(-1)
+    # Class-level annotations are data (dataclass fields): kept.
+    assert module.Point(1) == module.Point(1, 0)
+    assert list(module.Point.__dataclass_fields__) == ["x", "y"]
+
+
+def test_tracebacks_keep_the_file_and_line_of_the_source(lean_tree: Path) -> None:
+    module = _load(lean_tree / "kinds.pyc")
+    with pytest.raises(ValueError) as caught:
+        module.failing()
+    tb = caught.value.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    assert tb is not None
+    assert tb.tb_frame.f_code.co_filename == "/opt/python/lambda_xray/kinds.py"
+    assert tb.tb_lineno == LEAN.splitlines().index('    raise ValueError("boom")') + 1
+    # No column tables: the carets under a layer line are all a traceback loses.
+    positions = list(module.failing.__code__.co_positions())
+    assert positions and all(col is None and end is None for _, _, col, end in positions)
+
+
+def _zip_kb(tree: Path) -> float:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for path in sorted(tree.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(tree).as_posix())
+    return len(buffer.getvalue()) / 1024
+
+
+def test_each_version_of_the_real_layer_stays_within_its_download_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/bytecode.md: each layer version zips to at most 128 KB (310 KB before lean bytecode)."""
+    monkeypatch.delenv(OVERRIDE, raising=False)
+    source = Path(__file__).resolve().parents[2] / "layers" / "lambda_xray"
+    (result,) = _bytecode.build_layers(source, tmp_path, minors=(MINOR,))
+    assert result.has_bytecode, result
+    assert _zip_kb(_bytecode.tree_path(tmp_path, RUNTIME)) <= 128
 
 
 def test_no_layer_source_is_an_error(tmp_path: Path) -> None:

@@ -63,22 +63,30 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
 def test_the_wheel_has_a_layer_tree_per_python_version(wheel: SimpleNamespace, minor: int) -> None:
     runtime = _bytecode.runtime_name(minor)
     tree = f"{BUILDS}/python3{minor}/python/lambda_xray"
-    sources = sorted(n for n in wheel.names if n.startswith(tree) and n.endswith(".py"))
-    assert f"{tree}/handler.py" in sources
-    compiled = sorted(n for n in wheel.names if n.startswith(tree) and n.endswith(".pyc"))
+    files = sorted(n for n in wheel.names if n.startswith(tree + "/"))
     built = _bytecode.read_manifest(wheel.unpacked / BUILDS, runtime)
     assert built is not None
+    modules = sorted(n.rpartition(".")[0] for n in files)
+    assert f"{tree}/handler" in modules
+    assert f"{tree}/testing" not in modules  # no function runs the test seam
     if _bytecode.find_interpreter(minor) is None:
         # Source only, said so (the build machine has no such interpreter).
-        assert compiled == []
+        assert all(n.endswith(".py") for n in files)
         assert built.reason == f"no python3.{minor} interpreter found when it was built"
         return
-    expected = sorted(
-        f"{s.rpartition('/')[0]}/__pycache__/{s.rpartition('/')[2][:-3]}.cpython-3{minor}.pyc"
-        for s in sources
-    )
-    assert compiled == expected
+    # Sourceless bytecode where the source would be, every module the source tree has.
+    assert all(n.endswith(".pyc") for n in files)
+    assert "__pycache__" not in " ".join(files)
+    source_tree = f"{BUILDS}/python314/python/lambda_xray"
+    sources = sorted(n.rpartition(".")[0] for n in wheel.names if n.startswith(source_tree + "/"))
+    assert [m.replace(f"python3{minor}", "python314", 1) for m in modules] == sources
     assert built.cache_tag == f"cpython-3{minor}"
+
+
+def test_the_wheel_keeps_the_layer_source_for_users_tests(wheel: SimpleNamespace) -> None:
+    """``lambda_xray.testing`` is imported from the wheel's copy of the source (docs/layer.md)."""
+    assert "cdk_lambda_xray/_layer/python/lambda_xray/testing.py" in wheel.names
+    assert "cdk_lambda_xray/_layer/python/lambda_xray/handler.py" in wheel.names
 
 
 def test_the_wheels_bytecode_is_byte_for_byte_the_checkouts(wheel: SimpleNamespace) -> None:
@@ -133,7 +141,8 @@ def test_an_app_synthesized_from_the_installed_wheel_ships_its_bytecode(
     assert done.returncode == 0, done.stderr[-3000:]
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert out["package"].startswith(str(wheel.unpacked))
-    assert "python/lambda_xray/__pycache__/handler.cpython-312.pyc" in out["files"]
+    assert "python/lambda_xray/handler.pyc" in out["files"]
+    assert [f for f in out["files"] if not f.endswith(".pyc")] == []
 
 
 def _clean_env() -> dict[str, str]:
