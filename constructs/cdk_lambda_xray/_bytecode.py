@@ -4,27 +4,29 @@ Lambda mounts layers read-only under ``/opt``, so a layer without bytecode
 makes every cold start compile it (about 20 ms). This module builds, for each
 Python runtime the layer serves, a complete layer tree::
 
-    <out>/python312/python/lambda_xray/**/*.pyc    bytecode where the source would be
-    <out>/python312.json                           what was built
+    <out>/python312/python/lambda_xray/**/*.py                        slim source
+    <out>/python312/python/lambda_xray/**/__pycache__/*.cpython-312.pyc
+    <out>/python312.json                                              what was built
 
-The ``.pyc`` files are *sourceless* (PEP 3147's legacy layout, loaded by
-``SourcelessFileLoader``): an import opens one file and reads no source and
-hashes nothing, and there is no ``.py`` beside them to be preferred. They are
-compiled lean, from the source's syntax tree without docstrings and function
-annotations (neither is read at run time) and without column tables (3.11+,
-``PYTHONNODEBUGRANGES``: tracebacks keep file and line). ``assert`` stays:
-the bytecode is the code that was tested. Byte-for-byte the same on every
-build of the same source (fixed hash seed, fixed file order, the path
-recorded in the code objects is the one the source has on Lambda). Only what
-runs on Lambda goes in: ``lambda_xray/testing.py`` (the test seam users
-import from the wheel) and ``py.typed`` stay in the wheel's source copy. A
-version whose interpreter is not found gets that source as it is and says
-why in its manifest; the build never fails for that.
+- The source is slim: comments and docstrings blanked out, every line where
+  it was (checked: the same syntax tree, line for line, else the file ships
+  as it is). It is what an interpreter of another version compiles (Lambda
+  does not enforce a layer's compatible runtimes) and what tracebacks show.
+- The ``.pyc`` files are unchecked-hash (PEP 552): an import stats the source
+  and reads the ``.pyc``, never reads or hashes the source. Compiled lean
+  from the syntax tree, without docstrings, function annotations and (3.11+)
+  column tables; ``assert`` stays. The tree is a build output written in one
+  step, so the bytecode always belongs to the source beside it.
+- Byte-for-byte the same on every build of the same source (fixed hash seed,
+  fixed file order, the path recorded in the code objects is the one the
+  source has on Lambda).
+- Only what runs on Lambda: ``lambda_xray/testing.py`` (the test seam users
+  import from the wheel's copy of the source) and ``py.typed`` stay out.
 
-Where it runs: ``setup.py`` (the wheel's ``build_py``) and ``make setup`` (the
-editable install's gitignored ``constructs/cdk_lambda_xray/_layer_builds``).
-Users never compile anything: ``TracingLayer`` only reads the result.
-
+A version whose interpreter is not found gets the slim source alone and says
+why in its manifest; the build never fails for that. Runs in ``setup.py``
+(the wheel's ``build_py``) and ``make setup`` (the checkout's gitignored
+``constructs/cdk_lambda_xray/_layer_builds``); users never compile anything.
 Stdlib only: ``setup.py`` loads this file by path inside pip's build
 environment. ``python -m cdk_lambda_xray._bytecode [OUT]`` (re)builds the
 stale versions and prints one line per version.
@@ -32,13 +34,16 @@ stale versions and prints one line per version.
 
 from __future__ import annotations
 
+import ast
 import hashlib
+import io
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tokenize
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +60,7 @@ __all__ = [
     "layer_content_hash",
     "read_manifest",
     "runtime_name",
+    "slim_source",
     "tree_path",
 ]
 
@@ -70,8 +76,8 @@ BUILDS_DIR_NAME = "_layer_builds"
 INTERPRETER_ENV = "LAMBDA_XRAY_BUILD_PYTHON3_{minor}"
 
 #: Bumped when the build's output changes for the same source (forces a rebuild).
-#: 1: checked-hash ``__pycache__`` files beside the source; 2: sourceless, lean.
-_BUILD_FORMAT = 2
+#: 1: checked-hash, full source; 2: sourceless; 3: lean unchecked-hash, slim source.
+_BUILD_FORMAT = 3
 
 #: Files of the layer source (relative to its ``python/``) that no function
 #: runs: the test seam users import in their own tests, from the wheel's copy
@@ -85,46 +91,27 @@ _LAMBDA_LAYER_ROOT = "/opt"
 _SKIPPED_PARTS = frozenset({"__pycache__"})
 _SKIPPED_SUFFIXES = frozenset({".pyc", ".pyo"})
 
-# Runs inside the target interpreter: for each (source, pyc, recorded path) read
-# from stdin, in the order given, compile the source's syntax tree without
-# docstrings (a lone docstring becomes ``pass``) and without function
-# annotations, and write a sourceless ``.pyc``. Its header (PEP 552) says
-# "hash-based, unchecked" and carries the source's hash: a record of what it
-# was built from (``SourcelessFileLoader`` checks only the magic number).
+# Runs inside the target interpreter: compile each (source, pyc, recorded path)
+# read from stdin, in the order given, without function annotations (the slim
+# source has no docstrings left), into an unchecked-hash ``.pyc`` (PEP 552)
+# carrying the source's hash (``--check-hash-based-pycs always`` still checks).
 _COMPILER = """
-import ast, importlib.util, json, marshal, sys
-
-DOC_OWNERS = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
-FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
-
-
-def lean(tree):
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if isinstance(node, DOC_OWNERS) and body:
-            first = body[0]
-            value = getattr(first, "value", None)
-            text = isinstance(value, ast.Constant) and isinstance(value.value, str)
-            if isinstance(first, ast.Expr) and text:
-                if len(body) > 1:
-                    del body[0]
-                else:
-                    body[0] = ast.copy_location(ast.Pass(), first)
-        if isinstance(node, FUNCTIONS):
-            node.returns = None
-            args = node.args
-            for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
-                if arg is not None:
-                    arg.annotation = None
-    return tree
-
+import ast, importlib.util, json, marshal, os, sys
 
 header = importlib.util.MAGIC_NUMBER + (1).to_bytes(4, "little")
 for source, cfile, dfile in json.load(sys.stdin):
     with open(source, "rb") as file:
         data = file.read()
-    tree = lean(ast.parse(data, dfile))
+    tree = ast.parse(data, dfile)
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            node.returns = None
+            args = node.args
+            for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
+                if arg is not None:
+                    arg.annotation = None
     code = compile(tree, dfile, "exec", dont_inherit=True, optimize=0)
+    os.makedirs(os.path.dirname(cfile), exist_ok=True)
     with open(cfile, "wb") as file:
         file.write(header + importlib.util.source_hash(data) + marshal.dumps(code))
 """
@@ -157,6 +144,67 @@ def _source_files(root: Path) -> Iterator[Path]:
             continue
         if path.is_file():
             yield path
+
+
+_DOC_OWNERS = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+def _docstrings(tree: ast.AST) -> list[tuple[ast.Expr, bool]]:
+    """Each docstring statement, and whether it is its body's only statement."""
+    found = []
+    for node in ast.walk(tree):
+        body: list[ast.stmt] = getattr(node, "body", []) if isinstance(node, _DOC_OWNERS) else []
+        first = body[0] if body else None
+        value = getattr(first, "value", None)
+        if (
+            isinstance(first, ast.Expr)
+            and isinstance(value, ast.Constant)
+            and type(value.value) is str
+        ):
+            found.append((first, len(body) == 1))
+    return found
+
+
+def _code_shape(tree: ast.Module) -> tuple[str, list[int]]:
+    """The tree without docstrings (a lone one as ``...``), and every statement's line."""
+    dropped = set()
+    for expr, lone in _docstrings(tree):
+        if lone:
+            expr.value = ast.Constant(...)
+        else:
+            dropped.add(id(expr))
+    for node in ast.walk(tree):
+        if isinstance(node, _DOC_OWNERS):
+            node.body = [n for n in node.body if id(n) not in dropped]
+    return ast.dump(tree), [n.lineno for n in ast.walk(tree) if isinstance(n, ast.stmt)]
+
+
+def slim_source(text: str) -> str:
+    """``text`` with comments and docstrings blanked, every line where it was.
+
+    A lone docstring becomes ``...``. ``text`` itself when the result cannot
+    be shown to be the same code, statement for statement on the same lines.
+    """
+    try:
+        tree = ast.parse(text)
+        lines = text.splitlines(keepends=True)
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type == tokenize.COMMENT:
+                row, col = token.start
+                line = lines[row - 1]
+                lines[row - 1] = line[:col].rstrip() + line[len(line.rstrip("\r\n")) :]
+        for expr, lone in sorted(_docstrings(tree), key=lambda d: -d[0].lineno):
+            end = expr.end_lineno or expr.lineno
+            head = lines[expr.lineno - 1].encode()[: expr.col_offset].decode()
+            tail = lines[end - 1].encode()[expr.end_col_offset :].decode()
+            if head.strip() or tail.strip():
+                return text
+            kept = f"{head}...\n" if lone else "\n"
+            lines[expr.lineno - 1 : end] = [kept] + ["\n"] * (end - expr.lineno)
+        slim = "".join(lines)
+        return slim if _code_shape(ast.parse(slim)) == _code_shape(tree) else text
+    except (SyntaxError, ValueError, UnicodeError, tokenize.TokenError):
+        return text
 
 
 def _shipped_files(root: Path) -> Iterator[Path]:
@@ -276,7 +324,7 @@ def find_interpreter(minor: int, environ: Mapping[str, str] | None = None) -> st
 
 
 def _compile(interpreter: str, tree: Path) -> _Interpreter:
-    """Replace each ``.py`` under ``tree`` by its sourceless ``.pyc`` made by ``interpreter``."""
+    """Compile each ``.py`` under ``tree`` into ``__pycache__`` with ``interpreter``."""
     probed = _probe(interpreter)
     if probed is None:
         raise OSError(f"{interpreter} does not run")
@@ -284,7 +332,7 @@ def _compile(interpreter: str, tree: Path) -> _Interpreter:
     jobs = [
         [
             str(source),
-            str(source.with_suffix(".pyc")),
+            str(source.parent / "__pycache__" / f"{source.stem}.{probed.cache_tag}.pyc"),
             f"{_LAMBDA_LAYER_ROOT}/{source.relative_to(tree).as_posix()}",
         ]
         for source in sources
@@ -302,8 +350,6 @@ def _compile(interpreter: str, tree: Path) -> _Interpreter:
         timeout=120,
         check=True,
     )
-    for source in sources:
-        source.unlink()
     return probed
 
 
@@ -315,7 +361,11 @@ def _build_one(source: Path, builds: Path, minor: int, interpreter: str | None) 
     for path in _shipped_files(source):
         target = staging / path.relative_to(source)
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, target)
+        if path.suffix == ".py":
+            text = path.read_text(encoding="utf-8")
+            target.write_bytes(slim_source(text).encode("utf-8"))
+        else:
+            shutil.copyfile(path, target)
     result: BuildResult
     if interpreter is None:
         result = BuildResult(
@@ -326,8 +376,8 @@ def _build_one(source: Path, builds: Path, minor: int, interpreter: str | None) 
             probed = _compile(interpreter, staging)
             result = BuildResult(runtime, source_hash, probed.cache_tag, None, probed.version)
         except (OSError, subprocess.SubprocessError) as exc:
-            for pyc in staging.rglob("*.pyc"):  # the sources are all still there
-                pyc.unlink()
+            for cache in list(staging.rglob("__pycache__")):
+                shutil.rmtree(cache, ignore_errors=True)
             detail = getattr(exc, "stderr", "") or str(exc)
             last = detail.strip().splitlines()[-1] if detail.strip() else type(exc).__name__
             result = BuildResult(runtime, source_hash, None, f"compiling failed: {last}")

@@ -1,10 +1,10 @@
 """``TracingLayer``: the ``lambda_xray`` runtime as one Lambda layer per Python version and stack.
 
 Each layer version carries the compiled files of its one Python version
-(sourceless, lean ``.pyc`` files where the ``.py`` files would be, built with
-the package by ``_bytecode``), so a function downloads only its own version's
-bytecode and never compiles or reads the layer's source on Lambda's read-only
-``/opt``. See docs/bytecode.md.
+(``__pycache__/*.cpython-3XY.pyc``, unchecked-hash, beside the slim source,
+built with the package by ``_bytecode``), so a function downloads only its own
+version's bytecode and never compiles or reads the layer's source on Lambda's
+read-only ``/opt``. See docs/bytecode.md.
 """
 
 from __future__ import annotations
@@ -171,8 +171,8 @@ class TracingLayer(lambda_.LayerVersion):
     """The ``lambda_xray`` tracing runtime packaged as a Lambda layer for one Python version.
 
     Built with ``Code.from_asset`` (no Docker) from the package's layer tree for
-    that runtime: that version's sourceless bytecode, so Lambda's read-only
-    ``/opt`` never makes a cold start compile the layer or read its source.
+    that runtime: the slim source plus that version's unchecked-hash bytecode,
+    so Lambda's read-only ``/opt`` never makes a cold start compile the layer.
     Compatible with that one runtime, on both architectures. Its description
     carries a hash of the layer's source, so a new layer version is published
     exactly when the code changes.

@@ -1,4 +1,4 @@
-"""_bytecode: finding interpreters, lean sourceless bytecode, deterministic, rebuilt when stale."""
+"""_bytecode: interpreters, slim source + lean bytecode, deterministic, rebuilt when stale."""
 
 from __future__ import annotations
 
@@ -70,14 +70,14 @@ def test_same_source_same_bytes_whatever_the_hash_seed(tmp_path: Path) -> None:
         (result,) = _bytecode.build_layers(source, out, minors=(minor,))
         assert result.has_bytecode, result
     one, two, three = (_pycs(_bytecode.tree_path(out, runtime)) for out in builds)
-    assert sorted(one) == ["python/lambda_xray/__init__.pyc", "python/lambda_xray/kinds.pyc"]
+    assert f"python/lambda_xray/__pycache__/kinds.cpython-3{minor}.pyc" in one
     assert one == two == three
 
 
 def test_code_objects_name_the_file_where_lambda_mounts_it(tmp_path: Path) -> None:
     source = _layer(tmp_path / "src")
     _bytecode.build_layers(source, tmp_path / "out", minors=(MINOR,))
-    (pyc,) = [p for p in _bytecode.tree_path(tmp_path / "out", RUNTIME).rglob("kinds.pyc")]
+    (pyc,) = [p for p in _bytecode.tree_path(tmp_path / "out", RUNTIME).rglob("kinds.*.pyc")]
     data = pyc.read_bytes()
     assert b"/opt/python/lambda_xray/kinds.py" in data
     assert str(tmp_path).encode() not in data
@@ -104,8 +104,8 @@ def test_a_changed_source_is_rebuilt(tmp_path: Path, monkeypatch: pytest.MonkeyP
     (second,) = _bytecode.ensure_built(source, out, minors=(MINOR,))
     assert second.source_hash != first.source_hash
     assert second.source_hash == _bytecode.layer_content_hash(source)
-    kinds = _load(_bytecode.tree_path(out, RUNTIME) / "python" / "lambda_xray" / "kinds.pyc")
-    assert kinds.kind("name3") == 1
+    tree = _bytecode.tree_path(out, RUNTIME)
+    assert (tree / "python" / "lambda_xray" / "kinds.py").read_text().endswith("return 1\n")
 
 
 def test_a_source_only_version_gets_bytecode_once_its_interpreter_is_there(
@@ -133,7 +133,7 @@ def test_a_module_that_does_not_compile_gives_source_only_with_the_reason(tmp_pa
     assert _pycs(_bytecode.tree_path(tmp_path / "out", RUNTIME)) == {}
 
 
-# --- what the bytecode is: sourceless, lean, still the tested code -------------------------
+# --- what the tree is: slim source, lean bytecode, still the tested code ------------------
 
 LEAN = '''"""Module docstring: not needed at run time."""
 
@@ -146,7 +146,7 @@ from dataclasses import dataclass
 class Point:
     """A class docstring."""
 
-    x: int
+    x: int  # a comment
     y: int = 0
 
 
@@ -155,7 +155,10 @@ def only_a_docstring() -> None:
 
 
 def checked(value: int, *rest: str, flag: bool = False, **more: object) -> int:
-    """Checks its argument."""
+    """Checks its argument.
+
+    On several lines.
+    """
     assert value >= 0, "negative"
     return value + 1
 
@@ -165,11 +168,11 @@ def failing() -> None:
 '''
 
 
-def _load(pyc: Path, name: str = "lean_probe") -> ModuleType:
-    """Import ``pyc`` the way an import finds it on Lambda: a ``.pyc`` with no ``.py``."""
-    spec = importlib.util.spec_from_file_location(name, pyc)
+def _load(source: Path, name: str = "lean_probe") -> ModuleType:
+    """Import ``source`` as an import finds it: the ``.py``, with its ``__pycache__``."""
+    spec = importlib.util.spec_from_file_location(name, source)
     assert spec is not None and spec.loader is not None
-    assert isinstance(spec.loader, importlib.machinery.SourcelessFileLoader)
+    assert isinstance(spec.loader, importlib.machinery.SourceFileLoader)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # dataclasses look their module up there
     try:
@@ -192,34 +195,57 @@ def lean_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _bytecode.tree_path(root / "out", RUNTIME) / "python" / "lambda_xray"
 
 
-def test_the_tree_holds_bytecode_where_the_source_was_and_no_source(lean_tree: Path) -> None:
+def test_the_tree_holds_slim_source_and_its_bytecode_and_nothing_else(lean_tree: Path) -> None:
     files = sorted(p.relative_to(lean_tree).as_posix() for p in lean_tree.rglob("*") if p.is_file())
+    tag = sys.implementation.cache_tag
     # testing.py (the seam users import in their own tests) and py.typed run nowhere on Lambda.
-    assert files == ["__init__.pyc", "kinds.pyc"]
+    assert files == [
+        "__init__.py",
+        f"__pycache__/__init__.{tag}.pyc",
+        f"__pycache__/kinds.{tag}.pyc",
+        "kinds.py",
+    ]
 
 
-def test_the_header_says_unchecked_and_names_the_source_it_was_built_from(
-    lean_tree: Path,
-) -> None:
-    data = (lean_tree / "kinds.pyc").read_bytes()
+def test_the_source_is_slim_with_every_line_where_it_was(lean_tree: Path) -> None:
+    slim = (lean_tree / "kinds.py").read_text()
+    for gone in ("Module docstring", "A class docstring", "Its body", "Checks its", "a comment"):
+        assert gone not in slim
+    assert len(slim.splitlines()) == len(LEAN.splitlines())
+    for number, line in enumerate(LEAN.splitlines()):
+        if line.strip() and '"""' not in line and "several" not in line:
+            assert slim.splitlines()[number] == line.split("  #")[0], number
+    assert '    """Its body is this docstring alone."""' in LEAN
+    assert (
+        slim.splitlines()[LEAN.splitlines().index('    """Its body is this docstring alone."""')]
+        == "    ..."
+    )
+
+
+def test_slim_source_keeps_a_file_it_cannot_prove_the_same() -> None:
+    one_liner = 'def f(): """inline docstring"""\n'
+    assert _bytecode.slim_source(one_liner) == one_liner
+    assert _bytecode.slim_source("def broken(:\n") == "def broken(:\n"
+
+
+def test_the_header_says_unchecked_and_carries_the_sources_hash(lean_tree: Path) -> None:
+    data = next(lean_tree.glob("__pycache__/kinds.*.pyc")).read_bytes()
     assert data[:4] == importlib.util.MAGIC_NUMBER
     assert int.from_bytes(data[4:8], "little") == 0b01  # PEP 552: hash-based, not checked
-    assert data[8:16] == importlib.util.source_hash(LEAN.encode())
+    assert data[8:16] == importlib.util.source_hash((lean_tree / "kinds.py").read_bytes())
 
 
-def test_docstrings_and_function_annotations_are_left_out(lean_tree: Path) -> None:
-    module = _load(lean_tree / "kinds.pyc")
-    assert module.__doc__ is None
-    assert module.Point.__doc__ is None or "docstring" not in module.Point.__doc__
-    assert module.only_a_docstring() is None
-    assert module.only_a_docstring.__doc__ is None
-    assert module.checked.__doc__ is None
+def test_the_bytecode_leaves_out_docstrings_and_function_annotations(lean_tree: Path) -> None:
+    module = _load(lean_tree / "kinds.py")
+    # Only the .pyc lacks the annotations: the module came from it, not from the source.
     assert module.checked.__annotations__ == {}
-    assert b"not needed at run time" not in (lean_tree / "kinds.pyc").read_bytes()
+    assert module.__doc__ is None
+    assert module.only_a_docstring() is None
+    assert module.checked.__doc__ is None
 
 
 def test_the_code_is_still_the_tested_code(lean_tree: Path) -> None:
-    module = _load(lean_tree / "kinds.pyc")
+    module = _load(lean_tree / "kinds.py")
     assert module.checked(1, "a", flag=True, extra=2) == 2
     with pytest.raises(AssertionError, match="negative"):  # assert is kept (not -O)
         module.checked(-1)
@@ -229,14 +255,15 @@ def test_the_code_is_still_the_tested_code(lean_tree: Path) -> None:
 
 
 def test_tracebacks_keep_the_file_and_line_of_the_source(lean_tree: Path) -> None:
-    module = _load(lean_tree / "kinds.pyc")
+    module = _load(lean_tree / "kinds.py")
     with pytest.raises(ValueError) as caught:
         module.failing()
     tb = caught.value.__traceback__
     while tb is not None and tb.tb_next is not None:
         tb = tb.tb_next
     assert tb is not None
-    assert tb.tb_frame.f_code.co_filename == "/opt/python/lambda_xray/kinds.py"
+    # Loaded from the tree, the code names its file there (on Lambda: /opt/python/...).
+    assert tb.tb_frame.f_code.co_filename == str(lean_tree / "kinds.py")
     assert tb.tb_lineno == LEAN.splitlines().index('    raise ValueError("boom")') + 1
     # No column tables: the carets under a layer line are all a traceback loses.
     positions = list(module.failing.__code__.co_positions())
@@ -255,12 +282,16 @@ def _zip_kb(tree: Path) -> float:
 def test_each_version_of_the_real_layer_stays_within_its_download_budget(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """docs/bytecode.md: each layer version zips to at most 128 KB (310 KB before lean bytecode)."""
+    """docs/bytecode.md: at most 200 KB with bytecode (was 320 KB), 70 KB source only (was 105)."""
     monkeypatch.delenv(OVERRIDE, raising=False)
     source = Path(__file__).resolve().parents[2] / "layers" / "lambda_xray"
-    (result,) = _bytecode.build_layers(source, tmp_path, minors=(MINOR,))
-    assert result.has_bytecode, result
-    assert _zip_kb(_bytecode.tree_path(tmp_path, RUNTIME)) <= 128
+    (compiled,) = _bytecode.build_layers(source, tmp_path, minors=(MINOR,))
+    (bare,) = _bytecode.build_layers(
+        source, tmp_path / "bare", minors=(MINOR,), interpreters={MINOR: None}
+    )
+    assert compiled.has_bytecode and not bare.has_bytecode
+    assert _zip_kb(_bytecode.tree_path(tmp_path, RUNTIME)) <= 200
+    assert _zip_kb(_bytecode.tree_path(tmp_path / "bare", RUNTIME)) <= 70
 
 
 def test_no_layer_source_is_an_error(tmp_path: Path) -> None:

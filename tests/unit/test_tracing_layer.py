@@ -140,7 +140,7 @@ def test_description_names_the_runtime_the_bytecode_and_the_content_hash(
     assert description.endswith(f"(content {layer_content_hash()})")
 
 
-# --- the asset: that version's bytecode, where the source would be ----------------------
+# --- the asset: slim source plus that version's bytecode --------------------------------
 
 
 def _magic(minor: int) -> bytes:
@@ -157,44 +157,63 @@ def _magic(minor: int) -> bytes:
     return bytes.fromhex(done.stdout.strip())
 
 
-def _shipped_modules() -> list[str]:
-    """The layer source's modules a function runs, as paths of their ``.pyc``."""
+def _shipped_sources() -> list[str]:
+    """The layer source's modules a function runs."""
     python = layer_asset_path() / "python"
     return sorted(
-        f"python/{rel[:-3]}.pyc"
+        f"python/{rel}"
         for rel in (p.relative_to(python).as_posix() for p in python.rglob("*.py"))
         if rel not in _bytecode.LAMBDA_EXCLUDED and "__pycache__" not in rel
     )
 
 
 @pytest.mark.parametrize("runtime", ["python3.12", "python3.13"])
-def test_asset_carries_that_versions_bytecode_for_every_module_and_no_source(
+def test_asset_carries_that_versions_bytecode_for_every_module(
     built: SimpleNamespace, runtime: str
 ) -> None:
     if not built.builds[runtime].has_bytecode:
         pytest.fail(f"no {runtime} interpreter here: {built.builds[runtime].reason}")
-    files = _files(_staged(built.assembly, built.props[runtime]))
-    assert "python/lambda_xray/handler.pyc" in files
-    # Sourceless: each module is one .pyc where its .py would be; no source, no __pycache__.
-    assert files == _shipped_modules()
+    tag = "cpython-3" + runtime.split(".")[1]
     staged = _staged(built.assembly, built.props[runtime])
+    files = _files(staged)
+    sources = [f for f in files if f.endswith(".py")]
+    compiled = [f for f in files if f.endswith(".pyc")]
+    assert sources == _shipped_sources()
+    expected = sorted(
+        f"{Path(s).parent.as_posix()}/__pycache__/{Path(s).stem}.{tag}.pyc" for s in sources
+    )
+    assert sorted(compiled) == expected
+    assert sorted(sources + compiled) == files
     magic = _magic(int(runtime.split(".")[1]))
-    assert {(staged / f).read_bytes()[:4] for f in files} == {magic}
+    assert {(staged / f).read_bytes()[:4] for f in compiled} == {magic}
+
+
+def test_asset_carries_no_other_versions_bytecode(built: SimpleNamespace) -> None:
+    files = _files(_staged(built.assembly, built.props["python3.12"]))
+    assert [f for f in files if f.endswith(".pyc") and ".cpython-312." not in f] == []
 
 
 def test_asset_leaves_out_what_no_function_runs(built: SimpleNamespace) -> None:
     files = _files(_staged(built.assembly, built.props["python3.12"]))
-    assert "python/lambda_xray/testing.pyc" not in files
-    assert "python/lambda_xray/py.typed" not in files
+    assert [f for f in files if "testing." in f or f.endswith("py.typed")] == []
     # ... which stay in the package's copy of the source, for users' own tests.
     assert (layer_asset_path() / "python" / "lambda_xray" / "testing.py").is_file()
 
 
-def test_compiled_files_are_sourceless_unchecked_pycs(built: SimpleNamespace) -> None:
+def test_asset_source_is_slim_and_line_for_line_the_layers(built: SimpleNamespace) -> None:
     staged = _staged(built.assembly, built.props["python3.12"])
-    pyc = staged / "python" / "lambda_xray" / "handler.pyc"
+    shipped = (staged / "python" / "lambda_xray" / "handler.py").read_text()
+    original = (layer_asset_path() / "python" / "lambda_xray" / "handler.py").read_text()
+    assert len(shipped) < len(original)
+    assert len(shipped.splitlines()) == len(original.splitlines())
+    assert '"""' not in shipped
+
+
+def test_compiled_files_are_unchecked_hash_pycs(built: SimpleNamespace) -> None:
+    staged = _staged(built.assembly, built.props["python3.12"])
+    pyc = staged / "python" / "lambda_xray" / "__pycache__" / "handler.cpython-312.pyc"
     flags = int.from_bytes(pyc.read_bytes()[4:8], "little")
-    # PEP 552: bit 0 = hash-based, bit 1 = check the source (there is none to check).
+    # PEP 552: bit 0 = hash-based, bit 1 = check the source (a built tree never needs it).
     assert flags == 0b01
 
 
