@@ -1,8 +1,8 @@
 """Build hook: the wheel carries the tracing layer compiled for every Python it serves.
 
 Everything else about the package is in pyproject.toml. ``build_py`` also
-writes ``cdk_lambda_xray/_layer_builds/python3.X/`` (the layer's source plus
-that version's checked-hash bytecode, see ``constructs/cdk_lambda_xray/_bytecode.py``)
+writes ``cdk_lambda_xray/_layer_builds/python3XY/`` (the layer's slim source plus that
+version's bytecode, see ``constructs/cdk_lambda_xray/_bytecode.py``)
 into the build, or, for an editable install, into the checkout (gitignored).
 A version whose interpreter is not on the build machine is built from source
 only; the build says so and never fails for it.

@@ -4,21 +4,29 @@ Lambda mounts layers read-only under ``/opt``, so a layer without bytecode
 makes every cold start compile it (about 20 ms). This module builds, for each
 Python runtime the layer serves, a complete layer tree::
 
-    <out>/python312/python/lambda_xray/**/*.py                        the source
+    <out>/python312/python/lambda_xray/**/*.py                        slim source
     <out>/python312/python/lambda_xray/**/__pycache__/*.cpython-312.pyc
     <out>/python312.json                                              what was built
 
-with checked-hash ``.pyc`` files (PEP 552): valid on any file system and
-clock, checked against their source at import, and byte-for-byte the same on
-every build of the same source (fixed hash seed, fixed file order, the path
-recorded in the code objects is the one the file has on Lambda). A version
-whose interpreter is not found gets the source alone and says why in its
-manifest; the build never fails for that.
+- The source is slim: comments and docstrings blanked out, every line where
+  it was (checked: the same syntax tree, line for line, else the file ships
+  as it is). It is what an interpreter of another version compiles (Lambda
+  does not enforce a layer's compatible runtimes) and what tracebacks show.
+- The ``.pyc`` files are unchecked-hash (PEP 552): an import stats the source
+  and reads the ``.pyc``, never reads or hashes the source. Compiled lean
+  from the syntax tree, without docstrings, function annotations and (3.11+)
+  column tables; ``assert`` stays. The tree is a build output written in one
+  step, so the bytecode always belongs to the source beside it.
+- Byte-for-byte the same on every build of the same source (fixed hash seed,
+  fixed file order, the path recorded in the code objects is the one the
+  source has on Lambda).
+- Only what runs on Lambda: ``lambda_xray/testing.py`` (the test seam users
+  import from the wheel's copy of the source) and ``py.typed`` stay out.
 
-Where it runs: ``setup.py`` (the wheel's ``build_py``) and ``make setup`` (the
-editable install's gitignored ``constructs/cdk_lambda_xray/_layer_builds``).
-Users never compile anything: ``TracingLayer`` only reads the result.
-
+A version whose interpreter is not found gets the slim source alone and says
+why in its manifest; the build never fails for that. Runs in ``setup.py``
+(the wheel's ``build_py``) and ``make setup`` (the checkout's gitignored
+``constructs/cdk_lambda_xray/_layer_builds``); users never compile anything.
 Stdlib only: ``setup.py`` loads this file by path inside pip's build
 environment. ``python -m cdk_lambda_xray._bytecode [OUT]`` (re)builds the
 stale versions and prints one line per version.
@@ -26,19 +34,23 @@ stale versions and prints one line per version.
 
 from __future__ import annotations
 
+import ast
 import hashlib
+import io
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tokenize
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
     "BUILDS_DIR_NAME",
+    "LAMBDA_EXCLUDED",
     "PYTHON_MINORS",
     "BuildResult",
     "build_layers",
@@ -48,6 +60,7 @@ __all__ = [
     "layer_content_hash",
     "read_manifest",
     "runtime_name",
+    "slim_source",
     "tree_path",
 ]
 
@@ -63,7 +76,13 @@ BUILDS_DIR_NAME = "_layer_builds"
 INTERPRETER_ENV = "LAMBDA_XRAY_BUILD_PYTHON3_{minor}"
 
 #: Bumped when the build's output changes for the same source (forces a rebuild).
-_BUILD_FORMAT = 1
+#: 1: checked-hash, full source; 2: sourceless; 3: lean unchecked-hash, slim source.
+_BUILD_FORMAT = 3
+
+#: Files of the layer source (relative to its ``python/``) that no function
+#: runs: the test seam users import in their own tests, from the wheel's copy
+#: of the source, and the marker for type checkers. Left out of every tree.
+LAMBDA_EXCLUDED: frozenset[str] = frozenset({"lambda_xray/testing.py", "lambda_xray/py.typed"})
 
 #: Where the layer's files are on Lambda: recorded as each code object's file
 #: name, so the bytes do not depend on where the build ran.
@@ -73,12 +92,28 @@ _SKIPPED_PARTS = frozenset({"__pycache__"})
 _SKIPPED_SUFFIXES = frozenset({".pyc", ".pyo"})
 
 # Runs inside the target interpreter: compile each (source, pyc, recorded path)
-# read from stdin, in the order given.
+# read from stdin, in the order given, without function annotations (the slim
+# source has no docstrings left), into an unchecked-hash ``.pyc`` (PEP 552)
+# carrying the source's hash (``--check-hash-based-pycs always`` still checks).
 _COMPILER = """
-import json, py_compile, sys
-mode = py_compile.PycInvalidationMode.CHECKED_HASH
+import ast, importlib.util, json, marshal, os, sys
+
+header = importlib.util.MAGIC_NUMBER + (1).to_bytes(4, "little")
 for source, cfile, dfile in json.load(sys.stdin):
-    py_compile.compile(source, cfile=cfile, dfile=dfile, doraise=True, invalidation_mode=mode)
+    with open(source, "rb") as file:
+        data = file.read()
+    tree = ast.parse(data, dfile)
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            node.returns = None
+            args = node.args
+            for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
+                if arg is not None:
+                    arg.annotation = None
+    code = compile(tree, dfile, "exec", dont_inherit=True, optimize=0)
+    os.makedirs(os.path.dirname(cfile), exist_ok=True)
+    with open(cfile, "wb") as file:
+        file.write(header + importlib.util.source_hash(data) + marshal.dumps(code))
 """
 
 
@@ -108,6 +143,74 @@ def _source_files(root: Path) -> Iterator[Path]:
         if _SKIPPED_PARTS & set(rel.parts) or path.suffix in _SKIPPED_SUFFIXES:
             continue
         if path.is_file():
+            yield path
+
+
+_DOC_OWNERS = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+def _docstrings(tree: ast.AST) -> list[tuple[ast.Expr, bool]]:
+    """Each docstring statement, and whether it is its body's only statement."""
+    found = []
+    for node in ast.walk(tree):
+        body: list[ast.stmt] = getattr(node, "body", []) if isinstance(node, _DOC_OWNERS) else []
+        first = body[0] if body else None
+        value = getattr(first, "value", None)
+        if (
+            isinstance(first, ast.Expr)
+            and isinstance(value, ast.Constant)
+            and type(value.value) is str
+        ):
+            found.append((first, len(body) == 1))
+    return found
+
+
+def _code_shape(tree: ast.Module) -> tuple[str, list[int]]:
+    """The tree without docstrings (a lone one as ``...``), and every statement's line."""
+    dropped = set()
+    for expr, lone in _docstrings(tree):
+        if lone:
+            expr.value = ast.Constant(...)
+        else:
+            dropped.add(id(expr))
+    for node in ast.walk(tree):
+        if isinstance(node, _DOC_OWNERS):
+            node.body = [n for n in node.body if id(n) not in dropped]
+    return ast.dump(tree), [n.lineno for n in ast.walk(tree) if isinstance(n, ast.stmt)]
+
+
+def slim_source(text: str) -> str:
+    """``text`` with comments and docstrings blanked, every line where it was.
+
+    A lone docstring becomes ``...``. ``text`` itself when the result cannot
+    be shown to be the same code, statement for statement on the same lines.
+    """
+    try:
+        tree = ast.parse(text)
+        lines = text.splitlines(keepends=True)
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type == tokenize.COMMENT:
+                row, col = token.start
+                line = lines[row - 1]
+                lines[row - 1] = line[:col].rstrip() + line[len(line.rstrip("\r\n")) :]
+        for expr, lone in sorted(_docstrings(tree), key=lambda d: -d[0].lineno):
+            end = expr.end_lineno or expr.lineno
+            head = lines[expr.lineno - 1].encode()[: expr.col_offset].decode()
+            tail = lines[end - 1].encode()[expr.end_col_offset :].decode()
+            if head.strip() or tail.strip():
+                return text
+            kept = f"{head}...\n" if lone else "\n"
+            lines[expr.lineno - 1 : end] = [kept] + ["\n"] * (end - expr.lineno)
+        slim = "".join(lines)
+        return slim if _code_shape(ast.parse(slim)) == _code_shape(tree) else text
+    except (SyntaxError, ValueError, UnicodeError, tokenize.TokenError):
+        return text
+
+
+def _shipped_files(root: Path) -> Iterator[Path]:
+    """The files of the layer source ``root`` that go into a Lambda tree."""
+    for path in _source_files(root):
+        if path.relative_to(root / "python").as_posix() not in LAMBDA_EXCLUDED:
             yield path
 
 
@@ -221,20 +324,23 @@ def find_interpreter(minor: int, environ: Mapping[str, str] | None = None) -> st
 
 
 def _compile(interpreter: str, tree: Path) -> _Interpreter:
-    """Compile every ``.py`` under ``tree`` in place with ``interpreter``."""
+    """Compile each ``.py`` under ``tree`` into ``__pycache__`` with ``interpreter``."""
     probed = _probe(interpreter)
     if probed is None:
         raise OSError(f"{interpreter} does not run")
-    jobs = []
-    for source in _source_files(tree):
-        if source.suffix != ".py":
-            continue
-        cfile = source.parent / "__pycache__" / f"{source.stem}.{probed.cache_tag}.pyc"
-        recorded = f"{_LAMBDA_LAYER_ROOT}/{source.relative_to(tree).as_posix()}"
-        jobs.append([str(source), str(cfile), recorded])
+    sources = [path for path in _source_files(tree) if path.suffix == ".py"]
+    jobs = [
+        [
+            str(source),
+            str(source.parent / "__pycache__" / f"{source.stem}.{probed.cache_tag}.pyc"),
+            f"{_LAMBDA_LAYER_ROOT}/{source.relative_to(tree).as_posix()}",
+        ]
+        for source in sources
+    ]
     # A fixed hash seed: Python 3.10 marshals set constants (``x in {...}``)
-    # in iteration order, which follows string hashes.
-    env = {"PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
+    # in iteration order, which follows string hashes. No column tables
+    # (3.11+; older versions have none and ignore the variable).
+    env = {"PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNODEBUGRANGES": "1"}
     subprocess.run(
         [interpreter, "-S", "-c", _COMPILER],
         input=json.dumps(jobs),
@@ -252,10 +358,14 @@ def _build_one(source: Path, builds: Path, minor: int, interpreter: str | None) 
     source_hash = layer_content_hash(source)
     staging = builds / f".{runtime}.{os.getpid()}.tmp"
     shutil.rmtree(staging, ignore_errors=True)
-    for path in _source_files(source):
+    for path in _shipped_files(source):
         target = staging / path.relative_to(source)
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, target)
+        if path.suffix == ".py":
+            text = path.read_text(encoding="utf-8")
+            target.write_bytes(slim_source(text).encode("utf-8"))
+        else:
+            shutil.copyfile(path, target)
     result: BuildResult
     if interpreter is None:
         result = BuildResult(
@@ -266,7 +376,7 @@ def _build_one(source: Path, builds: Path, minor: int, interpreter: str | None) 
             probed = _compile(interpreter, staging)
             result = BuildResult(runtime, source_hash, probed.cache_tag, None, probed.version)
         except (OSError, subprocess.SubprocessError) as exc:
-            for cache in staging.rglob("__pycache__"):
+            for cache in list(staging.rglob("__pycache__")):
                 shutil.rmtree(cache, ignore_errors=True)
             detail = getattr(exc, "stderr", "") or str(exc)
             last = detail.strip().splitlines()[-1] if detail.strip() else type(exc).__name__

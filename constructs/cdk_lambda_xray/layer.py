@@ -1,9 +1,10 @@
 """``TracingLayer``: the ``lambda_xray`` runtime as one Lambda layer per Python version and stack.
 
 Each layer version carries the compiled files of its one Python version
-(``__pycache__/*.cpython-3XY.pyc``, checked-hash, built with the package by
-``_bytecode``), so a function downloads only its own version's bytecode and
-never compiles the layer on Lambda's read-only ``/opt``. See docs/bytecode.md.
+(``__pycache__/*.cpython-3XY.pyc``, unchecked-hash, beside the slim source,
+built with the package by ``_bytecode``), so a function downloads only its own
+version's bytecode and never compiles or reads the layer's source on Lambda's
+read-only ``/opt``. See docs/bytecode.md.
 """
 
 from __future__ import annotations
@@ -36,8 +37,14 @@ __all__ = [
 ]
 
 #: Left out when a layer is made from the source tree itself (no built tree for
-#: its runtime): timestamp-based bytecode of local runs there is not for Lambda.
-LAYER_ASSET_EXCLUDE: tuple[str, ...] = ("__pycache__", "*.pyc", "*.pyo")
+#: its runtime): timestamp-based bytecode of local runs there is not for Lambda,
+#: nor what no function runs (``_bytecode.LAMBDA_EXCLUDED``: the test seam).
+LAYER_ASSET_EXCLUDE: tuple[str, ...] = (
+    "__pycache__",
+    "*.pyc",
+    "*.pyo",
+    *(f"python/{path}" for path in sorted(_bytecode.LAMBDA_EXCLUDED)),
+)
 
 #: Python runtimes the layer is published for, oldest first. Names missing from
 #: the installed aws-cdk-lib are skipped; deprecated runtimes are not listed.
@@ -153,8 +160,8 @@ class TracingLayer(lambda_.LayerVersion):
     """The ``lambda_xray`` tracing runtime packaged as a Lambda layer for one Python version.
 
     Built with ``Code.from_asset`` (no Docker) from the package's layer tree for
-    that runtime: the source plus that version's checked-hash bytecode, so
-    Lambda's read-only ``/opt`` never makes a cold start compile the layer.
+    that runtime: the slim source plus that version's unchecked-hash bytecode,
+    so Lambda's read-only ``/opt`` never makes a cold start compile the layer.
     Compatible with that one runtime, on both architectures. Its description
     carries a hash of the layer's source, so a new layer version is published
     exactly when the code changes.

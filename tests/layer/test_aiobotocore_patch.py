@@ -176,6 +176,18 @@ def test_xray_api_calls_are_not_traced_at_any_layer(
     assert [d["name"] for d in xray.documents] == ["## test"]
 
 
+@pytest.mark.parametrize("sampled", [True, False])
+def test_xray_api_calls_carry_no_trace_header_sampled_or_not(
+    xray: InMemoryEmitter, canned: CannedServer, sampled: bool
+) -> None:
+    before = len(canned.requests_to("ok"))
+    with testing.invocation(header=testing.trace_header(sampled=sampled)):
+        run(canned.url + "/ok", lambda c: c.get_sampling_rules(), service="xray")
+    received = canned.requests_to("ok")[before:]
+    assert received and [r.trace_header for r in received] == [None] * len(received)
+    assert [d["name"] for d in xray.documents] == (["## test"] if sampled else [])
+
+
 def test_concurrent_tasks_get_one_subsegment_each_under_their_caller(
     xray: InMemoryEmitter, canned: CannedServer, assert_valid: DocumentCheck
 ) -> None:

@@ -175,6 +175,28 @@ def test_unsampled_call_sends_sampled_0_and_records_nothing(
     assert received_at(server, path) == [f"{root_id(header)};Sampled=0"]
 
 
+def test_an_unsampled_httpx_async_call_is_httpxs_own_coroutine(
+    xray: InMemoryEmitter, server: CannedServer
+) -> None:
+    """Sampled=0 costs the header only: no coroutine of the layer around httpx's."""
+    header = testing.trace_header(sampled=False)
+    path = "/page/own-coroutine"
+
+    async def main() -> tuple[Any, int]:
+        async with httpx.AsyncClient(timeout=5) as client:
+            request = client.build_request("GET", f"{server.url}{path}")
+            pending = client.send(request)
+            code = pending.cr_code
+            return code, (await pending).status_code
+
+    with testing.invocation(header=header):
+        code, status = asyncio.run(main())
+    assert status == 200
+    assert code is httpx.AsyncClient.send.__wrapped__.__code__
+    assert received_at(server, path) == [f"{root_id(header)};Sampled=0"]
+    assert xray.documents == []
+
+
 @pytest.mark.parametrize("lib", list(CLIENTS))
 def test_a_header_the_function_set_is_replaced_and_its_mapping_left_alone(
     xray: InMemoryEmitter, server: CannedServer, lib: str

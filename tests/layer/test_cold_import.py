@@ -212,12 +212,15 @@ import json, sys
 
 layer = sys.argv[1]
 compiled = []
+opened = []
 
 
 def hook(event, args):
     # importlib compiles a module's source with compile(source, path, "exec").
     if event == "compile" and isinstance(args[1], str) and args[1].startswith(layer):
         compiled.append(args[1])
+    if event == "open" and isinstance(args[0], str) and args[0].startswith(layer):
+        opened.append(args[0])
 
 
 sys.addaudithook(hook)
@@ -227,6 +230,7 @@ for name in names:
     __import__(name)
 print(json.dumps({
     "compiled": compiled,
+    "opened": opened,
     "dont_write_bytecode": sys.dont_write_bytecode,
     "cached": {name: sys.modules[name].__cached__ for name in names},
 }))
@@ -248,9 +252,9 @@ def import_read_only(interpreter: str, tree: Path, tmp_path: Path) -> dict[str, 
         path.chmod(path.stat().st_mode & ~0o222)  # root ignores it; the listing check below won't
     before = sorted(p.relative_to(opt).as_posix() for p in opt.rglob("*"))
     python_dir = opt / "python"
-    names = json.dumps(layer_module_names(python_dir))
+    names = layer_module_names(python_dir)
     done = subprocess.run(
-        [interpreter, "-s", "-v", "-c", READ_ONLY_IMPORT, str(python_dir), names],
+        [interpreter, "-s", "-v", "-c", READ_ONLY_IMPORT, str(python_dir), json.dumps(names)],
         env={"PYTHONDONTWRITEBYTECODE": "1", "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
@@ -266,7 +270,7 @@ def import_read_only(interpreter: str, tree: Path, tmp_path: Path) -> dict[str, 
     ]
     result["after"] = sorted(p.relative_to(opt).as_posix() for p in opt.rglob("*"))
     result["before"] = before
-    result["python_dir"] = str(python_dir)
+    result["names"] = names
     return result
 
 
@@ -278,6 +282,19 @@ def package_builds() -> dict[str, Any]:
     builds = layer_builds_path()
     results = _bytecode.ensure_built(layer_asset_path(), builds)
     return {r.runtime: (r, _bytecode.tree_path(builds, r.runtime)) for r in results}
+
+
+def test_every_module_a_function_runs_is_in_each_tree(package_builds: dict[str, Any]) -> None:
+    from cdk_lambda_xray import _bytecode
+
+    shipped = {
+        name
+        for name in layer_module_names(LAYER_PYTHON)
+        if f"{name.replace('.', '/')}.py" not in _bytecode.LAMBDA_EXCLUDED
+    }
+    assert "lambda_xray.testing" not in shipped  # the test seam stays in the wheel's source
+    for result, tree in package_builds.values():
+        assert set(layer_module_names(tree / "python")) == shipped, result.runtime
 
 
 @pytest.mark.parametrize("minor", [10, 11, 12, 13, 14])
@@ -294,9 +311,32 @@ def test_the_layer_imports_from_a_read_only_copy_without_compiling_anything(
     imported = import_read_only(interpreter, tree, tmp_path)
     assert imported["dont_write_bytecode"] is True
     assert imported["compiled"] == []
-    names = layer_module_names(Path(imported["python_dir"]))
-    assert sorted(imported["code_from"]) == sorted(imported["cached"][n] for n in names)
-    assert all(path.endswith(f".cpython-3{minor}.pyc") for path in imported["code_from"])
+    cached = [imported["cached"][n] for n in imported["names"]]
+    assert all(path.endswith(f".cpython-3{minor}.pyc") for path in cached)
+    # The interpreter's own account (-v): each code object came from its .pyc ...
+    assert sorted(imported["code_from"]) == sorted(cached)
+    # ... and no source was read (nor hashed): the only files opened are the .pyc files.
+    assert sorted(imported["opened"]) == sorted(cached)
+    assert imported["after"] == imported["before"]
+
+
+def test_a_layer_version_run_by_another_python_still_works(
+    package_builds: dict[str, Any], tmp_path: Path
+) -> None:
+    """Lambda does not enforce a layer's compatible runtimes (and local emulators run one
+    interpreter for every runtime): another version's tree compiles its slim source."""
+    other = next(
+        (
+            tree
+            for result, tree in package_builds.values()
+            if result.has_bytecode and result.cache_tag != sys.implementation.cache_tag
+        ),
+        None,
+    )
+    if other is None:
+        pytest.fail("no other version's bytecode was built here")
+    imported = import_read_only(sys.executable, other, tmp_path)
+    assert len(imported["compiled"]) == len(imported["names"])
     assert imported["after"] == imported["before"]
 
 
@@ -305,9 +345,9 @@ def test_without_bytecode_the_same_check_sees_every_module_compiled(tmp_path: Pa
     source = tmp_path / "source"
     shutil.copytree(LAYER_PYTHON.parent, source, ignore=shutil.ignore_patterns("__pycache__"))
     imported = import_read_only(sys.executable, source, tmp_path)
-    names = layer_module_names(Path(imported["python_dir"]))
-    assert len(imported["compiled"]) == len(names)
+    assert len(imported["compiled"]) == len(imported["names"])
     assert imported["code_from"] and not any(p.endswith(".pyc") for p in imported["code_from"])
+    assert any(p.endswith(".py") for p in imported["opened"])
     assert imported["after"] == imported["before"]
 
 

@@ -1,9 +1,14 @@
-"""_bytecode: finding interpreters, deterministic compiled files, rebuilding only what is stale."""
+"""_bytecode: interpreters, slim source + lean bytecode, deterministic, rebuilt when stale."""
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
+import io
 import sys
+import zipfile
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -126,6 +131,167 @@ def test_a_module_that_does_not_compile_gives_source_only_with_the_reason(tmp_pa
     assert result.cache_tag is None
     assert result.reason is not None and result.reason.startswith("compiling failed")
     assert _pycs(_bytecode.tree_path(tmp_path / "out", RUNTIME)) == {}
+
+
+# --- what the tree is: slim source, lean bytecode, still the tested code ------------------
+
+LEAN = '''"""Module docstring: not needed at run time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Point:
+    """A class docstring."""
+
+    x: int  # a comment
+    y: int = 0
+
+
+def only_a_docstring() -> None:
+    """Its body is this docstring alone."""
+
+
+def checked(value: int, *rest: str, flag: bool = False, **more: object) -> int:
+    """Checks its argument.
+
+    On several lines.
+    """
+    assert value >= 0, "negative"
+    return value + 1
+
+
+def failing() -> None:
+    raise ValueError("boom")
+'''
+
+
+def _load(source: Path, name: str = "lean_probe") -> ModuleType:
+    """Import ``source`` as an import finds it: the ``.py``, with its ``__pycache__``."""
+    spec = importlib.util.spec_from_file_location(name, source)
+    assert spec is not None and spec.loader is not None
+    assert isinstance(spec.loader, importlib.machinery.SourceFileLoader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up there
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[name]
+    return module
+
+
+@pytest.fixture(scope="module")
+def lean_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("lean")
+    source = _layer(root / "src", body=LEAN)
+    (source / "python" / "lambda_xray" / "testing.py").write_text("SEAM = 1\n")
+    (source / "python" / "lambda_xray" / "py.typed").write_text("")
+    (result,) = _bytecode.build_layers(
+        source, root / "out", minors=(MINOR,), interpreters={MINOR: sys.executable}
+    )
+    assert result.has_bytecode, result
+    return _bytecode.tree_path(root / "out", RUNTIME) / "python" / "lambda_xray"
+
+
+def test_the_tree_holds_slim_source_and_its_bytecode_and_nothing_else(lean_tree: Path) -> None:
+    files = sorted(p.relative_to(lean_tree).as_posix() for p in lean_tree.rglob("*") if p.is_file())
+    tag = sys.implementation.cache_tag
+    # testing.py (the seam users import in their own tests) and py.typed run nowhere on Lambda.
+    assert files == [
+        "__init__.py",
+        f"__pycache__/__init__.{tag}.pyc",
+        f"__pycache__/kinds.{tag}.pyc",
+        "kinds.py",
+    ]
+
+
+def test_the_source_is_slim_with_every_line_where_it_was(lean_tree: Path) -> None:
+    slim = (lean_tree / "kinds.py").read_text()
+    for gone in ("Module docstring", "A class docstring", "Its body", "Checks its", "a comment"):
+        assert gone not in slim
+    assert len(slim.splitlines()) == len(LEAN.splitlines())
+    for number, line in enumerate(LEAN.splitlines()):
+        if line.strip() and '"""' not in line and "several" not in line:
+            assert slim.splitlines()[number] == line.split("  #")[0], number
+    assert '    """Its body is this docstring alone."""' in LEAN
+    assert (
+        slim.splitlines()[LEAN.splitlines().index('    """Its body is this docstring alone."""')]
+        == "    ..."
+    )
+
+
+def test_slim_source_keeps_a_file_it_cannot_prove_the_same() -> None:
+    one_liner = 'def f(): """inline docstring"""\n'
+    assert _bytecode.slim_source(one_liner) == one_liner
+    assert _bytecode.slim_source("def broken(:\n") == "def broken(:\n"
+
+
+def test_the_header_says_unchecked_and_carries_the_sources_hash(lean_tree: Path) -> None:
+    data = next(lean_tree.glob("__pycache__/kinds.*.pyc")).read_bytes()
+    assert data[:4] == importlib.util.MAGIC_NUMBER
+    assert int.from_bytes(data[4:8], "little") == 0b01  # PEP 552: hash-based, not checked
+    assert data[8:16] == importlib.util.source_hash((lean_tree / "kinds.py").read_bytes())
+
+
+def test_the_bytecode_leaves_out_docstrings_and_function_annotations(lean_tree: Path) -> None:
+    module = _load(lean_tree / "kinds.py")
+    # Only the .pyc lacks the annotations: the module came from it, not from the source.
+    assert module.checked.__annotations__ == {}
+    assert module.__doc__ is None
+    assert module.only_a_docstring() is None
+    assert module.checked.__doc__ is None
+
+
+def test_the_code_is_still_the_tested_code(lean_tree: Path) -> None:
+    module = _load(lean_tree / "kinds.py")
+    assert module.checked(1, "a", flag=True, extra=2) == 2
+    with pytest.raises(AssertionError, match="negative"):  # assert is kept (not -O)
+        module.checked(-1)
+    # Class-level annotations are data (dataclass fields): kept.
+    assert module.Point(1) == module.Point(1, 0)
+    assert list(module.Point.__dataclass_fields__) == ["x", "y"]
+
+
+def test_tracebacks_keep_the_file_and_line_of_the_source(lean_tree: Path) -> None:
+    module = _load(lean_tree / "kinds.py")
+    with pytest.raises(ValueError) as caught:
+        module.failing()
+    tb = caught.value.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    assert tb is not None
+    # Loaded from the tree, the code names its file there (on Lambda: /opt/python/...).
+    assert tb.tb_frame.f_code.co_filename == str(lean_tree / "kinds.py")
+    assert tb.tb_lineno == LEAN.splitlines().index('    raise ValueError("boom")') + 1
+    # No column tables: the carets under a layer line are all a traceback loses.
+    positions = list(module.failing.__code__.co_positions())
+    assert positions and all(col is None and end is None for _, _, col, end in positions)
+
+
+def _zip_kb(tree: Path) -> float:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for path in sorted(tree.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(tree).as_posix())
+    return len(buffer.getvalue()) / 1024
+
+
+def test_each_version_of_the_real_layer_stays_within_its_download_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/bytecode.md: at most 200 KB with bytecode (was 320 KB), 70 KB source only (was 105)."""
+    monkeypatch.delenv(OVERRIDE, raising=False)
+    source = Path(__file__).resolve().parents[2] / "layers" / "lambda_xray"
+    (compiled,) = _bytecode.build_layers(source, tmp_path, minors=(MINOR,))
+    (bare,) = _bytecode.build_layers(
+        source, tmp_path / "bare", minors=(MINOR,), interpreters={MINOR: None}
+    )
+    assert compiled.has_bytecode and not bare.has_bytecode
+    assert _zip_kb(_bytecode.tree_path(tmp_path, RUNTIME)) <= 200
+    assert _zip_kb(_bytecode.tree_path(tmp_path / "bare", RUNTIME)) <= 70
 
 
 def test_no_layer_source_is_an_error(tmp_path: Path) -> None:

@@ -1,9 +1,10 @@
-"""TracingLayer: one layer per Python version and stack, carrying that version's bytecode."""
+"""TracingLayer: one layer per Python version and stack, carrying that version's bytecode only."""
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -139,24 +140,52 @@ def test_description_names_the_runtime_the_bytecode_and_the_content_hash(
     assert description.endswith(f"(content {layer_content_hash()})")
 
 
-# --- the asset: source plus that version's bytecode -------------------------------------
+# --- the asset: slim source plus that version's bytecode --------------------------------
+
+
+def _magic(minor: int) -> bytes:
+    """The ``.pyc`` magic number of ``python3.<minor>``, asked of that interpreter."""
+    interpreter = _bytecode.find_interpreter(minor)
+    assert interpreter is not None, f"no python3.{minor} here"
+    done = subprocess.run(
+        [interpreter, "-S", "-c", "import importlib.util as u; print(u.MAGIC_NUMBER.hex())"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return bytes.fromhex(done.stdout.strip())
+
+
+def _shipped_sources() -> list[str]:
+    """The layer source's modules a function runs."""
+    python = layer_asset_path() / "python"
+    return sorted(
+        f"python/{rel}"
+        for rel in (p.relative_to(python).as_posix() for p in python.rglob("*.py"))
+        if rel not in _bytecode.LAMBDA_EXCLUDED and "__pycache__" not in rel
+    )
 
 
 @pytest.mark.parametrize("runtime", ["python3.12", "python3.13"])
-def test_asset_carries_that_versions_compiled_files_for_every_module(
+def test_asset_carries_that_versions_bytecode_for_every_module(
     built: SimpleNamespace, runtime: str
 ) -> None:
     if not built.builds[runtime].has_bytecode:
         pytest.fail(f"no {runtime} interpreter here: {built.builds[runtime].reason}")
     tag = "cpython-3" + runtime.split(".")[1]
-    files = _files(_staged(built.assembly, built.props[runtime]))
+    staged = _staged(built.assembly, built.props[runtime])
+    files = _files(staged)
     sources = [f for f in files if f.endswith(".py")]
     compiled = [f for f in files if f.endswith(".pyc")]
-    assert "python/lambda_xray/handler.py" in sources
+    assert sources == _shipped_sources()
     expected = sorted(
         f"{Path(s).parent.as_posix()}/__pycache__/{Path(s).stem}.{tag}.pyc" for s in sources
     )
     assert sorted(compiled) == expected
+    assert sorted(sources + compiled) == files
+    magic = _magic(int(runtime.split(".")[1]))
+    assert {(staged / f).read_bytes()[:4] for f in compiled} == {magic}
 
 
 def test_asset_carries_no_other_versions_bytecode(built: SimpleNamespace) -> None:
@@ -164,12 +193,28 @@ def test_asset_carries_no_other_versions_bytecode(built: SimpleNamespace) -> Non
     assert [f for f in files if f.endswith(".pyc") and ".cpython-312." not in f] == []
 
 
-def test_compiled_files_are_checked_hash_pycs(built: SimpleNamespace) -> None:
+def test_asset_leaves_out_what_no_function_runs(built: SimpleNamespace) -> None:
+    files = _files(_staged(built.assembly, built.props["python3.12"]))
+    assert [f for f in files if "testing." in f or f.endswith("py.typed")] == []
+    # ... which stay in the package's copy of the source, for users' own tests.
+    assert (layer_asset_path() / "python" / "lambda_xray" / "testing.py").is_file()
+
+
+def test_asset_source_is_slim_and_line_for_line_the_layers(built: SimpleNamespace) -> None:
+    staged = _staged(built.assembly, built.props["python3.12"])
+    shipped = (staged / "python" / "lambda_xray" / "handler.py").read_text()
+    original = (layer_asset_path() / "python" / "lambda_xray" / "handler.py").read_text()
+    assert len(shipped) < len(original)
+    assert len(shipped.splitlines()) == len(original.splitlines())
+    assert '"""' not in shipped
+
+
+def test_compiled_files_are_unchecked_hash_pycs(built: SimpleNamespace) -> None:
     staged = _staged(built.assembly, built.props["python3.12"])
     pyc = staged / "python" / "lambda_xray" / "__pycache__" / "handler.cpython-312.pyc"
     flags = int.from_bytes(pyc.read_bytes()[4:8], "little")
-    # PEP 552: bit 0 = hash-based, bit 1 = check the source.
-    assert flags == 0b11
+    # PEP 552: bit 0 = hash-based, bit 1 = check the source (a built tree never needs it).
+    assert flags == 0b01
 
 
 def test_asset_comes_from_the_packages_built_tree(built: SimpleNamespace) -> None:
@@ -242,6 +287,7 @@ def test_a_version_built_without_its_interpreter_is_source_only_with_an_info(
     layer = _synth_layer(monkeypatch, builds, tmp_path / "out")
     files = _files(layer.staged)
     assert "python/lambda_xray/handler.py" in files
+    assert "python/lambda_xray/testing.py" not in files
     assert [f for f in files if f.endswith(".pyc") or "__pycache__" in f] == []
     assert "source only" in layer.props["Description"]
     (info,) = layer.info
@@ -293,8 +339,10 @@ def test_stray_bytecode_of_the_source_tree_is_left_out_of_a_source_only_asset(
     cache.mkdir()
     (cache / "handler.cpython-312.pyc").write_bytes(b"\x00bytecode")
     (root / "python" / "lambda_xray" / "stray.pyc").write_bytes(b"\x00bytecode")
+    (root / "python" / "lambda_xray" / "testing.py").write_text("SEAM = 1\n")
     monkeypatch.setattr(layer_module, "layer_asset_path", lambda: root)
     layer = _synth_layer(monkeypatch, tmp_path / "missing", tmp_path / "out")
+    # ... and so is the test seam, as in every built tree.
     assert _files(layer.staged) == ["python/lambda_xray/handler.py"]
 
 

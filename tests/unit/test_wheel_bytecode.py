@@ -65,6 +65,7 @@ def test_the_wheel_has_a_layer_tree_per_python_version(wheel: SimpleNamespace, m
     tree = f"{BUILDS}/python3{minor}/python/lambda_xray"
     sources = sorted(n for n in wheel.names if n.startswith(tree) and n.endswith(".py"))
     assert f"{tree}/handler.py" in sources
+    assert f"{tree}/testing.py" not in sources  # no function runs the test seam
     compiled = sorted(n for n in wheel.names if n.startswith(tree) and n.endswith(".pyc"))
     built = _bytecode.read_manifest(wheel.unpacked / BUILDS, runtime)
     assert built is not None
@@ -79,6 +80,12 @@ def test_the_wheel_has_a_layer_tree_per_python_version(wheel: SimpleNamespace, m
     )
     assert compiled == expected
     assert built.cache_tag == f"cpython-3{minor}"
+
+
+def test_the_wheel_keeps_the_layer_source_for_users_tests(wheel: SimpleNamespace) -> None:
+    """``lambda_xray.testing`` is imported from the wheel's copy of the source (docs/layer.md)."""
+    assert "cdk_lambda_xray/_layer/python/lambda_xray/testing.py" in wheel.names
+    assert "cdk_lambda_xray/_layer/python/lambda_xray/handler.py" in wheel.names
 
 
 def test_the_wheels_bytecode_is_byte_for_byte_the_checkouts(wheel: SimpleNamespace) -> None:

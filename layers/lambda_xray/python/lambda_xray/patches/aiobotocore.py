@@ -46,24 +46,29 @@ def patch(client_module: ModuleType) -> None:
 
 def _wrap_make_api_call(original: Callable[..., Any]) -> Callable[..., Any]:
     in_call = _common.in_traced_call
+    unrecorded, forwarded = _common.unrecorded, _common.forwarded
     start, finish, finish_error = _botocore._start, _botocore._finish, _botocore._finish_error
-    not_traced = (None, "")
 
     async def _make_api_call(self: Any, operation_name: str, api_params: Any) -> Any:
+        sub = None
         try:
-            started = start(self, operation_name, api_params)
+            invocation = unrecorded()
+            if invocation is not None and self._service_model.service_name != "xray":
+                # Sampled=0 (or pass-through): only the header, nothing to open.
+                header = forwarded(invocation) or ""
+            else:
+                started = start(self, operation_name, api_params)
+                if started is None:  # X-Ray's own API: not traced at any layer
+                    header = ""
+                else:
+                    sub, header = started
         except ContextMissingError:
             raise  # RUNTIME_ERROR mode: the user asked for it
         except Exception:
             _common.warn_once("aiobotocore-start", "could not trace an AWS call")
-            started = not_traced
-        if started is None:  # X-Ray's own API: not traced at any layer
-            token = in_call.set("")
-            try:
-                return await original(self, operation_name, api_params)
-            finally:
-                in_call.reset(token)
-        sub, header = started
+            header = ""
+        # The header for every attempt (AioEndpoint.create_request), and the
+        # aiohttp request below is not recorded again.
         token = in_call.set(header)
         try:
             result = await original(self, operation_name, api_params)

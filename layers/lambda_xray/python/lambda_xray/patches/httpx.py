@@ -33,8 +33,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from lambda_xray._recorder import Subsegment
-
-#: Attribute of a streamed response whose subsegment ends when it is closed.
+    from lambda_xray.context import Invocation
 
 
 def patch(module: ModuleType) -> None:
@@ -46,27 +45,35 @@ def patch(module: ModuleType) -> None:
     _common.wrap(module.AsyncClient, "send", _wrap_async_send)
 
 
+def _forward(request: Any, invocation: Invocation) -> None:
+    """Put the header of a call not recorded (``Sampled=0``, pass-through) on ``request``."""
+    header = _common.forwarded(invocation)
+    if header is not None:
+        _put_header(request, header)
+
+
+def _put_header(request: Any, header: str) -> None:
+    try:
+        request.headers[_common.TRACE_HEADER] = header  # case-insensitive, replaces
+    except Exception:
+        _common.warn_once("httpx-header", "could not add the trace header")
+
+
 def _open(request: Any) -> Subsegment | None:
     """Open the call's subsegment and put the trace header on ``request``.
 
-    Only ``ContextMissingError`` (``RUNTIME_ERROR`` mode) propagates.
+    For a caller that has just asked :func:`_common.unrecorded` (answer
+    ``None``). Only ``ContextMissingError`` (``RUNTIME_ERROR`` mode) propagates.
     """
-    invocation = _common.unrecorded()
-    if invocation is not None:  # Sampled=0 or pass-through: the header only
-        sub, header = None, _common.forwarded(invocation)
-    else:
-        try:
-            url = request.url
-            name = url.host
-        except Exception:
-            _common.warn_once("httpx-describe", "could not describe an HTTP request")
-            return None
-        sub, header = _common.begin_asked(name, "remote")
+    try:
+        url = request.url
+        name = url.host
+    except Exception:
+        _common.warn_once("httpx-describe", "could not describe an HTTP request")
+        return None
+    sub, header = _common.begin_asked(name, "remote")
     if header is not None:
-        try:
-            request.headers[_common.TRACE_HEADER] = header  # case-insensitive, replaces
-        except Exception:
-            _common.warn_once("httpx-header", "could not add the trace header")
+        _put_header(request, header)
     if sub is not None:
         try:
             target = url.raw_path.decode("ascii", "replace")
@@ -101,11 +108,17 @@ def _close_pending(response: Any) -> None:
 
 def _wrap_send(original: Callable[..., Any]) -> Callable[..., Any]:
     guard = _common.in_traced_call
+    unrecorded = _common.unrecorded
 
     def send(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
         if guard.get() is not None:
             return original(self, request, *args, **kwargs)
-        sub = _open(request)
+        invocation = unrecorded()
+        if invocation is not None:  # Sampled=0 or pass-through: the header only
+            _forward(request, invocation)
+            sub = None
+        else:
+            sub = _open(request)
         token = guard.set("")
         try:
             response = original(self, request, *args, **kwargs)
@@ -123,11 +136,26 @@ def _wrap_send(original: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _wrap_async_send(original: Callable[..., Any]) -> Callable[..., Any]:
-    guard = _common.in_traced_call
+    """``AsyncClient.send`` that returns the original coroutine itself when nothing is recorded.
 
-    async def send(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+    As for aiohttp: a call inside another recorded call, or one that only
+    forwards the header (``Sampled=0``, pass-through), gets the original
+    coroutine (with the header added), no extra coroutine; any other call
+    gets ``traced``'s, which times the awaited call.
+    """
+    guard = _common.in_traced_call
+    unrecorded = _common.unrecorded
+
+    def send(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
         if guard.get() is not None:
-            return await original(self, request, *args, **kwargs)
+            return original(self, request, *args, **kwargs)
+        invocation = unrecorded()
+        if invocation is not None:
+            _forward(request, invocation)
+            return original(self, request, *args, **kwargs)
+        return traced(self, request, args, kwargs)
+
+    async def traced(self: Any, request: Any, args: Any, kwargs: dict[str, Any]) -> Any:
         sub = _open(request)
         token = guard.set("")
         try:
