@@ -110,7 +110,7 @@ class Wired:
 
     def not_traced_warnings(self, construct: Any) -> list[str]:
         found = self.annotations.find_warning(f"/{construct.node.path}", Match.any_value())
-        return [str(m.entry.data) for m in found if "eventTargetNotTraced" in str(m.entry.data)]
+        return [str(m.entry.data) for m in found if "EventTargetNotTraced" in str(m.entry.data)]
 
 
 @pytest.fixture(scope="module")
