@@ -128,7 +128,7 @@ class _Builder:
                 )
             )
             return
-        if not isinstance(user, str):  # unset, or a token: the option is the value
+        if not isinstance(user, str) or user == value:  # else: the user's spelling stays
             self.sets.append((key, value))
 
 

@@ -11,8 +11,7 @@ from aws_cdk import App, Stack, assertions
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 
-from cdk_lambda_xray import ids
-from cdk_lambda_xray.events import trace_events
+from cdk_lambda_xray import TracedSqsEventSource, ids
 from cdk_lambda_xray.upstream import sns_resource_policy_enabled
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -72,7 +71,7 @@ def _not_traced_app(acknowledge: str | None) -> list[str]:
         handler="app.handler",
         code=lambda_.Code.from_inline("def handler(event, context):\n    return event\n"),
     )
-    trace_events(fn).from_sqs(sqs.Queue(stack, "Queue"))
+    fn.add_event_source(TracedSqsEventSource(sqs.Queue(stack, "Queue")))
     if acknowledge is not None:
         from aws_cdk import Annotations
 
@@ -87,13 +86,13 @@ def unacknowledged() -> list[str]:
 
 
 def test_the_event_warning_carries_the_new_id(unacknowledged: list[str]) -> None:
-    [warning] = [w for w in unacknowledged if "trace_events()" in w]
+    [warning] = [w for w in unacknowledged if "traced event sources" in w]
     assert warning.endswith(f"[ack: {ids.EVENT_TARGET_NOT_TRACED}]")
 
 
 @pytest.mark.parametrize("acknowledged", [ids.EVENT_TARGET_NOT_TRACED, OLD_EVENT_ID])
 def test_acknowledging_the_new_or_the_deprecated_id_silences_it(acknowledged: str) -> None:
-    assert [w for w in _not_traced_app(acknowledged) if "trace_events()" in w] == []
+    assert [w for w in _not_traced_app(acknowledged) if "traced event sources" in w] == []
 
 
 @pytest.mark.parametrize("key", [ids.CONTEXT_SNS_RESOURCE_POLICY, OLD_CONTEXT_KEY])
