@@ -15,7 +15,7 @@ import time
 
 from lambda_xray import config, context, document, emitter, wire
 from lambda_xray import header as _header
-from lambda_xray.context_missing import ContextMissingError, report
+from lambda_xray.context import ContextMissingError
 from lambda_xray.document import Subsegment
 
 __all__ = [
@@ -53,6 +53,8 @@ def begin_subsegment(name: str, namespace: str | None = None) -> Subsegment | No
         parent = context.parent_for()
         if parent is None:
             if context.is_missing():
+                from lambda_xray.context_missing import report  # loaded only now
+
                 report(name)
             return None
     try:

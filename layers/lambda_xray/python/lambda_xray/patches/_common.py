@@ -14,7 +14,7 @@ from contextvars import ContextVar
 
 from lambda_xray import _log, _recorder
 from lambda_xray import context as _context
-from lambda_xray.context_missing import ContextMissingError
+from lambda_xray.context import ContextMissingError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
