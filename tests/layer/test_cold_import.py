@@ -383,8 +383,7 @@ BOTO3_COLD_START_MODULES = [
     "lambda_xray.patches",
     "lambda_xray.patches._common",
     "lambda_xray.patches.botocore",
-    "lambda_xray.patches.http_client",
-    "lambda_xray.patches.urllib3",
+    "lambda_xray.patches.plain_http",
     "lambda_xray.threads",
     "lambda_xray.wire",
 ]

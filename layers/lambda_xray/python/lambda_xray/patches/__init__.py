@@ -32,8 +32,8 @@ __all__ = ["install", "installed"]
 # runs once the class exists, whichever package import brought it in.
 _TARGETS = {
     "botocore.client": "lambda_xray.patches.botocore",
-    "http.client": "lambda_xray.patches.http_client",
-    "urllib3.connectionpool": "lambda_xray.patches.urllib3",
+    "http.client": "lambda_xray.patches.plain_http",
+    "urllib3.connectionpool": "lambda_xray.patches.plain_http",
     "requests.sessions": "lambda_xray.patches.requests",
     # Not a client: threads and executors carry the current subsegment.
     "threading": "lambda_xray.threads",
