@@ -24,7 +24,7 @@ from __future__ import annotations
 from _thread import allocate_lock
 from time import monotonic
 
-from lambda_xray import _log, config
+from lambda_xray import config
 from lambda_xray.wire import encode
 
 TYPE_CHECKING = False
@@ -110,6 +110,8 @@ class UDPEmitter:
             if self._sock is sock:
                 self._sock = None
         _close_quietly(sock)
+        from lambda_xray import _log  # only when there is something to say
+
         _log.warning_once(
             "daemon-socket",
             "lambda_xray: sending to the X-Ray daemon failed (%s: %s); a document was "
@@ -149,6 +151,8 @@ class UDPEmitter:
             target: str | bytes = host.encode("ascii") if host.isascii() else host
             infos = _socket.getaddrinfo(target, port, 0, _socket.SOCK_DGRAM, _socket.IPPROTO_UDP)
         except Exception as exc:  # OSError; UnicodeError for a name IDNA rejects; ValueError
+            from lambda_xray import _log
+
             _log.warning_once(
                 "daemon-resolve",
                 "lambda_xray: cannot resolve the X-Ray daemon host %r (%s: %s); documents "
@@ -238,4 +242,6 @@ def emit(sub: Subsegment) -> None:
     try:
         emitter.send(sub)
     except Exception:
+        from lambda_xray import _log
+
         _log.warning_once("emitter", "lambda_xray: the emitter raised; document dropped")
