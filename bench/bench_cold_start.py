@@ -587,7 +587,7 @@ def _allocations(ws: Workspace) -> list[dict[str, Any]]:
             ),
         ),
         _row(
-            "layer: allocated by its own code at import",
+            "layer: allocated by its own code in Init (import + handler look-up)",
             init,
             "KB",
             detail=f"tracemalloc, live after Init; top: {_top(alloc['init_alloc'])}",
