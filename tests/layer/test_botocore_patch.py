@@ -274,7 +274,7 @@ def test_successful_calls_sent_over_udp_carry_the_same_fields_every_time(
 
 def test_no_resource_field_is_named_like_a_response_field() -> None:
     """A response field recorded over a resource field would hide the resource."""
-    from lambda_xray.patches._resources import MAPPING_KEYS_FIELDS, SCALAR_FIELDS
+    from lambda_xray.patches.botocore import MAPPING_KEYS_FIELDS, SCALAR_FIELDS
 
     request_fields = {
         f for m in (*SCALAR_FIELDS.values(), *MAPPING_KEYS_FIELDS.values()) for f in m.values()

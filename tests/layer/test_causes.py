@@ -22,9 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "harness"))
 
 from lx_servers import closed_port
 
-from lambda_xray import causes, document, handler, testing
-from lambda_xray.document import Subsegment, encode
+from lambda_xray import causes, handler, testing, wire
+from lambda_xray.document import Subsegment
 from lambda_xray.testing import InMemoryEmitter
+from lambda_xray.wire import encode
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -208,7 +209,7 @@ def test_every_exception_of_a_chain_is_recorded_redacted(assert_valid: Check) ->
     assert outer["cause"] == inner["id"]
     assert outer["stack"][-1]["label"] == "raise_chain"
     assert doc["cause"]["working_directory"]
-    document.forget_exceptions()
+    causes.forget()
 
 
 def test_an_exception_recorded_twice_is_referenced_by_id(assert_valid: Check) -> None:
@@ -222,7 +223,7 @@ def test_an_exception_recorded_twice_is_referenced_by_id(assert_valid: Check) ->
     assert_valid([child_doc, parent_doc])
     assert child_doc["cause"]["exceptions"][0]["remote"] is True
     assert parent_doc["cause"] == child_doc["cause"]["exceptions"][0]["id"]
-    document.forget_exceptions()
+    causes.forget()
 
 
 class Unreadable(Exception):
@@ -235,7 +236,7 @@ def test_a_message_that_cannot_be_read_is_replaced() -> None:
     sub.add_exception(Unreadable())
     assert isinstance(sub.cause, dict)
     assert sub.cause["exceptions"][0]["message"] == "<exception message could not be read>"
-    document.forget_exceptions()
+    causes.forget()
 
 
 # -- paths -----------------------------------------------------------------------------
@@ -286,7 +287,7 @@ def test_library_paths_are_relative_to_their_sys_path_entry(layer: None) -> None
 def decoded(datagram: bytes) -> dict[str, Any]:
     import json
 
-    doc: dict[str, Any] = json.loads(datagram[len(document.HEADER) :])
+    doc: dict[str, Any] = json.loads(datagram[len(wire.HEADER) :])
     return doc
 
 

@@ -355,3 +355,92 @@ def test_the_first_invocation_loads_no_failure_or_capture_only_module(tmp_path: 
     """Modules needed only when a response is captured, a call fails or text is redacted."""
     modules = first_invocation_modules(tmp_path, "plain")
     assert not {"lambda_xray._snapshot", "lambda_xray.causes", "lambda_xray.redact"} & set(modules)
+
+
+# --- the whole cold start of a boto3 function: exactly which layer modules it loads ---------
+
+BOTO3_COLD_START = r"""
+import json, os, sys
+
+sys.path.insert(0, sys.argv[1])
+sys.path.insert(0, sys.argv[2])
+os.environ.update({
+    "LAMBDA_XRAY_HANDLER": "dynamo.handler",
+    "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:9",
+    "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "test",
+    "AWS_SECRET_ACCESS_KEY": "test",
+    "_X_AMZN_TRACE_ID": (
+        "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+    ),
+})
+import http.client, socket, threading  # loaded by the runtime before Init
+import lambda_xray.handler as wrapper
+
+wrapper.handler  # the runtime's Init look-up: loads the function's module (boto3)
+wrapper.handler({}, None)
+print(json.dumps(sorted(m for m in sys.modules if m.startswith("lambda_xray"))))
+"""
+
+DYNAMO_APP = """
+import boto3
+from botocore.awsrequest import AWSResponse
+
+
+class _Raw:
+    def stream(self, **_):
+        return [b"{}"]
+
+
+def _canned(request, **_):
+    return AWSResponse(request.url, 200, {"x-amzn-RequestId": "R"}, _Raw())
+
+
+client = boto3.client("dynamodb", endpoint_url="http://127.0.0.1:9")
+client.meta.events.register("before-send.dynamodb.PutItem", _canned)
+
+
+def handler(event, context):
+    client.put_item(TableName="t", Item={"pk": {"S": "1"}})
+"""
+
+#: What a traced cold start of a boto3 function loads: Init (the wrapper, its
+#: patches, the recorder) and a first invocation with one successful AWS call.
+#: Adding a module here costs every function ~0.3-0.7 M instructions of import
+#: machinery (bench/README.md): load it on first need instead, or say why here.
+BOTO3_COLD_START_MODULES = [
+    "lambda_xray",
+    "lambda_xray._contract",
+    "lambda_xray._log",
+    "lambda_xray._recorder",
+    "lambda_xray.config",
+    "lambda_xray.context",
+    "lambda_xray.document",
+    "lambda_xray.emitter",
+    "lambda_xray.handler",
+    "lambda_xray.header",
+    "lambda_xray.patches",
+    "lambda_xray.patches._common",
+    "lambda_xray.patches.botocore",
+    "lambda_xray.patches.plain_http",
+    "lambda_xray.threads",
+    "lambda_xray.wire",
+]
+
+
+def test_a_boto3_functions_cold_start_loads_exactly_these_layer_modules(tmp_path: Path) -> None:
+    pytest.importorskip("boto3")
+    (tmp_path / "dynamo.py").write_text(DYNAMO_APP)
+    done = subprocess.run(
+        [sys.executable, "-c", BOTO3_COLD_START, str(LAYER_PYTHON), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    assert loaded == BOTO3_COLD_START_MODULES
+    # Only when something fails, is captured, redacted, trimmed or missing its context:
+    for later in ("causes", "redact", "_snapshot", "wire_trim", "_load_errors", "context_missing"):
+        assert f"lambda_xray.{later}" not in loaded

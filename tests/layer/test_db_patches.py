@@ -180,7 +180,7 @@ def test_a_call_on_a_connection_never_opened_raises_the_drivers_own_error() -> N
 
 
 def test_an_sql_block_changed_in_place_is_encoded_anew() -> None:
-    from lambda_xray import document
+    from lambda_xray import document, wire
 
     sub = document.Subsegment("db@h", "1-6745a1b2-0123456789abcdef01234567", "53995c3f42cd8ad8")
     sub.namespace = "remote"
@@ -189,7 +189,7 @@ def test_an_sql_block_changed_in_place_is_encoded_anew() -> None:
     sub.sql = sql
 
     def sent() -> dict[str, Any]:
-        doc: dict[str, Any] = json.loads(document.encode(sub)[len(document.HEADER) :])
+        doc: dict[str, Any] = json.loads(wire.encode(sub)[len(wire.HEADER) :])
         return doc
 
     assert sent()["sql"] == sql

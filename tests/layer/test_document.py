@@ -14,8 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lambda_xray import document
-from lambda_xray.document import HEADER, MAX_DATAGRAM, MAX_DOCUMENT, Subsegment, encode
+from lambda_xray import causes, document, wire
+from lambda_xray.document import Subsegment
+from lambda_xray.wire import HEADER, MAX_DATAGRAM, MAX_DOCUMENT, encode
 
 TRACE_ID = "1-5759e988-bd862e3fe1be46a994272793"
 PARENT = "53995c3f42cd8ad8"
@@ -298,7 +299,7 @@ def test_any_content_encodes_to_a_valid_datagram_within_the_limit(
     assert not list(xray_schema.iter_errors(doc))
     assert len(datagram) <= MAX_DATAGRAM and len(datagram) - len(HEADER) <= MAX_DOCUMENT
     assert (doc["id"], doc["trace_id"], doc["parent_id"]) == (sub.id, TRACE_ID, PARENT)
-    document.forget_exceptions()
+    causes.forget()
 
 
 @settings(max_examples=150, deadline=None)
@@ -347,10 +348,10 @@ def test_the_fast_encoding_is_exactly_the_documents_json(
     if closed_:
         sub.end_time = sub.start_time + 0.25
     try:
-        reference = document._dumps(sub.to_dict())
+        reference = wire.dumps(sub.to_dict())
     except Exception:  # content only the checked path can encode
         return
-    assert document._fast_body(sub) == reference
+    assert wire._fast_body(sub) == reference
 
 
 # -- the short encoding of a successful AWS call (botocore patch) ------------------------
@@ -385,7 +386,7 @@ def test_a_successful_aws_calls_short_encoding_is_exactly_the_general_one(
     sub = Subsegment(name, TRACE_ID, parent, "aws")
     sub.aws.update(request)
     end = sub.start_time + 0.003
-    datagram = document.encode_aws_call(sub, status, end, request_id, host_id, retries)
+    datagram = wire.encode_aws_call(sub, status, end, request_id, host_id, retries)
     assert sub.end_time is None and sub.http == {} and sub.aws == request  # left as it was
     # The general way, as the botocore patch records a response:
     if request_id:
@@ -404,7 +405,7 @@ def test_equal_but_differently_typed_request_values_are_not_one_cache_entry() ->
     for value in (True, 1, 1.0):
         sub = Subsegment("DynamoDB", TRACE_ID, PARENT, "aws")
         sub.aws.update(operation="Op", flag=value)
-        datagrams.append(document.encode_aws_call(sub, 200, sub.start_time + 0.001))
+        datagrams.append(wire.encode_aws_call(sub, 200, sub.start_time + 0.001))
         sub.end_time, sub.http = sub.start_time + 0.001, {"response": {"status": 200}}
         assert datagrams[-1] == encode(sub)
     assert b'"flag":true}' in datagrams[0]
@@ -415,12 +416,12 @@ def test_equal_but_differently_typed_request_values_are_not_one_cache_entry() ->
 def test_the_short_encoding_leaves_list_values_and_odd_response_fields_to_the_general_one() -> None:
     sub = Subsegment("DynamoDB", TRACE_ID, PARENT, "aws")
     sub.aws.update(operation="BatchGetItem", table_names=["a", "b"])
-    assert document.encode_aws_call(sub, 200, sub.start_time + 0.001, "REQ") is None
+    assert wire.encode_aws_call(sub, 200, sub.start_time + 0.001, "REQ") is None
     sub.aws.pop("table_names")
     end = sub.start_time + 0.001
-    assert document.encode_aws_call(sub, 200, end, 12345) is None  # not a string
-    assert document.encode_aws_call(sub, 200, end, "REQ", None, 1.5) is None  # not an int
-    assert document.encode_aws_call(sub, 200, end, "REQ", None, 0) is not None
+    assert wire.encode_aws_call(sub, 200, end, 12345) is None  # not a string
+    assert wire.encode_aws_call(sub, 200, end, "REQ", None, 1.5) is None  # not an int
+    assert wire.encode_aws_call(sub, 200, end, "REQ", None, 0) is not None
 
 
 @pytest.mark.parametrize(
@@ -442,12 +443,12 @@ def test_anything_but_a_plain_successful_aws_call_takes_the_general_encoding(
     sub = Subsegment("DynamoDB", TRACE_ID, PARENT, "aws")
     sub.aws.update(operation="PutItem", region="eu-west-1")
     change(sub)
-    assert document.encode_aws_call(sub, 200, sub.start_time + 0.001, "REQ") is None
-    document.forget_exceptions()
+    assert wire.encode_aws_call(sub, 200, sub.start_time + 0.001, "REQ") is None
+    causes.forget()
 
 
 @pytest.mark.parametrize("status", [99, 400, 429, 500])
 def test_an_error_status_takes_the_general_encoding(status: int) -> None:
     sub = Subsegment("DynamoDB", TRACE_ID, PARENT, "aws")
     sub.aws["operation"] = "PutItem"
-    assert document.encode_aws_call(sub, status, sub.start_time + 0.001, "REQ") is None
+    assert wire.encode_aws_call(sub, status, sub.start_time + 0.001, "REQ") is None

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from lambda_xray import config, emitter
-from lambda_xray.document import HEADER, MAX_DATAGRAM, Subsegment
+from lambda_xray.document import Subsegment
 from lambda_xray.emitter import UDPEmitter
+from lambda_xray.wire import HEADER, MAX_DATAGRAM
 
 TRACE_ID = "1-5759e988-bd862e3fe1be46a994272793"
 PARENT = "53995c3f42cd8ad8"
@@ -192,3 +193,98 @@ def test_an_invalid_daemon_host_is_warned_about_once_and_never_raises(
     assert (udp.sent, udp.dropped) == (0, 3)
     (warning,) = [r for r in caplog.records if r.name == "lambda_xray"]
     assert "cannot resolve the X-Ray daemon host" in warning.getMessage()
+
+
+# -- the Emitter protocol: subsegments, or datagrams already encoded ------------------------
+
+
+class CountingInMemory:
+    """``testing.InMemoryEmitter`` counting which of its two entry points received what."""
+
+    def __init__(self) -> None:
+        from lambda_xray.testing import InMemoryEmitter
+
+        self.inner = InMemoryEmitter()
+        self.subsegments: list[Subsegment] = []
+
+    def send(self, sub: Subsegment) -> None:
+        self.subsegments.append(sub)
+        self.inner.send(sub)
+
+    def send_datagram(self, data: bytes) -> None:
+        self.inner.send_datagram(data)
+
+
+class SubsegmentsOnly:
+    """An emitter of another wire format (as the OTLP one): no ``send_datagram``."""
+
+    def __init__(self) -> None:
+        self.subsegments: list[Subsegment] = []
+
+    def send(self, sub: Subsegment) -> None:
+        self.subsegments.append(sub)
+
+
+def _successful_calls() -> tuple[Subsegment, Subsegment]:
+    """One AWS and one HTTP call answered 200, ended as the client patches end them."""
+    from lambda_xray import _recorder, testing
+    from lambda_xray.patches import _common
+
+    with testing.invocation():
+        aws = _recorder.begin_subsegment("DynamoDB", "aws")
+        assert aws is not None
+        aws.aws.update(operation="PutItem", region="us-east-1", table_name="t")
+        if not _recorder.end_aws_call(aws, 200, "REQ1", None, 0):
+            _recorder.end_subsegment(aws, status=200)
+        http, _ = _common.begin("api.example.com", "remote")
+        assert http is not None
+        http.http["request"] = {"method": "GET", "url": "https://api.example.com/items"}
+        _common.end(http, status=200)
+    return aws, http
+
+
+def test_an_emitter_that_takes_datagrams_gets_the_short_way_bytes(layer: None) -> None:
+    """InMemoryEmitter sees the successful calls as the UDP emitter does: encoded bytes."""
+    counting = CountingInMemory()
+    previous = emitter.set_emitter(counting)
+    try:
+        aws, http = _successful_calls()
+    finally:
+        emitter.set_emitter(previous)
+    # Only the handler's subsegment came as an object; both calls came as datagrams.
+    assert [s.name for s in counting.subsegments] == ["## test"]
+    docs = {d["name"]: d for d in counting.inner.documents}
+    assert docs["DynamoDB"]["aws"] == {
+        "operation": "PutItem",
+        "region": "us-east-1",
+        "table_name": "t",
+        "request_id": "REQ1",
+        "retries": 0,
+    }
+    assert docs["api.example.com"]["http"]["response"] == {"status": 200}
+    assert aws.end_time is not None and http.end_time is not None
+
+
+def test_an_emitter_without_send_datagram_gets_every_subsegment(layer: None) -> None:
+    only = SubsegmentsOnly()
+    previous = emitter.set_emitter(only)
+    try:
+        assert emitter.datagram_sender() is None
+        aws, http = _successful_calls()
+    finally:
+        emitter.set_emitter(previous)
+    assert [s.name for s in only.subsegments] == ["DynamoDB", "api.example.com", "## test"]
+    # Recorded the general way: the status set on the objects the emitter received.
+    assert aws.http["response"] == {"status": 200}
+    assert http.http["response"] == {"status": 200}
+
+
+def test_the_default_emitter_takes_datagrams_and_set_emitter_follows_the_emitter(
+    layer: None,
+) -> None:
+    emitter.set_emitter(None)
+    sender = emitter.datagram_sender()
+    assert sender is not None and isinstance(emitter.get_emitter(), UDPEmitter)
+    emitter.set_emitter(SubsegmentsOnly())
+    assert emitter.datagram_sender() is None
+    emitter.set_emitter(None)

@@ -549,7 +549,7 @@ def test_capturing_a_50_mb_response_is_bounded(
 ) -> None:
     import time
 
-    from lambda_xray.document import MAX_DOCUMENT
+    from lambda_xray.wire import MAX_DOCUMENT
 
     importlib.import_module("edge")  # its 50 MB are built here, not in a timed call
     timings = {}

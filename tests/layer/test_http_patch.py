@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "harness"))
 from lx_servers import Canned, CannedServer, closed_port
 
 from lambda_xray import testing
-from lambda_xray.patches import _common, http_client
+from lambda_xray.patches import _common, plain_http
 from lambda_xray.testing import InMemoryEmitter
 
 pytestmark = pytest.mark.timeout(60)
@@ -220,7 +220,7 @@ def test_calls_to_the_lambda_runtime_api_are_not_traced(
     xray: InMemoryEmitter, server: CannedServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AWS_LAMBDA_RUNTIME_API", f"127.0.0.1:{server.port}")
-    monkeypatch.setattr(http_client, "_runtime_api", [])
+    monkeypatch.setattr(plain_http, "_runtime_api", [])
     with testing.invocation():
         fetch_http_client(f"{server.url}/page/runtime")
     assert remote(xray) == []

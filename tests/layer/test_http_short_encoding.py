@@ -1,11 +1,11 @@
 """The short way an HTTP call answered below 400 is written: the same datagram as the general way.
 
-``document.encode_http_call`` writes a ``remote`` subsegment straight from
-its fields; ``_recorder.end_subsegment`` takes it for a successful call when
-the UDP emitter is in use. What the daemon receives must not depend on which
-way was taken: the property tests compare the bytes with :func:`encode` of
-the same call recorded the general way (status set as ``end_subsegment``
-sets it), and the documents are checked against AWS's schema.
+``wire.encode_http_call`` writes a ``remote`` subsegment straight from its
+fields; ``_recorder.end_subsegment`` takes it for a successful call when the
+emitter takes datagrams (UDP, ``InMemoryEmitter``). What the daemon receives
+must not depend on which way was taken: the property tests compare the bytes
+with :func:`encode` of the same call recorded the general way (status set as
+``end_subsegment`` sets it), and the documents are checked against AWS's schema.
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lx_schema import validate_subsegment
 
-from lambda_xray import _recorder, document, emitter, testing
-from lambda_xray.document import HEADER, Subsegment, encode
+from lambda_xray import _recorder, causes, emitter, testing, wire
+from lambda_xray.document import Subsegment
 from lambda_xray.patches import _common
+from lambda_xray.wire import HEADER, encode
 
 TRACE_ID = "1-5759e988-bd862e3fe1be46a994272793"
 PARENT = "53995c3f42cd8ad8"
@@ -90,7 +91,7 @@ def test_a_successful_http_calls_short_encoding_is_exactly_the_general_one(
         sub.http["response"] = {"status": held}
     before = json.dumps(sub.http)
     end = sub.start_time + 0.0042
-    datagram = document.encode_http_call(sub, status, end)
+    datagram = wire.encode_http_call(sub, status, end)
     assert datagram is not None
     assert sub.end_time is None and json.dumps(sub.http) == before  # left as it was
     assert datagram == general(sub, status, end)
@@ -110,7 +111,7 @@ def test_the_same_request_twice_is_written_the_same_way_both_times(url: str, sta
         sub = Subsegment("api.example.com", TRACE_ID, PARENT, "remote")
         sub.http["request"] = {"method": "GET", "url": url}
         end = sub.start_time + 0.001
-        datagram = document.encode_http_call(sub, status, end)
+        datagram = wire.encode_http_call(sub, status, end)
         assert datagram == general(sub, status, end)
         datagrams.append(decode(datagram))
     assert datagrams[0]["http"] == datagrams[1]["http"]
@@ -153,14 +154,14 @@ def test_anything_but_a_plain_successful_http_call_takes_the_general_encoding(
 ) -> None:
     sub = plain()
     change(sub)
-    assert document.encode_http_call(sub, 200, sub.start_time + 0.001) is None
-    document.forget_exceptions()
+    assert wire.encode_http_call(sub, 200, sub.start_time + 0.001) is None
+    causes.forget()
 
 
 @pytest.mark.parametrize("status", [99, 400, 404, 429, 500, 600, True])
 def test_an_error_or_odd_status_takes_the_general_encoding(status: int) -> None:
     sub = plain()
-    assert document.encode_http_call(sub, status, sub.start_time + 0.001) is None
+    assert wire.encode_http_call(sub, status, sub.start_time + 0.001) is None
 
 
 # -- through the recorder and a real UDP socket ---------------------------------------

@@ -346,7 +346,7 @@ def test_a_bad_namespace_is_dropped_with_one_warning_and_the_document_stays_vali
     assert_valid: Check,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from lambda_xray.document import MAX_DATAGRAM
+    from lambda_xray.wire import MAX_DATAGRAM
 
     with invocation():
         for _ in range(3):

@@ -32,7 +32,7 @@ _LAZY = {
     "annotate": "lambda_xray.api",
     "metadata": "lambda_xray.api",
     "subsegment": "lambda_xray.api",
-    "ContextMissingError": "lambda_xray.context_missing",
+    "ContextMissingError": "lambda_xray.context",
 }
 
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 import sys
 import time
 
-from lambda_xray import config, context, document, emitter
+from lambda_xray import config, context, document, emitter, wire
 from lambda_xray import header as _header
-from lambda_xray.context_missing import ContextMissingError, report
+from lambda_xray.context import ContextMissingError
 from lambda_xray.document import Subsegment
 
 __all__ = [
@@ -53,6 +53,8 @@ def begin_subsegment(name: str, namespace: str | None = None) -> Subsegment | No
         parent = context.parent_for()
         if parent is None:
             if context.is_missing():
+                from lambda_xray.context_missing import report  # loaded only now
+
                 report(name)
             return None
     try:
@@ -76,12 +78,12 @@ def end_subsegment(
         end = time.time()
         if error is None and type(status) is int and 100 <= status < 400:
             # The usual HTTP call: written straight from its fields, same bytes.
-            udp = emitter._emitter
-            if type(udp) is emitter.UDPEmitter:
-                data = document.encode_http_call(sub, status, end)
+            send = emitter._send_datagram or emitter.datagram_sender()
+            if send is not None:
+                data = wire.encode_http_call(sub, status, end)
                 if data is not None:
                     sub.end_time = end
-                    udp.send_datagram(data)
+                    send(data)
                     return
         sub.end_time = end
         if status is not None:
@@ -117,24 +119,25 @@ def end_aws_call(
 ) -> bool:
     """Close and send ``sub``, an AWS call that succeeded, the short way.
 
-    With the UDP emitter in use, the document is written straight from the
-    call's fields (:func:`document.encode_aws_call`: the same bytes as
+    With an emitter that takes X-Ray datagrams (``send_datagram``: the UDP
+    one, ``testing.InMemoryEmitter``), the document is written straight from
+    the call's fields (:func:`wire.encode_aws_call`: the same bytes as
     recording ``aws.request_id``/``id_2``/``retries`` and calling
     :func:`end_subsegment`) and sent. Returns ``False``, having changed
-    nothing, when the general way must run: another emitter, a subsegment
-    already closed, or content or a status the short way does not cover.
-    Never raises.
+    nothing, when the general way must run: an emitter of subsegments only
+    (OTLP), a subsegment already closed, or content or a status the short way
+    does not cover. Never raises.
     """
     try:
-        udp = emitter._emitter
-        if type(udp) is not emitter.UDPEmitter or sub.end_time is not None:
+        send = emitter._send_datagram or emitter.datagram_sender()
+        if send is None or sub.end_time is not None:
             return False
         end = time.time()
-        data = document.encode_aws_call(sub, status, end, request_id, host_id, retries)
+        data = wire.encode_aws_call(sub, status, end, request_id, host_id, retries)
         if data is None:
             return False
         sub.end_time = end
-        udp.send_datagram(data)
+        send(data)
         return True
     except Exception:
         return False
@@ -193,10 +196,9 @@ def reset() -> None:
     _cold_start = True
     _held.clear()
     context.reset()
-    document.forget_exceptions()
     causes = sys.modules.get("lambda_xray.causes")
     if causes is not None:
-        causes.reset()  # paths are made relative to what the environment says now
+        causes.reset()  # registry dropped; paths are made relative to what the environment says now
 
 
 def start_invocation(handler_name: str, raw_header: str | None) -> context.Invocation:
@@ -286,7 +288,10 @@ def finish_invocation(
     finally:
         if context.active is invocation:
             context.activate(None)
-        document.forget_exceptions()
+        # The invocation's exception registry, in causes (loaded by the first failure only).
+        causes = sys.modules.get("lambda_xray.causes")
+        if causes is not None:
+            causes.forget()
 
 
 def _add_exception(sub: Subsegment, error: BaseException, remote: bool = False) -> None:

@@ -28,6 +28,16 @@ if TYPE_CHECKING:
     from lambda_xray.header import TraceHeader
 
 
+class ContextMissingError(RuntimeError):
+    """Raised in ``RUNTIME_ERROR`` mode when code records outside its invocation.
+
+    Defined here, where "missing" is decided (:func:`is_missing`), so the
+    recorder and the client patches can name it without loading
+    :mod:`lambda_xray.context_missing`, which applies the strategy and is
+    loaded only when a context is missing.
+    """
+
+
 class Invocation:
     """One handler invocation: its trace header and its root (handler) subsegment.
 

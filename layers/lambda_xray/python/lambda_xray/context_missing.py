@@ -16,10 +16,9 @@ reported either: that is tracing saying "not this one".
 from __future__ import annotations
 
 from lambda_xray import _log, config, context
+from lambda_xray.context import ContextMissingError
 
-
-class ContextMissingError(RuntimeError):
-    """Raised in ``RUNTIME_ERROR`` mode when code records outside its invocation."""
+__all__ = ["ContextMissingError", "report"]
 
 
 def report(what: str) -> None:

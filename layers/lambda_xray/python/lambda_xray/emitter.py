@@ -11,7 +11,12 @@ rejects, ...), one warning says so and documents are dropped without trying
 again for :data:`RETRY_AFTER` seconds.
 
 Any object with a ``send(sub)`` method can stand in for the UDP emitter
-(:func:`set_emitter`); ``lambda_xray.testing.InMemoryEmitter`` is one.
+(:func:`set_emitter`). One that also has ``send_datagram(data)`` takes X-Ray
+datagrams already encoded (:mod:`lambda_xray.wire`): the recorder then writes
+the commonest documents straight from a call's fields and hands it the bytes
+(:func:`datagram_sender`), the same fast path for every such emitter;
+``lambda_xray.testing.InMemoryEmitter`` is one. An emitter of another wire
+format (OTLP) has no ``send_datagram`` and gets every subsegment.
 """
 
 from __future__ import annotations
@@ -19,12 +24,13 @@ from __future__ import annotations
 from _thread import allocate_lock
 from time import monotonic
 
-from lambda_xray import _log, config
-from lambda_xray.document import encode
+from lambda_xray import config
+from lambda_xray.wire import encode
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import _socket
+    from collections.abc import Callable
     from typing import Protocol
 
     from lambda_xray.document import Subsegment
@@ -34,6 +40,13 @@ if TYPE_CHECKING:
 
         def send(self, sub: Subsegment) -> None:
             """Send (or keep) ``sub``; must not raise."""
+
+    class DatagramEmitter(Emitter, Protocol):
+        """An emitter that also takes X-Ray datagrams already encoded."""
+
+        def send_datagram(self, data: bytes) -> None:
+            """Send (or keep) ``data``, one datagram from :mod:`lambda_xray.wire`
+            (header line + JSON document); must not raise."""
 
 
 #: Seconds to wait before trying an address that could not be resolved or connected again.
@@ -97,6 +110,8 @@ class UDPEmitter:
             if self._sock is sock:
                 self._sock = None
         _close_quietly(sock)
+        from lambda_xray import _log  # only when there is something to say
+
         _log.warning_once(
             "daemon-socket",
             "lambda_xray: sending to the X-Ray daemon failed (%s: %s); a document was "
@@ -136,6 +151,8 @@ class UDPEmitter:
             target: str | bytes = host.encode("ascii") if host.isascii() else host
             infos = _socket.getaddrinfo(target, port, 0, _socket.SOCK_DGRAM, _socket.IPPROTO_UDP)
         except Exception as exc:  # OSError; UnicodeError for a name IDNA rejects; ValueError
+            from lambda_xray import _log
+
             _log.warning_once(
                 "daemon-resolve",
                 "lambda_xray: cannot resolve the X-Ray daemon host %r (%s: %s); documents "
@@ -167,15 +184,35 @@ def _close_quietly(sock: _socket.socket) -> bool:
 
 
 _emitter: Emitter | None = None
+#: The ``send_datagram`` of :data:`_emitter` when it has one (see :func:`datagram_sender`).
+_send_datagram: Callable[[bytes], None] | None = None
 
 
 def get_emitter() -> Emitter:
     """The emitter in use: unless one was set, a :class:`UDPEmitter`, or in OTLP
     mode (``LAMBDA_XRAY_FORMAT=otlp``) a ``lambda_xray.otlp.emitter.OTLPEmitter``."""
-    global _emitter
+    emitter = _emitter
+    if emitter is None:
+        emitter = _for_format()
+        _use(emitter)
+    return emitter
+
+
+def datagram_sender() -> Callable[[bytes], None] | None:
+    """The emitter in use's ``send_datagram``, or ``None`` when it takes subsegments only.
+
+    The recorder's short ways encode a document themselves only when there is
+    one (the module attribute ``_send_datagram`` holds it once an emitter is in use).
+    """
     if _emitter is None:
-        _emitter = _for_format()
-    return _emitter
+        get_emitter()
+    return _send_datagram
+
+
+def _use(emitter: Emitter | None) -> None:
+    global _emitter, _send_datagram
+    _send_datagram = getattr(emitter, "send_datagram", None)
+    _emitter = emitter
 
 
 def _for_format() -> Emitter:
@@ -192,8 +229,8 @@ def set_emitter(emitter: Emitter | None) -> Emitter | None:
 
     ``None`` goes back to a fresh :class:`UDPEmitter` on the next send.
     """
-    global _emitter
-    previous, _emitter = _emitter, emitter
+    previous = _emitter
+    _use(emitter)
     return previous
 
 
@@ -205,4 +242,6 @@ def emit(sub: Subsegment) -> None:
     try:
         emitter.send(sub)
     except Exception:
+        from lambda_xray import _log
+
         _log.warning_once("emitter", "lambda_xray: the emitter raised; document dropped")

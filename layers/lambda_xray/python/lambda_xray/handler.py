@@ -28,7 +28,17 @@ from os import environ
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from types import ModuleType
     from typing import Any
+
+    from lambda_xray._load_errors import (
+        BuiltInModuleConflict,
+        HandlerError,
+        HandlerNotFound,
+        ImportModuleError,
+        MalformedHandlerName,
+        UserCodeSyntaxError,
+    )
 
     UserHandler = Callable[[Any, Any], Any]
 
@@ -43,58 +53,6 @@ __all__ = [
     "load_handler",
     "reset",
 ]
-
-
-class HandlerError(Exception):
-    """The function's handler could not be loaded.
-
-    Each subclass is named like the Lambda runtime's error type for the same
-    problem, so the invocation's ``errorType`` reads the same as without the
-    layer (``Runtime.HandlerNotFound``, ...).
-    """
-
-    error_type = "Runtime.HandlerError"
-
-
-def _runtime_named(cls: type[HandlerError]) -> type[HandlerError]:
-    # The runtime reports ``type(exc).__name__`` as the invocation's errorType.
-    cls.__name__ = cls.error_type
-    return cls
-
-
-@_runtime_named
-class MalformedHandlerName(HandlerError):
-    """``LAMBDA_XRAY_HANDLER`` is unset or not ``module.function``."""
-
-    error_type = "Runtime.MalformedHandlerName"
-
-
-@_runtime_named
-class ImportModuleError(HandlerError):
-    """The handler's module could not be imported."""
-
-    error_type = "Runtime.ImportModuleError"
-
-
-@_runtime_named
-class UserCodeSyntaxError(HandlerError):
-    """The handler's module has a syntax error."""
-
-    error_type = "Runtime.UserCodeSyntaxError"
-
-
-@_runtime_named
-class BuiltInModuleConflict(HandlerError):
-    """The handler's module is named like a module built into Python."""
-
-    error_type = "Runtime.BuiltInModuleConflict"
-
-
-@_runtime_named
-class HandlerNotFound(HandlerError):
-    """The module has no such function (or it is not callable)."""
-
-    error_type = "Runtime.HandlerNotFound"
 
 
 _user_handler: UserHandler | None = None
@@ -160,10 +118,19 @@ def __getattr__(name: str) -> object:
     defines things and reads no environment.
     """
     if name != "handler":
+        if name in _LOAD_ERRORS:  # the error classes, created on first need
+            from lambda_xray import _load_errors
+
+            value: object = getattr(_load_errors, name)
+            globals()[name] = value
+            return value
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     _initialize()
     globals()["handler"] = _handler
     return _handler
+
+
+_LOAD_ERRORS = frozenset(__all__) - {"handler", "load_handler", "reset"}
 
 
 def _finish(
@@ -281,7 +248,7 @@ def _load() -> UserHandler:
         raise failed
     name = config.get().handler
     if name is None:
-        raise MalformedHandlerName(
+        raise _errors().MalformedHandlerName(
             f"Bad handler: {_contract.ENV_HANDLER} is not set; it must name the function's "
             "own handler, e.g. 'app.handler' (the layer's handler "
             f"'{_contract.WRAPPER_HANDLER}' wraps it)"
@@ -296,33 +263,44 @@ def load_handler(name: str) -> UserHandler:
     from lambda_xray import _contract
 
     if name == _contract.WRAPPER_HANDLER:
-        raise MalformedHandlerName(
+        raise _errors().MalformedHandlerName(
             f"Bad handler '{name}': {_contract.ENV_HANDLER} names the layer's own wrapper; "
             "set it to the function's handler (what Handler was before tracing)"
         )
     modname, dot, fname = name.rpartition(".")
     if not dot or not modname or not fname:
-        raise MalformedHandlerName(
+        raise _errors().MalformedHandlerName(
             f"Bad handler '{name}': not enough values to unpack (expected 2, got 1)"
         )
     if modname.split(".")[0] in sys.builtin_module_names:
-        raise BuiltInModuleConflict(f"Cannot use built-in module {modname} as a handler module")
+        raise _errors().BuiltInModuleConflict(
+            f"Cannot use built-in module {modname} as a handler module"
+        )
     dotted = modname.replace("/", ".")
     try:
         __import__(dotted)  # importlib.import_module without loading importlib
         module = sys.modules[dotted]
     except ImportError as e:
-        raise ImportModuleError(f"Unable to import module '{modname}': {e}") from e
+        raise _errors().ImportModuleError(f"Unable to import module '{modname}': {e}") from e
     except SyntaxError as e:
-        raise UserCodeSyntaxError(f"Syntax error in module '{modname}': {e}") from e
+        raise _errors().UserCodeSyntaxError(f"Syntax error in module '{modname}': {e}") from e
     try:
         found = getattr(module, fname)
     except AttributeError:
-        raise HandlerNotFound(f"Handler '{fname}' missing on module '{modname}'") from None
+        raise _errors().HandlerNotFound(
+            f"Handler '{fname}' missing on module '{modname}'"
+        ) from None
     if not callable(found):
-        raise HandlerNotFound(f"Handler '{fname}' on module '{modname}' is not callable")
+        raise _errors().HandlerNotFound(f"Handler '{fname}' on module '{modname}' is not callable")
     loaded: UserHandler = found
     return loaded
+
+
+def _errors() -> ModuleType:
+    """:mod:`lambda_xray._load_errors`, loaded by the first handler that fails to load."""
+    from lambda_xray import _load_errors
+
+    return _load_errors
 
 
 def reset() -> None:

@@ -24,7 +24,7 @@ import os
 import sys
 import time
 
-from lambda_xray import _log, _recorder, config, context, document, emitter
+from lambda_xray import _log, _recorder, config, context, document, emitter, wire
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -53,11 +53,18 @@ class InMemoryEmitter:
 
     def send(self, sub: Subsegment) -> None:
         """Keep ``sub`` (encoded and decoded again, exactly as it would be sent)."""
+        self.send_datagram(wire.encode(sub))
+
+    def send_datagram(self, data: bytes) -> None:
+        """Keep ``data``, a datagram already encoded, as the UDP emitter would send it.
+
+        The layer's short ways (a successful AWS or HTTP call) hand their bytes
+        here directly, as to the UDP emitter, so tests see what is really sent.
+        """
         import json
 
-        data = document.encode(sub)
         self.datagrams.append(data)
-        self.documents.append(json.loads(data[len(document.HEADER) :]))
+        self.documents.append(json.loads(data[len(wire.HEADER) :]))
 
     def install(self) -> InMemoryEmitter:
         """Receive every document from now on; returns ``self``."""

@@ -12,9 +12,9 @@ from __future__ import annotations
 import sys
 from contextvars import ContextVar
 
-from lambda_xray import _log, _recorder
+from lambda_xray import _recorder
 from lambda_xray import context as _context
-from lambda_xray.context_missing import ContextMissingError
+from lambda_xray.context import ContextMissingError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -59,6 +59,8 @@ def xray_sdk_records(libraries: tuple[str, ...]) -> bool:
 
 def warn_once(key: str, message: str) -> None:
     """Log ``message`` (with the current exception, if any) the first time only."""
+    from lambda_xray import _log  # only when there is something to say
+
     _log.warning_once("patch:" + key, "lambda_xray: %s", message, exc_info=True)
 
 

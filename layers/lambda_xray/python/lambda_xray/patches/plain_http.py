@@ -1,13 +1,23 @@
-"""http.client (and so urllib.request): a ``remote`` subsegment per request.
+"""Plain HTTP, under every client: http.client (and so urllib.request) and urllib3.
 
-``HTTPConnection.request`` opens the subsegment and adds the trace header;
-``HTTPConnection.getresponse`` records the status and closes it. A request
-that fails before a response (connection refused, timeout) is closed as a
-fault with its cause; one whose response is never asked for (no
-``getresponse``) is closed when the invocation ends. Calls made while an
-outer layer (requests, urllib3, botocore) records the call pass straight
-through, and so do calls to the Lambda Runtime API itself (the runtime client
-uses http.client to report init errors).
+One module for both, because a function that loads one has loaded the other
+(botocore and requests sit on urllib3, which sits on http.client): one module
+to load at cold start, not two. Each records a ``remote`` subsegment per
+request; the guard (``_common.in_traced_call``) makes the outermost patched
+layer the only one that records a call.
+
+**http.client**: ``HTTPConnection.request`` opens the subsegment and adds the
+trace header; ``HTTPConnection.getresponse`` records the status and closes
+it. A request that fails before a response (connection refused, timeout) is
+closed as a fault with its cause; one whose response is never asked for (no
+``getresponse``) is closed when the invocation ends. Calls to the Lambda
+Runtime API itself pass straight through (the runtime client uses
+http.client to report init errors).
+
+**urllib3**: ``HTTPConnectionPool.urlopen`` is the one method every urllib3
+request goes through (``PoolManager`` and ``request()`` end there too). It
+calls itself for retries and redirects; the guard makes the outermost call
+the only one recorded, so retries and redirects belong to one subsegment.
 """
 
 from __future__ import annotations
@@ -22,17 +32,24 @@ if TYPE_CHECKING:
     from types import ModuleType
     from typing import Any, Final
 
-#: aws_xray_sdk's patch of this module (see ``_common.xray_sdk_records``).
+#: aws_xray_sdk's patch of these modules (see ``_common.xray_sdk_records``).
 _XRAY_SDK_COVERS: Final = ("httplib",)
 
 _runtime_api: list[str | None] = []  # lazily read AWS_LAMBDA_RUNTIME_API, once
 
 
 def patch(module: ModuleType) -> None:
-    """Wrap ``HTTPConnection.request`` and ``HTTPConnection.getresponse`` (idempotent)."""
+    """Wrap ``http.client``'s ``HTTPConnection.request``/``getresponse`` or
+    ``urllib3.connectionpool``'s ``HTTPConnectionPool.urlopen`` (idempotent)."""
+    if module.__name__ == "urllib3.connectionpool":
+        _common.wrap(module.HTTPConnectionPool, "urlopen", _wrap_urlopen)
+        return
     connection = module.HTTPConnection
     _common.wrap(connection, "request", lambda original: _wrap_request(original, module))
     _common.wrap(connection, "getresponse", _wrap_getresponse)
+
+
+# -- http.client ---------------------------------------------------------------------------
 
 
 def _is_runtime_api(host: str, port: int | None) -> bool:
@@ -147,3 +164,80 @@ def _wrap_getresponse(original: Callable[..., Any]) -> Callable[..., Any]:
         return response
 
     return getresponse
+
+
+# -- urllib3 -------------------------------------------------------------------------------
+
+
+def _wrap_urlopen(original: Callable[..., Any]) -> Callable[..., Any]:
+    guard = _common.in_traced_call
+    header_name = _common.TRACE_HEADER
+    header_lower = _common.TRACE_HEADER_LOWER
+
+    def urlopen(self: Any, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        if guard.get() is not None:
+            return original(self, method, url, *args, **kwargs)
+        if _common.xray_sdk_records(_XRAY_SDK_COVERS):  # aws_xray_sdk records this call
+            token = guard.set("")
+            try:
+                return original(self, method, url, *args, **kwargs)
+            finally:
+                guard.reset(token)
+        try:
+            host = self.host
+            full_url = _common.clean_url(self.scheme, host, self.port, url)
+            name = _common.hostname(full_url.partition("://")[2].partition("/")[0])
+        except Exception:
+            _common.warn_once("urllib3-describe", "could not describe an HTTP request")
+            return original(self, method, url, *args, **kwargs)
+        sub, header = _common.begin(name, "remote")
+        if header is not None:
+            try:
+                args, kwargs = _with_header(self, args, kwargs, header_name, header_lower, header)
+            except Exception:
+                _common.warn_once("urllib3-header", "could not add the trace header")
+        if sub is not None:
+            sub.http["request"] = {"method": method, "url": full_url}
+        token = guard.set("")
+        try:
+            response = original(self, method, url, *args, **kwargs)
+        except BaseException as exc:
+            if sub is not None:
+                _common.end(sub, error=exc)
+            raise
+        finally:
+            guard.reset(token)
+        if sub is not None:
+            _common.end(sub, status=getattr(response, "status", None))
+        return response
+
+    return urlopen
+
+
+def _with_header(
+    pool: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    name: str,
+    lower: str,
+    value: str,
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """Return the arguments with a copy of the headers that carries the trace header.
+
+    ``headers`` is ``urlopen``'s 4th argument (``args[1]`` here) or a keyword;
+    missing means the pool's default headers. The caller's mapping is never
+    modified.
+    """
+    positional = len(args) >= 2
+    headers = args[1] if positional else kwargs.get("headers")
+    if headers is None:
+        headers = pool.headers
+    if isinstance(headers, dict) or not hasattr(headers, "copy"):
+        copied: Any = {k: v for k, v in headers.items() if k.lower() != lower}
+    else:  # HTTPHeaderDict and friends: case-insensitive, keep their type
+        copied = headers.copy()
+    copied[name] = value
+    if positional:
+        return (args[0], copied, *args[2:]), kwargs
+    kwargs["headers"] = copied
+    return args, kwargs
