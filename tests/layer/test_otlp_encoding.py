@@ -109,7 +109,7 @@ def test_a_span_with_any_annotations_and_metadata_parses_back(
     sub.metadata["default"] = metadata
     sub.fault = fault
     sub.end_time = sub.start_time + 0.5
-    body = _spans.encode_span(sub, "svc", {}, 60_000)
+    body = _spans.encode_span(sub, _spans.local_attributes({}, "svc"), {}, 60_000)
     span = Span.FromString(body)
     assert span.SerializeToString() == body
     assert span.trace_id.hex() == "5759e988bd862e3fe1be46a994272793"
@@ -141,7 +141,7 @@ def test_a_span_too_large_for_a_datagram_is_cut_and_says_what_it_lost() -> None:
         sub.add_exception(exc)
     sub.end_time = sub.start_time + 1.0
     limit = 40_000
-    body = _spans.encode_span(sub, "svc", {}, limit)
+    body = _spans.encode_span(sub, _spans.local_attributes({}, "svc"), {}, limit)
     assert len(body) <= limit
     span = Span.FromString(body)
     kept = attrs(span)
@@ -158,7 +158,7 @@ def test_a_span_of_nothing_but_huge_core_fields_still_fits(monkeypatch: Any) -> 
     sub = Subsegment("S3", TRACE, "53995c3f42cd8ad8", "aws")
     sub.aws.update(operation="GetObject", bucket_name="b" * 100_000)
     sub.end_time = sub.start_time
-    body = _spans.encode_span(sub, "svc", {}, 10_000)
+    body = _spans.encode_span(sub, _spans.local_attributes({}, "svc"), {}, 10_000)
     assert len(body) <= 10_000
     span = Span.FromString(body)
     assert attrs(span)["aws.s3.bucket"] == "b" * _spans.CUT_STRING

@@ -7,24 +7,33 @@ The same recording the X-Ray format sends becomes one span:
   handler span, ``Parent`` from the trace header);
 - kind: ``SERVER`` for the invocation (``## <handler>``), ``CLIENT`` for AWS
   calls (namespace ``aws``) and other downstream calls (``remote``),
-  ``INTERNAL`` for the user's own subsegments;
+  ``INTERNAL`` for the user's own subsegments; ``flags`` as ADOT's Lambda
+  exporter sets them (sampled bit, "parent is remote" known and set for the
+  invocation's span);
 - attributes: OpenTelemetry's semantic conventions (``rpc.*``, ``http.*``,
-  ``url.full``, ``server.*``, ``db.*``, ``aws.*``), the annotations under
-  their own keys and listed in ``aws.xray.annotations``, the metadata as
+  ``url.full``, ``server.*``, ``db.*``, ``aws.*``) and ADOT's Application
+  Signals attributes (``aws.local.*`` on every span, ``aws.remote.*`` on
+  calls), the annotations under their own keys and listed in
+  ``aws.xray.annotations``, the metadata as
   ``lambda_xray.metadata.<namespace>.<key>``;
-- errors: status ``ERROR`` and one ``exception`` event per recorded
-  exception (type, the redacted message, the stack as text).
+- errors: status ``ERROR`` (with ADOT's ``Type: message`` description on
+  spans other than the invocation's) and one ``exception`` event per
+  recorded exception (type, the redacted message, the stack as text).
 
-``docs/layer.md`` ("OTLP output") has the full table. A span that would not
+``docs/layer.md`` ("OTLP output") has the full table and the differences
+from ADOT's output, which ``tests/layer/test_otlp_adot_parity.py`` checks
+against the real ADOT distro. A span that would not
 fit one datagram is cut down (:func:`encode_span`) and says how much it lost
 in ``dropped_attributes_count``/``dropped_events_count``.
 """
 
 from __future__ import annotations
 
+from lambda_xray.header import RECORD
 from lambda_xray.otlp._proto import (
     attribute,
     bytes_field,
+    fixed32_field,
     fixed64_field,
     string_field,
     uint_field,
@@ -45,6 +54,16 @@ KIND_SERVER: Final = 2
 KIND_CLIENT: Final = 3
 STATUS_ERROR: Final = 2
 
+# Span.flags (field 16) as ADOT's Lambda exporter writes them: bit 0 sampled, bit 8
+# "is the parent remote" known, bit 9 the parent is remote (the invocation's span).
+_FLAGS: Final = {
+    (sampled, remote): fixed32_field(16, 0x100 | sampled | (0x200 if remote else 0))
+    for sampled in (0, 1)
+    for remote in (False, True)
+}
+#: ``aws.local.environment`` of a Lambda function, as ADOT sets it.
+LOCAL_ENVIRONMENT: Final = "lambda:default"
+
 #: The instrumentation scope every span is reported under.
 SCOPE_NAME: Final = "lambda_xray"
 #: Longest string attribute value kept when a span has to be cut down.
@@ -62,6 +81,7 @@ _AWS_FIELDS: Final = {
     "queue_url": "aws.sqs.queue.url",
     "queue_name": "aws.sqs.queue.name",
     "index_name": "aws.dynamodb.index_name",
+    "retries": "retry_attempts",
 }
 # X-Ray ``sql`` fields -> ``db.*`` attributes (``url`` and ``user`` are left out: credentials).
 _SQL_FIELDS: Final = {
@@ -107,11 +127,12 @@ def span_name(sub: Subsegment, kind: int) -> str:
     return name
 
 
-def attributes(sub: Subsegment, kind: int, service: str) -> tuple[Attributes, Attributes]:
+def attributes(sub: Subsegment, kind: int) -> tuple[Attributes, Attributes]:
     """The span's attributes: (the ones that name the call, annotations and metadata).
 
     The first list is never dropped when a span is cut down; the second is,
-    largest first.
+    largest first. ``aws.local.*`` are not here: they are the same for every
+    span of the process (:func:`local_attributes`).
     """
     core: Attributes = []
     if sub.namespace == "aws":
@@ -122,6 +143,7 @@ def attributes(sub: Subsegment, kind: int, service: str) -> tuple[Attributes, At
         _http_request_attributes(request, core)
     elif sub.namespace == "remote":
         core.append(("server.address", sub.name))
+        core.append(("aws.remote.service", sub.name))
     response = http.get("response") if http else None
     if isinstance(response, dict):
         status = response.get("status")
@@ -135,7 +157,6 @@ def attributes(sub: Subsegment, kind: int, service: str) -> tuple[Attributes, At
                 core.append((name, value.lower() if field == "database_type" else value))
     if kind == KIND_SERVER:
         core.append(("aws.span.kind", "LOCAL_ROOT"))
-        core.append(("aws.local.service", service))
     if sub.throttle:
         core.append(("aws.xray.throttle", True))
     extra: Attributes = []
@@ -175,6 +196,31 @@ def _aws_attributes(sub: Subsegment, out: Attributes) -> None:
             out.append(("aws.dynamodb.table_names", list(value) if _is_list(value) else [value]))
         else:
             out.append((_AWS_FIELDS.get(field) or "aws." + str(field), value))
+    resource = _remote_resource(aws)
+    if resource is not None:
+        out.append(("aws.remote.resource.type", resource[0]))
+        out.append(("aws.remote.resource.identifier", resource[1]))
+
+
+def _remote_resource(aws: Mapping[str, Any]) -> tuple[str, str] | None:
+    """ADOT's ``aws.remote.resource.type``/``identifier`` for a table, bucket or queue."""
+    table = aws.get("table_name")
+    if table is None:
+        tables = aws.get("table_names")
+        if isinstance(tables, (list, tuple)) and len(tables) == 1:
+            table = tables[0]
+    if isinstance(table, str) and table:
+        return "AWS::DynamoDB::Table", table
+    bucket = aws.get("bucket_name")
+    if isinstance(bucket, str) and bucket:
+        return "AWS::S3::Bucket", bucket
+    queue = aws.get("queue_name")
+    if not queue:
+        url = aws.get("queue_url")
+        queue = url.rstrip("/").rpartition("/")[2] if isinstance(url, str) else None
+    if isinstance(queue, str) and queue:
+        return "AWS::SQS::Queue", queue
+    return None
 
 
 def _is_list(value: object) -> bool:
@@ -191,11 +237,15 @@ def _http_request_attributes(request: Mapping[str, Any], out: Attributes) -> Non
         out.append(("url.full", url))
         scheme, sep, rest = url.partition("://")
         if sep:
-            authority = rest.split("/", 1)[0].rpartition("@")[2]
-            host, port = _split_authority(authority)
+            authority, _, path = rest.partition("/")
+            host, port = _split_authority(authority.rpartition("@")[2])
             if host:
                 out.append(("server.address", host))
             out.append(("server.port", port or (443 if scheme == "https" else 80)))
+            if host:  # Application Signals' remote service and operation, as ADOT names them
+                out.append(("aws.remote.service", host))
+                if isinstance(method, str):
+                    out.append(("aws.remote.operation", f"{method} /{path}"))
 
 
 def _split_authority(authority: str) -> tuple[str, int | None]:
@@ -282,13 +332,14 @@ def _nanos(seconds: object) -> int:
 
 
 def encode_span(
-    sub: Subsegment, service: str, seen: dict[str, tuple[str, str, str]], limit: int
+    sub: Subsegment, local: bytes, seen: dict[str, tuple[str, str, str]], limit: int
 ) -> bytes:
     """The ``Span`` message body for ``sub``, at most ``limit`` bytes.
 
-    A span that does not fit loses, in this order: its annotation and
-    metadata attributes (largest first), its exception stacks, its events,
-    the length of its strings; each loss is counted in the span.
+    ``local`` is :func:`local_attributes` of the process. A span that does
+    not fit loses, in this order: its annotation and metadata attributes
+    (largest first), its exception stacks, its events, the length of its
+    strings; each loss is counted in the span.
     """
     kind = span_kind(sub)
     trace_id = otlp_trace_id(sub.trace_id)
@@ -299,21 +350,37 @@ def encode_span(
     start = _nanos(sub.start_time)
     end = _nanos(sub.end_time) or start
     head += fixed64_field(7, start) + fixed64_field(8, end)
-    status = bytes_field(15, uint_field(3, STATUS_ERROR)) if sub.fault or sub.error else b""
-    core, extra = attributes(sub, kind, service)
-    core_bytes = b"".join(attribute(9, name, value) for name, value in core)
+    core, extra = attributes(sub, kind)
+    core_bytes = local + b"".join(attribute(9, name, value) for name, value in core)
     extra_fields = [attribute(9, name, value) for name, value in extra]
     found = exception_events(sub, seen)
     events = [bytes_field(11, _event(*event)) for event in found]
+    status = _status(sub, kind, found)
+    invocation = sub.invocation
+    trace_header = getattr(invocation, "header", None)
+    sampled = trace_header is None or trace_header.mode == RECORD
+    status += _FLAGS[int(sampled), kind == KIND_SERVER]  # field 16 follows 15
 
     span = head + core_bytes + b"".join(extra_fields) + b"".join(events) + status
     if len(span) <= limit:
         return span
-    return _cut(head, core, extra_fields, found, status, limit)
+    return _cut(head, local, core, extra_fields, found, status, limit)
+
+
+def _status(sub: Subsegment, kind: int, found: list[Event]) -> bytes:
+    """``ERROR`` for a failed span; but for the invocation's, ADOT's ``Type: message``."""
+    if not (sub.fault or sub.error):
+        return b""
+    body = uint_field(3, STATUS_ERROR)
+    if found and kind != KIND_SERVER:
+        _, exc_type, message, _ = found[0]
+        body = string_field(2, f"{exc_type[:CUT_STRING]}: {message[:MAX_MESSAGE]}") + body
+    return bytes_field(15, body)
 
 
 def _cut(
     head: bytes,
+    local: bytes,
     core: Attributes,
     extra_fields: list[bytes],
     found: list[Event],
@@ -324,7 +391,7 @@ def _cut(
         bytes_field(11, _event(when, kind[:CUT_STRING], message[:MAX_MESSAGE], stack[:MAX_STACK]))
         for when, kind, message, stack in found
     ]
-    core_bytes = b"".join(attribute(9, name, value) for name, value in core)
+    core_bytes = local + b"".join(attribute(9, name, value) for name, value in core)
     fixed = len(head) + len(core_bytes) + len(status) + 12  # room for the counts
     budget = limit - fixed - sum(len(e) for e in events)
     kept: list[bytes] = []
@@ -348,7 +415,7 @@ def _cut(
     if len(span) <= limit:
         return span
     counts = uint_field(10, dropped + len(kept)) + uint_field(12, len(events))
-    cut_core = b"".join(attribute(9, name, _cut_value(value)) for name, value in core)
+    cut_core = local + b"".join(attribute(9, name, _cut_value(value)) for name, value in core)
     span = head + cut_core + counts + status
     if len(span) <= limit:
         return span
@@ -390,8 +457,23 @@ def resource(environ: Mapping[str, str], service: str) -> bytes:
         attrs.append(("faas.max_memory", int(memory) * 1024 * 1024))
     group = environ.get("AWS_LAMBDA_LOG_GROUP_NAME")
     if group:
-        attrs.append(("aws.log.group.names", [group]))
+        attrs.append(("aws.log.group.names", group))  # a string, as ADOT's Lambda layer sends it
     return b"".join(attribute(1, name, value) for name, value in attrs)
+
+
+def local_attributes(environ: Mapping[str, str], service: str) -> bytes:
+    """``aws.local.service``/``operation``/``environment``, as ADOT puts them on every span.
+
+    The operation is ``<function name>/FunctionHandler`` (ADOT's), else the
+    service name. Encoded once per process: every span carries these bytes.
+    """
+    function = environ.get("AWS_LAMBDA_FUNCTION_NAME")
+    operation = f"{function}/FunctionHandler" if function else service
+    return (
+        attribute(9, "aws.local.service", service)
+        + attribute(9, "aws.local.operation", operation)
+        + attribute(9, "aws.local.environment", LOCAL_ENVIRONMENT)
+    )
 
 
 def scope(version: str) -> bytes:
