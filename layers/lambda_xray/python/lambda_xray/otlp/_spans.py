@@ -29,12 +29,18 @@ in ``dropped_attributes_count``/``dropped_events_count``.
 
 from __future__ import annotations
 
+from _struct import Struct
+
 from lambda_xray.header import RECORD
+from lambda_xray.otlp._attributes import attributes, core_fields, extra_attributes
 from lambda_xray.otlp._proto import (
+    I64,
+    LEN,
     attribute,
     bytes_field,
     fixed32_field,
     fixed64_field,
+    key,
     string_field,
     uint_field,
 )
@@ -45,8 +51,8 @@ if TYPE_CHECKING:
     from typing import Any, Final
 
     from lambda_xray.document import Subsegment
+    from lambda_xray.otlp._attributes import Attributes
 
-    Attributes = list[tuple[str, Any]]
     Event = tuple[int, str, str, str]
 
 KIND_INTERNAL: Final = 1
@@ -71,27 +77,6 @@ CUT_STRING: Final = 256
 #: Longest exception message and stack text kept when a span has to be cut down.
 MAX_MESSAGE: Final = 1024
 MAX_STACK: Final = 8192
-
-# X-Ray ``aws`` fields with a semantic-convention name; other fields become ``aws.<field>``.
-_AWS_FIELDS: Final = {
-    "request_id": "aws.request_id",
-    "id_2": "aws.extended_request_id",
-    "region": "cloud.region",
-    "bucket_name": "aws.s3.bucket",
-    "queue_url": "aws.sqs.queue.url",
-    "queue_name": "aws.sqs.queue.name",
-    "index_name": "aws.dynamodb.index_name",
-    "retries": "retry_attempts",
-}
-# X-Ray ``sql`` fields -> ``db.*`` attributes (``url`` and ``user`` are left out: credentials).
-_SQL_FIELDS: Final = {
-    "database_type": "db.system.name",
-    "sanitized_query": "db.query.text",
-    "database_version": "db.version",
-    "driver_version": "db.driver.version",
-}
-# Annotations the layer adds itself, and their semantic-convention names.
-_ANNOTATION_ALIASES: Final = {"ColdStart": "faas.coldstart"}
 
 
 def otlp_trace_id(xray_trace_id: str) -> bytes:
@@ -125,139 +110,6 @@ def span_name(sub: Subsegment, kind: int) -> str:
         if isinstance(method, str) and method:
             return method
     return name
-
-
-def attributes(sub: Subsegment, kind: int) -> tuple[Attributes, Attributes]:
-    """The span's attributes: (the ones that name the call, annotations and metadata).
-
-    The first list is never dropped when a span is cut down; the second is,
-    largest first. ``aws.local.*`` are not here: they are the same for every
-    span of the process (:func:`local_attributes`).
-    """
-    core: Attributes = []
-    if sub.namespace == "aws":
-        _aws_attributes(sub, core)
-    http = sub.http
-    request = http.get("request") if http else None
-    if isinstance(request, dict):
-        _http_request_attributes(request, core)
-    elif sub.namespace == "remote":
-        core.append(("server.address", sub.name))
-        core.append(("aws.remote.service", sub.name))
-    response = http.get("response") if http else None
-    if isinstance(response, dict):
-        status = response.get("status")
-        if isinstance(status, int) and not isinstance(status, bool):
-            core.append(("http.response.status_code", status))
-    sql = getattr(sub, "sql", None)
-    if isinstance(sql, dict):
-        for field, value in sql.items():
-            name = _SQL_FIELDS.get(field)
-            if name is not None and isinstance(value, str):
-                core.append((name, value.lower() if field == "database_type" else value))
-    if kind == KIND_SERVER:
-        core.append(("aws.span.kind", "LOCAL_ROOT"))
-    if sub.throttle:
-        core.append(("aws.xray.throttle", True))
-    extra: Attributes = []
-    annotations = sub.annotations
-    if annotations:
-        keys = []
-        for name, value in annotations.items():
-            alias = _ANNOTATION_ALIASES.get(name)
-            if alias is not None:
-                core.append((alias, value))
-            extra.append((name, value))
-            keys.append(name)
-        extra.append(("aws.xray.annotations", keys))
-    for namespace, entries in sub.metadata.items():
-        if isinstance(entries, dict):
-            for name, value in entries.items():
-                extra.append((f"lambda_xray.metadata.{namespace}.{name}", value))
-    return core, extra
-
-
-def _aws_attributes(sub: Subsegment, out: Attributes) -> None:
-    service = sub.name
-    out.append(("rpc.system", "aws-api"))
-    out.append(("rpc.service", service))
-    aws = sub.aws
-    operation = aws.get("operation")
-    if isinstance(operation, str):
-        out.append(("rpc.method", operation))
-        out.append(("aws.remote.operation", operation))
-    out.append(("aws.remote.service", "AWS::" + service))
-    for field, value in aws.items():
-        if field == "operation":
-            continue
-        if field == "table_name":
-            out.append(("aws.dynamodb.table_names", [value]))
-        elif field == "table_names":
-            out.append(("aws.dynamodb.table_names", list(value) if _is_list(value) else [value]))
-        else:
-            out.append((_AWS_FIELDS.get(field) or "aws." + str(field), value))
-    resource = _remote_resource(aws)
-    if resource is not None:
-        out.append(("aws.remote.resource.type", resource[0]))
-        out.append(("aws.remote.resource.identifier", resource[1]))
-
-
-def _remote_resource(aws: Mapping[str, Any]) -> tuple[str, str] | None:
-    """ADOT's ``aws.remote.resource.type``/``identifier`` for a table, bucket or queue."""
-    table = aws.get("table_name")
-    if table is None:
-        tables = aws.get("table_names")
-        if isinstance(tables, (list, tuple)) and len(tables) == 1:
-            table = tables[0]
-    if isinstance(table, str) and table:
-        return "AWS::DynamoDB::Table", table
-    bucket = aws.get("bucket_name")
-    if isinstance(bucket, str) and bucket:
-        return "AWS::S3::Bucket", bucket
-    queue = aws.get("queue_name")
-    if not queue:
-        url = aws.get("queue_url")
-        queue = url.rstrip("/").rpartition("/")[2] if isinstance(url, str) else None
-    if isinstance(queue, str) and queue:
-        return "AWS::SQS::Queue", queue
-    return None
-
-
-def _is_list(value: object) -> bool:
-    return isinstance(value, (list, tuple, set, frozenset))
-
-
-def _http_request_attributes(request: Mapping[str, Any], out: Attributes) -> None:
-    method = request.get("method")
-    if isinstance(method, str):
-        out.append(("http.request.method", method))
-    url = request.get("url")
-    if isinstance(url, str):
-        url = url.split("?", 1)[0].split("#", 1)[0]  # never a query string, whoever filled it
-        out.append(("url.full", url))
-        scheme, sep, rest = url.partition("://")
-        if sep:
-            authority, _, path = rest.partition("/")
-            host, port = _split_authority(authority.rpartition("@")[2])
-            if host:
-                out.append(("server.address", host))
-            out.append(("server.port", port or (443 if scheme == "https" else 80)))
-            if host:  # Application Signals' remote service and operation, as ADOT names them
-                out.append(("aws.remote.service", host))
-                if isinstance(method, str):
-                    out.append(("aws.remote.operation", f"{method} /{path}"))
-
-
-def _split_authority(authority: str) -> tuple[str, int | None]:
-    if authority.startswith("["):
-        host, _, rest = authority[1:].partition("]")
-        port_text = rest[1:] if rest.startswith(":") else ""
-    elif authority.count(":") == 1:
-        host, _, port_text = authority.partition(":")
-    else:
-        host, port_text = authority, ""
-    port = int(port_text) if port_text.isdigit() and port_text.isascii() else None
-    return host, port
 
 
 # -- exceptions ------------------------------------------------------------------
@@ -342,29 +194,47 @@ def encode_span(
     strings; each loss is counted in the span.
     """
     kind = span_kind(sub)
-    trace_id = otlp_trace_id(sub.trace_id)
-    head = bytes_field(1, trace_id) + bytes_field(2, bytes.fromhex(sub.id))
+    head = _TRACE_ID_KEY + _trace_id_bytes(sub.trace_id) + _SPAN_ID_KEY + bytes.fromhex(sub.id)
     if sub.parent_id:
-        head += bytes_field(4, bytes.fromhex(sub.parent_id))
-    head += string_field(5, span_name(sub, kind)) + uint_field(6, kind)
+        head += _PARENT_ID_KEY + bytes.fromhex(sub.parent_id)
+    head += string_field(5, span_name(sub, kind)) + _KINDS[kind]
     start = _nanos(sub.start_time)
-    end = _nanos(sub.end_time) or start
-    head += fixed64_field(7, start) + fixed64_field(8, end)
-    core, extra = attributes(sub, kind)
-    core_bytes = local + b"".join(attribute(9, name, value) for name, value in core)
+    head += _TIMES.pack(_START_KEY, start, _END_KEY, _nanos(sub.end_time) or start)
+    core_bytes = local + core_fields(sub, kind)
+    extra = extra_attributes(sub)
     extra_fields = [attribute(9, name, value) for name, value in extra]
     found = exception_events(sub, seen)
     events = [bytes_field(11, _event(*event)) for event in found]
     status = _status(sub, kind, found)
-    invocation = sub.invocation
-    trace_header = getattr(invocation, "header", None)
+    trace_header = getattr(sub.invocation, "header", None)
     sampled = trace_header is None or trace_header.mode == RECORD
     status += _FLAGS[int(sampled), kind == KIND_SERVER]  # field 16 follows 15
 
     span = head + core_bytes + b"".join(extra_fields) + b"".join(events) + status
     if len(span) <= limit:
         return span
+    core, _ = attributes(sub, kind)
     return _cut(head, local, core, extra_fields, found, status, limit)
+
+
+# The fixed parts of a span's head: keys of trace_id (16 bytes), span_id and
+# parent_span_id (8 bytes each), kind, and the two times (fixed64).
+_TRACE_ID_KEY: Final = key(1, LEN) + b"\x10"
+_SPAN_ID_KEY: Final = key(2, LEN) + b"\x08"
+_PARENT_ID_KEY: Final = key(4, LEN) + b"\x08"
+_KINDS: Final = {kind: uint_field(6, kind) for kind in (KIND_INTERNAL, KIND_SERVER, KIND_CLIENT)}
+_START_KEY: Final = (7 << 3) | I64
+_END_KEY: Final = (8 << 3) | I64
+_TIMES: Final = Struct("<BQBQ")
+_last_trace: list[Any] = ["", b""]  # the last X-Ray trace id converted, and its bytes
+
+
+def _trace_id_bytes(xray_trace_id: str) -> bytes:
+    last = _last_trace
+    if last[0] != xray_trace_id:
+        last[1] = otlp_trace_id(xray_trace_id)
+        last[0] = xray_trace_id
+    return last[1]  # type: ignore[no-any-return]
 
 
 def _status(sub: Subsegment, kind: int, found: list[Event]) -> bytes:
@@ -426,8 +296,8 @@ def _cut(
 def _cut_value(value: object) -> object:
     if isinstance(value, str):
         return value[:CUT_STRING]
-    if _is_list(value):
-        return [_cut_value(v) for v in list(value)[:16]]  # type: ignore[call-overload]
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_cut_value(v) for v in list(value)[:16]]
     return value
 
 
