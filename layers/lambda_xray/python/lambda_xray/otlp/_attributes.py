@@ -99,7 +99,10 @@ def core_fields(sub: Subsegment, kind: int) -> bytes:
         if status:
             key = ("status", status[0][1])
             out += _cache.get(key) or _keep(key, _encode(status))
-    return out + _encode(_other(sub, kind))
+    # A plain AWS call has none of _other's attributes: skip its checks.
+    if kind == _KIND_SERVER or sub.namespace != "aws" or sub.annotations or sub.throttle or sub.sql:
+        out += _encode(_other(sub, kind))
+    return out
 
 
 def _response_fields(aws: Mapping[str, Any]) -> bytes:

@@ -197,7 +197,7 @@ def encode_span(
     head = _TRACE_ID_KEY + _trace_id_bytes(sub.trace_id) + _SPAN_ID_KEY + bytes.fromhex(sub.id)
     if sub.parent_id:
         head += _PARENT_ID_KEY + bytes.fromhex(sub.parent_id)
-    head += string_field(5, span_name(sub, kind)) + _KINDS[kind]
+    head += _name_field(sub, kind) + _KINDS[kind]
     start = _nanos(sub.start_time)
     head += _TIMES.pack(_START_KEY, start, _END_KEY, _nanos(sub.end_time) or start)
     core_bytes = local + core_fields(sub, kind)
@@ -227,6 +227,23 @@ _START_KEY: Final = (7 << 3) | I64
 _END_KEY: Final = (8 << 3) | I64
 _TIMES: Final = Struct("<BQBQ")
 _last_trace: list[Any] = ["", b""]  # the last X-Ray trace id converted, and its bytes
+
+
+_names: dict[tuple[str, str], bytes] = {}  # (service, operation) -> an AWS call's name field
+
+
+def _name_field(sub: Subsegment, kind: int) -> bytes:
+    """The span's ``name`` field; an AWS call's written once per service and operation."""
+    operation = sub.aws.get("operation") if sub.namespace == "aws" else None
+    if type(operation) is not str or kind == KIND_SERVER:
+        return string_field(5, span_name(sub, kind))
+    key = (sub.name, operation)
+    found = _names.get(key)
+    if found is None:
+        if len(_names) >= 256:
+            _names.clear()
+        found = _names[key] = string_field(5, span_name(sub, kind))
+    return found
 
 
 def _trace_id_bytes(xray_trace_id: str) -> bytes:
