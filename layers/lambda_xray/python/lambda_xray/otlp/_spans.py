@@ -15,7 +15,8 @@ The same recording the X-Ray format sends becomes one span:
   Signals attributes (``aws.local.*`` on every span, ``aws.remote.*`` on
   calls), the annotations under their own keys and listed in
   ``aws.xray.annotations``, the metadata as
-  ``lambda_xray.metadata.<namespace>.<key>``;
+  ``lambda_xray.metadata.<namespace>.<key>`` (the mapping:
+  :mod:`lambda_xray.otlp._attributes`);
 - errors: status ``ERROR`` (with ADOT's ``Type: message`` description on
   spans other than the invocation's) and one ``exception`` event per
   recorded exception (type, the redacted message, the stack as text).
