@@ -37,6 +37,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -66,13 +67,15 @@ GOAL_CALL_RATIO = 0.25
 
 # Runs in each fresh interpreter (cold start). argv: the entry module, a
 # directory to put first on sys.path ("" for none), the function's folder,
-# the modules to load before timing (comma-separated; see bench_cold_start.PRELOAD).
+# the modules to load before timing (comma-separated; see bench_cold_start.PRELOAD),
+# optionally "count" (under cachegrind: exit right after the first invocation).
 COLD_CHILD = r"""
 import gc, sys, time
 import awslambdaric.bootstrap  # what the runtime has loaded before it imports a handler
 import os, socket
 
 entry, first, task, preload = sys.argv[1:5]
+counting = sys.argv[5:] == ["count"]  # under cachegrind: stop right after the invocation
 if first:
     sys.path.insert(0, first)
 sys.path.insert(0, task)
@@ -103,6 +106,8 @@ c0 = time.process_time()
 __import__(entry)  # Init
 handler = sys.modules[entry].handler
 handler({}, Context())
+if counting:
+    os._exit(0)  # no closing collection, no interpreter shutdown in the count
 c_open = time.process_time()  # before the closing collection
 gc.collect()
 c1 = time.process_time()
@@ -192,9 +197,9 @@ class ColdStart:
                 "LAMBDA_XRAY_HANDLER": "lx_bench_app.handler",
                 "LAMBDA_XRAY_FORMAT": "otlp" if case == "otlp" else "xray",
             }
-        elif case in ("adot", "adot-none"):
+        elif case in ("adot", "adot-none", "adot-noop"):
             python, preload = self.adot_python, self.adot_preload
-            task = ws.tasks["none"]
+            task = ws.tasks["noop" if case == "adot-noop" else "none"]
             entry, first = (
                 ("lx_bench_adot", str(self.adot_opt))
                 if case == "adot"
@@ -203,7 +208,7 @@ class ColdStart:
                     "",
                 )
             )
-        else:  # none, xray-sdk, powertools: the function sets the tool up itself
+        else:  # none, noop, xray-sdk, powertools: the function sets the tool up itself
             entry, first, task = "lx_bench_app", "", ws.tasks[case]
         env = _lambda_env({"LAMBDA_TASK_ROOT": str(task), **extra})
         if case == "adot":
@@ -216,7 +221,7 @@ class ColdStart:
         if done.returncode != 0:
             raise RuntimeError(f"cold-start child {case} failed:\n{done.stderr[-3000:]}")
         result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-        if case != "none" and case != "adot-none" and not result["datagrams"]:
+        if case not in ("none", "noop", "adot-none", "adot-noop") and not result["datagrams"]:
             raise RuntimeError(f"cold-start child {case} sent nothing: not traced")
         return result
 
@@ -246,6 +251,7 @@ def _cold_rows(adot_python: str) -> tuple[list[dict[str, Any]], dict[str, float]
             for i in range(COLD_SAMPLES):
                 for case in COLD_CASES if i % 2 == 0 else COLD_CASES[::-1]:
                     runs[case].append(cold.run(case))
+            counts = _instructions(cold)
         finally:
             cold.cold._make_writable(Path(tmp))
     samples = {c: [r["open_cpu_ms"] for r in v] for c, v in runs.items()}
@@ -298,7 +304,67 @@ def _cold_rows(adot_python: str) -> tuple[list[dict[str, Any]], dict[str, float]
             ratio <= GOAL_COLD_RATIO,
         ),
     ]
+    if counts:
+        rows += _instruction_rows(counts, samples)
     return rows, added
+
+
+def _instructions(cold: ColdStart) -> dict[str, int]:
+    """Instructions each case executes (valgrind cachegrind): what no load disturbs."""
+    if shutil.which("valgrind") is None:
+        return {}
+    counts = {}
+    for case in ("noop", "none", "layer", "otlp", "adot-noop", "adot-none", "adot"):
+        command, env = cold.command(case)
+        with tempfile.TemporaryDirectory() as out:
+            done = subprocess.run(
+                [
+                    "valgrind",
+                    "--tool=cachegrind",
+                    "--cache-sim=no",
+                    f"--cachegrind-out-file={out}/cachegrind.out",
+                    *command,
+                    "count",
+                ],
+                env={**env, "PYTHONHASHSEED": "0"},
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+        found = re.search(r"I\s+refs:\s+([\d,]+)", done.stderr)
+        if done.returncode != 0 or found is None:
+            return {}
+        counts[case] = int(found[1].replace(",", ""))
+    return counts
+
+
+def _instruction_rows(counts: dict[str, int], samples: dict[str, list[float]]) -> list[Any]:
+    """The cold-start rows again, counted in instructions, as ms of the baseline's speed."""
+    timed = counts["none"] - counts["noop"]  # the baseline's own Init + first invocation
+    ms_per = statistics.median(samples["none"]) / timed
+    otlp, xray = counts["otlp"] - counts["none"], counts["layer"] - counts["none"]
+    adot = counts["adot"] - counts["adot-none"]
+    return [
+        _row(
+            "cold start: OTLP minus X-Ray format, instructions",
+            (otlp - xray) * ms_per,
+            "ms",
+            f"≤ {GOAL_COLD_OVER_XRAY_MS:g} ms",
+            (otlp - xray) * ms_per <= GOAL_COLD_OVER_XRAY_MS,
+            f"+{(otlp - xray) / 1e6:.2f} M instructions, as ms at the baseline's "
+            f"{timed / 1e6:.0f} M per {statistics.median(samples['none']):.0f} ms "
+            "(cachegrind, one run each, PYTHONHASHSEED=0)",
+        ),
+        _row(
+            "cold start ratio OTLP / ADOT lite, instructions",
+            otlp / adot,
+            "x",
+            f"≤ {GOAL_COLD_RATIO:g}x",
+            otlp / adot <= GOAL_COLD_RATIO,
+            f"OTLP +{otlp / 1e6:.1f} M, X-Ray format +{xray / 1e6:.1f} M, ADOT lite "
+            f"+{adot / 1e6:.0f} M instructions over no tracer (each in its own interpreter)",
+        ),
+    ]
 
 
 # -- per sampled call (runs in a child process) ---------------------------------------
