@@ -65,7 +65,7 @@ STATUS_ERROR: Final = 2
 # "is the parent remote" known, bit 9 the parent is remote (the invocation's span).
 _FLAGS: Final = {
     (sampled, remote): fixed32_field(16, 0x100 | sampled | (0x200 if remote else 0))
-    for sampled in (0, 1)
+    for sampled in (False, True)
     for remote in (False, True)
 }
 #: ``aws.local.environment`` of a Lambda function, as ADOT sets it.
@@ -202,15 +202,18 @@ def encode_span(
     start = _nanos(sub.start_time)
     head += _TIMES.pack(_START_KEY, start, _END_KEY, _nanos(sub.end_time) or start)
     core_bytes = local + core_fields(sub, kind)
-    extra = extra_attributes(sub)
-    extra_fields = [attribute(9, name, value) for name, value in extra]
-    found = exception_events(sub, seen)
-    events = [bytes_field(11, _event(*event)) for event in found]
-    status = _status(sub, kind, found)
     trace_header = getattr(sub.invocation, "header", None)
     sampled = trace_header is None or trace_header.mode == RECORD
-    status += _FLAGS[int(sampled), kind == KIND_SERVER]  # field 16 follows 15
-
+    flags = _FLAGS[sampled, kind == KIND_SERVER]  # field 16, after the status (15)
+    plain = not (sub.fault or sub.error or sub.annotations or sub.metadata)
+    if plain and sub.cause is None:  # most calls: no events, status or extra attributes
+        span = head + core_bytes + flags
+        if len(span) <= limit:
+            return span
+    extra_fields = [attribute(9, name, value) for name, value in extra_attributes(sub)]
+    found = exception_events(sub, seen)
+    events = [bytes_field(11, _event(*event)) for event in found]
+    status = _status(sub, kind, found) + flags
     span = head + core_bytes + b"".join(extra_fields) + b"".join(events) + status
     if len(span) <= limit:
         return span
