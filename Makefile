@@ -22,13 +22,21 @@ help:
 	@echo "make test    set up and run the whole test suite (lint + pytest)"
 	@echo "make synth   synthesize the reference app into cdk.out/"
 	@echo "make review  synthesize, then report tracing coverage of cdk.out/"
-	@echo "make bench   cold-start and per-call benchmark against aws-xray-sdk and Powertools"
+	@echo "make bench   cold-start and per-call benchmark against aws-xray-sdk, Powertools and ADOT"
 	@echo "make deploy  deploy the reference app to your AWS account (uses your AWS profile)"
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip>=24"
 	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+# ADOT's Python distro, for the side-by-side OTLP tests and `make bench` only: its exact
+# pins conflict with requirements.txt (protobuf, PyYAML, opentelemetry-*), so it has its own venv.
+.venv-adot/.installed: requirements-adot.txt
+	test -x .venv-adot/bin/python || $(PYTHON) -m venv .venv-adot
+	.venv-adot/bin/python -m pip install --quiet --upgrade "pip>=24"
+	.venv-adot/bin/python -m pip install --quiet -r requirements-adot.txt
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -46,7 +54,7 @@ $(MARIADBD):
 		echo "mariadbd missing (the MySQL tests need it): apt-get install mariadb-server-core"; \
 	fi
 
-setup: $(VENV)/.installed node_modules/.installed layer-bytecode $(MARIADBD)
+setup: $(VENV)/.installed .venv-adot/.installed node_modules/.installed layer-bytecode $(MARIADBD)
 
 # The layer compiled for each Python it serves (pyenv's interpreters), into the
 # gitignored constructs/cdk_lambda_xray/_layer_builds; only stale versions are rebuilt

@@ -27,7 +27,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from lambda_xray import _recorder, config, emitter, testing
 from lambda_xray.document import Subsegment
-from lambda_xray.otlp import _proto, _spans
+from lambda_xray.otlp import _attributes, _proto, _spans
 from lambda_xray.otlp.emitter import MAX_DATAGRAM, OTLPEmitter
 
 LAYER_PYTHON = Path(__file__).resolve().parents[2] / "layers" / "lambda_xray" / "python"
@@ -109,7 +109,7 @@ def test_a_span_with_any_annotations_and_metadata_parses_back(
     sub.metadata["default"] = metadata
     sub.fault = fault
     sub.end_time = sub.start_time + 0.5
-    body = _spans.encode_span(sub, "svc", {}, 60_000)
+    body = _spans.encode_span(sub, _spans.local_attributes({}, "svc"), {}, 60_000)
     span = Span.FromString(body)
     assert span.SerializeToString() == body
     assert span.trace_id.hex() == "5759e988bd862e3fe1be46a994272793"
@@ -123,6 +123,61 @@ def test_a_span_with_any_annotations_and_metadata_parses_back(
         want = expected(value)
         if not isinstance(want, dict):
             assert same(got[f"lambda_xray.metadata.default.{key}"], want)
+
+
+field_values = (
+    st.text(max_size=8)
+    | st.booleans()
+    | st.integers(-2, 2)
+    | st.lists(st.text(max_size=4), max_size=2)
+)
+
+
+@given(
+    st.sampled_from(["DynamoDB", "S3", "SQS"]),
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "operation",
+                "region",
+                "table_name",
+                "table_names",
+                "bucket_name",
+                "queue_url",
+                "queue_name",
+                "request_id",
+                "id_2",
+                "retries",
+                "other",
+            ]
+        ),
+        field_values,
+        max_size=6,
+    ),
+    st.none()
+    | st.tuples(
+        st.sampled_from(["GET", "POST"]),
+        st.sampled_from(["https://api.example.com/a?q=1", "http://[::1]:8080/x", "http://h/"]),
+    ),
+    st.none() | st.integers(100, 599) | st.booleans(),
+)
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+def test_the_cached_encoding_is_the_encoding_of_the_attribute_list(
+    service: str, aws: dict[str, Any], request: tuple[str, str] | None, status: Any
+) -> None:
+    """What every span is written with equals the list form a cut span starts from,
+    on a miss and on a hit of the cache (True and 1 are not one entry)."""
+    sub = Subsegment(service, TRACE, "53995c3f42cd8ad8", "aws" if request is None else "remote")
+    sub.aws.update(aws)
+    if request is not None:
+        sub.http["request"] = {"method": request[0], "url": request[1]}
+    if status is not None:
+        sub.http["response"] = {"status": status}
+    for kind in (_spans.KIND_CLIENT, _spans.KIND_SERVER):
+        core, _ = _attributes.attributes(sub, kind)
+        want = b"".join(_proto.attribute(9, name, value) for name, value in core)
+        assert _attributes.core_fields(sub, kind) == want
+        assert _attributes.core_fields(sub, kind) == want  # from the cache
 
 
 def test_the_trace_id_is_the_xray_root_without_its_dashes() -> None:
@@ -141,7 +196,7 @@ def test_a_span_too_large_for_a_datagram_is_cut_and_says_what_it_lost() -> None:
         sub.add_exception(exc)
     sub.end_time = sub.start_time + 1.0
     limit = 40_000
-    body = _spans.encode_span(sub, "svc", {}, limit)
+    body = _spans.encode_span(sub, _spans.local_attributes({}, "svc"), {}, limit)
     assert len(body) <= limit
     span = Span.FromString(body)
     kept = attrs(span)
@@ -158,7 +213,7 @@ def test_a_span_of_nothing_but_huge_core_fields_still_fits(monkeypatch: Any) -> 
     sub = Subsegment("S3", TRACE, "53995c3f42cd8ad8", "aws")
     sub.aws.update(operation="GetObject", bucket_name="b" * 100_000)
     sub.end_time = sub.start_time
-    body = _spans.encode_span(sub, "svc", {}, 10_000)
+    body = _spans.encode_span(sub, _spans.local_attributes({}, "svc"), {}, 10_000)
     assert len(body) <= 10_000
     span = Span.FromString(body)
     assert attrs(span)["aws.s3.bucket"] == "b" * _spans.CUT_STRING

@@ -223,6 +223,8 @@ class LambdaProcess:
     ``task_root`` plays ``/var/task`` and ``layer_python`` plays ``/opt/python``
     (both on ``PYTHONPATH``, task root first, as in Lambda). The environment is
     built from scratch (plus ``PATH``), so nothing of the test process leaks in.
+    ``python``: the interpreter (default: this one; another virtualenv's for
+    a tracer whose pins conflict with ours, such as ADOT's).
     """
 
     def __init__(
@@ -234,7 +236,9 @@ class LambdaProcess:
         layer_python: Path,
         log_path: Path,
         env: Mapping[str, str] | None = None,
+        python: str | None = None,
     ) -> None:
+        self._python = python or sys.executable
         self._log_path = log_path
         self.env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -268,7 +272,7 @@ class LambdaProcess:
     def __enter__(self) -> Self:
         self._log = self._log_path.open("wb")
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "awslambdaric", self._handler],
+            [self._python, "-m", "awslambdaric", self._handler],
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,

@@ -110,6 +110,15 @@ def utf8(text: str) -> bytes:
 # -- OpenTelemetry common.proto ------------------------------------------------
 
 
+def text_attribute(field: int, name_field: bytes, value: str) -> bytes:
+    """:func:`attribute` for a ``str`` value, the short way (``name_field`` is
+    ``string_field(1, name)``, written once by the caller): the same bytes."""
+    text = utf8(value)
+    any_body = b"\x0a" + varint(len(text)) + text
+    body = name_field + b"\x12" + varint(len(any_body)) + any_body
+    return key(field, LEN) + varint(len(body)) + body
+
+
 def key_value(name: str, value: object) -> bytes:
     """A ``KeyValue`` message body: ``key`` = ``name``, ``value`` = ``AnyValue``."""
     return _key_value(name, any_value(value))

@@ -7,25 +7,41 @@ The same recording the X-Ray format sends becomes one span:
   handler span, ``Parent`` from the trace header);
 - kind: ``SERVER`` for the invocation (``## <handler>``), ``CLIENT`` for AWS
   calls (namespace ``aws``) and other downstream calls (``remote``),
-  ``INTERNAL`` for the user's own subsegments;
+  ``INTERNAL`` for the user's own subsegments; ``flags`` as ADOT's Lambda
+  exporter sets them (sampled bit, "parent is remote" known and set for the
+  invocation's span);
 - attributes: OpenTelemetry's semantic conventions (``rpc.*``, ``http.*``,
-  ``url.full``, ``server.*``, ``db.*``, ``aws.*``), the annotations under
-  their own keys and listed in ``aws.xray.annotations``, the metadata as
-  ``lambda_xray.metadata.<namespace>.<key>``;
-- errors: status ``ERROR`` and one ``exception`` event per recorded
-  exception (type, the redacted message, the stack as text).
+  ``url.full``, ``server.*``, ``db.*``, ``aws.*``) and ADOT's Application
+  Signals attributes (``aws.local.*`` on every span, ``aws.remote.*`` on
+  calls), the annotations under their own keys and listed in
+  ``aws.xray.annotations``, the metadata as
+  ``lambda_xray.metadata.<namespace>.<key>`` (the mapping:
+  :mod:`lambda_xray.otlp._attributes`);
+- errors: status ``ERROR`` (with ADOT's ``Type: message`` description on
+  spans other than the invocation's) and one ``exception`` event per
+  recorded exception (type, the redacted message, the stack as text).
 
-``docs/layer.md`` ("OTLP output") has the full table. A span that would not
+``docs/layer.md`` ("OTLP output") has the full table and the differences
+from ADOT's output, which ``tests/layer/test_otlp_adot_parity.py`` checks
+against the real ADOT distro. A span that would not
 fit one datagram is cut down (:func:`encode_span`) and says how much it lost
 in ``dropped_attributes_count``/``dropped_events_count``.
 """
 
 from __future__ import annotations
 
+from _struct import Struct
+
+from lambda_xray.header import RECORD
+from lambda_xray.otlp._attributes import attributes, core_fields, extra_attributes
 from lambda_xray.otlp._proto import (
+    I64,
+    LEN,
     attribute,
     bytes_field,
+    fixed32_field,
     fixed64_field,
+    key,
     string_field,
     uint_field,
 )
@@ -36,14 +52,24 @@ if TYPE_CHECKING:
     from typing import Any, Final
 
     from lambda_xray.document import Subsegment
+    from lambda_xray.otlp._attributes import Attributes
 
-    Attributes = list[tuple[str, Any]]
     Event = tuple[int, str, str, str]
 
 KIND_INTERNAL: Final = 1
 KIND_SERVER: Final = 2
 KIND_CLIENT: Final = 3
 STATUS_ERROR: Final = 2
+
+# Span.flags (field 16) as ADOT's Lambda exporter writes them: bit 0 sampled, bit 8
+# "is the parent remote" known, bit 9 the parent is remote (the invocation's span).
+_FLAGS: Final = {
+    (sampled, remote): fixed32_field(16, 0x100 | sampled | (0x200 if remote else 0))
+    for sampled in (False, True)
+    for remote in (False, True)
+}
+#: ``aws.local.environment`` of a Lambda function, as ADOT sets it.
+LOCAL_ENVIRONMENT: Final = "lambda:default"
 
 #: The instrumentation scope every span is reported under.
 SCOPE_NAME: Final = "lambda_xray"
@@ -52,26 +78,6 @@ CUT_STRING: Final = 256
 #: Longest exception message and stack text kept when a span has to be cut down.
 MAX_MESSAGE: Final = 1024
 MAX_STACK: Final = 8192
-
-# X-Ray ``aws`` fields with a semantic-convention name; other fields become ``aws.<field>``.
-_AWS_FIELDS: Final = {
-    "request_id": "aws.request_id",
-    "id_2": "aws.extended_request_id",
-    "region": "cloud.region",
-    "bucket_name": "aws.s3.bucket",
-    "queue_url": "aws.sqs.queue.url",
-    "queue_name": "aws.sqs.queue.name",
-    "index_name": "aws.dynamodb.index_name",
-}
-# X-Ray ``sql`` fields -> ``db.*`` attributes (``url`` and ``user`` are left out: credentials).
-_SQL_FIELDS: Final = {
-    "database_type": "db.system.name",
-    "sanitized_query": "db.query.text",
-    "database_version": "db.version",
-    "driver_version": "db.driver.version",
-}
-# Annotations the layer adds itself, and their semantic-convention names.
-_ANNOTATION_ALIASES: Final = {"ColdStart": "faas.coldstart"}
 
 
 def otlp_trace_id(xray_trace_id: str) -> bytes:
@@ -105,109 +111,6 @@ def span_name(sub: Subsegment, kind: int) -> str:
         if isinstance(method, str) and method:
             return method
     return name
-
-
-def attributes(sub: Subsegment, kind: int, service: str) -> tuple[Attributes, Attributes]:
-    """The span's attributes: (the ones that name the call, annotations and metadata).
-
-    The first list is never dropped when a span is cut down; the second is,
-    largest first.
-    """
-    core: Attributes = []
-    if sub.namespace == "aws":
-        _aws_attributes(sub, core)
-    http = sub.http
-    request = http.get("request") if http else None
-    if isinstance(request, dict):
-        _http_request_attributes(request, core)
-    elif sub.namespace == "remote":
-        core.append(("server.address", sub.name))
-    response = http.get("response") if http else None
-    if isinstance(response, dict):
-        status = response.get("status")
-        if isinstance(status, int) and not isinstance(status, bool):
-            core.append(("http.response.status_code", status))
-    sql = getattr(sub, "sql", None)
-    if isinstance(sql, dict):
-        for field, value in sql.items():
-            name = _SQL_FIELDS.get(field)
-            if name is not None and isinstance(value, str):
-                core.append((name, value.lower() if field == "database_type" else value))
-    if kind == KIND_SERVER:
-        core.append(("aws.span.kind", "LOCAL_ROOT"))
-        core.append(("aws.local.service", service))
-    if sub.throttle:
-        core.append(("aws.xray.throttle", True))
-    extra: Attributes = []
-    annotations = sub.annotations
-    if annotations:
-        keys = []
-        for name, value in annotations.items():
-            alias = _ANNOTATION_ALIASES.get(name)
-            if alias is not None:
-                core.append((alias, value))
-            extra.append((name, value))
-            keys.append(name)
-        extra.append(("aws.xray.annotations", keys))
-    for namespace, entries in sub.metadata.items():
-        if isinstance(entries, dict):
-            for name, value in entries.items():
-                extra.append((f"lambda_xray.metadata.{namespace}.{name}", value))
-    return core, extra
-
-
-def _aws_attributes(sub: Subsegment, out: Attributes) -> None:
-    service = sub.name
-    out.append(("rpc.system", "aws-api"))
-    out.append(("rpc.service", service))
-    aws = sub.aws
-    operation = aws.get("operation")
-    if isinstance(operation, str):
-        out.append(("rpc.method", operation))
-        out.append(("aws.remote.operation", operation))
-    out.append(("aws.remote.service", "AWS::" + service))
-    for field, value in aws.items():
-        if field == "operation":
-            continue
-        if field == "table_name":
-            out.append(("aws.dynamodb.table_names", [value]))
-        elif field == "table_names":
-            out.append(("aws.dynamodb.table_names", list(value) if _is_list(value) else [value]))
-        else:
-            out.append((_AWS_FIELDS.get(field) or "aws." + str(field), value))
-
-
-def _is_list(value: object) -> bool:
-    return isinstance(value, (list, tuple, set, frozenset))
-
-
-def _http_request_attributes(request: Mapping[str, Any], out: Attributes) -> None:
-    method = request.get("method")
-    if isinstance(method, str):
-        out.append(("http.request.method", method))
-    url = request.get("url")
-    if isinstance(url, str):
-        url = url.split("?", 1)[0].split("#", 1)[0]  # never a query string, whoever filled it
-        out.append(("url.full", url))
-        scheme, sep, rest = url.partition("://")
-        if sep:
-            authority = rest.split("/", 1)[0].rpartition("@")[2]
-            host, port = _split_authority(authority)
-            if host:
-                out.append(("server.address", host))
-            out.append(("server.port", port or (443 if scheme == "https" else 80)))
-
-
-def _split_authority(authority: str) -> tuple[str, int | None]:
-    if authority.startswith("["):
-        host, _, rest = authority[1:].partition("]")
-        port_text = rest[1:] if rest.startswith(":") else ""
-    elif authority.count(":") == 1:
-        host, _, port_text = authority.partition(":")
-    else:
-        host, port_text = authority, ""
-    port = int(port_text) if port_text.isdigit() and port_text.isascii() else None
-    return host, port
 
 
 # -- exceptions ------------------------------------------------------------------
@@ -282,38 +185,93 @@ def _nanos(seconds: object) -> int:
 
 
 def encode_span(
-    sub: Subsegment, service: str, seen: dict[str, tuple[str, str, str]], limit: int
+    sub: Subsegment, local: bytes, seen: dict[str, tuple[str, str, str]], limit: int
 ) -> bytes:
     """The ``Span`` message body for ``sub``, at most ``limit`` bytes.
 
-    A span that does not fit loses, in this order: its annotation and
-    metadata attributes (largest first), its exception stacks, its events,
-    the length of its strings; each loss is counted in the span.
+    ``local`` is :func:`local_attributes` of the process. A span that does
+    not fit loses, in this order: its annotation and metadata attributes
+    (largest first), its exception stacks, its events, the length of its
+    strings; each loss is counted in the span.
     """
     kind = span_kind(sub)
-    trace_id = otlp_trace_id(sub.trace_id)
-    head = bytes_field(1, trace_id) + bytes_field(2, bytes.fromhex(sub.id))
+    head = _TRACE_ID_KEY + _trace_id_bytes(sub.trace_id) + _SPAN_ID_KEY + bytes.fromhex(sub.id)
     if sub.parent_id:
-        head += bytes_field(4, bytes.fromhex(sub.parent_id))
-    head += string_field(5, span_name(sub, kind)) + uint_field(6, kind)
+        head += _PARENT_ID_KEY + bytes.fromhex(sub.parent_id)
+    head += _name_field(sub, kind) + _KINDS[kind]
     start = _nanos(sub.start_time)
-    end = _nanos(sub.end_time) or start
-    head += fixed64_field(7, start) + fixed64_field(8, end)
-    status = bytes_field(15, uint_field(3, STATUS_ERROR)) if sub.fault or sub.error else b""
-    core, extra = attributes(sub, kind, service)
-    core_bytes = b"".join(attribute(9, name, value) for name, value in core)
-    extra_fields = [attribute(9, name, value) for name, value in extra]
+    head += _TIMES.pack(_START_KEY, start, _END_KEY, _nanos(sub.end_time) or start)
+    core_bytes = local + core_fields(sub, kind)
+    trace_header = getattr(sub.invocation, "header", None)
+    sampled = trace_header is None or trace_header.mode == RECORD
+    flags = _FLAGS[sampled, kind == KIND_SERVER]  # field 16, after the status (15)
+    plain = not (sub.fault or sub.error or sub.annotations or sub.metadata)
+    if plain and sub.cause is None:  # most calls: no events, status or extra attributes
+        span = head + core_bytes + flags
+        if len(span) <= limit:
+            return span
+    extra_fields = [attribute(9, name, value) for name, value in extra_attributes(sub)]
     found = exception_events(sub, seen)
     events = [bytes_field(11, _event(*event)) for event in found]
-
+    status = _status(sub, kind, found) + flags
     span = head + core_bytes + b"".join(extra_fields) + b"".join(events) + status
     if len(span) <= limit:
         return span
-    return _cut(head, core, extra_fields, found, status, limit)
+    core, _ = attributes(sub, kind)
+    return _cut(head, local, core, extra_fields, found, status, limit)
+
+
+# The fixed parts of a span's head: keys of trace_id (16 bytes), span_id and
+# parent_span_id (8 bytes each), kind, and the two times (fixed64).
+_TRACE_ID_KEY: Final = key(1, LEN) + b"\x10"
+_SPAN_ID_KEY: Final = key(2, LEN) + b"\x08"
+_PARENT_ID_KEY: Final = key(4, LEN) + b"\x08"
+_KINDS: Final = {kind: uint_field(6, kind) for kind in (KIND_INTERNAL, KIND_SERVER, KIND_CLIENT)}
+_START_KEY: Final = (7 << 3) | I64
+_END_KEY: Final = (8 << 3) | I64
+_TIMES: Final = Struct("<BQBQ")
+_last_trace: list[Any] = ["", b""]  # the last X-Ray trace id converted, and its bytes
+
+
+_names: dict[tuple[str, str], bytes] = {}  # (service, operation) -> an AWS call's name field
+
+
+def _name_field(sub: Subsegment, kind: int) -> bytes:
+    """The span's ``name`` field; an AWS call's written once per service and operation."""
+    operation = sub.aws.get("operation") if sub.namespace == "aws" else None
+    if type(operation) is not str or kind == KIND_SERVER:
+        return string_field(5, span_name(sub, kind))
+    key = (sub.name, operation)
+    found = _names.get(key)
+    if found is None:
+        if len(_names) >= 256:
+            _names.clear()
+        found = _names[key] = string_field(5, span_name(sub, kind))
+    return found
+
+
+def _trace_id_bytes(xray_trace_id: str) -> bytes:
+    last = _last_trace
+    if last[0] != xray_trace_id:
+        last[1] = otlp_trace_id(xray_trace_id)
+        last[0] = xray_trace_id
+    return last[1]  # type: ignore[no-any-return]
+
+
+def _status(sub: Subsegment, kind: int, found: list[Event]) -> bytes:
+    """``ERROR`` for a failed span; but for the invocation's, ADOT's ``Type: message``."""
+    if not (sub.fault or sub.error):
+        return b""
+    body = uint_field(3, STATUS_ERROR)
+    if found and kind != KIND_SERVER:
+        _, exc_type, message, _ = found[0]
+        body = string_field(2, f"{exc_type[:CUT_STRING]}: {message[:MAX_MESSAGE]}") + body
+    return bytes_field(15, body)
 
 
 def _cut(
     head: bytes,
+    local: bytes,
     core: Attributes,
     extra_fields: list[bytes],
     found: list[Event],
@@ -324,7 +282,7 @@ def _cut(
         bytes_field(11, _event(when, kind[:CUT_STRING], message[:MAX_MESSAGE], stack[:MAX_STACK]))
         for when, kind, message, stack in found
     ]
-    core_bytes = b"".join(attribute(9, name, value) for name, value in core)
+    core_bytes = local + b"".join(attribute(9, name, value) for name, value in core)
     fixed = len(head) + len(core_bytes) + len(status) + 12  # room for the counts
     budget = limit - fixed - sum(len(e) for e in events)
     kept: list[bytes] = []
@@ -348,7 +306,7 @@ def _cut(
     if len(span) <= limit:
         return span
     counts = uint_field(10, dropped + len(kept)) + uint_field(12, len(events))
-    cut_core = b"".join(attribute(9, name, _cut_value(value)) for name, value in core)
+    cut_core = local + b"".join(attribute(9, name, _cut_value(value)) for name, value in core)
     span = head + cut_core + counts + status
     if len(span) <= limit:
         return span
@@ -359,8 +317,8 @@ def _cut(
 def _cut_value(value: object) -> object:
     if isinstance(value, str):
         return value[:CUT_STRING]
-    if _is_list(value):
-        return [_cut_value(v) for v in list(value)[:16]]  # type: ignore[call-overload]
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_cut_value(v) for v in list(value)[:16]]
     return value
 
 
@@ -390,8 +348,23 @@ def resource(environ: Mapping[str, str], service: str) -> bytes:
         attrs.append(("faas.max_memory", int(memory) * 1024 * 1024))
     group = environ.get("AWS_LAMBDA_LOG_GROUP_NAME")
     if group:
-        attrs.append(("aws.log.group.names", [group]))
+        attrs.append(("aws.log.group.names", group))  # a string, as ADOT's Lambda layer sends it
     return b"".join(attribute(1, name, value) for name, value in attrs)
+
+
+def local_attributes(environ: Mapping[str, str], service: str) -> bytes:
+    """``aws.local.service``/``operation``/``environment``, as ADOT puts them on every span.
+
+    The operation is ``<function name>/FunctionHandler`` (ADOT's), else the
+    service name. Encoded once per process: every span carries these bytes.
+    """
+    function = environ.get("AWS_LAMBDA_FUNCTION_NAME")
+    operation = f"{function}/FunctionHandler" if function else service
+    return (
+        attribute(9, "aws.local.service", service)
+        + attribute(9, "aws.local.operation", operation)
+        + attribute(9, "aws.local.environment", LOCAL_ENVIRONMENT)
+    )
 
 
 def scope(version: str) -> bytes:

@@ -26,7 +26,7 @@ from lambda_xray import _log, config
 from lambda_xray import header as _header
 from lambda_xray.emitter import UDPEmitter
 from lambda_xray.otlp._proto import bytes_field
-from lambda_xray.otlp._spans import encode_span, resource, scope
+from lambda_xray.otlp._spans import encode_span, local_attributes, resource, scope
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -73,7 +73,8 @@ class OTLPEmitter:
         self._pending: list[bytes] = []  # span fields (key + length + body)
         self._pending_size = 0
         self._seen: dict[str, tuple[str, str, str]] = {}  # exception id -> event parts
-        self._envelope: tuple[bytes, bytes] | None = None  # resource field, scope field
+        # The resource field, the scope field, the aws.local.* attributes of every span.
+        self._envelope: tuple[bytes, bytes, bytes] | None = None
         #: Spans encoded, datagrams handed to the socket, spans that could not be sent.
         self.spans = 0
         self.batches = 0
@@ -95,7 +96,7 @@ class OTLPEmitter:
             self._flush_locked()
 
     def _add(self, sub: Subsegment) -> None:
-        resource_field, scope_field = self._envelope or self._make_envelope()
+        resource_field, scope_field, local = self._envelope or self._make_envelope()
         invocation = sub.invocation
         root = getattr(invocation, "root", None)
         with self._lock:
@@ -104,7 +105,7 @@ class OTLPEmitter:
                 self._invocation = invocation
                 self._seen = {}
             limit = MAX_REQUEST - len(resource_field) - len(scope_field) - 16
-            body = encode_span(sub, config.get().service, self._seen, limit - 4)
+            body = encode_span(sub, local, self._seen, limit - 4)
             field = bytes_field(2, body)
             self.spans += 1
             if self._pending_size + len(field) > limit:
@@ -119,7 +120,7 @@ class OTLPEmitter:
         if not pending:
             return
         self._pending, self._pending_size = [], 0
-        resource_field, scope_field = self._envelope or self._make_envelope()
+        resource_field, scope_field, _ = self._envelope or self._make_envelope()
         scope_spans = bytes_field(2, scope_field + b"".join(pending))
         request = bytes_field(1, resource_field + scope_spans)
         trace_header = getattr(self._invocation, "header", None)
@@ -144,9 +145,9 @@ class OTLPEmitter:
             count,
         )
 
-    def _make_envelope(self) -> tuple[bytes, bytes]:
-        settings = config.get()
-        resource_field = bytes_field(1, resource(environ, settings.service))
+    def _make_envelope(self) -> tuple[bytes, bytes, bytes]:
+        service = config.get().service
+        resource_field = bytes_field(1, resource(environ, service))
         scope_field = bytes_field(1, scope(""))
-        self._envelope = (resource_field, scope_field)
+        self._envelope = (resource_field, scope_field, local_attributes(environ, service))
         return self._envelope

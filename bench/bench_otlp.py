@@ -1,0 +1,453 @@
+"""The layer's OTLP mode beside its X-Ray format, aws-xray-sdk, Powertools and ADOT lite mode.
+
+All in one run, each tool in its own fresh processes, in Lambda mode (the
+function's spans or documents go to a UDP socket that is bound but never
+read, the same for every tool):
+
+- cold start: a fresh interpreter that has loaded what ``awslambdaric``
+  loads before a handler, then Init (import the handler module; for the
+  layer its wrapper, for ADOT its lite-mode wrapper ``lx_adot_wrapper``, for
+  the SDK and Powertools the function, which sets them up at its top) and the
+  first invocation (one DynamoDB ``PutItem`` with a canned response), CPU
+  time from a ``gc.collect()`` to the end of the invocation, minus the same
+  function without a tracer in the same interpreter (paired per round,
+  median). ``bench_cold_start.py`` also counts a closing ``gc.collect()``;
+  that number is in the detail column, not judged: the layer freezes Init's
+  objects (``gc.freeze()``), so its closing collection walks fewer objects
+  than the baseline's and it can come out below no tracer at all. The function, the layer
+  copies and the tools' set-up are ``bench_cold_start.py``'s. ADOT runs in
+  ``.venv-adot`` (its pins conflict with ours) with the variables its Lambda
+  layer's ``otel-instrument`` exports, lite mode
+  (``OTEL_AWS_LAMBDA_FAST_START=true``); its baseline is the same function
+  without a tracer in that interpreter.
+- per sampled call: one round is one invocation of the traced handler making
+  10 ``PutItem`` calls (canned responses, no network), so each tool's work at
+  the end of an invocation (the layer's OTLP batch, ADOT's flush and export)
+  is counted; the tool's botocore patches are swapped in and out of the
+  classes in alternating rounds (ABBA) in one process, and the added CPU per
+  call is the median of the paired differences divided by 10. Each tool's
+  rounds run in 3 children, the tools taking turns.
+
+``python bench/bench_otlp.py`` prints the rows; ``make bench`` runs it with
+the other benchmarks.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from _rows import row as _make_row
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+HARNESS = REPO_ROOT / "tests" / "layer" / "harness"
+LAYER_PYTHON = REPO_ROOT / "layers" / "lambda_xray" / "python"
+#: The per-call child (it runs under ADOT's interpreter too: standard library and the tool only).
+CALL_CHILD = Path(__file__).resolve().parent / "_otlp_call_child.py"
+
+COLD_SAMPLES = int(os.environ.get("BENCH_OTLP_COLD_SAMPLES", "11"))
+CALL_ROUNDS = int(os.environ.get("BENCH_OTLP_CALL_ROUNDS", "100"))
+CALLS_PER_ROUND = 10
+CHILDREN = 3
+
+TRACE_SAMPLED = "Root=1-6745a1b2-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1"
+
+# Goals from issue 10.
+GOAL_COLD_OVER_XRAY_MS = 1.0
+GOAL_COLD_RATIO = 0.05
+GOAL_CALL_RATIO = 0.25
+
+# Runs in each fresh interpreter (cold start). argv: the entry module, a
+# directory to put first on sys.path ("" for none), the function's folder,
+# the modules to load before timing (comma-separated; see bench_cold_start.PRELOAD),
+# optionally "count" (under cachegrind: exit right after the first invocation).
+COLD_CHILD = r"""
+import gc, sys, time
+import awslambdaric.bootstrap  # what the runtime has loaded before it imports a handler
+import os, socket
+
+entry, first, task, preload = sys.argv[1:5]
+counting = sys.argv[5:] == ["count"]  # under cachegrind: stop right after the invocation
+if first:
+    sys.path.insert(0, first)
+sys.path.insert(0, task)
+daemon = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+daemon.bind(("127.0.0.1", 0))
+os.environ["AWS_XRAY_DAEMON_ADDRESS"] = "127.0.0.1:%d" % daemon.getsockname()[1]
+for name in filter(None, preload.split(",")):
+    __import__(name)
+gc.collect()
+gc.freeze()
+
+
+class Context:
+    aws_request_id = "bench-request"
+    function_name = "bench"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:bench"
+    memory_limit_in_mb = 128
+    log_group_name = "/aws/lambda/bench"
+    log_stream_name = "bench"
+
+    def get_remaining_time_in_millis(self):
+        return 60000
+
+
+gc.collect()
+c0 = time.process_time()
+__import__(entry)  # Init
+handler = sys.modules[entry].handler
+handler({}, Context())
+if counting:
+    os._exit(0)  # no closing collection, no interpreter shutdown in the count
+c_open = time.process_time()  # before the closing collection
+gc.collect()
+c1 = time.process_time()
+daemon.setblocking(False)
+sent = 0
+while True:
+    try:
+        sent += bool(daemon.recv(65536))
+    except OSError:
+        break
+print(
+    '{"cpu_ms": %r, "open_cpu_ms": %r, "datagrams": %d}'
+    % ((c1 - c0) * 1e3, (c_open - c0) * 1e3, sent)
+)
+"""
+
+#: The handler module ADOT's wrapper loads (as Lambda's ``_HANDLER`` would name it).
+ADOT_ENTRY = "from lx_adot_wrapper import lambda_handler as handler\n"
+
+_row = functools.partial(_make_row, "otlp")
+
+
+def _lambda_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "AWS_LAMBDA_FUNCTION_NAME": "bench",
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/bench",
+        "AWS_LAMBDA_LOG_STREAM_NAME": "bench",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
+        "POWERTOOLS_TRACE_DISABLED": "false",
+        "_X_AMZN_TRACE_ID": TRACE_SAMPLED,
+    }
+    env.update(extra or {})
+    return env
+
+
+def _adot_environment(env: dict[str, str], handler: str) -> dict[str, str]:
+    sys.path.insert(0, str(HARNESS))
+    import lx_adot
+
+    return lx_adot.lite_environment(env, handler)
+
+
+def _adot_python() -> str | None:
+    python = REPO_ROOT / ".venv-adot" / "bin" / "python"
+    return str(python) if python.is_file() else None
+
+
+# -- cold start ------------------------------------------------------------------
+
+
+class ColdStart:
+    """The cold-start children: bench_cold_start's workspace plus the OTLP and ADOT cases."""
+
+    def __init__(self, root: Path, adot_python: str) -> None:
+        import bench_cold_start
+
+        self.cold = bench_cold_start
+        self.ws = bench_cold_start.Workspace(root)
+        self.adot_python = adot_python
+        self.adot_opt = root / "adot-opt"
+        self.adot_opt.mkdir()
+        shutil.copy(HARNESS / "adot_layer" / "lx_adot_wrapper.py", self.adot_opt)
+        (self.adot_opt / "lx_bench_adot.py").write_text(ADOT_ENTRY)
+        probe = subprocess.run(
+            [adot_python, "-c", _FIND_SPECS, ",".join(bench_cold_start.PRELOAD)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        self.adot_preload = probe.stdout.strip()
+
+    def command(self, case: str) -> tuple[list[str], dict[str, str]]:
+        ws = self.ws
+        python, preload = sys.executable, ",".join(ws.preload)
+        extra: dict[str, str] = {}
+        if case in ("layer", "otlp"):
+            entry, first, task = "lambda_xray.handler", str(ws.layer / "python"), ws.tasks["layer"]
+            extra = {
+                "LAMBDA_XRAY_HANDLER": "lx_bench_app.handler",
+                "LAMBDA_XRAY_FORMAT": "otlp" if case == "otlp" else "xray",
+            }
+        elif case in ("adot", "adot-none", "adot-noop"):
+            python, preload = self.adot_python, self.adot_preload
+            task = ws.tasks["noop" if case == "adot-noop" else "none"]
+            entry, first = (
+                ("lx_bench_adot", str(self.adot_opt))
+                if case == "adot"
+                else (
+                    "lx_bench_app",
+                    "",
+                )
+            )
+        else:  # none, noop, xray-sdk, powertools: the function sets the tool up itself
+            entry, first, task = "lx_bench_app", "", ws.tasks[case]
+        env = _lambda_env({"LAMBDA_TASK_ROOT": str(task), **extra})
+        if case == "adot":
+            env |= _adot_environment(env, "lx_bench_app.handler")
+        return [python, "-c", COLD_CHILD, entry, first, str(task), preload], env
+
+    def run(self, case: str) -> dict[str, Any]:
+        command, env = self.command(case)
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+        if done.returncode != 0:
+            raise RuntimeError(f"cold-start child {case} failed:\n{done.stderr[-3000:]}")
+        result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+        if case not in ("none", "noop", "adot-none", "adot-noop") and not result["datagrams"]:
+            raise RuntimeError(f"cold-start child {case} sent nothing: not traced")
+        return result
+
+
+_FIND_SPECS = r"""
+import importlib.util, sys
+found = []
+for name in sys.argv[1].split(","):
+    try:
+        if importlib.util.find_spec(name) is not None:
+            found.append(name)
+    except ImportError:
+        pass
+print(",".join(found))
+"""
+
+COLD_CASES = ("none", "layer", "otlp", "xray-sdk", "powertools", "adot-none", "adot")
+
+
+def _cold_rows(adot_python: str) -> tuple[list[dict[str, Any]], dict[str, float]]:
+    with tempfile.TemporaryDirectory() as tmp:
+        cold = ColdStart(Path(tmp), adot_python)
+        try:
+            for case in COLD_CASES:  # page cache
+                cold.run(case)
+            runs: dict[str, list[dict[str, Any]]] = {c: [] for c in COLD_CASES}
+            for i in range(COLD_SAMPLES):
+                for case in COLD_CASES if i % 2 == 0 else COLD_CASES[::-1]:
+                    runs[case].append(cold.run(case))
+            counts = _instructions(cold)
+        finally:
+            cold.cold._make_writable(Path(tmp))
+    samples = {c: [r["open_cpu_ms"] for r in v] for c, v in runs.items()}
+    closed = {c: [r["cpu_ms"] for r in v] for c, v in runs.items()}
+
+    def over(case: str, base: str, found: dict[str, list[float]] = samples) -> float:
+        return statistics.median(s - b for s, b in zip(found[case], found[base], strict=True))
+
+    added = {c: over(c, "none") for c in ("layer", "otlp", "xray-sdk", "powertools")}
+    added["adot"] = over("adot", "adot-none")
+    otlp_minus_xray = over("otlp", "layer")
+    ratio = added["otlp"] / added["adot"] if added["adot"] > 0 else float("nan")
+    with_gc = {c: over(c, "none", closed) for c in ("layer", "otlp")}
+    with_gc["adot"] = over("adot", "adot-none", closed)
+    others = ", ".join(f"{c} +{added[c]:.1f} ms" for c in ("layer", "xray-sdk", "powertools"))
+    rows = [
+        _row(
+            "cold start over no tracer: layer, OTLP",
+            added["otlp"],
+            "ms",
+            detail=(
+                f"CPU, Init + first invocation (1 PutItem); median of {COLD_SAMPLES} paired "
+                f"rounds; X-Ray format: {others}; no tracer "
+                f"{statistics.median(samples['none']):.0f} ms; with a closing gc.collect(): "
+                + ", ".join(f"{c} {v:+.1f} ms" for c, v in with_gc.items())
+            ),
+        ),
+        _row(
+            "cold start: OTLP minus X-Ray format",
+            otlp_minus_xray,
+            "ms",
+            f"≤ {GOAL_COLD_OVER_XRAY_MS:g} ms",
+            otlp_minus_xray <= GOAL_COLD_OVER_XRAY_MS,
+            "paired per round (the OTLP modules load on the first invocation)",
+        ),
+        _row(
+            "cold start over no tracer: ADOT lite",
+            added["adot"],
+            "ms",
+            detail=(
+                "aws-opentelemetry-distro 0.21.0, OTEL_AWS_LAMBDA_FAST_START=true, .venv-adot; "
+                f"its no-tracer baseline {statistics.median(samples['adot-none']):.0f} ms"
+            ),
+        ),
+        _row(
+            "cold start ratio OTLP / ADOT lite",
+            ratio,
+            "x",
+            f"≤ {GOAL_COLD_RATIO:g}x",
+            ratio <= GOAL_COLD_RATIO,
+        ),
+    ]
+    if counts:
+        rows += _instruction_rows(counts, samples)
+    return rows, added
+
+
+def _instructions(cold: ColdStart) -> dict[str, int]:
+    """Instructions each case executes (valgrind cachegrind): what no load disturbs."""
+    if shutil.which("valgrind") is None:
+        return {}
+    counts = {}
+    for case in ("noop", "none", "layer", "otlp", "adot-noop", "adot-none", "adot"):
+        command, env = cold.command(case)
+        with tempfile.TemporaryDirectory() as out:
+            done = subprocess.run(
+                [
+                    "valgrind",
+                    "--tool=cachegrind",
+                    "--cache-sim=no",
+                    f"--cachegrind-out-file={out}/cachegrind.out",
+                    *command,
+                    "count",
+                ],
+                env={**env, "PYTHONHASHSEED": "0"},
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+        found = re.search(r"I\s+refs:\s+([\d,]+)", done.stderr)
+        if done.returncode != 0 or found is None:
+            return {}
+        counts[case] = int(found[1].replace(",", ""))
+    return counts
+
+
+def _instruction_rows(counts: dict[str, int], samples: dict[str, list[float]]) -> list[Any]:
+    """The cold-start rows again, counted in instructions, as ms of the baseline's speed."""
+    timed = counts["none"] - counts["noop"]  # the baseline's own Init + first invocation
+    ms_per = statistics.median(samples["none"]) / timed
+    otlp, xray = counts["otlp"] - counts["none"], counts["layer"] - counts["none"]
+    adot = counts["adot"] - counts["adot-none"]
+    return [
+        _row(
+            "cold start: OTLP minus X-Ray format, instructions",
+            (otlp - xray) * ms_per,
+            "ms",
+            f"≤ {GOAL_COLD_OVER_XRAY_MS:g} ms",
+            (otlp - xray) * ms_per <= GOAL_COLD_OVER_XRAY_MS,
+            f"+{(otlp - xray) / 1e6:.2f} M instructions, as ms at the baseline's "
+            f"{timed / 1e6:.0f} M per {statistics.median(samples['none']):.0f} ms "
+            "(cachegrind, one run each, PYTHONHASHSEED=0)",
+        ),
+        _row(
+            "cold start ratio OTLP / ADOT lite, instructions",
+            otlp / adot,
+            "x",
+            f"≤ {GOAL_COLD_RATIO:g}x",
+            otlp / adot <= GOAL_COLD_RATIO,
+            f"OTLP +{otlp / 1e6:.1f} M, X-Ray format +{xray / 1e6:.1f} M, ADOT lite "
+            f"+{adot / 1e6:.0f} M instructions over no tracer (each in its own interpreter)",
+        ),
+    ]
+
+
+# -- per sampled call ------------------------------------------------------------
+
+CALL_TOOLS = ("otlp", "layer", "xray-sdk", "powertools", "adot")
+
+
+def _run_call_child(tool: str, daemon: str, adot_python: str) -> dict[str, Any]:
+    python = adot_python if tool == "adot" else sys.executable
+    extra = {"LAMBDA_TASK_ROOT": str(LAYER_PYTHON), "AWS_XRAY_DAEMON_ADDRESS": daemon}
+    if tool in ("layer", "otlp"):
+        extra |= {
+            "PYTHONPATH": str(LAYER_PYTHON),
+            "LAMBDA_XRAY_HANDLER": "lx_bench_target.handler",
+            "LAMBDA_XRAY_FORMAT": "otlp" if tool == "otlp" else "xray",
+        }
+    env = _lambda_env(extra)
+    if tool == "adot":
+        env |= _adot_environment(env, "lx_bench_target.handler")
+    done = subprocess.run(
+        [python, str(CALL_CHILD), tool, str(CALL_ROUNDS), str(CALLS_PER_ROUND)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"per-call child {tool} failed:\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _call_rows(adot_python: str) -> list[dict[str, Any]]:
+    import socket
+
+    diffs: dict[str, list[float]] = {t: [] for t in CALL_TOOLS}
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sink:
+        sink.bind(("127.0.0.1", 0))
+        daemon = f"127.0.0.1:{sink.getsockname()[1]}"
+        for i in range(CHILDREN):
+            for tool in CALL_TOOLS if i % 2 == 0 else CALL_TOOLS[::-1]:
+                diffs[tool] += _run_call_child(tool, daemon, adot_python)["diffs"]
+    per_call = {t: statistics.median(d) for t, d in diffs.items()}
+    ratio = per_call["otlp"] / per_call["adot"] if per_call["adot"] > 0 else float("nan")
+    n = CHILDREN * CALL_ROUNDS
+    return [
+        _row(
+            "added per sampled AWS call: layer, OTLP",
+            per_call["otlp"],
+            "µs",
+            detail=(
+                f"CPU; rounds of one invocation with {CALLS_PER_ROUND} PutItems (canned), "
+                f"patches in/out ABBA, median of {n} paired rounds; X-Ray format "
+                f"{per_call['layer']:.1f} µs, xray-sdk {per_call['xray-sdk']:.1f} µs, "
+                f"powertools {per_call['powertools']:.1f} µs"
+            ),
+        ),
+        _row(
+            "added per sampled AWS call: ADOT lite",
+            per_call["adot"],
+            "µs",
+            detail="botocore instrumentation + its share of the flush and UDP export",
+        ),
+        _row(
+            "per sampled call ratio OTLP / ADOT lite",
+            ratio,
+            "x",
+            f"≤ {GOAL_CALL_RATIO:g}x",
+            ratio <= GOAL_CALL_RATIO,
+        ),
+    ]
+
+
+def run() -> list[dict[str, Any]]:
+    """Measure everything; return rows for bench/run.py."""
+    adot_python = _adot_python()
+    if adot_python is None:
+        raise RuntimeError(".venv-adot is missing: run `make setup` (it builds it)")
+    rows, _ = _cold_rows(adot_python)
+    return rows + _call_rows(adot_python)
+
+
+if __name__ == "__main__":
+    for r in run():
+        print(r)
