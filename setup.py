@@ -2,7 +2,8 @@
 
 Everything else about the package is in pyproject.toml. ``build_py`` also
 writes ``cdk_lambda_xray/_layer_builds/python3XY/`` (the layer's slim source plus that
-version's bytecode, see ``constructs/cdk_lambda_xray/_bytecode.py``)
+version's bytecode, see ``constructs/cdk_lambda_xray/_bytecode.py`` and its
+stdlib-only siblings ``_slim_source.py`` and ``_interpreters.py``)
 into the build, or, for an editable install, into the checkout (gitignored).
 A version whose interpreter is not on the build machine is built from source
 only; the build says so and never fails for it.
@@ -10,7 +11,7 @@ only; the build says so and never fails for it.
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import os
 import sys
 from pathlib import Path
@@ -23,16 +24,24 @@ HERE = Path(__file__).resolve().parent
 PACKAGE = HERE / "constructs" / "cdk_lambda_xray"
 
 
+#: The name the package's build modules are loaded under (not ``cdk_lambda_xray``:
+#: nothing else may see this bare copy).
+_BUILD_PACKAGE = "_lambda_xray_build"
+
+
 def _bytecode_module() -> ModuleType:
     # By path: importing the package would need its dependencies, which pip's
-    # build environment does not have. _bytecode is stdlib-only.
-    spec = importlib.util.spec_from_file_location("_lambda_xray_bytecode", PACKAGE / "_bytecode.py")
-    if spec is None or spec.loader is None:
+    # build environment does not have. A bare package on the package's folder,
+    # whose __init__ never runs, lets _bytecode import its stdlib-only siblings
+    # (_slim_source, _interpreters) by relative import, as it does when installed.
+    if not (PACKAGE / "_bytecode.py").is_file():
         raise ImportError("constructs/cdk_lambda_xray/_bytecode.py not found")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    package = sys.modules.get(_BUILD_PACKAGE)
+    if package is None:
+        package = ModuleType(_BUILD_PACKAGE)
+        package.__path__ = [str(PACKAGE)]
+        sys.modules[_BUILD_PACKAGE] = package
+    return importlib.import_module(f"{_BUILD_PACKAGE}._bytecode")
 
 
 class BuildPyWithLayerBytecode(build_py):

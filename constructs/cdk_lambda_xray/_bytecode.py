@@ -27,26 +27,28 @@ A version whose interpreter is not found gets the slim source alone and says
 why in its manifest; the build never fails for that. Runs in ``setup.py``
 (the wheel's ``build_py``) and ``make setup`` (the checkout's gitignored
 ``constructs/cdk_lambda_xray/_layer_builds``); users never compile anything.
-Stdlib only: ``setup.py`` loads this file by path inside pip's build
+This module owns the tree layout, the manifest and what is stale; the slim
+source is ``_slim_source``'s, finding and running each version's interpreter
+is ``_interpreters``'. Stdlib only, all three: ``setup.py`` loads them by
+path, as a package whose ``__init__`` never runs, inside pip's build
 environment. ``python -m cdk_lambda_xray._bytecode [OUT]`` (re)builds the
 stale versions and prints one line per version.
 """
 
 from __future__ import annotations
 
-import ast
 import hashlib
-import io
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
-import tokenize
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from ._interpreters import Interpreter, compile_lean, find_interpreter, probe
+from ._slim_source import slim_source
 
 __all__ = [
     "BUILDS_DIR_NAME",
@@ -70,11 +72,6 @@ PYTHON_MINORS: tuple[int, ...] = (10, 11, 12, 13, 14)
 #: Folder (next to this module) that holds one layer tree per runtime.
 BUILDS_DIR_NAME = "_layer_builds"
 
-#: Environment variable naming the interpreter for one minor version, e.g.
-#: ``LAMBDA_XRAY_BUILD_PYTHON3_14=/usr/local/bin/python3.14``; set it empty to
-#: build that version from source only.
-INTERPRETER_ENV = "LAMBDA_XRAY_BUILD_PYTHON3_{minor}"
-
 #: Bumped when the build's output changes for the same source (forces a rebuild).
 #: 1: checked-hash, full source; 2: sourceless; 3: lean unchecked-hash, slim source.
 _BUILD_FORMAT = 3
@@ -90,31 +87,6 @@ _LAMBDA_LAYER_ROOT = "/opt"
 
 _SKIPPED_PARTS = frozenset({"__pycache__"})
 _SKIPPED_SUFFIXES = frozenset({".pyc", ".pyo"})
-
-# Runs inside the target interpreter: compile each (source, pyc, recorded path)
-# read from stdin, in the order given, without function annotations (the slim
-# source has no docstrings left), into an unchecked-hash ``.pyc`` (PEP 552)
-# carrying the source's hash (``--check-hash-based-pycs always`` still checks).
-_COMPILER = """
-import ast, importlib.util, json, marshal, os, sys
-
-header = importlib.util.MAGIC_NUMBER + (1).to_bytes(4, "little")
-for source, cfile, dfile in json.load(sys.stdin):
-    with open(source, "rb") as file:
-        data = file.read()
-    tree = ast.parse(data, dfile)
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            node.returns = None
-            args = node.args
-            for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
-                if arg is not None:
-                    arg.annotation = None
-    code = compile(tree, dfile, "exec", dont_inherit=True, optimize=0)
-    os.makedirs(os.path.dirname(cfile), exist_ok=True)
-    with open(cfile, "wb") as file:
-        file.write(header + importlib.util.source_hash(data) + marshal.dumps(code))
-"""
 
 
 def runtime_name(minor: int) -> str:
@@ -144,67 +116,6 @@ def _source_files(root: Path) -> Iterator[Path]:
             continue
         if path.is_file():
             yield path
-
-
-_DOC_OWNERS = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
-
-
-def _docstrings(tree: ast.AST) -> list[tuple[ast.Expr, bool]]:
-    """Each docstring statement, and whether it is its body's only statement."""
-    found = []
-    for node in ast.walk(tree):
-        body: list[ast.stmt] = getattr(node, "body", []) if isinstance(node, _DOC_OWNERS) else []
-        first = body[0] if body else None
-        value = getattr(first, "value", None)
-        if (
-            isinstance(first, ast.Expr)
-            and isinstance(value, ast.Constant)
-            and type(value.value) is str
-        ):
-            found.append((first, len(body) == 1))
-    return found
-
-
-def _code_shape(tree: ast.Module) -> tuple[str, list[int]]:
-    """The tree without docstrings (a lone one as ``...``), and every statement's line."""
-    dropped = set()
-    for expr, lone in _docstrings(tree):
-        if lone:
-            expr.value = ast.Constant(...)
-        else:
-            dropped.add(id(expr))
-    for node in ast.walk(tree):
-        if isinstance(node, _DOC_OWNERS):
-            node.body = [n for n in node.body if id(n) not in dropped]
-    return ast.dump(tree), [n.lineno for n in ast.walk(tree) if isinstance(n, ast.stmt)]
-
-
-def slim_source(text: str) -> str:
-    """``text`` with comments and docstrings blanked, every line where it was.
-
-    A lone docstring becomes ``...``. ``text`` itself when the result cannot
-    be shown to be the same code, statement for statement on the same lines.
-    """
-    try:
-        tree = ast.parse(text)
-        lines = text.splitlines(keepends=True)
-        for token in tokenize.generate_tokens(io.StringIO(text).readline):
-            if token.type == tokenize.COMMENT:
-                row, col = token.start
-                line = lines[row - 1]
-                lines[row - 1] = line[:col].rstrip() + line[len(line.rstrip("\r\n")) :]
-        for expr, lone in sorted(_docstrings(tree), key=lambda d: -d[0].lineno):
-            end = expr.end_lineno or expr.lineno
-            head = lines[expr.lineno - 1].encode()[: expr.col_offset].decode()
-            tail = lines[end - 1].encode()[expr.end_col_offset :].decode()
-            if head.strip() or tail.strip():
-                return text
-            kept = f"{head}...\n" if lone else "\n"
-            lines[expr.lineno - 1 : end] = [kept] + ["\n"] * (end - expr.lineno)
-        slim = "".join(lines)
-        return slim if _code_shape(ast.parse(slim)) == _code_shape(tree) else text
-    except (SyntaxError, ValueError, UnicodeError, tokenize.TokenError):
-        return text
 
 
 def _shipped_files(root: Path) -> Iterator[Path]:
@@ -259,97 +170,21 @@ def read_manifest(builds: Path, runtime: str) -> BuildResult | None:
         return None
 
 
-_VERSION_DIR = re.compile(r"^3\.(?P<minor>[0-9]+)\.(?P<patch>[0-9]+)$")
-
-
-def _candidates(minor: int, environ: Mapping[str, str]) -> Iterator[str]:
-    if sys.version_info[:2] == (3, minor):
-        yield sys.executable
-    root = Path(environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
-    if root.is_dir():
-        found = [
-            (int(m["patch"]), entry)
-            for entry in root.iterdir()
-            if (m := _VERSION_DIR.match(entry.name)) and int(m["minor"]) == minor
-        ]
-        for _, entry in sorted(found, reverse=True):
-            yield str(entry / "bin" / f"python3.{minor}")
-    on_path = shutil.which(f"python3.{minor}")
-    if on_path:
-        yield on_path
-
-
-@dataclass(frozen=True)
-class _Interpreter:
-    minor: int
-    version: str
-    cache_tag: str
-
-
-def _probe(executable: str) -> _Interpreter | None:
-    try:
-        done = subprocess.run(
-            [
-                executable,
-                "-S",
-                "-c",
-                "import sys; print(*sys.version_info[:3], sys.implementation.cache_tag)",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=True,
-        )
-        major, minor, patch, tag = done.stdout.split()
-    except (OSError, subprocess.SubprocessError, ValueError):
-        return None
-    if major != "3":
-        return None
-    return _Interpreter(int(minor), f"{major}.{minor}.{patch}", tag)
-
-
-def find_interpreter(minor: int, environ: Mapping[str, str] | None = None) -> str | None:
-    """A working ``python3.<minor>``: the env override, this one, pyenv's, or on ``PATH``.
-
-    ``LAMBDA_XRAY_BUILD_PYTHON3_<minor>`` wins when set; set to an empty string
-    it means "none" (that version is built from source only).
-    """
-    environ = os.environ if environ is None else environ
-    override = environ.get(INTERPRETER_ENV.format(minor=minor))
-    candidates = [override] if override is not None else list(_candidates(minor, environ))
-    for candidate in candidates:
-        if candidate and (probed := _probe(candidate)) and probed.minor == minor:
-            return candidate
-    return None
-
-
-def _compile(interpreter: str, tree: Path) -> _Interpreter:
+def _compile(interpreter: str, tree: Path) -> Interpreter:
     """Compile each ``.py`` under ``tree`` into ``__pycache__`` with ``interpreter``."""
-    probed = _probe(interpreter)
+    probed = probe(interpreter)
     if probed is None:
         raise OSError(f"{interpreter} does not run")
     sources = [path for path in _source_files(tree) if path.suffix == ".py"]
     jobs = [
-        [
+        (
             str(source),
             str(source.parent / "__pycache__" / f"{source.stem}.{probed.cache_tag}.pyc"),
             f"{_LAMBDA_LAYER_ROOT}/{source.relative_to(tree).as_posix()}",
-        ]
+        )
         for source in sources
     ]
-    # A fixed hash seed: Python 3.10 marshals set constants (``x in {...}``)
-    # in iteration order, which follows string hashes. No column tables
-    # (3.11+; older versions have none and ignore the variable).
-    env = {"PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNODEBUGRANGES": "1"}
-    subprocess.run(
-        [interpreter, "-S", "-c", _COMPILER],
-        input=json.dumps(jobs),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    compile_lean(interpreter, jobs)
     return probed
 
 

@@ -32,6 +32,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from jsii.errors import JavaScriptError, JSIIError
 
+from ._hint_specs import props_of, struct
 from ._jsii_values import a_kind, construct_path, shown
 from ._lambda_inputs import handler_problem, lambda_handler, lambda_specs
 from ._specs import (
@@ -51,9 +52,7 @@ from ._specs import (
     number,
     one_of,
     optional,
-    props_of,
     sequence_of,
-    struct,
     text,
 )
 from .errors import TracingConfigError

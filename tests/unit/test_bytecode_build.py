@@ -1,7 +1,9 @@
-"""_bytecode: interpreters, slim source + lean bytecode, deterministic, rebuilt when stale."""
+"""The layer build (_bytecode, _interpreters, _slim_source): interpreters, slim source + lean
+bytecode, deterministic, rebuilt when stale, loadable by setup.py without the package."""
 
 from __future__ import annotations
 
+import ast
 import importlib.machinery
 import importlib.util
 import io
@@ -12,11 +14,11 @@ from types import ModuleType
 
 import pytest
 
-from cdk_lambda_xray import _bytecode
+from cdk_lambda_xray import _bytecode, _interpreters, _slim_source
 
 MINOR = sys.version_info[1]
 RUNTIME = _bytecode.runtime_name(MINOR)
-OVERRIDE = _bytecode.INTERPRETER_ENV.format(minor=MINOR)
+OVERRIDE = _interpreters.INTERPRETER_ENV.format(minor=MINOR)
 
 # A set constant: marshalled in iteration order (3.10), which follows string hashes.
 NAMES = ", ".join(repr(f"name{i}") for i in range(40))
@@ -37,32 +39,32 @@ def _pycs(tree: Path) -> dict[str, bytes]:
 
 def test_an_empty_override_means_no_interpreter(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(OVERRIDE, "")
-    assert _bytecode.find_interpreter(MINOR) is None
+    assert _interpreters.find_interpreter(MINOR) is None
 
 
 def test_an_override_of_another_version_is_not_taken(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(_bytecode.INTERPRETER_ENV.format(minor=MINOR + 1), sys.executable)
-    assert _bytecode.find_interpreter(MINOR + 1) is None
+    monkeypatch.setenv(_interpreters.INTERPRETER_ENV.format(minor=MINOR + 1), sys.executable)
+    assert _interpreters.find_interpreter(MINOR + 1) is None
 
 
 def test_an_override_that_is_not_a_program_is_not_taken(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv(OVERRIDE, str(tmp_path / "python-nowhere"))
-    assert _bytecode.find_interpreter(MINOR) is None
+    assert _interpreters.find_interpreter(MINOR) is None
 
 
 def test_the_running_interpreter_serves_its_own_version(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(OVERRIDE, raising=False)
-    found = _bytecode.find_interpreter(MINOR)
+    found = _interpreters.find_interpreter(MINOR)
     assert found is not None
-    assert _bytecode._probe(found) is not None
+    assert _interpreters.probe(found) is not None
 
 
 def test_same_source_same_bytes_whatever_the_hash_seed(tmp_path: Path) -> None:
     # Python 3.10 marshals set constants in hash order (3.11+ no longer does):
     # the build fixes the seed.
-    minor = 10 if _bytecode.find_interpreter(10) else MINOR
+    minor = 10 if _interpreters.find_interpreter(10) else MINOR
     runtime = _bytecode.runtime_name(minor)
     source = _layer(tmp_path / "src")
     builds = [tmp_path / "one", tmp_path / "two", tmp_path / "three"]
@@ -224,8 +226,8 @@ def test_the_source_is_slim_with_every_line_where_it_was(lean_tree: Path) -> Non
 
 def test_slim_source_keeps_a_file_it_cannot_prove_the_same() -> None:
     one_liner = 'def f(): """inline docstring"""\n'
-    assert _bytecode.slim_source(one_liner) == one_liner
-    assert _bytecode.slim_source("def broken(:\n") == "def broken(:\n"
+    assert _slim_source.slim_source(one_liner) == one_liner
+    assert _slim_source.slim_source("def broken(:\n") == "def broken(:\n"
 
 
 def test_the_header_says_unchecked_and_carries_the_sources_hash(lean_tree: Path) -> None:
@@ -297,3 +299,35 @@ def test_each_version_of_the_real_layer_stays_within_its_download_budget(
 def test_no_layer_source_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="no layer source"):
         _bytecode.ensure_built(tmp_path, tmp_path / "out")
+
+
+# --- setup.py loads the build by path, in pip's build environment -------------------------
+
+
+def _imports(module: Path) -> tuple[set[str], set[str]]:
+    """The top-level modules ``module`` imports absolutely, and its relative imports."""
+    absolute: set[str] = set()
+    relative: set[str] = set()
+    for node in ast.walk(ast.parse(module.read_text())):
+        if isinstance(node, ast.Import):
+            absolute.update(alias.name.partition(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            absolute.add(node.module.partition(".")[0])
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 1 and node.module, f"{module.name}: from . import ..."
+            relative.add(node.module)
+    return absolute, relative
+
+
+def test_the_build_modules_need_nothing_but_the_stdlib_and_each_other() -> None:
+    """setup.py runs them without the package's dependencies (nor its ``__init__``)."""
+    package = Path(_bytecode.__file__).parent
+    seen: set[str] = set()
+    todo = ["_bytecode"]
+    while todo:
+        name = todo.pop()
+        seen.add(name)
+        absolute, relative = _imports(package / f"{name}.py")
+        assert absolute <= sys.stdlib_module_names | {"__future__"}, (name, absolute)
+        todo.extend(relative - seen)
+    assert seen == {"_bytecode", "_interpreters", "_slim_source"}
