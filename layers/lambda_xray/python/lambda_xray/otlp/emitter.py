@@ -25,6 +25,7 @@ from os import environ
 from lambda_xray import _log, config
 from lambda_xray import header as _header
 from lambda_xray.emitter import UDPEmitter
+from lambda_xray.otlp._calls import aws_call_span, field, http_call_span
 from lambda_xray.otlp._proto import bytes_field
 from lambda_xray.otlp._spans import encode_span, local_attributes, resource, scope
 
@@ -33,6 +34,10 @@ if TYPE_CHECKING:
     from typing import Final
 
     from lambda_xray.document import Subsegment
+
+    #: The resource field, the scope field, the aws.local.* attributes of every
+    #: span, the largest batch of span fields a datagram holds beside them.
+    Envelope = tuple[bytes, bytes, bytes, int]
 
 #: The daemon's header line, as ADOT sends it.
 HEADER: Final = b'{"format":"json","version":1}\n'
@@ -73,8 +78,7 @@ class OTLPEmitter:
         self._pending: list[bytes] = []  # span fields (key + length + body)
         self._pending_size = 0
         self._seen: dict[str, tuple[str, str, str]] = {}  # exception id -> event parts
-        # The resource field, the scope field, the aws.local.* attributes of every span.
-        self._envelope: tuple[bytes, bytes, bytes] | None = None
+        self._envelope: Envelope | None = None
         #: Spans encoded, datagrams handed to the socket, spans that could not be sent.
         self.spans = 0
         self.batches = 0
@@ -90,37 +94,112 @@ class OTLPEmitter:
                 "otlp-encode", "lambda_xray: a span could not be encoded; it was not sent"
             )
 
+    def send_aws_call(
+        self,
+        sub: Subsegment,
+        status: int,
+        end: float,
+        request_id: object = None,
+        host_id: object = None,
+        retries: object = None,
+    ) -> bool:
+        """Close ``sub``, an AWS call answered with ``status`` at ``end``, and keep
+        its span written the short way (:func:`._calls.aws_call_span`: the same
+        bytes as recording the response's ``RequestId``, ``HostId`` and
+        ``RetryAttempts`` and calling :meth:`send`). ``False``, having changed
+        nothing, when the general way must run. Never raises."""
+        try:
+            envelope = self._envelope or self._make_envelope()
+            invocation = sub.invocation
+            trace_header = getattr(invocation, "header", None)
+            span = aws_call_span(
+                sub,
+                status,
+                end,
+                request_id,
+                host_id,
+                retries,
+                envelope[2],
+                trace_header is None or trace_header.mode == _header.RECORD,
+                envelope[3] - 4,
+            )
+            if span is None:
+                return False
+            sub.end_time = end
+        except Exception:
+            return False
+        self._keep(sub, invocation, field(span), envelope[3])
+        return True
+
+    def send_http_call(self, sub: Subsegment, status: int, end: float) -> bool:
+        """:meth:`send_aws_call` for an HTTP call (:func:`._calls.http_call_span`:
+        the same bytes as recording ``http.response.status`` and calling :meth:`send`)."""
+        try:
+            envelope = self._envelope or self._make_envelope()
+            invocation = sub.invocation
+            trace_header = getattr(invocation, "header", None)
+            span = http_call_span(
+                sub,
+                status,
+                end,
+                envelope[2],
+                trace_header is None or trace_header.mode == _header.RECORD,
+                envelope[3] - 4,
+            )
+            if span is None:
+                return False
+            sub.end_time = end
+        except Exception:
+            return False
+        self._keep(sub, invocation, field(span), envelope[3])
+        return True
+
     def flush(self) -> None:
         """Send whatever is waiting now."""
         with self._lock:
             self._flush_locked()
 
     def _add(self, sub: Subsegment) -> None:
-        resource_field, scope_field, local = self._envelope or self._make_envelope()
+        _, _, local, limit = self._envelope or self._make_envelope()
         invocation = sub.invocation
-        root = getattr(invocation, "root", None)
         with self._lock:
             if invocation is not self._invocation:
-                self._flush_locked()
-                self._invocation = invocation
-                self._seen = {}
-            limit = MAX_REQUEST - len(resource_field) - len(scope_field) - 16
+                self._enter(invocation)
             body = encode_span(sub, local, self._seen, limit - 4)
-            field = bytes_field(2, body)
-            self.spans += 1
-            if self._pending_size + len(field) > limit:
-                self._flush_locked()
-            self._pending.append(field)
-            self._pending_size += len(field)
-            if root is None or root is sub or root.end_time is not None:
-                self._flush_locked()  # the invocation ended (or work outlived it)
+            self._append(sub, invocation, bytes_field(2, body), limit)
+
+    def _keep(self, sub: Subsegment, invocation: object, span_field: bytes, limit: int) -> None:
+        """Batch ``span_field``, a span written the short way (it has no exception)."""
+        try:
+            with self._lock:
+                if invocation is not self._invocation:
+                    self._enter(invocation)
+                self._append(sub, invocation, span_field, limit)
+        except Exception:
+            self.lost += 1
+
+    def _enter(self, invocation: object) -> None:
+        """Spans of ``invocation`` come next: send those of another one first."""
+        self._flush_locked()
+        self._invocation = invocation
+        self._seen = {}
+
+    def _append(self, sub: Subsegment, invocation: object, span_field: bytes, limit: int) -> None:
+        self.spans += 1
+        if self._pending_size + len(span_field) > limit:
+            self._flush_locked()
+        self._pending.append(span_field)
+        self._pending_size += len(span_field)
+        root = getattr(invocation, "root", None)
+        if root is None or root is sub or root.end_time is not None:
+            self._flush_locked()  # the invocation ended (or work outlived it)
 
     def _flush_locked(self) -> None:
         pending = self._pending
         if not pending:
             return
         self._pending, self._pending_size = [], 0
-        resource_field, scope_field, _ = self._envelope or self._make_envelope()
+        resource_field, scope_field, _, _ = self._envelope or self._make_envelope()
         scope_spans = bytes_field(2, scope_field + b"".join(pending))
         request = bytes_field(1, resource_field + scope_spans)
         trace_header = getattr(self._invocation, "header", None)
@@ -145,9 +224,10 @@ class OTLPEmitter:
             count,
         )
 
-    def _make_envelope(self) -> tuple[bytes, bytes, bytes]:
+    def _make_envelope(self) -> Envelope:
         service = config.get().service
         resource_field = bytes_field(1, resource(environ, service))
         scope_field = bytes_field(1, scope(""))
-        self._envelope = (resource_field, scope_field, local_attributes(environ, service))
+        limit = MAX_REQUEST - len(resource_field) - len(scope_field) - 16
+        self._envelope = (resource_field, scope_field, local_attributes(environ, service), limit)
         return self._envelope
