@@ -216,9 +216,55 @@ def otlp_layer(layer: None, monkeypatch: pytest.MonkeyPatch) -> Any:
         yield receiver
 
 
+def a_call(request_id: str) -> bool:
+    sub = _recorder.begin_subsegment("DynamoDB", "aws")
+    assert sub is not None
+    sub.aws.update(operation="GetItem", table_name="orders")
+    sent = _recorder.end_aws_call(sub, 200, request_id, None, 1)
+    if not sent:  # what the botocore patch does then
+        _record_metadata(sub, {"ResponseMetadata": {"RequestId": request_id, "RetryAttempts": 1}})
+        _recorder.end_subsegment(sub, status=200)
+    return sent
+
+
+def test_the_first_invocation_takes_the_general_way_the_next_ones_the_short_way(
+    otlp_layer: OtlpReceiver,
+) -> None:
+    """The cold start does not load the short way's module; every span is sent alike."""
+    with testing.invocation("app.handler"):
+        assert not a_call("RID-COLD")
+    with testing.invocation("app.handler"):
+        assert a_call("RID-WARM")
+    got = otlp_layer.wait_for(lambda got: len(got) == 2)
+    cold, warm = ({s.name: s for s in d.spans} for d in got)
+    assert attrs(cold["DynamoDB.GetItem"])["aws.request_id"] == "RID-COLD"
+    assert attrs(warm["DynamoDB.GetItem"])["aws.request_id"] == "RID-WARM"
+    for span in (cold["DynamoDB.GetItem"], warm["DynamoDB.GetItem"]):
+        found = attrs(span)
+        found.pop("aws.request_id")
+        assert found == {
+            "aws.local.service": "traced-test",
+            "aws.local.operation": "traced-test/FunctionHandler",
+            "aws.local.environment": "lambda:default",
+            "rpc.system": "aws-api",
+            "rpc.service": "DynamoDB",
+            "rpc.method": "GetItem",
+            "aws.remote.operation": "GetItem",
+            "aws.remote.service": "AWS::DynamoDB",
+            "aws.dynamodb.table_names": ["orders"],
+            "aws.remote.resource.type": "AWS::DynamoDB::Table",
+            "aws.remote.resource.identifier": "orders",
+            "retry_attempts": 1,
+            "http.response.status_code": 200,
+        }
+
+
 def test_short_and_general_spans_of_an_invocation_leave_together(
     otlp_layer: OtlpReceiver,
 ) -> None:
+    with testing.invocation("warm-up"):
+        a_call("RID-COLD")
+    otlp_layer.wait_for(lambda got: len(got) == 1)
     with testing.invocation("app.handler"):
         for i in range(3):
             sub = _recorder.begin_subsegment("DynamoDB", "aws")
@@ -253,4 +299,4 @@ def test_short_and_general_spans_of_an_invocation_leave_together(
     root = spans["app.handler", None]
     assert all(s.parent_span_id == root.span_id for s in datagram.spans if s is not root)
     otlp = emitter.get_emitter()
-    assert isinstance(otlp, OTLPEmitter) and otlp.spans == 6 and otlp.batches == 1
+    assert isinstance(otlp, OTLPEmitter) and otlp.spans == 8 and otlp.batches == 2

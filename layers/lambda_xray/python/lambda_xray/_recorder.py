@@ -213,14 +213,19 @@ def reset() -> None:
         causes.reset()  # registry dropped; paths are made relative to what the environment says now
 
 
-def start_invocation(handler_name: str, raw_header: str | None) -> context.Invocation:
+def start_invocation(
+    handler_name: str, raw_header: str | None, lambda_context: object = None
+) -> context.Invocation:
     """Begin an invocation whose trace header (``_X_AMZN_TRACE_ID``) is ``raw_header``.
 
     Activates the invocation. Never raises.
 
     When the header asks for recording, the root subsegment ``## <handler>``
     is opened with the ``ColdStart`` and ``Service`` annotations; the caller
-    makes it current (``context.current``) while the handler runs.
+    makes it current (``context.current``) while the handler runs. In OTLP
+    mode, ``lambda_context`` (the handler's ``context``) gives the handler
+    span its request id and function ARN (in X-Ray, Lambda's function
+    segment carries them).
     """
     global _cold_start
     cold, _cold_start = _cold_start, False
@@ -239,7 +244,25 @@ def start_invocation(handler_name: str, raw_header: str | None) -> context.Invoc
     except Exception:
         invocation = context.Invocation(None, None)
     context.activate(invocation)
+    if lambda_context is not None and invocation.root is not None:
+        _note_context(invocation, lambda_context)
     return invocation
+
+
+def _note_context(invocation: context.Invocation, lambda_context: object) -> None:
+    """Hand the Lambda context's ids to an emitter that records them (the OTLP one)."""
+    try:
+        if config.get().format != config.FORMAT_OTLP:
+            return
+        note = getattr(emitter.get_emitter(), "note_invocation", None)
+        if note is not None:
+            note(
+                invocation,
+                getattr(lambda_context, "aws_request_id", None),
+                getattr(lambda_context, "invoked_function_arn", None),
+            )
+    except Exception:
+        pass
 
 
 def _records(trace_header: _header.TraceHeader, settings: config.Config) -> bool:

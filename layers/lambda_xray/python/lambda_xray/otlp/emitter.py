@@ -25,12 +25,12 @@ from os import environ
 from lambda_xray import _log, config
 from lambda_xray import header as _header
 from lambda_xray.emitter import UDPEmitter
-from lambda_xray.otlp._calls import aws_call_span, field, http_call_span
-from lambda_xray.otlp._proto import bytes_field
+from lambda_xray.otlp._proto import attribute, bytes_field
 from lambda_xray.otlp._spans import encode_span, local_attributes, resource, scope
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from types import ModuleType
     from typing import Final
 
     from lambda_xray.document import Subsegment
@@ -59,12 +59,15 @@ class OTLPEmitter:
     """
 
     __slots__ = (
+        "_calls",
         "_envelope",
         "_invocation",
         "_lock",
         "_pending",
         "_pending_size",
+        "_root_context",
         "_seen",
+        "_warm",
         "batches",
         "lost",
         "spans",
@@ -79,6 +82,11 @@ class OTLPEmitter:
         self._pending_size = 0
         self._seen: dict[str, tuple[str, str, str]] = {}  # exception id -> event parts
         self._envelope: Envelope | None = None
+        # The short way's module (lambda_xray.otlp._calls), loaded once a batch has left.
+        self._calls: ModuleType | None = None
+        self._warm = False
+        # An invocation and the attributes its handler span gets from the Lambda context.
+        self._root_context: tuple[object, bytes] = (None, b"")
         #: Spans encoded, datagrams handed to the socket, spans that could not be sent.
         self.spans = 0
         self.batches = 0
@@ -109,10 +117,13 @@ class OTLPEmitter:
         ``RetryAttempts`` and calling :meth:`send`). ``False``, having changed
         nothing, when the general way must run. Never raises."""
         try:
+            calls = self._calls or self._short_way()
+            if calls is None:
+                return False
             envelope = self._envelope or self._make_envelope()
             invocation = sub.invocation
             trace_header = getattr(invocation, "header", None)
-            span = aws_call_span(
+            span = calls.aws_call_span(
                 sub,
                 status,
                 end,
@@ -128,17 +139,20 @@ class OTLPEmitter:
             sub.end_time = end
         except Exception:
             return False
-        self._keep(sub, invocation, field(span), envelope[3])
+        self._keep(sub, invocation, calls.field(span), envelope[3])
         return True
 
     def send_http_call(self, sub: Subsegment, status: int, end: float) -> bool:
         """:meth:`send_aws_call` for an HTTP call (:func:`._calls.http_call_span`:
         the same bytes as recording ``http.response.status`` and calling :meth:`send`)."""
         try:
+            calls = self._calls or self._short_way()
+            if calls is None:
+                return False
             envelope = self._envelope or self._make_envelope()
             invocation = sub.invocation
             trace_header = getattr(invocation, "header", None)
-            span = http_call_span(
+            span = calls.http_call_span(
                 sub,
                 status,
                 end,
@@ -151,7 +165,7 @@ class OTLPEmitter:
             sub.end_time = end
         except Exception:
             return False
-        self._keep(sub, invocation, field(span), envelope[3])
+        self._keep(sub, invocation, calls.field(span), envelope[3])
         return True
 
     def flush(self) -> None:
@@ -159,14 +173,42 @@ class OTLPEmitter:
         with self._lock:
             self._flush_locked()
 
+    def note_invocation(self, invocation: object, request_id: object, function_arn: object) -> None:
+        """The Lambda context of ``invocation``: its handler span gets
+        ``faas.invocation_id`` (the request id), ``cloud.resource_id`` (the
+        function's ARN as invoked) and ``cloud.account.id``, as ADOT's."""
+        found = b""
+        if isinstance(request_id, str) and request_id:
+            found += attribute(9, "faas.invocation_id", request_id)
+        if isinstance(function_arn, str) and function_arn.startswith("arn:"):
+            found += attribute(9, "cloud.resource_id", function_arn)
+            parts = function_arn.split(":")
+            if len(parts) > 4 and parts[4]:
+                found += attribute(9, "cloud.account.id", parts[4])
+        self._root_context = (invocation, found)
+
     def _add(self, sub: Subsegment) -> None:
         _, _, local, limit = self._envelope or self._make_envelope()
         invocation = sub.invocation
+        noted, context_fields = self._root_context
+        if noted is invocation and sub is getattr(invocation, "root", None):
+            local += context_fields  # the handler span: the Lambda context's ids
         with self._lock:
             if invocation is not self._invocation:
                 self._enter(invocation)
             body = encode_span(sub, local, self._seen, limit - 4)
             self._append(sub, invocation, bytes_field(2, body), limit)
+
+    def _short_way(self) -> ModuleType | None:
+        """:mod:`._calls`, once the process's first batch has left: the first
+        invocation (the cold start) loads one module fewer, and its few calls
+        take the general way (the same bytes)."""
+        if not self._warm:
+            return None
+        from lambda_xray.otlp import _calls
+
+        self._calls = _calls
+        return _calls
 
     def _keep(self, sub: Subsegment, invocation: object, span_field: bytes, limit: int) -> None:
         """Batch ``span_field``, a span written the short way (it has no exception)."""
@@ -199,6 +241,7 @@ class OTLPEmitter:
         if not pending:
             return
         self._pending, self._pending_size = [], 0
+        self._warm = True
         resource_field, scope_field, _, _ = self._envelope or self._make_envelope()
         scope_spans = bytes_field(2, scope_field + b"".join(pending))
         request = bytes_field(1, resource_field + scope_spans)
