@@ -8,6 +8,10 @@ recorded. Both are parsed with the real ``opentelemetry-proto`` classes.
 
 from __future__ import annotations
 
+import struct
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,10 +23,11 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from lambda_xray import _recorder, context, emitter, testing
 from lambda_xray import header as _header
 from lambda_xray.document import Subsegment
-from lambda_xray.otlp import _calls, _spans
+from lambda_xray.otlp import _calls, _proto, _spans
 from lambda_xray.otlp.emitter import OTLPEmitter
 from lambda_xray.patches.botocore import _record_metadata
 
+LAYER_PYTHON = Path(__file__).resolve().parents[2] / "layers" / "lambda_xray" / "python"
 TRACE = "1-5759e988-bd862e3fe1be46a994272793"
 PARENT = "53995c3f42cd8ad8"
 SPAN_ID = "0123456789abcdef"
@@ -300,3 +305,45 @@ def test_short_and_general_spans_of_an_invocation_leave_together(
     assert all(s.parent_span_id == root.span_id for s in datagram.spans if s is not root)
     otlp = emitter.get_emitter()
     assert isinstance(otlp, OTLPEmitter) and otlp.spans == 8 and otlp.batches == 2
+
+
+# -- fixed-size values without _struct (the cold start's modules) ----------------------------
+
+
+@given(st.floats(allow_nan=True, allow_infinity=True), st.integers(0, 2**64 - 1))
+def test_doubles_and_fixed64_are_struct_s_bytes(value: float, number: int) -> None:
+    small = number & 0xFFFFFFFF
+    assert _proto.double_bytes(value) == struct.pack("<d", value)
+    assert _proto.double_field(4, value) == b"\x21" + struct.pack("<d", value)
+    assert _proto.fixed64_field(1, number) == b"\x09" + struct.pack("<Q", number)
+    assert _proto.fixed32_field(16, small) == b"\x85\x01" + struct.pack("<I", small)
+
+
+def test_the_first_invocation_in_otlp_mode_loads_no_extension_module_but_binascii() -> None:
+    """The OTLP cold start: the otlp modules and base64's binascii, nothing else."""
+    script = (
+        "import sys\n"
+        "before = set(sys.modules)\n"
+        "from lambda_xray import _recorder, api, testing\n"
+        "with testing.invocation('app.handler'):\n"
+        "    sub = _recorder.begin_subsegment('DynamoDB', 'aws')\n"
+        "    sub.aws.update(operation='GetItem', table_name='t')\n"
+        "    assert not _recorder.end_aws_call(sub, 200, 'RID', None, 0)\n"
+        "    _recorder.end_subsegment(sub, status=200)\n"
+        "    _recorder.end_subsegment(_recorder.begin_subsegment('x', None))\n"
+        "print(' '.join(sorted(set(sys.modules) - before)))\n"
+    )
+    env = {
+        "PYTHONPATH": str(LAYER_PYTHON),
+        "LAMBDA_XRAY_FORMAT": "otlp",
+        "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:9",
+        "AWS_LAMBDA_FUNCTION_NAME": "fn",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    loaded = set(done.stdout.split())
+    assert {"lambda_xray.otlp.emitter", "lambda_xray.otlp._spans", "binascii"} <= loaded
+    assert "_struct" not in loaded and "struct" not in loaded
+    assert "lambda_xray.otlp._calls" not in loaded  # the short way loads after the first batch

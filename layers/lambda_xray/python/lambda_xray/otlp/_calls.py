@@ -22,6 +22,8 @@ caller takes the general way; ``sub`` is never changed.
 
 from __future__ import annotations
 
+from _struct import Struct  # loaded after the first batch (see OTLPEmitter._short_way)
+
 from lambda_xray.otlp._attributes import _NAME_FIELDS, core_fields
 from lambda_xray.otlp._proto import attribute, text_attribute, varint
 from lambda_xray.otlp._spans import (
@@ -31,7 +33,6 @@ from lambda_xray.otlp._spans import (
     _PARENT_ID_KEY,
     _SPAN_ID_KEY,
     _START_KEY,
-    _TIMES,
     _TRACE_ID_KEY,
     KIND_CLIENT,
     _name_field,
@@ -48,6 +49,8 @@ if TYPE_CHECKING:
     K = TypeVar("K")
     V = TypeVar("V")
 
+# A span's start and end fields (keys and fixed64 nanoseconds), in one call.
+_TIMES: Final = Struct("<BQBQ")
 #: Entries kept in each cache; a full cache starts again.
 CACHE_SIZE: Final = 256
 
