@@ -10,10 +10,14 @@ is what ADOT's Lambda exporter sends: the daemon header line
 :data:`MAX_DATAGRAM` bytes: a batch that would be larger is split, and a span
 too large on its own is cut down (see ``encode_span``), never dropped.
 
-A span closing after its invocation's handler span (work that outlived the
-handler) leaves at once, on its own. Spans that could not be sent (the
-socket failed) are counted in :attr:`OTLPEmitter.lost` and said once in the
-log. Nothing here raises into the function.
+A successful plain AWS or HTTP call's span is written the short way
+(:meth:`OTLPEmitter.send_aws_call`, :meth:`OTLPEmitter.send_http_call`, which
+the recorder calls: :mod:`lambda_xray.otlp._calls`, the same bytes), from
+the process's second batch on. A span closing after its invocation's
+handler span (work that outlived the handler) leaves at once, on its own.
+Spans that could not be sent (the socket failed) are counted in
+:attr:`OTLPEmitter.lost` and said once in the log. Nothing here raises into
+the function.
 """
 
 from __future__ import annotations
