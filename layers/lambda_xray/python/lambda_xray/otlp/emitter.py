@@ -205,8 +205,8 @@ class OTLPEmitter:
 
     def _short_way(self) -> ModuleType | None:
         """:mod:`._calls`, once the process's first batch has left: the first
-        invocation (the cold start) loads one module fewer, and its few calls
-        take the general way (the same bytes)."""
+        invocation (the cold start) loads neither it nor ``_struct``, and its
+        few calls take the general way (the same bytes)."""
         if not self._warm:
             return None
         from lambda_xray.otlp import _calls
