@@ -96,11 +96,13 @@ SAME = frozenset(
         "aws.local.environment",
         "aws.remote.service",
         "aws.remote.operation",
+        "cloud.resource_id",  # the handler span: the function's ARN from the Lambda context
+        "cloud.account.id",
     }
 )
 
-#: Both send it; its value is the call's own (each side made its own call).
-PER_CALL = frozenset({"aws.request_id"})
+#: Both send it; its value is the call's (the invocation's) own: each side made its own.
+PER_CALL = frozenset({"aws.request_id", "faas.invocation_id"})
 
 
 def _without_query(url: Any) -> Any:
@@ -129,9 +131,6 @@ NOT_SENT = frozenset(
         "messaging.url",
         "messaging.destination",
         "messaging.message.id",
-        "cloud.account.id",  # the invocation's context: Lambda's function segment has it
-        "cloud.resource_id",
-        "faas.invocation_id",
     }
 )
 

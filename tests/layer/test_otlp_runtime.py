@@ -23,7 +23,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent / "harness"))
 
 from lx_otlp import DAEMON_LIMIT, Datagram, OtlpReceiver, attrs
-from lx_runtime_api import LambdaProcess, Outcome, RuntimeApi
+from lx_runtime_api import FUNCTION_ARN, LambdaProcess, Outcome, RuntimeApi
 from lx_servers import Canned, CannedServer, aws_json_error, aws_json_ok
 
 LAYER_PYTHON = Path(__file__).resolve().parents[2] / "layers" / "lambda_xray" / "python"
@@ -201,6 +201,11 @@ def test_an_invocation_is_one_t1s_datagram_with_a_server_span_and_its_calls(
     assert root.parent_span_id == bytes.fromhex(PARENT)  # Parent from _X_AMZN_TRACE_ID
     assert attrs(root)["faas.coldstart"] in (True, False)
     assert not root.HasField("status") or root.status.code != STATUS_ERROR
+    # The Lambda context's ids, as ADOT records them; on the handler span only.
+    assert attrs(root)["faas.invocation_id"] == outcome.request_id
+    assert attrs(root)["cloud.resource_id"] == FUNCTION_ARN
+    assert attrs(root)["cloud.account.id"] == "000000000000"
+    assert all("faas.invocation_id" not in attrs(s) for s in spans if s is not root)
 
     by_name = {s.name: s for s in spans}
     ddb = by_name["DynamoDB.GetItem"]

@@ -77,13 +77,18 @@ def end_subsegment(
             return
         end = time.time()
         if error is None and type(status) is int and 100 <= status < 400:
-            # The usual HTTP call: written straight from its fields, same bytes.
+            # The usual HTTP call: written straight from its fields, same bytes (X-Ray
+            # datagram, or the OTLP emitter's span: send_http_call).
             send = emitter._send_datagram or emitter.datagram_sender()
             if send is not None:
                 data = wire.encode_http_call(sub, status, end)
                 if data is not None:
                     sub.end_time = end
                     send(data)
+                    return
+            else:
+                short = getattr(emitter._emitter, "send_http_call", None)
+                if short is not None and short(sub, status, end):
                     return
         sub.end_time = end
         if status is not None:
@@ -123,14 +128,21 @@ def end_aws_call(
     one, ``testing.InMemoryEmitter``), the document is written straight from
     the call's fields (:func:`wire.encode_aws_call`: the same bytes as
     recording ``aws.request_id``/``id_2``/``retries`` and calling
-    :func:`end_subsegment`) and sent. Returns ``False``, having changed
-    nothing, when the general way must run: an emitter of subsegments only
-    (OTLP), a subsegment already closed, or content or a status the short way
-    does not cover. Never raises.
+    :func:`end_subsegment`) and sent; an emitter with ``send_aws_call`` (the
+    OTLP one) does the same with its own format. Returns ``False``, having
+    changed nothing, when the general way must run: an emitter with neither,
+    a subsegment already closed, or content or a status the short way does
+    not cover. Never raises.
     """
     try:
         send = emitter._send_datagram or emitter.datagram_sender()
-        if send is None or sub.end_time is not None:
+        if send is None:
+            short = getattr(emitter._emitter, "send_aws_call", None)
+            if short is None or sub.end_time is not None:
+                return False
+            sent: bool = short(sub, status, time.time(), request_id, host_id, retries)
+            return sent
+        if sub.end_time is not None:
             return False
         end = time.time()
         data = wire.encode_aws_call(sub, status, end, request_id, host_id, retries)
@@ -201,14 +213,19 @@ def reset() -> None:
         causes.reset()  # registry dropped; paths are made relative to what the environment says now
 
 
-def start_invocation(handler_name: str, raw_header: str | None) -> context.Invocation:
+def start_invocation(
+    handler_name: str, raw_header: str | None, lambda_context: object = None
+) -> context.Invocation:
     """Begin an invocation whose trace header (``_X_AMZN_TRACE_ID``) is ``raw_header``.
 
     Activates the invocation. Never raises.
 
     When the header asks for recording, the root subsegment ``## <handler>``
     is opened with the ``ColdStart`` and ``Service`` annotations; the caller
-    makes it current (``context.current``) while the handler runs.
+    makes it current (``context.current``) while the handler runs. In OTLP
+    mode, ``lambda_context`` (the handler's ``context``) gives the handler
+    span its request id and function ARN (in X-Ray, Lambda's function
+    segment carries them).
     """
     global _cold_start
     cold, _cold_start = _cold_start, False
@@ -227,7 +244,25 @@ def start_invocation(handler_name: str, raw_header: str | None) -> context.Invoc
     except Exception:
         invocation = context.Invocation(None, None)
     context.activate(invocation)
+    if lambda_context is not None and invocation.root is not None:
+        _note_context(invocation, lambda_context)
     return invocation
+
+
+def _note_context(invocation: context.Invocation, lambda_context: object) -> None:
+    """Hand the Lambda context's ids to an emitter that records them (the OTLP one)."""
+    try:
+        if config.get().format != config.FORMAT_OTLP:
+            return
+        note = getattr(emitter.get_emitter(), "note_invocation", None)
+        if note is not None:
+            note(
+                invocation,
+                getattr(lambda_context, "aws_request_id", None),
+                getattr(lambda_context, "invoked_function_arn", None),
+            )
+    except Exception:
+        pass
 
 
 def _records(trace_header: _header.TraceHeader, settings: config.Config) -> bool:

@@ -80,7 +80,7 @@ def handler(event: Any, context: Any) -> Any:
     user_handler = _user_handler
     if user_handler is None:
         user_handler = _load()
-    invocation = start_invocation(_handler_name, environ.get(ENV_TRACE_ID))
+    invocation = start_invocation(_handler_name, environ.get(ENV_TRACE_ID), context)
     root = invocation.root
     if _init_seconds is not None:  # the first invocation only, sampled or not
         if root is not None:

@@ -30,8 +30,6 @@ in ``dropped_attributes_count``/``dropped_events_count``.
 
 from __future__ import annotations
 
-from _struct import Struct
-
 from lambda_xray.header import RECORD
 from lambda_xray.otlp._attributes import attributes, core_fields, extra_attributes
 from lambda_xray.otlp._proto import (
@@ -200,7 +198,8 @@ def encode_span(
         head += _PARENT_ID_KEY + bytes.fromhex(sub.parent_id)
     head += _name_field(sub, kind) + _KINDS[kind]
     start = _nanos(sub.start_time)
-    head += _TIMES.pack(_START_KEY, start, _END_KEY, _nanos(sub.end_time) or start)
+    end = _nanos(sub.end_time) or start
+    head += _START_FIELD + start.to_bytes(8, "little") + _END_FIELD + end.to_bytes(8, "little")
     core_bytes = local + core_fields(sub, kind)
     trace_header = getattr(sub.invocation, "header", None)
     sampled = trace_header is None or trace_header.mode == RECORD
@@ -229,7 +228,8 @@ _PARENT_ID_KEY: Final = key(4, LEN) + b"\x08"
 _KINDS: Final = {kind: uint_field(6, kind) for kind in (KIND_INTERNAL, KIND_SERVER, KIND_CLIENT)}
 _START_KEY: Final = (7 << 3) | I64
 _END_KEY: Final = (8 << 3) | I64
-_TIMES: Final = Struct("<BQBQ")
+_START_FIELD: Final = bytes((_START_KEY,))
+_END_FIELD: Final = bytes((_END_KEY,))
 _last_trace: list[Any] = ["", b""]  # the last X-Ray trace id converted, and its bytes
 
 

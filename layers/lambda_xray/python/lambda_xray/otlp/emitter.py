@@ -10,10 +10,14 @@ is what ADOT's Lambda exporter sends: the daemon header line
 :data:`MAX_DATAGRAM` bytes: a batch that would be larger is split, and a span
 too large on its own is cut down (see ``encode_span``), never dropped.
 
-A span closing after its invocation's handler span (work that outlived the
-handler) leaves at once, on its own. Spans that could not be sent (the
-socket failed) are counted in :attr:`OTLPEmitter.lost` and said once in the
-log. Nothing here raises into the function.
+A successful plain AWS or HTTP call's span is written the short way
+(:meth:`OTLPEmitter.send_aws_call`, :meth:`OTLPEmitter.send_http_call`, which
+the recorder calls: :mod:`lambda_xray.otlp._calls`, the same bytes), from
+the process's second batch on. A span closing after its invocation's
+handler span (work that outlived the handler) leaves at once, on its own.
+Spans that could not be sent (the socket failed) are counted in
+:attr:`OTLPEmitter.lost` and said once in the log. Nothing here raises into
+the function.
 """
 
 from __future__ import annotations
@@ -25,14 +29,19 @@ from os import environ
 from lambda_xray import _log, config
 from lambda_xray import header as _header
 from lambda_xray.emitter import UDPEmitter
-from lambda_xray.otlp._proto import bytes_field
+from lambda_xray.otlp._proto import attribute, bytes_field
 from lambda_xray.otlp._spans import encode_span, local_attributes, resource, scope
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from types import ModuleType
     from typing import Final
 
     from lambda_xray.document import Subsegment
+
+    #: The resource field, the scope field, the aws.local.* attributes of every
+    #: span, the largest batch of span fields a datagram holds beside them.
+    Envelope = tuple[bytes, bytes, bytes, int]
 
 #: The daemon's header line, as ADOT sends it.
 HEADER: Final = b'{"format":"json","version":1}\n'
@@ -54,12 +63,15 @@ class OTLPEmitter:
     """
 
     __slots__ = (
+        "_calls",
         "_envelope",
         "_invocation",
         "_lock",
         "_pending",
         "_pending_size",
+        "_root_context",
         "_seen",
+        "_warm",
         "batches",
         "lost",
         "spans",
@@ -73,8 +85,12 @@ class OTLPEmitter:
         self._pending: list[bytes] = []  # span fields (key + length + body)
         self._pending_size = 0
         self._seen: dict[str, tuple[str, str, str]] = {}  # exception id -> event parts
-        # The resource field, the scope field, the aws.local.* attributes of every span.
-        self._envelope: tuple[bytes, bytes, bytes] | None = None
+        self._envelope: Envelope | None = None
+        # The short way's module (lambda_xray.otlp._calls), loaded once a batch has left.
+        self._calls: ModuleType | None = None
+        self._warm = False
+        # An invocation and the attributes its handler span gets from the Lambda context.
+        self._root_context: tuple[object, bytes] = (None, b"")
         #: Spans encoded, datagrams handed to the socket, spans that could not be sent.
         self.spans = 0
         self.batches = 0
@@ -90,37 +106,147 @@ class OTLPEmitter:
                 "otlp-encode", "lambda_xray: a span could not be encoded; it was not sent"
             )
 
+    def send_aws_call(
+        self,
+        sub: Subsegment,
+        status: int,
+        end: float,
+        request_id: object = None,
+        host_id: object = None,
+        retries: object = None,
+    ) -> bool:
+        """Close ``sub``, an AWS call answered with ``status`` at ``end``, and keep
+        its span written the short way (:func:`._calls.aws_call_span`: the same
+        bytes as recording the response's ``RequestId``, ``HostId`` and
+        ``RetryAttempts`` and calling :meth:`send`). ``False``, having changed
+        nothing, when the general way must run. Never raises."""
+        try:
+            calls = self._calls or self._short_way()
+            if calls is None:
+                return False
+            envelope = self._envelope or self._make_envelope()
+            invocation = sub.invocation
+            trace_header = getattr(invocation, "header", None)
+            span = calls.aws_call_span(
+                sub,
+                status,
+                end,
+                request_id,
+                host_id,
+                retries,
+                envelope[2],
+                trace_header is None or trace_header.mode == _header.RECORD,
+                envelope[3] - 4,
+            )
+            if span is None:
+                return False
+            sub.end_time = end
+        except Exception:
+            return False
+        self._keep(sub, invocation, calls.field(span), envelope[3])
+        return True
+
+    def send_http_call(self, sub: Subsegment, status: int, end: float) -> bool:
+        """:meth:`send_aws_call` for an HTTP call (:func:`._calls.http_call_span`:
+        the same bytes as recording ``http.response.status`` and calling :meth:`send`)."""
+        try:
+            calls = self._calls or self._short_way()
+            if calls is None:
+                return False
+            envelope = self._envelope or self._make_envelope()
+            invocation = sub.invocation
+            trace_header = getattr(invocation, "header", None)
+            span = calls.http_call_span(
+                sub,
+                status,
+                end,
+                envelope[2],
+                trace_header is None or trace_header.mode == _header.RECORD,
+                envelope[3] - 4,
+            )
+            if span is None:
+                return False
+            sub.end_time = end
+        except Exception:
+            return False
+        self._keep(sub, invocation, calls.field(span), envelope[3])
+        return True
+
     def flush(self) -> None:
         """Send whatever is waiting now."""
         with self._lock:
             self._flush_locked()
 
+    def note_invocation(self, invocation: object, request_id: object, function_arn: object) -> None:
+        """The Lambda context of ``invocation``: its handler span gets
+        ``faas.invocation_id`` (the request id), ``cloud.resource_id`` (the
+        function's ARN as invoked) and ``cloud.account.id``, as ADOT's."""
+        found = b""
+        if isinstance(request_id, str) and request_id:
+            found += attribute(9, "faas.invocation_id", request_id)
+        if isinstance(function_arn, str) and function_arn.startswith("arn:"):
+            found += attribute(9, "cloud.resource_id", function_arn)
+            parts = function_arn.split(":")
+            if len(parts) > 4 and parts[4]:
+                found += attribute(9, "cloud.account.id", parts[4])
+        self._root_context = (invocation, found)
+
     def _add(self, sub: Subsegment) -> None:
-        resource_field, scope_field, local = self._envelope or self._make_envelope()
+        _, _, local, limit = self._envelope or self._make_envelope()
         invocation = sub.invocation
-        root = getattr(invocation, "root", None)
+        noted, context_fields = self._root_context
+        if noted is invocation and sub is getattr(invocation, "root", None):
+            local += context_fields  # the handler span: the Lambda context's ids
         with self._lock:
             if invocation is not self._invocation:
-                self._flush_locked()
-                self._invocation = invocation
-                self._seen = {}
-            limit = MAX_REQUEST - len(resource_field) - len(scope_field) - 16
+                self._enter(invocation)
             body = encode_span(sub, local, self._seen, limit - 4)
-            field = bytes_field(2, body)
-            self.spans += 1
-            if self._pending_size + len(field) > limit:
-                self._flush_locked()
-            self._pending.append(field)
-            self._pending_size += len(field)
-            if root is None or root is sub or root.end_time is not None:
-                self._flush_locked()  # the invocation ended (or work outlived it)
+            self._append(sub, invocation, bytes_field(2, body), limit)
+
+    def _short_way(self) -> ModuleType | None:
+        """:mod:`._calls`, once the process's first batch has left: the first
+        invocation (the cold start) loads neither it nor ``_struct``, and its
+        few calls take the general way (the same bytes)."""
+        if not self._warm:
+            return None
+        from lambda_xray.otlp import _calls
+
+        self._calls = _calls
+        return _calls
+
+    def _keep(self, sub: Subsegment, invocation: object, span_field: bytes, limit: int) -> None:
+        """Batch ``span_field``, a span written the short way (it has no exception)."""
+        try:
+            with self._lock:
+                if invocation is not self._invocation:
+                    self._enter(invocation)
+                self._append(sub, invocation, span_field, limit)
+        except Exception:
+            self.lost += 1
+
+    def _enter(self, invocation: object) -> None:
+        """Spans of ``invocation`` come next: send those of another one first."""
+        self._flush_locked()
+        self._invocation = invocation
+        self._seen = {}
+
+    def _append(self, sub: Subsegment, invocation: object, span_field: bytes, limit: int) -> None:
+        self.spans += 1
+        if self._pending_size + len(span_field) > limit:
+            self._flush_locked()
+        self._pending.append(span_field)
+        self._pending_size += len(span_field)
+        root = getattr(invocation, "root", None)
+        if root is None or root is sub or root.end_time is not None:
+            self._flush_locked()  # the invocation ended (or work outlived it)
 
     def _flush_locked(self) -> None:
         pending = self._pending
         if not pending:
             return
         self._pending, self._pending_size = [], 0
-        resource_field, scope_field, _ = self._envelope or self._make_envelope()
+        self._warm = True
+        resource_field, scope_field, _, _ = self._envelope or self._make_envelope()
         scope_spans = bytes_field(2, scope_field + b"".join(pending))
         request = bytes_field(1, resource_field + scope_spans)
         trace_header = getattr(self._invocation, "header", None)
@@ -145,9 +271,10 @@ class OTLPEmitter:
             count,
         )
 
-    def _make_envelope(self) -> tuple[bytes, bytes, bytes]:
+    def _make_envelope(self) -> Envelope:
         service = config.get().service
         resource_field = bytes_field(1, resource(environ, service))
         scope_field = bytes_field(1, scope(""))
-        self._envelope = (resource_field, scope_field, local_attributes(environ, service))
+        limit = MAX_REQUEST - len(resource_field) - len(scope_field) - 16
+        self._envelope = (resource_field, scope_field, local_attributes(environ, service), limit)
         return self._envelope
