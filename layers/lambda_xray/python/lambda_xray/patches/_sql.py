@@ -22,7 +22,7 @@ connection's password removed should it appear there.
 from __future__ import annotations
 
 from lambda_xray import _recorder, config
-from lambda_xray.context_missing import ContextMissingError
+from lambda_xray.context import ContextMissingError
 from lambda_xray.patches import _common
 
 TYPE_CHECKING = False
@@ -168,6 +168,65 @@ class Target:
         self.prepared: dict[str, dict[str, Any]] = {}
         self.secret = secret or None
         self.mysql = mysql
+
+
+# -- PostgreSQL: psycopg and psycopg2 describe a connection the same way ------------
+#
+# Both drivers expose the same ``connection.info`` (libpq's view of the open
+# connection) and the same connection parameters (``host``, ``port``,
+# ``dbname``, ``user``, ``password``). Here rather than in a module of their
+# own: every module loaded costs Init time of its own.
+
+_PG_TARGET: Final = "_lambda_xray_target"
+
+
+def postgresql_server_version(number: Any) -> str | None:
+    """``18.6`` for libpq's 180006, ``9.6.24`` for 90624."""
+    if type(number) is not int or number <= 0:
+        return None
+    if number >= 100000:
+        return f"{number // 10000}.{number % 10000}"
+    return f"{number // 10000}.{number // 100 % 100}.{number % 100}"
+
+
+def postgresql_target(connection: Any, driver_version: str) -> Target:
+    """The open PostgreSQL connection's target (cached on the connection)."""
+    found = connection.__dict__.get(_PG_TARGET)
+    if found is not None:
+        target: Target = found
+        return target
+    info = connection.info
+    target = Target(
+        database_type="PostgreSQL",
+        scheme="postgresql",
+        host=info.host,
+        port=info.port,
+        database=info.dbname,
+        user=info.user,
+        driver_version=driver_version,
+        database_version=postgresql_server_version(info.server_version),
+        secret=info.password,
+    )
+    connection.__dict__[_PG_TARGET] = target
+    return target
+
+
+def postgresql_params_target(params: dict[str, Any], driver_version: str) -> Target:
+    """The target of a PostgreSQL connect about to be made with ``params`` (no round trip).
+
+    Of several hosts (``host=a,b``) the first names it.
+    """
+    database = params.get("dbname")
+    return Target(
+        database_type="PostgreSQL",
+        scheme="postgresql",
+        host=str(params.get("host") or "localhost").split(",", 1)[0],
+        port=params.get("port"),
+        database=str(database) if database else None,
+        user=str(params["user"]) if params.get("user") else None,
+        driver_version=driver_version,
+        secret=str(params["password"]) if params.get("password") else None,
+    )
 
 
 def begin(
