@@ -44,30 +44,27 @@ STATEMENT: Final = "statement"
 
 _patterns: dict[bool, Any] = {}
 
-# Literal and comment syntax; the first alternative that matches at a position wins.
+# Literal and comment syntax; the first alternative that matches at a position
+# wins. Joined and compiled on first need (importing this module does no work).
 _NUMBER: Final = (
     r"(?P<number>(?<![\w$.:%])"
     r"(?:0[xX][0-9A-Fa-f]+|\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)"
     r"(?![\w$]))"
 )
-_POSTGRESQL: Final = "|".join(
-    (
-        r"(?P<comment>--[^\n]*|/\*.*?(?:\*/|\Z))",
-        r"(?P<dollar>\$(?P<tag>[A-Za-z_][A-Za-z0-9_]*|)\$.*?(?:\$(?P=tag)\$|\Z))",
-        r"(?P<escaped>(?<![\w$])[Ee]'(?:[^'\\]|''|\\.)*(?:'|\Z))",
-        r"(?P<string>[BbXxNn]?'(?:[^']|'')*(?:'|\Z))",
-        r"(?P<identifier>\"(?:[^\"]|\"\")*(?:\"|\Z))",
-        _NUMBER,
-    )
+_POSTGRESQL: Final = (
+    r"(?P<comment>--[^\n]*|/\*.*?(?:\*/|\Z))",
+    r"(?P<dollar>\$(?P<tag>[A-Za-z_][A-Za-z0-9_]*|)\$.*?(?:\$(?P=tag)\$|\Z))",
+    r"(?P<escaped>(?<![\w$])[Ee]'(?:[^'\\]|''|\\.)*(?:'|\Z))",
+    r"(?P<string>[BbXxNn]?'(?:[^']|'')*(?:'|\Z))",
+    r"(?P<identifier>\"(?:[^\"]|\"\")*(?:\"|\Z))",
+    _NUMBER,
 )
-_MYSQL: Final = "|".join(
-    (
-        r"(?P<comment>(?:--\s|\#)[^\n]*|/\*.*?(?:\*/|\Z))",
-        r"(?P<string>(?:_[A-Za-z0-9]+)?[BbXxNn]?'(?:[^'\\]|''|\\.)*(?:'|\Z))",
-        r"(?P<dstring>\"(?:[^\"\\]|\"\"|\\.)*(?:\"|\Z))",
-        r"(?P<identifier>`(?:[^`]|``)*(?:`|\Z))",
-        _NUMBER,
-    )
+_MYSQL: Final = (
+    r"(?P<comment>(?:--\s|\#)[^\n]*|/\*.*?(?:\*/|\Z))",
+    r"(?P<string>(?:_[A-Za-z0-9]+)?[BbXxNn]?'(?:[^'\\]|''|\\.)*(?:'|\Z))",
+    r"(?P<dstring>\"(?:[^\"\\]|\"\"|\\.)*(?:\"|\Z))",
+    r"(?P<identifier>`(?:[^`]|``)*(?:`|\Z))",
+    _NUMBER,
 )
 
 
@@ -76,7 +73,8 @@ def _pattern(mysql: bool) -> Any:
     if pattern is None:
         import re
 
-        pattern = _patterns[mysql] = re.compile(_MYSQL if mysql else _POSTGRESQL, re.DOTALL)
+        syntax = "|".join(_MYSQL if mysql else _POSTGRESQL)
+        pattern = _patterns[mysql] = re.compile(syntax, re.DOTALL)
     return pattern
 
 
