@@ -23,6 +23,12 @@ invocation left, for each. Without that, the closing collection walks the
 baseline's whole boto3-sized heap but not the layer's, and the layer reads
 cheaper than no tracer at all; that figure ("as shipped") is a context row.
 
+Two settings, both measured in every run (see ``SETTINGS``): "pip", the
+headline, where each tool's child sees only what pip installs for it beside
+boto3 and the runtime (``python -S`` and a folder of that dependency closure),
+and "preloaded", this venv with every library aws-xray-sdk's ``patch_all()``
+would import loaded beforehand (``PRELOAD``) for every tool.
+
 The baseline is the same function without any tracer. Also measured:
 
 - invoke received -> ``## handler`` start (the layer's subsegment, read back
@@ -35,7 +41,8 @@ The baseline is the same function without any tracer. Also measured:
 
 ``python bench/bench_cold_start.py`` prints the rows; ``make bench`` runs it
 with the other benchmarks. ``python bench/bench_cold_start.py alloc`` prints
-the layer's top allocation sites.
+the layer's top allocation sites; ``... instructions`` only the instruction
+counts (both settings).
 """
 
 from __future__ import annotations
