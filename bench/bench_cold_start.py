@@ -42,7 +42,8 @@ The baseline is the same function without any tracer. Also measured:
 ``python bench/bench_cold_start.py`` prints the rows; ``make bench`` runs it
 with the other benchmarks. ``python bench/bench_cold_start.py alloc`` prints
 the layer's top allocation sites; ``... instructions`` only the instruction
-counts (both settings).
+counts (both settings); ``... compare TREE [ROUNDS]`` another checkout's layer
+build against this one, interleaved (CPU).
 """
 
 from __future__ import annotations
@@ -817,11 +818,40 @@ def _print_instructions() -> None:
             _make_writable(Path(tmp))
 
 
+def _compare(other_tree: Path, rounds: int) -> None:
+    """CPU ms over no tracer of another layer build (``_layer_builds/python3XY`` of another
+    checkout) against this one, interleaved in the same rounds, in both settings."""
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = Workspace(Path(tmp))
+        current, other = ws.layer, _read_only_copy(other_tree, Path(tmp) / "opt-other")
+        tools = ("none", "other", "this", "xray-sdk", "powertools")
+        try:
+            for setting in SETTINGS:
+                samples: dict[str, list[dict[str, Any]]] = {t: [] for t in tools}
+                for i in range(rounds):
+                    for tool in tools if i % 2 == 0 else tools[::-1]:
+                        ws.layer = other if tool == "other" else current
+                        name = "layer" if tool in ("other", "this") else tool
+                        samples[tool].append(ws.run(name, "cold", setting))
+                ws.layer = current
+                over = {t: _over(samples, t) for t in tools if t != "none"}
+                print(
+                    f"{SETTING_NAMES[setting]}: "
+                    + ", ".join(f"{t} +{v:.2f} ms" for t, v in over.items())
+                    + f"; layer / xray-sdk: other {over['other'] / over['xray-sdk']:.3f}x, "
+                    f"this {over['this'] / over['xray-sdk']:.3f}x"
+                )
+        finally:
+            _make_writable(Path(tmp))
+
+
 if __name__ == "__main__":
     if sys.argv[1:] == ["alloc"]:
         _print_allocations()
     elif sys.argv[1:] == ["instructions"]:
         _print_instructions()
+    elif sys.argv[1:2] == ["compare"]:  # compare OTHER_LAYER_TREE [ROUNDS]
+        _compare(Path(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 21)
     else:
         for r in run():
             print(r)
