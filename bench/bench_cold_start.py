@@ -23,6 +23,12 @@ invocation left, for each. Without that, the closing collection walks the
 baseline's whole boto3-sized heap but not the layer's, and the layer reads
 cheaper than no tracer at all; that figure ("as shipped") is a context row.
 
+Two settings, both measured in every run (see ``SETTINGS``): "pip", the
+headline, where each tool's child sees only what pip installs for it beside
+boto3 and the runtime (``python -S`` and a folder of that dependency closure),
+and "preloaded", this venv with every library aws-xray-sdk's ``patch_all()``
+would import loaded beforehand (``PRELOAD``) for every tool.
+
 The baseline is the same function without any tracer. Also measured:
 
 - invoke received -> ``## handler`` start (the layer's subsegment, read back
@@ -35,7 +41,9 @@ The baseline is the same function without any tracer. Also measured:
 
 ``python bench/bench_cold_start.py`` prints the rows; ``make bench`` runs it
 with the other benchmarks. ``python bench/bench_cold_start.py alloc`` prints
-the layer's top allocation sites.
+the layer's top allocation sites; ``... instructions`` only the instruction
+counts (both settings); ``... compare TREE [ROUNDS]`` another checkout's layer
+build against this one, interleaved (CPU).
 """
 
 from __future__ import annotations
@@ -143,6 +151,74 @@ PRELOAD: tuple[str, ...] = (
 )
 
 
+#: The headline setting ("pip installs"): each tool's child sees only what pip
+#: installs for it, beside the function package (boto3) and the runtime
+#: (awslambdaric), as in a Lambda whose deployment package holds the function,
+#: boto3 and the tool. aws-xray-sdk's ``patch_all()`` then patches what it
+#: finds there (botocore, and sqlite3 from the standard library); the layer
+#: patches what the function imports. Built from this venv's installed
+#: distributions (their dependency closure), symlinked into one folder per tool;
+#: the child runs with ``python -S`` so the venv's site-packages is not on its path.
+RUNTIME_REQUIREMENTS: tuple[str, ...] = ("awslambdaric",)
+FUNCTION_REQUIREMENTS: tuple[str, ...] = ("boto3",)
+TOOL_REQUIREMENTS: dict[str, tuple[str, ...]] = {
+    "xray-sdk": ("aws-xray-sdk",),
+    "powertools": ("aws-lambda-powertools[tracer]",),
+}
+
+#: The two settings every comparison runs in: "pip" (the headline, above) and
+#: "preloaded" (this venv, every library of PRELOAD loaded before the clock).
+SETTINGS: tuple[str, ...] = ("pip", "preloaded")
+SETTING_NAMES = {
+    "pip": "each tool as pip installs it, function package = boto3",
+    "preloaded": "every patch_all library preloaded",
+}
+
+
+def distributions(requirements: tuple[str, ...]) -> set[str]:
+    """The installed distributions pip would install for ``requirements`` (their closure)."""
+    import importlib.metadata as metadata
+
+    from packaging.requirements import Requirement
+
+    seen: set[tuple[str, str]] = set()  # (distribution, extra) already expanded
+    pending = [(Requirement(r), "") for r in requirements]
+    while pending:
+        requirement, extra = pending.pop()
+        marker = requirement.marker
+        if marker is not None and not marker.evaluate({"extra": extra}):
+            continue
+        distribution = metadata.distribution(requirement.name)
+        name = distribution.metadata["Name"].lower().replace("_", "-")
+        for key in [(name, e) for e in ("", *sorted(requirement.extras))]:
+            if key not in seen:
+                seen.add(key)
+                pending += [(Requirement(r), key[1]) for r in distribution.requires or []]
+    return {name for name, _ in seen}
+
+
+def site_folder(requirements: tuple[str, ...], dest: Path) -> Path:
+    """A folder holding the files of those distributions (symlinks into this venv)."""
+    import importlib.metadata as metadata
+
+    dest.mkdir(parents=True)
+    for name in sorted(distributions(requirements)):
+        distribution = metadata.distribution(name)
+        for file in distribution.files or []:
+            parts = file.parts
+            if not parts or parts[0] in ("..", "") or parts[0].endswith(".pth"):
+                continue
+            # A package or .dist-info folder as a whole; a top-level module and
+            # its __pycache__ entries file by file.
+            top = parts[:2] if parts[0] == "__pycache__" else parts[:1]
+            link = dest.joinpath(*top)
+            if link.exists() or link.is_symlink():
+                continue
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(Path(str(distribution.locate_file(Path(*top)))))
+    return dest
+
+
 def installed(names: tuple[str, ...]) -> list[str]:
     """The modules of ``names`` this interpreter can import."""
     import importlib.util
@@ -161,9 +237,12 @@ def installed(names: tuple[str, ...]) -> list[str]:
 # compared, Init frozen for each; "shipped": the same without that freeze;
 # "alloc", "memory", "freeze", "nofreeze", "garbage"), layer python dir or "",
 # the function's folder, the modules to load before timing (comma-separated,
-# see PRELOAD; "cold" and "shipped" only).
+# see PRELOAD; "cold" and "shipped" only), and the folder of the tool's pip
+# installs or "" (the "pip" setting, run with ``python -S``: see SETTINGS).
 CHILD = r"""
 import gc, sys, time
+if sys.argv[6:7] != [""]:
+    sys.path.insert(0, sys.argv[6])  # what pip installed for this tool, with -S: nothing else
 import awslambdaric.bootstrap  # what the runtime has loaded before it imports a handler
 import json, socket
 
@@ -240,6 +319,8 @@ result = {
 }
 if mode == "garbage":
     result["init_garbage_objects"] = garbage
+result["modules"] = len(sys.modules)
+result["layer_modules"] = sorted(m for m in sys.modules if m.startswith("lambda_xray"))
 if mode == "memory":
     result["live_kb"] = tracemalloc.get_traced_memory()[0] / 1024
 
@@ -323,7 +404,8 @@ def _env(task_root: Path) -> dict[str, str]:
 
 
 class Workspace:
-    """Read-only layer copies and one function folder per tool, in a temp dir."""
+    """Read-only layer copies, one function folder per tool and one site folder per tool's
+    pip installs (the "pip" setting), in a temp dir."""
 
     def __init__(self, root: Path) -> None:
         runtime = _bytecode.runtime_name(sys.version_info[1])
@@ -344,28 +426,39 @@ class Workspace:
         self.tasks["noop"] = root / "task" / "noop"
         self.tasks["noop"].mkdir()
         (self.tasks["noop"] / "lx_bench_app.py").write_text(NOOP_APP)
+        # The "pip" setting: the runtime and the function package for every
+        # tool, plus the tool's own distributions for aws-xray-sdk and Powertools.
+        base = RUNTIME_REQUIREMENTS + FUNCTION_REQUIREMENTS
+        self.sites: dict[str, Path] = {"": site_folder(base, root / "site" / "base")}
+        for tool, requirements in TOOL_REQUIREMENTS.items():
+            self.sites[tool] = site_folder(base + requirements, root / "site" / tool)
 
-    def command(self, tool: str, mode: str = "cold") -> list[str]:
+    def command(self, tool: str, mode: str = "cold", setting: str = "preloaded") -> list[str]:
         """The child's command line for ``tool`` (``none``, ``layer``, ... or ``noop``)."""
         layered = tool.startswith("layer")
         layer = {"layer": self.layer, "layer, no .pyc": self.bare}.get(tool)
         entry = "lambda_xray.handler" if layered else "lx_bench_app"
         task = self.tasks[tool]
+        args = [entry, mode, str(layer / "python") if layer else "", str(task)]
+        if setting == "pip":
+            site = self.sites.get(tool, self.sites[""])
+            return [sys.executable, "-S", "-c", CHILD, *args, "", str(site)]
         compared = mode in ("cold", "shipped")  # the tools compared
         preload = ",".join(self.preload) if compared else ""
-        args = [entry, mode, str(layer / "python") if layer else "", str(task), preload]
-        return [sys.executable, "-c", CHILD, *args]
+        return [sys.executable, "-c", CHILD, *args, preload, ""]
 
-    def run(self, tool: str, mode: str = "cold") -> dict[str, Any]:
+    def run(self, tool: str, mode: str = "cold", setting: str = "preloaded") -> dict[str, Any]:
         done = subprocess.run(
-            self.command(tool, mode),
+            self.command(tool, mode, setting),
             env=_env(self.tasks[tool]),
             capture_output=True,
             text=True,
             timeout=600,  # tracemalloc with full tracebacks on a loaded machine: minutes
         )
         if done.returncode != 0:
-            raise RuntimeError(f"cold-start child {tool}/{mode} failed:\n{done.stderr[-3000:]}")
+            raise RuntimeError(
+                f"cold-start child {tool}/{mode}/{setting} failed:\n{done.stderr[-3000:]}"
+            )
         result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
         return result
 
@@ -415,95 +508,54 @@ def run() -> list[dict[str, Any]]:
 def _measure(ws: Workspace) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     tools = list(TOOLS)
-    for tool in tools:  # warm the page cache once
-        ws.run(tool)
-    # (tool, mode): every tool with the collector equalised ("cold"), and the
+    compared = ("none", "layer", "xray-sdk", "powertools")
+    # (setting, tool, mode): the compared tools in both settings, the layer
+    # without .pyc (preloaded), all with the collector equalised ("cold"); the
     # layer and the baseline as shipped (only the layer freezes Init's objects).
-    runs = [(t, "cold") for t in tools] + [("none", "shipped"), ("layer", "shipped")]
-    samples: dict[str, list[dict[str, Any]]] = {t: [] for t in tools}
-    shipped: dict[str, list[dict[str, Any]]] = {"none": [], "layer": []}
+    runs = [("pip", t, "cold") for t in compared] + [("preloaded", t, "cold") for t in tools]
+    runs += [("preloaded", "none", "shipped"), ("preloaded", "layer", "shipped")]
+    for setting, tool, mode in runs:  # warm the page cache once
+        ws.run(tool, mode, setting)
+    samples: dict[tuple[str, str, str], list[dict[str, Any]]] = {r: [] for r in runs}
     for i in range(SAMPLES):
-        for tool, mode in runs if i % 2 == 0 else runs[::-1]:
-            (samples if mode == "cold" else shipped)[tool].append(ws.run(tool, mode))
-    # CPU time of the process: what a cold start costs when the core is yours
-    # (Lambda's is); wall time on this shared machine mostly measures the others.
-    total = {t: statistics.median(s["cpu_ms"] for s in v) for t, v in samples.items()}
-    wall = {t: statistics.median(s["total_ms"] for s in v) for t, v in samples.items()}
-    # Each tool against the baseline of the same round (they run back to back),
-    # so a change in machine speed between rounds cancels out.
-    baseline = samples["none"]
-    over = {
-        t: statistics.median(
-            s["cpu_ms"] - b["cpu_ms"] for s, b in zip(samples[t], baseline, strict=True)
-        )
-        for t in tools
-        if t != "none"
-    }
-    sdk = over["xray-sdk"]
-    as_shipped = statistics.median(
-        s["cpu_ms"] - b["cpu_ms"] for s, b in zip(shipped["layer"], shipped["none"], strict=True)
-    )
-    rows.append(
-        _row(
-            "cold start, no tracer (baseline)",
-            total["none"],
-            "ms",
-            detail=(
-                "CPU time: import the function (boto3 + a DynamoDB client) + first invocation "
-                f"(1 PutItem), gc.collect() at both ends, Init frozen (gc.freeze()) for every "
-                f"tool; median of {SAMPLES} fresh interpreters (wall {wall['none']:.0f} ms)"
-            ),
-        )
-    )
-    rows.append(
-        _row(
-            "cold start over no tracer: layer",
-            over["layer"],
-            "ms",
-            f"≤ {GOAL_OVER_MS:g} ms",
-            over["layer"] <= GOAL_OVER_MS,
-            f"read-only layer with {ws.cache_tag} .pyc, PYTHONDONTWRITEBYTECODE=1; "
-            f"xray-sdk +{sdk:.1f} ms, powertools +{over['powertools']:.1f} ms (CPU, median of "
-            "the differences to the baseline of the same round); wall: "
-            + ", ".join(f"{t} +{wall[t] - wall['none']:.1f}" for t in tools if t != "none"),
-        )
-    )
-    rows.append(
-        _row(
-            "cold start ratio layer / xray-sdk",
-            over["layer"] / sdk if sdk > 0 else float("nan"),
-            "x",
-            f"≤ {GOAL_RATIO:g}x",
-            sdk > 0 and over["layer"] / sdk <= GOAL_RATIO,
-            (
-                f"layer / powertools {over['layer'] / over['powertools']:.2f}x, "
-                f"powertools / xray-sdk {over['powertools'] / sdk:.2f}x"
-            )
-            if sdk > 0 and over["powertools"] > 0
-            else "",
-        )
-    )
+        for key in runs if i % 2 == 0 else runs[::-1]:
+            samples[key].append(ws.run(key[1], key[2], key[0]))
+    sdk = {}
+    for setting in SETTINGS:
+        present = compared if setting == "pip" else tools
+        cold = {t: samples[(setting, t, "cold")] for t in present}
+        rows += _comparison(ws, setting, cold)
+        sdk[setting] = _over(cold, "xray-sdk")
+    shipped = _over({t: samples[("preloaded", t, "shipped")] for t in ("none", "layer")}, "layer")
     rows.append(
         _row(
             "cold start over no tracer: layer as shipped (its gc.freeze(), the others none)",
-            as_shipped,
+            shipped,
             "ms",
             detail=(
-                "the layer freezes what Init allocated, so the closing gc.collect() skips the "
-                "boto3-sized heap the baseline's walks: a real saving when the first invocation "
-                "tips a full collection, not the layer's own cost (the rows above)"
+                f"{SETTING_NAMES['preloaded']}; the layer freezes what Init allocated, so the "
+                "closing gc.collect() skips the boto3-sized heap the baseline's walks: a real "
+                "saving when the first invocation tips a full collection, not the layer's own "
+                "cost (the rows above)"
             ),
         )
     )
     rows.append(
         _row(
             "cold start over no tracer: layer without .pyc",
-            over["layer, no .pyc"],
+            _over({t: samples[("preloaded", t, "cold")] for t in tools}, "layer, no .pyc"),
             "ms",
-            detail="source only (what a version built without its interpreter ships)",
+            detail=(
+                f"{SETTING_NAMES['preloaded']}; source only (what a version built without its "
+                "interpreter ships)"
+            ),
         )
     )
-    invoke = [s["invoke_to_handler_ms"] for s in samples["layer"] if "invoke_to_handler_ms" in s]
+    invoke = [
+        s["invoke_to_handler_ms"]
+        for s in samples[("pip", "layer", "cold")]
+        if "invoke_to_handler_ms" in s
+    ]
     if invoke:
         value = statistics.median(invoke)
         rows.append(
@@ -516,51 +568,105 @@ def _measure(ws: Workspace) -> list[dict[str, Any]]:
                 "the layer's ## subsegment start_time minus the time the handler was called",
             )
         )
-    rows += _instructions(ws, total["none"])
+    for setting in SETTINGS:
+        baseline_cpu = statistics.median(s["cpu_ms"] for s in samples[(setting, "none", "cold")])
+        rows += _instructions(ws, setting, baseline_cpu)
     rows += _allocations(ws)
     rows += _freeze(ws)
     rows += _zips()
     return rows
 
 
-def _instructions(ws: Workspace, baseline_cpu_ms: float) -> list[dict[str, Any]]:
+def _over(samples: dict[str, list[dict[str, Any]]], tool: str) -> float:
+    """Median CPU ms of ``tool`` minus the baseline of the same round (machine drift cancels)."""
+    return statistics.median(
+        s["cpu_ms"] - b["cpu_ms"] for s, b in zip(samples[tool], samples["none"], strict=True)
+    )
+
+
+def _comparison(
+    ws: Workspace, setting: str, samples: dict[str, list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """The judged rows of one setting: baseline, the layer over it, the ratio to the SDK."""
+    named = SETTING_NAMES[setting]
+    # CPU time of the process: what a cold start costs when the core is yours
+    # (Lambda's is); wall time on this shared machine mostly measures the others.
+    total = {t: statistics.median(s["cpu_ms"] for s in v) for t, v in samples.items()}
+    wall = {t: statistics.median(s["total_ms"] for s in v) for t, v in samples.items()}
+    over = {t: _over(samples, t) for t in samples if t != "none"}
+    sdk, powertools = over["xray-sdk"], over["powertools"]
+    modules = {t: statistics.median(s["modules"] for s in v) for t, v in samples.items()}
+    layer_modules = samples["layer"][0]["layer_modules"]
+    return [
+        _row(
+            f"cold start, no tracer (baseline) [{named}]",
+            total["none"],
+            "ms",
+            detail=(
+                "CPU time: import the function (boto3 + a DynamoDB client) + first invocation "
+                f"(1 PutItem), gc.collect() at both ends, Init frozen (gc.freeze()) for every "
+                f"tool; median of {SAMPLES} fresh interpreters (wall {wall['none']:.0f} ms); "
+                f"{modules['none']:.0f} modules loaded"
+            ),
+        ),
+        _row(
+            f"cold start over no tracer: layer [{named}]",
+            over["layer"],
+            "ms",
+            f"≤ {GOAL_OVER_MS:g} ms",
+            over["layer"] <= GOAL_OVER_MS,
+            f"read-only layer with {ws.cache_tag} .pyc, PYTHONDONTWRITEBYTECODE=1; "
+            f"xray-sdk +{sdk:.1f} ms, powertools +{powertools:.1f} ms (CPU, median of "
+            "the differences to the baseline of the same round); wall: "
+            + ", ".join(f"{t} +{wall[t] - wall['none']:.1f}" for t in over)
+            + "; modules loaded over the baseline: "
+            + ", ".join(f"{t} +{modules[t] - modules['none']:.0f}" for t in over)
+            + f" (layer: {len(layer_modules)} of its own)",
+        ),
+        _row(
+            f"cold start ratio layer / xray-sdk [{named}]",
+            over["layer"] / sdk if sdk > 0 else float("nan"),
+            "x",
+            f"≤ {GOAL_RATIO:g}x",
+            sdk > 0 and over["layer"] / sdk <= GOAL_RATIO,
+            (
+                f"layer / powertools {over['layer'] / powertools:.2f}x, "
+                f"powertools / xray-sdk {powertools / sdk:.2f}x"
+            )
+            if sdk > 0 and powertools > 0
+            else "",
+        ),
+    ]
+
+
+def _instructions(ws: Workspace, setting: str, baseline_cpu_ms: float) -> list[dict[str, Any]]:
     """Instructions executed (valgrind cachegrind): the same on a loaded machine."""
     if shutil.which("valgrind") is None:
         return []
     counts = {}
     for tool in ("noop", "none", "layer", "xray-sdk", "powertools"):
-        out = Path(tempfile.mkdtemp()) / "cachegrind.out"
-        valgrind = ["valgrind", "--tool=cachegrind", "--cache-sim=no"]
-        done = subprocess.run(
-            [*valgrind, f"--cachegrind-out-file={out}", *ws.command(tool)],
-            env={**_env(ws.tasks[tool]), "PYTHONHASHSEED": "0"},
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        shutil.rmtree(out.parent, ignore_errors=True)
-        found = re.search(r"I\s+refs:\s+([\d,]+)", done.stderr)
-        if done.returncode != 0 or found is None:
+        counts[tool] = instruction_count(ws, tool, setting)
+        if counts[tool] is None:
             return []
-        counts[tool] = int(found[1].replace(",", ""))
     timed = counts["none"] - counts["noop"]
     layer = counts["layer"] - counts["none"]
     sdk = counts["xray-sdk"] - counts["none"]
     powertools = counts["powertools"] - counts["none"]
+    named = SETTING_NAMES[setting]
     return [
         _row(
-            "cold start over no tracer: layer, instructions",
+            f"cold start over no tracer: layer, instructions [{named}]",
             layer / timed * baseline_cpu_ms,
             "ms",
             f"≤ {GOAL_OVER_MS:g} ms",
             layer / timed * baseline_cpu_ms <= GOAL_OVER_MS,
             f"+{layer / 1e6:.1f} M instructions = {layer / timed:.2%} of the baseline's "
             f"{timed / 1e6:.0f} M, times its CPU time (cachegrind, one run each, "
-            f"PYTHONHASHSEED=0, Init frozen for every tool); xray-sdk +{sdk / 1e6:.0f} M, "
-            f"powertools +{powertools / 1e6:.0f} M",
+            f"PYTHONHASHSEED=0, Init frozen for every tool); xray-sdk +{sdk / 1e6:.1f} M, "
+            f"powertools +{powertools / 1e6:.1f} M",
         ),
         _row(
-            "cold start ratio layer / xray-sdk, instructions",
+            f"cold start ratio layer / xray-sdk, instructions [{named}]",
             layer / sdk if sdk > 0 else float("nan"),
             "x",
             f"≤ {GOAL_RATIO:g}x",
@@ -568,6 +674,24 @@ def _instructions(ws: Workspace, baseline_cpu_ms: float) -> list[dict[str, Any]]
             f"layer / powertools {layer / powertools:.3f}x" if powertools > 0 else "",
         ),
     ]
+
+
+def instruction_count(ws: Workspace, tool: str, setting: str) -> int | None:
+    """User-space instructions of one child under cachegrind (``PYTHONHASHSEED=0``)."""
+    out = Path(tempfile.mkdtemp()) / "cachegrind.out"
+    valgrind = ["valgrind", "--tool=cachegrind", "--cache-sim=no"]
+    done = subprocess.run(
+        [*valgrind, f"--cachegrind-out-file={out}", *ws.command(tool, "cold", setting)],
+        env={**_env(ws.tasks[tool]), "PYTHONHASHSEED": "0"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    shutil.rmtree(out.parent, ignore_errors=True)
+    found = re.search(r"I\s+refs:\s+([\d,]+)", done.stderr)
+    if done.returncode != 0 or found is None:
+        return None
+    return int(found[1].replace(",", ""))
 
 
 def _allocations(ws: Workspace) -> list[dict[str, Any]]:
@@ -670,9 +794,64 @@ def _print_allocations() -> None:
             print(f"  {size / 1024:7.1f} KB  {f}:{line}")
 
 
+def _print_instructions() -> None:
+    """Instructions over no tracer for each tool and setting (no timing: quick, load-proof)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = Workspace(Path(tmp))
+        try:
+            for setting in SETTINGS:
+                counts = {
+                    t: instruction_count(ws, t, setting)
+                    for t in ("none", "layer", "xray-sdk", "powertools")
+                }
+                base = counts["none"] or 0
+                print(
+                    SETTING_NAMES[setting]
+                    + ": "
+                    + ", ".join(
+                        f"{t} +{((c or 0) - base) / 1e6:.2f} M"
+                        for t, c in counts.items()
+                        if t != "none"
+                    )
+                )
+        finally:
+            _make_writable(Path(tmp))
+
+
+def _compare(other_tree: Path, rounds: int) -> None:
+    """CPU ms over no tracer of another layer build (``_layer_builds/python3XY`` of another
+    checkout) against this one, interleaved in the same rounds, in both settings."""
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = Workspace(Path(tmp))
+        current, other = ws.layer, _read_only_copy(other_tree, Path(tmp) / "opt-other")
+        tools = ("none", "other", "this", "xray-sdk", "powertools")
+        try:
+            for setting in SETTINGS:
+                samples: dict[str, list[dict[str, Any]]] = {t: [] for t in tools}
+                for i in range(rounds):
+                    for tool in tools if i % 2 == 0 else tools[::-1]:
+                        ws.layer = other if tool == "other" else current
+                        name = "layer" if tool in ("other", "this") else tool
+                        samples[tool].append(ws.run(name, "cold", setting))
+                ws.layer = current
+                over = {t: _over(samples, t) for t in tools if t != "none"}
+                print(
+                    f"{SETTING_NAMES[setting]}: "
+                    + ", ".join(f"{t} +{v:.2f} ms" for t, v in over.items())
+                    + f"; layer / xray-sdk: other {over['other'] / over['xray-sdk']:.3f}x, "
+                    f"this {over['this'] / over['xray-sdk']:.3f}x"
+                )
+        finally:
+            _make_writable(Path(tmp))
+
+
 if __name__ == "__main__":
     if sys.argv[1:] == ["alloc"]:
         _print_allocations()
+    elif sys.argv[1:] == ["instructions"]:
+        _print_instructions()
+    elif sys.argv[1:2] == ["compare"]:  # compare OTHER_LAYER_TREE [ROUNDS]
+        _compare(Path(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 21)
     else:
         for r in run():
             print(r)

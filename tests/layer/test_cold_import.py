@@ -412,7 +412,6 @@ def handler(event, context):
 BOTO3_COLD_START_MODULES = [
     "lambda_xray",
     "lambda_xray._contract",
-    "lambda_xray._log",
     "lambda_xray._recorder",
     "lambda_xray.config",
     "lambda_xray.context",
@@ -442,5 +441,62 @@ def test_a_boto3_functions_cold_start_loads_exactly_these_layer_modules(tmp_path
     loaded = json.loads(done.stdout.strip().splitlines()[-1])
     assert loaded == BOTO3_COLD_START_MODULES
     # Only when something fails, is captured, redacted, trimmed or missing its context:
-    for later in ("causes", "redact", "_snapshot", "wire_trim", "_load_errors", "context_missing"):
+    for later in (
+        "causes",
+        "redact",
+        "_snapshot",
+        "wire_trim",
+        "_load_errors",
+        "context_missing",
+        "_log",
+    ):
         assert f"lambda_xray.{later}" not in loaded
+
+
+# --- clients the function already imported: only their patches and the SQL helpers load ----
+
+PRELOADED_COLD_START = BOTO3_COLD_START.replace(
+    "import lambda_xray.handler as wrapper",
+    "for name in sys.argv[3].split(','):\n"
+    "    __import__(name)\n"
+    "import lambda_xray.handler as wrapper",
+)
+
+#: The drivers whose patches share ``_sql``; each adds its own patch module and
+#: nothing else (no ``context_missing``, no ``_log``, no PostgreSQL module of its own).
+DRIVERS = {"psycopg": "psycopg", "psycopg2": "psycopg2", "pymysql.connections": "pymysql"}
+
+
+def test_preloaded_database_drivers_add_only_their_patches_and_the_sql_helpers(
+    tmp_path: Path,
+) -> None:
+    present = [name for name in DRIVERS if _importable(name)]
+    if not present:
+        pytest.skip("no database driver installed")
+    (tmp_path / "dynamo.py").write_text(DYNAMO_APP)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            PRELOADED_COLD_START,
+            str(LAYER_PYTHON),
+            str(tmp_path),
+            ",".join(present),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    expected = {f"lambda_xray.patches.{DRIVERS[name]}" for name in present}
+    assert set(loaded) == set(BOTO3_COLD_START_MODULES) | expected | {"lambda_xray.patches._sql"}
+
+
+def _importable(name: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ImportError:
+        return False

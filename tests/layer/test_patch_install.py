@@ -149,3 +149,61 @@ def test_a_failing_patch_is_contained_and_logged_once(tmp_path: Path) -> None:
     assert "requests.sessions" not in result["installed"]
     assert "botocore.client" in result["installed"]  # the others are unaffected
     assert result["stderr"].count("tracing of requests is off") == 1
+
+
+def test_the_hook_stands_in_for_path_finder_and_keeps_its_services() -> None:
+    """No finder is added in front (each one is asked on every import): PathFinder's place."""
+    result = run(
+        """
+        import importlib, importlib.metadata, json, sys
+        from importlib.machinery import PathFinder
+        names = lambda: [f.__name__ if isinstance(f, type) else type(f).__name__
+                         for f in sys.meta_path]
+        before = names()
+        from lambda_xray import patches
+        patches.install()
+        after = names()
+        importlib.invalidate_caches()
+        import boto3
+        print(json.dumps({
+            "before": before,
+            "after": after,
+            "path_finder_listed": PathFinder in sys.meta_path,
+            "installed": sorted(patches.installed()),
+            "botocore_version": importlib.metadata.version("botocore"),
+            "missing": importlib.util.find_spec("lx_no_such_module") is None,
+        }))
+        """
+    )
+    # The same finders, in the same order, PathFinder's place taken by the hook.
+    assert result["after"] == [
+        "PostImportFinder" if name == "PathFinder" else name for name in result["before"]
+    ]
+    assert result["path_finder_listed"] is False
+    assert "botocore.client" in result["installed"]
+    assert result["botocore_version"]  # importlib.metadata still finds distributions
+    assert result["missing"] is True
+
+
+def test_without_path_finder_on_meta_path_the_hook_goes_first_and_still_patches() -> None:
+    result = run(
+        """
+        import json, sys
+        from importlib.machinery import PathFinder
+
+        class Embedder:  # an embedder's own finder in PathFinder's place
+            def find_spec(self, fullname, path, target=None):
+                return PathFinder.find_spec(fullname, path, target)
+
+        sys.meta_path[sys.meta_path.index(PathFinder)] = Embedder()
+        from lambda_xray import patches
+        patches.install()
+        import boto3, requests
+        print(json.dumps({
+            "first": type(sys.meta_path[0]).__name__,
+            "installed": sorted(patches.installed()),
+        }))
+        """
+    )
+    assert result["first"] == "PostImportFinder"
+    assert {"botocore.client", "requests.sessions"} <= set(result["installed"])

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-from lambda_xray import _contract, _log
+from lambda_xray import _contract
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -139,6 +139,8 @@ def _read(environ: Mapping[str, str], name: str, default: Any) -> Any:
     value = parse(raw)
     if value is not None:
         return value
+    from lambda_xray import _log  # loaded only when there is something to say
+
     _log.warning_once(
         "env:" + name,
         "lambda_xray: %s=%r is not %s; using the default %s",

@@ -2,9 +2,10 @@
 
 ``install()`` is all the handler wrapper calls. It never imports a client
 library: a library the function already imported is patched at once, any
-other one right after the function first imports it (a ``sys.meta_path``
-hook). The patch modules of this package are themselves imported only then,
-so a function that never touches, say, ``requests`` pays nothing for it.
+other one right after the function first imports it (an import hook in the
+place of the standard ``PathFinder``). The patch modules of this package are
+themselves imported only then, so a function that never touches, say,
+``requests`` pays nothing for it.
 
 Every failure while patching is logged once and contained: tracing then stays
 off for that library and the function runs exactly as it would without the
@@ -69,14 +70,13 @@ def install() -> None:
         with _lock:
             if _finder is not None:
                 return
-            finder = PostImportFinder()
+            finder = _place_finder()
             for target in _TARGETS:
                 module = sys.modules.get(target)
                 if module is not None:
                     _apply(target, module)
                 else:
                     finder.watch(target, _Callback(target))
-            sys.meta_path.insert(0, finder)
             _finder = finder
     except Exception:  # never break the function over tracing
         _warn("install", "could not install the client patches; downstream calls not traced")
@@ -115,12 +115,36 @@ def _apply(target: str, module: ModuleType) -> None:
 
 # -- the import hook: run a callback right after a chosen module executed -------------
 #
-# A finder placed first on ``sys.meta_path`` answers only for the watched module
-# names: it asks the remaining finders for the real spec and wraps the loader so
-# the callback runs after ``exec_module``. Every other import costs one dict
-# look-up. The module's ``__loader__`` and ``__spec__.loader`` are put back to
-# the original loader afterwards, so nothing downstream ever sees the wrapper.
-# Duck-typed on purpose: ``importlib.abc`` costs tens of milliseconds to import.
+# Every import of a module not yet loaded asks each finder of ``sys.meta_path``
+# in turn, and importlib wraps each ask in its import lock (~1,300 asks while
+# boto3 loads and makes a client: one more finder in front cost ~2 M
+# instructions, an eighth of the layer's whole cold start). So the hook does not
+# add a finder: it takes the place of the standard ``PathFinder`` (where
+# site-packages and the function's modules are found) and asks it itself, then
+# wraps the loader of a watched module so the callback runs after
+# ``exec_module``; every other spec is passed on untouched. Where ``PathFinder``
+# is not on ``sys.meta_path`` (an embedder replaced it), the hook goes first
+# instead and asks the other finders for watched names only. A watched module
+# served by a finder placed before ``PathFinder`` (none does so for a client
+# library) would not be patched. The module's ``__loader__`` and
+# ``__spec__.loader`` are put back to the original loader afterwards, so nothing
+# downstream ever sees the wrapper. Duck-typed on purpose: ``importlib.abc``
+# costs tens of milliseconds to import.
+
+
+def _place_finder() -> PostImportFinder:
+    """Put the hook on ``sys.meta_path``: in ``PathFinder``'s place, else first."""
+    meta_path = sys.meta_path
+    bootstrap = sys.modules.get("_frozen_importlib_external")
+    standard = getattr(bootstrap, "PathFinder", None)
+    for index, finder in enumerate(meta_path):
+        if standard is not None and finder is standard:
+            hook = PostImportFinder(standard)
+            meta_path[index] = hook
+            return hook
+    hook = PostImportFinder()
+    meta_path.insert(0, hook)
+    return hook
 
 
 class _PatchingLoader:
@@ -152,9 +176,20 @@ class _PatchingLoader:
 
 
 class PostImportFinder:
-    """Meta path finder that reports the import of watched module names."""
+    """Meta path finder that reports the import of watched module names.
 
-    def __init__(self) -> None:
+    With ``delegate`` (the standard ``PathFinder``) it stands in for that
+    finder: every look-up is the delegate's, a watched module's spec comes
+    back with a patching loader. Without, it sits first on ``sys.meta_path``
+    and answers for watched names only, asking the other finders.
+    """
+
+    __slots__ = ("_busy", "_callbacks", "_delegate", "_delegate_find")
+
+    def __init__(self, delegate: Any = None) -> None:
+        self._delegate = delegate
+        # Bound once: asked on every import, a look-up per call would add up.
+        self._delegate_find = None if delegate is None else delegate.find_spec
         self._callbacks: dict[str, Callback] = {}
         self._busy: set[str] = set()
 
@@ -168,23 +203,52 @@ class PostImportFinder:
         path: Sequence[str] | None,
         target: ModuleType | None = None,
     ) -> ModuleSpec | None:
-        callback = self._callbacks.get(fullname)
-        if callback is None or fullname in self._busy:
+        find = self._delegate_find
+        if find is None:  # first on sys.meta_path: watched names only
+            if fullname in self._callbacks:
+                return self._watched_spec(fullname, path, target)
+            return None
+        spec: ModuleSpec | None = find(fullname, path, target)
+        if spec is not None and fullname in self._callbacks:
+            return self._patching(fullname, spec)
+        return spec
+
+    def _watched_spec(
+        self,
+        fullname: str,
+        path: Sequence[str] | None,
+        target: ModuleType | None,
+    ) -> ModuleSpec | None:
+        if fullname in self._busy:  # our own look-up through the other finders
             return None
         self._busy.add(fullname)
         try:
             spec = _find_with_others(self, fullname, path, target)
         finally:
             self._busy.discard(fullname)
-        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+        return None if spec is None else self._patching(fullname, spec)
+
+    def _patching(self, fullname: str, spec: ModuleSpec) -> ModuleSpec:
+        if spec.loader is None or not hasattr(spec.loader, "exec_module"):
             return spec
         # One shot: a reload or a second copy of the module is not patched twice.
-        self._callbacks.pop(fullname, None)
+        callback = self._callbacks.pop(fullname, None)
+        if callback is None:  # taken by a nested import of the same name meanwhile
+            return spec
         spec.loader = _PatchingLoader(spec.loader, callback)  # type: ignore[assignment]
         return spec
 
     def invalidate_caches(self) -> None:
-        """Nothing cached here (``importlib.invalidate_caches`` calls this)."""
+        """The delegate's caches (``importlib.invalidate_caches`` calls this)."""
+        if self._delegate is not None:
+            self._delegate.invalidate_caches()
+
+    def __getattr__(self, name: str) -> Any:
+        # ``find_distributions`` (importlib.metadata), ... of the finder stood in for.
+        delegate = self._delegate if name not in PostImportFinder.__slots__ else None
+        if delegate is None:
+            raise AttributeError(name)
+        return getattr(delegate, name)
 
 
 def _find_with_others(

@@ -22,7 +22,7 @@ connection's password removed should it appear there.
 from __future__ import annotations
 
 from lambda_xray import _recorder, config
-from lambda_xray.context_missing import ContextMissingError
+from lambda_xray.context import ContextMissingError
 from lambda_xray.patches import _common
 
 TYPE_CHECKING = False
@@ -44,30 +44,27 @@ STATEMENT: Final = "statement"
 
 _patterns: dict[bool, Any] = {}
 
-# Literal and comment syntax; the first alternative that matches at a position wins.
+# Literal and comment syntax; the first alternative that matches at a position
+# wins. Joined and compiled on first need (importing this module does no work).
 _NUMBER: Final = (
     r"(?P<number>(?<![\w$.:%])"
     r"(?:0[xX][0-9A-Fa-f]+|\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)"
     r"(?![\w$]))"
 )
-_POSTGRESQL: Final = "|".join(
-    (
-        r"(?P<comment>--[^\n]*|/\*.*?(?:\*/|\Z))",
-        r"(?P<dollar>\$(?P<tag>[A-Za-z_][A-Za-z0-9_]*|)\$.*?(?:\$(?P=tag)\$|\Z))",
-        r"(?P<escaped>(?<![\w$])[Ee]'(?:[^'\\]|''|\\.)*(?:'|\Z))",
-        r"(?P<string>[BbXxNn]?'(?:[^']|'')*(?:'|\Z))",
-        r"(?P<identifier>\"(?:[^\"]|\"\")*(?:\"|\Z))",
-        _NUMBER,
-    )
+_POSTGRESQL: Final = (
+    r"(?P<comment>--[^\n]*|/\*.*?(?:\*/|\Z))",
+    r"(?P<dollar>\$(?P<tag>[A-Za-z_][A-Za-z0-9_]*|)\$.*?(?:\$(?P=tag)\$|\Z))",
+    r"(?P<escaped>(?<![\w$])[Ee]'(?:[^'\\]|''|\\.)*(?:'|\Z))",
+    r"(?P<string>[BbXxNn]?'(?:[^']|'')*(?:'|\Z))",
+    r"(?P<identifier>\"(?:[^\"]|\"\")*(?:\"|\Z))",
+    _NUMBER,
 )
-_MYSQL: Final = "|".join(
-    (
-        r"(?P<comment>(?:--\s|\#)[^\n]*|/\*.*?(?:\*/|\Z))",
-        r"(?P<string>(?:_[A-Za-z0-9]+)?[BbXxNn]?'(?:[^'\\]|''|\\.)*(?:'|\Z))",
-        r"(?P<dstring>\"(?:[^\"\\]|\"\"|\\.)*(?:\"|\Z))",
-        r"(?P<identifier>`(?:[^`]|``)*(?:`|\Z))",
-        _NUMBER,
-    )
+_MYSQL: Final = (
+    r"(?P<comment>(?:--\s|\#)[^\n]*|/\*.*?(?:\*/|\Z))",
+    r"(?P<string>(?:_[A-Za-z0-9]+)?[BbXxNn]?'(?:[^'\\]|''|\\.)*(?:'|\Z))",
+    r"(?P<dstring>\"(?:[^\"\\]|\"\"|\\.)*(?:\"|\Z))",
+    r"(?P<identifier>`(?:[^`]|``)*(?:`|\Z))",
+    _NUMBER,
 )
 
 
@@ -76,7 +73,8 @@ def _pattern(mysql: bool) -> Any:
     if pattern is None:
         import re
 
-        pattern = _patterns[mysql] = re.compile(_MYSQL if mysql else _POSTGRESQL, re.DOTALL)
+        syntax = "|".join(_MYSQL if mysql else _POSTGRESQL)
+        pattern = _patterns[mysql] = re.compile(syntax, re.DOTALL)
     return pattern
 
 
@@ -168,6 +166,65 @@ class Target:
         self.prepared: dict[str, dict[str, Any]] = {}
         self.secret = secret or None
         self.mysql = mysql
+
+
+# -- PostgreSQL: psycopg and psycopg2 describe a connection the same way ------------
+#
+# Both drivers expose the same ``connection.info`` (libpq's view of the open
+# connection) and the same connection parameters (``host``, ``port``,
+# ``dbname``, ``user``, ``password``). Here rather than in a module of their
+# own: every module loaded costs Init time of its own.
+
+_PG_TARGET: Final = "_lambda_xray_target"
+
+
+def postgresql_server_version(number: Any) -> str | None:
+    """``18.6`` for libpq's 180006, ``9.6.24`` for 90624."""
+    if type(number) is not int or number <= 0:
+        return None
+    if number >= 100000:
+        return f"{number // 10000}.{number % 10000}"
+    return f"{number // 10000}.{number // 100 % 100}.{number % 100}"
+
+
+def postgresql_target(connection: Any, driver_version: str) -> Target:
+    """The open PostgreSQL connection's target (cached on the connection)."""
+    found = connection.__dict__.get(_PG_TARGET)
+    if found is not None:
+        target: Target = found
+        return target
+    info = connection.info
+    target = Target(
+        database_type="PostgreSQL",
+        scheme="postgresql",
+        host=info.host,
+        port=info.port,
+        database=info.dbname,
+        user=info.user,
+        driver_version=driver_version,
+        database_version=postgresql_server_version(info.server_version),
+        secret=info.password,
+    )
+    connection.__dict__[_PG_TARGET] = target
+    return target
+
+
+def postgresql_params_target(params: dict[str, Any], driver_version: str) -> Target:
+    """The target of a PostgreSQL connect about to be made with ``params`` (no round trip).
+
+    Of several hosts (``host=a,b``) the first names it.
+    """
+    database = params.get("dbname")
+    return Target(
+        database_type="PostgreSQL",
+        scheme="postgresql",
+        host=str(params.get("host") or "localhost").split(",", 1)[0],
+        port=params.get("port"),
+        database=str(database) if database else None,
+        user=str(params["user"]) if params.get("user") else None,
+        driver_version=driver_version,
+        secret=str(params["password"]) if params.get("password") else None,
+    )
 
 
 def begin(

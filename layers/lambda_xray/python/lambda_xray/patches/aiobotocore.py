@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import sys
 
-from lambda_xray.context_missing import ContextMissingError
+from lambda_xray.context import ContextMissingError
 from lambda_xray.patches import _common
 from lambda_xray.patches import botocore as _botocore
 

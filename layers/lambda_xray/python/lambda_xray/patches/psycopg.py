@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import sys
 
-from lambda_xray.context_missing import ContextMissingError
-from lambda_xray.patches import _common, _postgresql, _sql
+from lambda_xray.context import ContextMissingError
+from lambda_xray.patches import _common, _sql
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ def patch(module: Any) -> None:
 
 def describe(connection: Any) -> _sql.Target:
     """The connection's target (cached on the connection)."""
-    return _postgresql.describe(connection, _driver[0] if _driver else "psycopg")
+    return _sql.postgresql_target(connection, _driver[0] if _driver else "psycopg")
 
 
 def _describe_cursor(cursor: Any) -> _sql.Target:
@@ -85,7 +85,7 @@ def _describe_conninfo(conninfo: Any, kwargs: dict[str, Any]) -> _sql.Target:
         params = _conninfo[0](conninfo or "", **kwargs)
     except Exception:
         params = {}
-    return _postgresql.describe_params(params, _driver[0] if _driver else "psycopg")
+    return _sql.postgresql_params_target(params, _driver[0] if _driver else "psycopg")
 
 
 def _start(conninfo: Any, kwargs: dict[str, Any]) -> tuple[Any, _sql.Target | None]:

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import sys
 
-from lambda_xray.context_missing import ContextMissingError
-from lambda_xray.patches import _common, _postgresql, _sql
+from lambda_xray.context import ContextMissingError
+from lambda_xray.patches import _common, _sql
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ def patch(module: ModuleType) -> None:
 
 def describe(connection: Any) -> _sql.Target:
     """The connection's target (cached on the connection)."""
-    return _postgresql.describe(connection, _driver[0] if _driver else "psycopg2")
+    return _sql.postgresql_target(connection, _driver[0] if _driver else "psycopg2")
 
 
 def _describe_dsn(extensions: Any, dsn: Any, kwargs: dict[str, Any]) -> _sql.Target:
@@ -62,7 +62,7 @@ def _describe_dsn(extensions: Any, dsn: Any, kwargs: dict[str, Any]) -> _sql.Tar
     params.update({k: v for k, v in kwargs.items() if v is not None})
     if not params.get("dbname"):  # psycopg2 takes ``database`` for ``dbname``
         params["dbname"] = params.get("database")
-    return _postgresql.describe_params(params, _driver[0] if _driver else "psycopg2")
+    return _sql.postgresql_params_target(params, _driver[0] if _driver else "psycopg2")
 
 
 def _wrap_connect(original: Callable[..., Any], extensions: Any) -> Callable[..., Any]:

@@ -19,7 +19,7 @@ are ``fault`` with the cause; an error reply keeps only its code
 from __future__ import annotations
 
 from lambda_xray import _recorder
-from lambda_xray.context_missing import ContextMissingError
+from lambda_xray.context import ContextMissingError
 from lambda_xray.patches import _common, _sql
 
 TYPE_CHECKING = False
