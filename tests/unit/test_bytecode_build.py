@@ -284,7 +284,10 @@ def _zip_kb(tree: Path) -> float:
 def test_each_version_of_the_real_layer_stays_within_its_download_budget(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """docs/bytecode.md: at most 200 KB with bytecode (was 320 KB), 70 KB source only (was 105)."""
+    """docs/bytecode.md: at most 215 KB with bytecode (was 320 KB), 75 KB source only (was 105).
+
+    A guard against growth by accident: raising it is a decision, with the sizes in the docs.
+    """
     monkeypatch.delenv(OVERRIDE, raising=False)
     source = Path(__file__).resolve().parents[2] / "layers" / "lambda_xray"
     (compiled,) = _bytecode.build_layers(source, tmp_path, minors=(MINOR,))
@@ -292,8 +295,8 @@ def test_each_version_of_the_real_layer_stays_within_its_download_budget(
         source, tmp_path / "bare", minors=(MINOR,), interpreters={MINOR: None}
     )
     assert compiled.has_bytecode and not bare.has_bytecode
-    assert _zip_kb(_bytecode.tree_path(tmp_path, RUNTIME)) <= 200
-    assert _zip_kb(_bytecode.tree_path(tmp_path / "bare", RUNTIME)) <= 70
+    assert _zip_kb(_bytecode.tree_path(tmp_path, RUNTIME)) <= 215
+    assert _zip_kb(_bytecode.tree_path(tmp_path / "bare", RUNTIME)) <= 75
 
 
 def test_no_layer_source_is_an_error(tmp_path: Path) -> None:
