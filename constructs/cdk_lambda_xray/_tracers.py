@@ -16,17 +16,20 @@ from __future__ import annotations
 
 import re
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
 __all__ = [
+    "MAX_ASSET_FILES",
+    "MAX_SOURCE_BYTES",
     "TRACERS",
     "XRAY_SDK",
     "XRAY_SDK_FIX",
     "XRAY_SDK_MODULE",
     "OtherTracer",
+    "asset_directory_entries",
     "foreign_handler_tracer",
     "installed_distributions",
     "layer_tracer",
@@ -125,8 +128,10 @@ _IMPORT: Final = re.compile(
     rf"^[ \t]*(?:from[ \t]+{XRAY_SDK_MODULE}\b|import[ \t]+{XRAY_SDK_MODULE}\b)", re.M
 )
 #: Bounds of a scan: a function's code is small, a bundled dependency tree is not.
-_MAX_FILES: Final = 5000
-_MAX_SOURCE_BYTES: Final = 512 * 1024
+#: Entries of a code asset a tracer scan looks at, at most.
+MAX_ASSET_FILES: Final = 5000
+#: Largest source file a tracer scan reads.
+MAX_SOURCE_BYTES: Final = 512 * 1024
 
 
 def xray_sdk_in_code(source: str) -> bool:
@@ -167,7 +172,16 @@ def installed_distributions(names: Iterable[str]) -> frozenset[str]:
     )
 
 
-def _scan_directory(root: Path) -> str | None:
+def asset_directory_entries(
+    root: Path, packages: frozenset[str]
+) -> Iterator[tuple[Path, str | None]]:
+    """A bounded walk of a code asset directory, for the tracer scans.
+
+    Yields ``(directory, None)`` for each directory named in ``packages`` (not
+    entered) and ``(file, text)`` for each small ``.py`` file of the function's
+    own code. Never follows links, never enters a pip-installed package (see
+    :func:`installed_distributions`), stops after :data:`MAX_ASSET_FILES` entries.
+    """
     seen = 0
     stack = [root]
     while stack:
@@ -176,29 +190,32 @@ def _scan_directory(root: Path) -> str | None:
         installed = installed_distributions(e.name for e in entries)
         for entry in entries:
             seen += 1
-            if seen > _MAX_FILES:
-                return None
+            if seen > MAX_ASSET_FILES:
+                return
             if entry.is_symlink():
                 continue
             if entry.is_dir():
-                if entry.name == XRAY_SDK_MODULE:
-                    return f"{entry.relative_to(root).as_posix()}/ in the asset"
-                if entry.name.lower() not in installed:
+                if entry.name in packages:
+                    yield entry, None
+                elif entry.name.lower() not in installed:
                     stack.append(entry)
-            elif _is_small_source(entry) and xray_sdk_in_code(
-                entry.read_text(encoding="utf-8", errors="replace")
-            ):
-                return f"{entry.relative_to(root).as_posix()} imports {XRAY_SDK_MODULE}"
+            elif entry.suffix == ".py" and entry.stat().st_size <= MAX_SOURCE_BYTES:
+                yield entry, entry.read_text(encoding="utf-8", errors="replace")
+
+
+def _scan_directory(root: Path) -> str | None:
+    for entry, text in asset_directory_entries(root, frozenset({XRAY_SDK_MODULE})):
+        shown = entry.relative_to(root).as_posix()
+        if text is None:
+            return f"{shown}/ in the asset"
+        if xray_sdk_in_code(text):
+            return f"{shown} imports {XRAY_SDK_MODULE}"
     return None
-
-
-def _is_small_source(entry: Path) -> bool:
-    return entry.suffix == ".py" and entry.stat().st_size <= _MAX_SOURCE_BYTES
 
 
 def _scan_zip(path: Path) -> str | None:
     with zipfile.ZipFile(path) as archive:
-        infos = archive.infolist()[:_MAX_FILES]
+        infos = archive.infolist()[:MAX_ASSET_FILES]
         for info in infos:
             parts = info.filename.split("/")
             if XRAY_SDK_MODULE in parts[:-1]:
@@ -208,7 +225,7 @@ def _scan_zip(path: Path) -> str | None:
         for info in infos:
             if installed.intersection(p.lower() for p in info.filename.split("/")[:-1]):
                 continue  # a module of an installed package, not the function's code
-            if info.filename.endswith(".py") and info.file_size <= _MAX_SOURCE_BYTES:
+            if info.filename.endswith(".py") and info.file_size <= MAX_SOURCE_BYTES:
                 text = archive.read(info).decode("utf-8", errors="replace")
                 if xray_sdk_in_code(text):
                     return f"{info.filename} imports {XRAY_SDK_MODULE}"

@@ -27,7 +27,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from .._tracers import XRAY_SDK_MODULE, installed_distributions
+from .._tracers import (
+    MAX_ASSET_FILES,
+    MAX_SOURCE_BYTES,
+    XRAY_SDK_MODULE,
+    asset_directory_entries,
+    installed_distributions,
+)
 
 __all__ = ["POWERTOOLS_MODULE", "powertools_tracer_in_code", "powertools_tracer_in_tree"]
 
@@ -43,8 +49,6 @@ _FROM_IMPORT: Final = re.compile(
 )
 _TRACER_NAME: Final = re.compile(r"\bTracer\b")
 _QUALIFIED: Final = re.compile(rf"\b{POWERTOOLS_MODULE}(?:\.tracing)?\.Tracer\b")
-_MAX_FILES: Final = 5000
-_MAX_SOURCE_BYTES: Final = 512 * 1024
 _EVIDENCE_IMPORT: Final = f"imports Tracer from {POWERTOOLS_MODULE}"
 
 
@@ -86,42 +90,23 @@ class _Found:
 
 def _scan_directory(root: Path) -> _Found:
     found = _Found()
-    seen = 0
-    stack = [root]
-    while stack:
-        directory = stack.pop()
-        entries = sorted(directory.iterdir())
-        installed = installed_distributions(e.name for e in entries)
-        for entry in entries:
-            seen += 1
-            if seen > _MAX_FILES:
-                return found
-            if entry.is_symlink():
-                continue
-            if entry.is_dir():
-                if entry.name == POWERTOOLS_MODULE:
-                    if entry.joinpath(*_TRACER_MODULE).is_file():
-                        found.tracer_package = entry.relative_to(root).as_posix()
-                elif entry.name == XRAY_SDK_MODULE:
-                    found.xray_sdk = True
-                elif entry.name.lower() not in installed:
-                    stack.append(entry)
-            elif _is_small_source(entry) and powertools_tracer_in_code(
-                entry.read_text(encoding="utf-8", errors="replace")
-            ):
-                found.importer = entry.relative_to(root).as_posix()
-                return found
+    packages = frozenset({POWERTOOLS_MODULE, XRAY_SDK_MODULE})
+    for entry, text in asset_directory_entries(root, packages):
+        if text is None:
+            if entry.name == XRAY_SDK_MODULE:
+                found.xray_sdk = True
+            elif entry.joinpath(*_TRACER_MODULE).is_file():
+                found.tracer_package = entry.relative_to(root).as_posix()
+        elif powertools_tracer_in_code(text):
+            found.importer = entry.relative_to(root).as_posix()
+            return found
     return found
-
-
-def _is_small_source(entry: Path) -> bool:
-    return entry.suffix == ".py" and entry.stat().st_size <= _MAX_SOURCE_BYTES
 
 
 def _scan_zip(path: Path) -> _Found:
     found = _Found()
     with zipfile.ZipFile(path) as archive:
-        infos = archive.infolist()[:_MAX_FILES]
+        infos = archive.infolist()[:MAX_ASSET_FILES]
         installed = installed_distributions(p for i in infos for p in i.filename.split("/"))
         for info in infos:
             parts = info.filename.split("/")
@@ -136,7 +121,7 @@ def _scan_zip(path: Path) -> _Found:
                 continue
             if installed.intersection(p.lower() for p in packages):
                 continue  # a module of another installed package, not the function's code
-            if info.filename.endswith(".py") and info.file_size <= _MAX_SOURCE_BYTES:
+            if info.filename.endswith(".py") and info.file_size <= MAX_SOURCE_BYTES:
                 text = archive.read(info).decode("utf-8", errors="replace")
                 if powertools_tracer_in_code(text):
                     found.importer = info.filename
