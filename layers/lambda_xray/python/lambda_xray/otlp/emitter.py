@@ -121,12 +121,10 @@ class OTLPEmitter:
         ``RetryAttempts`` and calling :meth:`send`). ``False``, having changed
         nothing, when the general way must run. Never raises."""
         try:
-            calls = self._calls or self._short_way()
-            if calls is None:
+            ready = self._short_parts(sub)
+            if ready is None:
                 return False
-            envelope = self._envelope or self._make_envelope()
-            invocation = sub.invocation
-            trace_header = getattr(invocation, "header", None)
+            calls, envelope, recorded = ready
             span = calls.aws_call_span(
                 sub,
                 status,
@@ -135,7 +133,7 @@ class OTLPEmitter:
                 host_id,
                 retries,
                 envelope[2],
-                trace_header is None or trace_header.mode == _header.RECORD,
+                recorded,
                 envelope[3] - 4,
             )
             if span is None:
@@ -143,34 +141,35 @@ class OTLPEmitter:
             sub.end_time = end
         except Exception:
             return False
-        self._keep(sub, invocation, calls.field(span), envelope[3])
+        self._keep(sub, sub.invocation, calls.field(span), envelope[3])
         return True
 
     def send_http_call(self, sub: Subsegment, status: int, end: float) -> bool:
         """:meth:`send_aws_call` for an HTTP call (:func:`._calls.http_call_span`:
         the same bytes as recording ``http.response.status`` and calling :meth:`send`)."""
         try:
-            calls = self._calls or self._short_way()
-            if calls is None:
+            ready = self._short_parts(sub)
+            if ready is None:
                 return False
-            envelope = self._envelope or self._make_envelope()
-            invocation = sub.invocation
-            trace_header = getattr(invocation, "header", None)
-            span = calls.http_call_span(
-                sub,
-                status,
-                end,
-                envelope[2],
-                trace_header is None or trace_header.mode == _header.RECORD,
-                envelope[3] - 4,
-            )
+            calls, envelope, recorded = ready
+            span = calls.http_call_span(sub, status, end, envelope[2], recorded, envelope[3] - 4)
             if span is None:
                 return False
             sub.end_time = end
         except Exception:
             return False
-        self._keep(sub, invocation, calls.field(span), envelope[3])
+        self._keep(sub, sub.invocation, calls.field(span), envelope[3])
         return True
+
+    def _short_parts(self, sub: Subsegment) -> tuple[ModuleType, Envelope, bool] | None:
+        """What both short ways need: the short-way module, the cached envelope
+        and whether the call's trace is recorded; ``None`` when it is not loaded yet."""
+        calls = self._calls or self._short_way()
+        if calls is None:
+            return None
+        trace_header = getattr(sub.invocation, "header", None)
+        recorded = trace_header is None or trace_header.mode == _header.RECORD
+        return calls, self._envelope or self._make_envelope(), recorded
 
     def flush(self) -> None:
         """Send whatever is waiting now."""
