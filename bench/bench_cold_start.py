@@ -62,6 +62,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from _child_context import LAMBDA_CONTEXT
 from _rows import row as _make_row
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -239,7 +240,8 @@ def installed(names: tuple[str, ...]) -> list[str]:
 # the function's folder, the modules to load before timing (comma-separated,
 # see PRELOAD; "cold" and "shipped" only), and the folder of the tool's pip
 # installs or "" (the "pip" setting, run with ``python -S``: see SETTINGS).
-CHILD = r"""
+CHILD = (
+    r"""
 import gc, sys, time
 if sys.argv[6:7] != [""]:
     sys.path.insert(0, sys.argv[6])  # what pip installed for this tool, with -S: nothing else
@@ -264,18 +266,9 @@ if preload:  # untimed, for every tool: see PRELOAD
     gc.freeze()
 
 
-class Context:
-    aws_request_id = "bench-request"
-    function_name = "bench"
-    function_version = "$LATEST"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:bench"
-    memory_limit_in_mb = 128
-    log_group_name = "/aws/lambda/bench"
-    log_stream_name = "bench"
-
-    def get_remaining_time_in_millis(self):
-        return 60000
-
+"""
+    + LAMBDA_CONTEXT
+    + r"""
 
 out = {}
 import tracemalloc
@@ -384,6 +377,7 @@ if starts:
     result["invoke_to_handler_ms"] = (min(starts) - invoked) * 1e3
 print(json.dumps(result))
 """
+)
 
 
 def _env(task_root: Path) -> dict[str, str]:

@@ -46,6 +46,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from _child_context import LAMBDA_CONTEXT
 from _rows import row as _make_row
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -70,7 +71,8 @@ GOAL_CALL_RATIO = 0.25
 # directory to put first on sys.path ("" for none), the function's folder,
 # the modules to load before timing (comma-separated; see bench_cold_start.PRELOAD),
 # optionally "count" (under cachegrind: exit right after the first invocation).
-COLD_CHILD = r"""
+COLD_CHILD = (
+    r"""
 import gc, sys, time
 import awslambdaric.bootstrap  # what the runtime has loaded before it imports a handler
 import os, socket
@@ -89,18 +91,9 @@ gc.collect()
 gc.freeze()
 
 
-class Context:
-    aws_request_id = "bench-request"
-    function_name = "bench"
-    function_version = "$LATEST"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:bench"
-    memory_limit_in_mb = 128
-    log_group_name = "/aws/lambda/bench"
-    log_stream_name = "bench"
-
-    def get_remaining_time_in_millis(self):
-        return 60000
-
+"""
+    + LAMBDA_CONTEXT
+    + r"""
 
 gc.collect()
 c0 = time.process_time()
@@ -124,6 +117,7 @@ print(
     % ((c1 - c0) * 1e3, (c_open - c0) * 1e3, sent)
 )
 """
+)
 
 #: The handler module ADOT's wrapper loads (as Lambda's ``_HANDLER`` would name it).
 ADOT_ENTRY = "from lx_adot_wrapper import lambda_handler as handler\n"
