@@ -55,6 +55,7 @@ __all__ = [
     "LAMBDA_EXCLUDED",
     "PYTHON_MINORS",
     "BuildResult",
+    "assemble_layer",
     "build_layers",
     "default_builds_path",
     "ensure_built",
@@ -283,6 +284,16 @@ def ensure_built(
         builds.mkdir(parents=True, exist_ok=True)
         results.append(_build_one(source, builds, minor, interpreter))
     return results
+
+
+def assemble_layer(builds: Path, runtime: str, parts: frozenset[str]) -> Path:
+    """The layer tree (a folder holding ``python/``) of ``runtime`` with the core and ``parts``.
+
+    ``parts`` are names of :data:`cdk_lambda_xray._layer_parts.PARTS`. Interface
+    only for now: every part is in the one tree of ``runtime``.
+    """
+    del parts
+    return tree_path(builds, runtime)
 
 
 def _main(argv: list[str]) -> int:
