@@ -187,7 +187,8 @@ class ColdStart:
         python, preload = sys.executable, ",".join(ws.preload)
         extra: dict[str, str] = {}
         if case in ("layer", "otlp"):
-            entry, first, task = "lambda_xray.handler", str(ws.layer / "python"), ws.tasks["layer"]
+            layer = ws.layer_otlp if case == "otlp" else ws.layer
+            entry, first, task = "lambda_xray.handler", str(layer / "python"), ws.tasks["layer"]
             extra = {
                 "LAMBDA_XRAY_HANDLER": "lx_bench_app.handler",
                 "LAMBDA_XRAY_FORMAT": "otlp" if case == "otlp" else "xray",
