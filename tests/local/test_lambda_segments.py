@@ -223,7 +223,11 @@ def test_error_message_is_bounded() -> None:
     [
         ("127.0.0.1:2000", ("127.0.0.1", 2000)),
         ("tcp:127.0.0.1:2000 udp:127.0.0.2:2001", ("127.0.0.2", 2001)),
-        ("udp:localhost:9", ("localhost", 9)),
+        ("udp:127.0.0.2:2001 TCP:127.0.0.1:2000", ("127.0.0.2", 2001)),
+        ("[::1]:2000", ("::1", 2000)),
+        # The layer sends nowhere for these, so neither do the local tools.
+        ("udp:localhost:9", None),
+        ("localhost:9 localhost:10", None),
         ("", None),
         (None, None),
         ("127.0.0.1:0", None),

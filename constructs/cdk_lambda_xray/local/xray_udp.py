@@ -12,6 +12,8 @@ import socket
 from collections.abc import Iterable
 from typing import Any, Final
 
+from .._env_values import grammar
+
 __all__ = ["MAX_DATAGRAM", "parse_daemon_address", "send_documents"]
 
 logger = logging.getLogger("cdk_lambda_xray.xray_udp")
@@ -22,15 +24,13 @@ MAX_DATAGRAM: Final = 64 * 1024
 
 
 def parse_daemon_address(value: str | None) -> tuple[str, int] | None:
-    """The UDP address in ``host:port`` or ``udp:host:port tcp:host:port`` form, else ``None``."""
-    for part in (value or "").split():
-        kind, _, rest = part.partition(":")
-        if kind == "tcp":
-            continue
-        host, _, port = (rest if kind == "udp" else part).rpartition(":")
-        if host and port.isdigit() and 0 < int(port) < 65536:
-            return host, int(port)
-    return None
+    """The UDP address of an ``AWS_XRAY_DAEMON_ADDRESS`` value, else ``None``.
+
+    The layer's own grammar (``_contract.daemon_address``: ``host:port`` or
+    ``tcp:host:port udp:host:port``), so the local tools send exactly where a
+    traced function would.
+    """
+    return grammar.daemon_address(value) if value else None
 
 
 def send_documents(documents: Iterable[dict[str, Any]], address: tuple[str, int] | None) -> int:
