@@ -39,7 +39,9 @@ filler = st.text(
     ),
     max_size=40,
 ).filter(lambda text: not any(part in text for part in STRUCTURE))
-UNRESERVED = string.ascii_letters + string.digits + "-._~"
+# URL text without the markers' letters, so no path, host or key can spell one.
+LETTERS = "".join(c for c in string.ascii_letters if c not in START + END)
+UNRESERVED = LETTERS + string.digits + "-._~"
 SUB_DELIMS = "!$&'()*+,;="
 userinfo_chars = st.text(alphabet=UNRESERVED + SUB_DELIMS + ":", min_size=1, max_size=20)
 query_chars = st.text(alphabet=UNRESERVED + SUB_DELIMS + ":@/?'", max_size=30)
