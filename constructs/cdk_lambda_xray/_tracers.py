@@ -24,6 +24,7 @@ from typing import Final
 __all__ = [
     "MAX_ASSET_FILES",
     "MAX_SOURCE_BYTES",
+    "MIGRATION_GUIDE",
     "TRACERS",
     "XRAY_SDK",
     "XRAY_SDK_FIX",
@@ -71,12 +72,15 @@ XRAY_SDK: Final = OtherTracer(
 XRAY_SDK_MODULE: Final = "aws_xray_sdk"
 
 #: The migration path, said at synth and in the review.
+#: The guide for moving a function from another tracer to lambda_xray.
+MIGRATION_GUIDE: Final = "docs/migrating.md"
+
 XRAY_SDK_FIX: Final = (
-    "move to lambda_xray: remove patch_all()/patch() and xray_recorder from the code and "
-    "aws-xray-sdk from its dependencies or layer (lambda_xray records boto3, requests, urllib3 "
-    "and http.client calls itself); replace xray_recorder.capture with "
-    "lambda_xray.subsegment, put_annotation with annotate, put_metadata with metadata. "
-    "Until then each call is recorded once: by aws_xray_sdk where it patched the library"
+    "move to lambda_xray: change `from aws_xray_sdk.core import xray_recorder, patch_all` to "
+    "`from lambda_xray.compat import xray_recorder, patch_all` and drop aws-xray-sdk from the "
+    "dependencies or layer (lambda_xray records boto3, HTTP, SQL and Redis calls itself; "
+    f"{MIGRATION_GUIDE}, section 'aws-xray-sdk'). Until then each call is recorded once: by "
+    "aws_xray_sdk where it patched the library"
 )
 
 #: Every other tracer, in the order the review lists them.

@@ -718,7 +718,7 @@ def test_xray014_inline_code_importing_the_sdk_is_info(write_assembly: WriteAsse
     finding = only(run(write_assembly, good(Fn=function(Code=code)), "XRAY014"))
     assert finding.severity.label == "info"
     assert "inline code imports aws_xray_sdk" in finding.message
-    assert "xray_recorder.capture with lambda_xray.subsegment" in finding.fix
+    assert "from lambda_xray.compat import xray_recorder" in finding.fix
 
 
 def test_xray014_a_layer_named_like_the_sdk(write_assembly: WriteAssembly) -> None:

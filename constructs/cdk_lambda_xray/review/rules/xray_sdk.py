@@ -6,14 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Final
 
-from ..._tracers import XRAY_SDK_FIX
+from ..._tracers import MIGRATION_GUIDE, XRAY_SDK_FIX
 from ..aws_facts import XRAY_SDK_END_OF_SUPPORT
 from ..model import Model
 from ..tracers import OURS, is_xray_sdk
 from .base import Finding, Rule, Severity
 
 #: where the project documents the move (a path in the project's repository)
-MIGRATION_GUIDE: Final = "docs/migrating.md"
 
 
 def _xray_sdk(model: Model) -> Iterator[Finding]:
@@ -40,8 +39,7 @@ XRAY_SDK_IN_USE: Final = Rule(
     name="xray-sdk-in-use",
     severity=Severity.INFO,
     summary="A function uses the AWS X-Ray SDK for Python (aws_xray_sdk in its code or a layer).",
-    fix=f"{XRAY_SDK_FIX[:1].upper()}{XRAY_SDK_FIX[1:]}. The shortest path keeps the code and "
-    f"changes its import to lambda_xray.compat: see {MIGRATION_GUIDE}, section 'aws-xray-sdk'.",
+    fix=f"{XRAY_SDK_FIX[:1].upper()}{XRAY_SDK_FIX[1:]}.",
     check=_xray_sdk,
 )
 
