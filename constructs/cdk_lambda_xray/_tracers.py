@@ -213,10 +213,11 @@ class AssetWalk:
         self.distributions = distributions
         #: why the walk saw less than the whole asset (``None``: it saw all of it)
         self.incomplete: str | None = None
+        self._spent = False
+        self._bytes_read = 0
 
     def __iter__(self) -> Iterator[tuple[Path, str | None]]:
         seen = 0
-        read = 0
         stack = [self.root]
         while stack:
             directory = stack.pop()
@@ -241,13 +242,11 @@ class AssetWalk:
                     continue
                 if entry.suffix != ".py":
                     continue
-                if read >= MAX_TOTAL_SOURCE_BYTES:
-                    self.incomplete = f"its .py files hold more than {MAX_TOTAL_SOURCE_BYTES} bytes"
-                    return
-                text = self._read(entry)
+                text = self._read(entry, MAX_TOTAL_SOURCE_BYTES - self._bytes_read)
                 if text is not None:
-                    read += len(text)
                     yield entry, text
+                elif self._spent:
+                    return
 
     def _distribution(self, name: str) -> bool:
         return self.distributions and distribution_name(name) in self.packages
@@ -255,14 +254,21 @@ class AssetWalk:
     def _shown(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix() or "."
 
-    def _read(self, entry: Path) -> str | None:
+    def _read(self, entry: Path, budget: int) -> str | None:
         """The file's text, or ``None`` (and :attr:`incomplete` says why) past a bound."""
         try:
-            if entry.stat().st_size > MAX_SOURCE_BYTES:
+            size = entry.stat().st_size
+            if size > MAX_SOURCE_BYTES:
                 self.incomplete = f"{self._shown(entry)} is larger than {MAX_SOURCE_BYTES} bytes"
                 return None
-            with entry.open("rb") as source:  # never more than the bound, even if it grew
-                return source.read(MAX_SOURCE_BYTES + 1).decode("utf-8", errors="replace")
+            if size > budget:
+                self._spent = True
+                self.incomplete = f"its .py files hold more than {MAX_TOTAL_SOURCE_BYTES} bytes"
+                return None
+            with entry.open("rb") as source:  # never more than the bounds, even if it grew
+                data = source.read(min(MAX_SOURCE_BYTES, budget))
+            self._bytes_read += len(data)
+            return data.decode("utf-8", errors="replace")
         except OSError as exc:
             self.incomplete = f"{self._shown(entry)} could not be read ({exc.strerror})"
             return None
