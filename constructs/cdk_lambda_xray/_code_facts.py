@@ -76,24 +76,42 @@ def layer_facts(layers: Iterable[lambda_.ILayerVersion]) -> list[CodeFacts]:
 
 
 def function_code_facts(
+    code: lambda_.Code,
     staging: cdk.AssetStaging | None,
     cfn: lambda_.CfnFunction,
     layers: Iterable[lambda_.ILayerVersion],
 ) -> CodeFacts:
-    """The facts of a function made by ``TracedFunction``: its staged code or inline code."""
-    if staging is not None:
-        own = asset_facts(Path(staging.absolute_staged_path), "the code asset", own_code=True)
-    else:
-        # The L1's properties as one plain mapping: one jsii call (``cfn.code``
-        # would read each field of the struct, one call each).
-        code = cfn._cfn_properties.get("code")
-        inline = code.get("zipFile") if isinstance(code, Mapping) else None
-        if isinstance(inline, str) and not is_unresolved(inline):
-            own = scan_inline(inline)
-        else:
-            own = unreadable(_NOT_AN_ASSET)
+    """The facts of a function made by ``TracedFunction``: its staged code or inline code.
+
+    ``staging`` is the staging of the code asset when the function made it
+    (the first function given that ``code``); the facts of a ``code`` shared
+    by several functions are read once.
+    """
+    own = _CODE.get(code)
+    if own is None:
+        own = _CODE[code] = _own_code_facts(staging, cfn)
     others = layer_facts(layers)
     return combined([own, *others]) if others else own
+
+
+#: code object -> what it holds (a ``Code`` is often shared by several functions)
+_CODE: weakref.WeakKeyDictionary[lambda_.Code, CodeFacts] = weakref.WeakKeyDictionary()
+
+
+def _own_code_facts(staging: cdk.AssetStaging | None, cfn: lambda_.CfnFunction) -> CodeFacts:
+    if staging is not None:
+        return asset_facts(Path(staging.absolute_staged_path), "the code asset", own_code=True)
+    # The L1's properties as one plain mapping: one jsii call (``cfn.code``
+    # would read each field of the struct, one call each).
+    code = cfn._cfn_properties.get("code")
+    inline = code.get("zipFile") if isinstance(code, Mapping) else None
+    if isinstance(inline, str) and not is_unresolved(inline):
+        return scan_inline(inline)
+    # An asset another function staged first: found in the assembly by its key.
+    path = staged_asset_path(cfn, code.get("s3Key") if isinstance(code, Mapping) else None)
+    if path is not None:
+        return asset_facts(path, "the code asset", own_code=True)
+    return unreadable(_NOT_AN_ASSET)
 
 
 _NOT_AN_ASSET = (

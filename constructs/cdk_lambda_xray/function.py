@@ -241,7 +241,7 @@ class TracedFunction(lambda_.Function):
         )
         children = self._children()
         if decided.layer and tracing_layer is None:
-            self._add_tracing_layer(scope, children, facts, options, other_layers)
+            self._add_tracing_layer(scope, code, children, facts, options, other_layers)
         self._apply(scope, decided, given_role, children)
         for finding in decided.findings:
             self._annotate(finding)
@@ -264,6 +264,7 @@ class TracedFunction(lambda_.Function):
     def _add_tracing_layer(
         self,
         scope: Construct,
+        code: lambda_.Code,
         children: _Children,
         facts: FunctionFacts,
         options: TracingOptions,
@@ -271,8 +272,8 @@ class TracedFunction(lambda_.Function):
     ) -> None:
         """The stack's tracing layer with the parts the planner chose from the code."""
         assert children.cfn is not None
-        code = function_code_facts(children.staging, children.cfn, other_layers)
-        parts, findings = layer_parts_of(facts, code, options)
+        shows = function_code_facts(code, children.staging, children.cfn, other_layers)
+        parts, findings = layer_parts_of(facts, shows, options)
         self.add_layers(TracingLayer.of(scope, str(facts.runtime), parts))
         for finding in findings:
             self._annotate(finding)

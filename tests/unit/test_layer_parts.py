@@ -81,6 +81,11 @@ def built(
 
     app = cdk.App(outdir=str(tmp_path_factory.mktemp("cdkout")))
     stack = cdk.Stack(app, "Parts")
+    shared = lambda_.Code.from_asset(str(with_httpx))  # one asset, several functions
+    staged_by_other = lambda_.Code.from_asset(str(compat))
+    lambda_.Function(
+        stack, "StagesFirst", runtime=PY312, handler="app.handler", code=staged_by_other
+    )
 
     def fn(id: str, code: lambda_.Code, **props: Any) -> TracedFunction:
         return TracedFunction(stack, id, runtime=PY312, handler="app.handler", code=code, **props)
@@ -88,7 +93,9 @@ def built(
     fns = SimpleNamespace(
         boto=fn("Boto", lambda_.Code.from_asset(str(boto))),
         boto_too=fn("BotoToo", lambda_.Code.from_asset(str(boto))),
-        httpx=fn("Httpx", lambda_.Code.from_asset(str(with_httpx))),
+        httpx=fn("Httpx", shared),
+        httpx_too=fn("HttpxToo", shared),
+        staged_by_other=fn("StagedByOther", staged_by_other),
         compat=fn("Compat", lambda_.Code.from_asset(str(compat))),
         inline=fn("Inline", lambda_.Code.from_inline("def handler(e, c):\n    return 1\n")),
         otlp=fn("Otlp", lambda_.Code.from_asset(str(boto)), trace_format=TraceFormat.OTLP),
@@ -162,6 +169,8 @@ def _tracing_layer_of(built: SimpleNamespace, fn: lambda_.Function) -> str:
         ("boto_too", f"{PREFIX}Python312"),
         ("inline", f"{PREFIX}Python312"),
         ("httpx", f"{PREFIX}Python312AsyncHttp"),
+        ("httpx_too", f"{PREFIX}Python312AsyncHttp"),
+        ("staged_by_other", f"{PREFIX}Python312Compat"),
         ("compat", f"{PREFIX}Python312Compat"),
         ("otlp", f"{PREFIX}Python312Otlp"),
         ("extra", f"{PREFIX}Python312Databases"),
