@@ -1,4 +1,4 @@
-"""``TracingLayer``: the ``lambda_xray`` runtime as one Lambda layer per Python version and stack.
+"""``TracingLayer``: the ``lambda_xray`` runtime, one layer per Python version, parts and stack.
 
 Each layer version carries the compiled files of its one Python version
 (``__pycache__/*.cpython-3XY.pyc``, unchecked-hash, beside the slim source,
@@ -185,11 +185,17 @@ class TracingLayer(lambda_.LayerVersion):
     carries a hash of the layer's source, so a new layer version is published
     exactly when the code changes.
 
-    A version whose bytecode is not in this installation (its interpreter was
-    missing when the package was built) gets the source only and an info
-    annotation saying so; nothing fails.
+    It holds the layer's core and the parts given (``otlp``, ``compat``,
+    ``async_http``, ``databases``): ``TracedFunction`` and the aspect give each
+    function the parts its code needs, so its download stays small.
 
-    Use :meth:`of` to get the stack's shared instance for a runtime;
+    A version whose bytecode is not in this installation (its interpreter was
+    missing when the package was built) gets the source only (every part) and
+    an info annotation saying so; nothing fails. With the CDK context
+    ``@lambda-xray/layer-python-override`` (a local emulator's Python) it
+    carries that Python's build instead, and says so.
+
+    Use :meth:`of` to get the stack's shared instance for a runtime and parts;
     ``TracedFunction`` and the ``XRayTracing`` aspect do.
     """
 
