@@ -123,15 +123,25 @@ def staged_asset_path(resource: cdk.CfnResource, key: object) -> Path | None:
     """The staged asset whose S3 object key is ``key`` (``<hash>.zip``), folder or zip."""
     if not isinstance(key, str) or "/" in key or not key.endswith(".zip"):
         return None
-    stage = cdk.Stage.of(resource)
-    if stage is None:
+    outdir = _outdir(stack_of(resource))
+    if outdir is None:
         return None
-    outdir = Path(stage.outdir)
     digest = key.removesuffix(".zip")
     for candidate in (outdir / f"asset.{digest}", outdir / f"asset.{digest}.zip"):
         if candidate.exists():
             return candidate
     return None
+
+
+#: stack -> the cloud assembly folder its assets are staged in
+_OUTDIRS: weakref.WeakKeyDictionary[cdk.Stack, Path | None] = weakref.WeakKeyDictionary()
+
+
+def _outdir(stack: cdk.Stack) -> Path | None:
+    if stack not in _OUTDIRS:
+        stage = cdk.Stage.of(stack)
+        _OUTDIRS[stack] = Path(stage.outdir) if stage is not None else None
+    return _OUTDIRS[stack]
 
 
 def resource_code_facts(resource: cdk.CfnResource, props: dict[str, Any]) -> CodeFacts:
@@ -160,6 +170,19 @@ def _layer_reference_facts(resource: cdk.CfnResource, layer: object) -> CodeFact
     if construct is None:
         shown = layer if isinstance(layer, str) else "a layer given by reference"
         return unreadable(f"{shown} is imported, so its contents are not known")
+    known = _LAYER_FACTS.setdefault(stack_of(resource), {})
+    if construct not in known:
+        known[construct] = _layer_version_facts(construct)
+    return known[construct]
+
+
+#: stack -> what each of its layer versions ships (read once per layer)
+_LAYER_FACTS: weakref.WeakKeyDictionary[cdk.Stack, dict[lambda_.CfnLayerVersion, CodeFacts]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _layer_version_facts(construct: lambda_.CfnLayerVersion) -> CodeFacts:
     content = (resolved_properties(construct) or {}).get("Content")
     key = content.get("S3Key") if isinstance(content, dict) else None
     path = staged_asset_path(construct, key)

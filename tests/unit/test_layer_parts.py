@@ -90,6 +90,7 @@ def built(
     def fn(id: str, code: lambda_.Code, **props: Any) -> TracedFunction:
         return TracedFunction(stack, id, runtime=PY312, handler="app.handler", code=code, **props)
 
+    redis = lambda_.LayerVersion(stack, "Redis", code=lambda_.Code.from_asset(str(redis_layer)))
     fns = SimpleNamespace(
         boto=fn("Boto", lambda_.Code.from_asset(str(boto))),
         boto_too=fn("BotoToo", lambda_.Code.from_asset(str(boto))),
@@ -104,9 +105,7 @@ def built(
         via_layer=fn(
             "ViaLayer",
             lambda_.Code.from_asset(str(boto)),
-            layers=[
-                lambda_.LayerVersion(stack, "Redis", code=lambda_.Code.from_asset(str(redis_layer)))
-            ],
+            layers=[redis],
         ),
         bucket=fn(
             "Bucket",
@@ -121,6 +120,14 @@ def built(
             runtime=lambda_.Runtime.PYTHON_3_13,
             handler="app.handler",
             code=lambda_.Code.from_asset(str(swept_httpx)),
+        ),
+        plain_via_layer=lambda_.Function(
+            stack,
+            "PlainViaLayer",
+            runtime=PY312,
+            handler="app.handler",
+            code=lambda_.Code.from_asset(str(boto)),
+            layers=[redis],
         ),
     )
     trace_app(app)
@@ -179,6 +186,7 @@ def _tracing_layer_of(built: SimpleNamespace, fn: lambda_.Function) -> str:
         ("bucket", f"{PREFIX}Python312OtlpCompatAsyncHttpDatabases"),
         ("zipped", f"{PREFIX}Python312OtlpCompatAsyncHttpDatabases"),
         ("plain", f"{PREFIX}Python313AsyncHttp"),
+        ("plain_via_layer", f"{PREFIX}Python312Databases"),
     ],
 )
 def test_each_function_gets_the_layer_of_the_parts_its_code_needs(
