@@ -13,7 +13,7 @@ import functools
 import os
 import re
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,8 +24,8 @@ from constructs import Construct
 from . import _bytecode, _inputs, ids
 from ._instrument import runtime_name, stack_of
 from ._layer_parts import CORE
+from ._layer_select import checked_parts, python_override
 from ._plan_model import MIN_PYTHON_MINOR, PYTHON_RUNTIME, LayerParts, layer_supports_runtime
-from ._plan_parts import ALL_LAYER_PARTS, KNOWN_PART_NAMES
 from .errors import TracingConfigError
 
 __all__ = [
@@ -241,8 +241,8 @@ class TracingLayer(lambda_.LayerVersion):
             the layer serves.
         """
         name = _checked_runtime_name(scope, id, runtime)
-        chosen = _checked_parts(lambda: _path(scope, id), parts)
-        built_for = _python_override(scope, lambda: _path(scope, id)) or name
+        chosen = checked_parts(lambda: _path(scope, id), parts)
+        built_for = python_override(scope, lambda: _path(scope, id)) or name
         asset = _asset_for(built_for, chosen)
         contents = f"bytecode {asset.cache_tag}" if asset.cache_tag else "source only"
         if built_for != name:
@@ -293,7 +293,7 @@ class TracingLayer(lambda_.LayerVersion):
         ``otlp`` and ``async_http`` -> ``LambdaXrayTracingLayerPython312OtlpAsyncHttp``.
         """
         name = runtime if isinstance(runtime, str) else runtime_name(runtime)
-        chosen = _checked_parts(lambda: cls.SHARED_ID, parts)
+        chosen = checked_parts(lambda: cls.SHARED_ID, parts)
         words = "".join(part.title() for part in (name, *chosen))
         return cls.SHARED_ID + re.sub(r"[^0-9A-Za-z]", "", words)
 
@@ -325,7 +325,7 @@ class TracingLayer(lambda_.LayerVersion):
         """
         stack = stack_of(scope)
         name = runtime if isinstance(runtime, str) else runtime_name(runtime)
-        chosen = _checked_parts(lambda: _path(scope, cls.SHARED_ID), parts)
+        chosen = checked_parts(lambda: _path(scope, cls.SHARED_ID), parts)
         shared = _SHARED.setdefault(stack, {})
         cached = shared.get((name, chosen))
         if cached is not None:
@@ -346,55 +346,6 @@ class TracingLayer(lambda_.LayerVersion):
 
 def _path(scope: Construct, id: str) -> str:
     return f"{scope.node.path}/{id}" if scope.node.path else id
-
-
-def _checked_parts(
-    path: Callable[[], str], parts: Iterable[str] | LayerParts | None
-) -> tuple[str, ...]:
-    """``parts`` as the layer's part names in their order (``core`` left out).
-
-    ``path`` gives the construct path for an error (asked only then: a jsii call).
-    """
-    if parts is LayerParts.ALL:
-        return ALL_LAYER_PARTS
-    if parts is None:
-        return ()
-    if isinstance(parts, LayerParts):
-        raise TracingConfigError(
-            path(),
-            f"parts={parts} is chosen per function, not for a layer",
-            "pass the part names, LayerParts.ALL, or leave it out (the core alone)",
-        )
-    names = list(parts)
-    unknown = [name for name in names if name not in KNOWN_PART_NAMES]
-    if unknown:
-        raise TracingConfigError(
-            path(),
-            f"parts names {', '.join(repr(n) for n in unknown)}, which is not a part of the "
-            "tracing layer",
-            f"name parts from {', '.join(ALL_LAYER_PARTS)} (core is always in), or pass "
-            "LayerParts.ALL",
-        )
-    return tuple(name for name in ALL_LAYER_PARTS if name in names)
-
-
-def _python_override(scope: Construct, path: Callable[[], str]) -> str | None:
-    """The runtime whose build every layer carries (the local emulator's), if set."""
-    value = ids.context_value(scope, ids.CONTEXT_LAYER_PYTHON_OVERRIDE)
-    if value is None:
-        return None
-    text = str(value).strip().removeprefix("python")
-    name = f"python{text}"
-    match = PYTHON_RUNTIME.match(name)
-    if match is None or int(match["minor"]) not in _bytecode.PYTHON_MINORS:
-        known = ", ".join(f"3.{minor}" for minor in _bytecode.PYTHON_MINORS)
-        raise TracingConfigError(
-            path(),
-            f"the context value {ids.CONTEXT_LAYER_PYTHON_OVERRIDE}={value!r:.40} is not a "
-            "Python the layer is built for",
-            f"set it to one of {known} (the local emulator's Python), or leave it out",
-        )
-    return name
 
 
 def _checked_runtime_name(scope: Construct, id: str, runtime: lambda_.Runtime | str) -> str:
