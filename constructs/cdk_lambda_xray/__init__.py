@@ -17,6 +17,7 @@ _EXPORTS: dict[str, str] = {
     "ContextMissing": "function",
     "TracedFunction": "function",
     "TraceFormat": "function",
+    "LayerParts": "function",
     "TracingLayer": "layer",
     "TracingConfigError": "errors",
     # --- tracing aspect ---
@@ -42,6 +43,7 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = [
     "ContextMissing",
+    "LayerParts",
     "SnsTracingPolicy",
     "TraceFormat",
     "TracedDynamoEventSource",
@@ -76,7 +78,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers only
         TracedSqsEventSource,
     )
     from .events import TracedEvents, trace_events
-    from .function import ContextMissing, TracedFunction, TraceFormat
+    from .function import ContextMissing, LayerParts, TracedFunction, TraceFormat
     from .layer import TracingLayer
     from .nag import acknowledge_xray_wildcard
     from .transaction_search import TransactionSearch

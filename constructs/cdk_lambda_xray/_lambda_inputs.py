@@ -130,6 +130,7 @@ def lambda_specs() -> dict[str, Spec]:
     from aws_cdk import aws_lambda as lambda_
 
     from ._options import ContextMissing
+    from ._plan_model import LayerParts
 
     layer = interface(
         lambda_.ILayerVersion,
@@ -153,6 +154,16 @@ def lambda_specs() -> dict[str, Spec]:
         "service_name": optional(text(non_empty=True, example="'orders'")),
         "capture_response": optional(BOOL),
         "capture_error": optional(BOOL),
+        "layer_parts": optional(
+            one_of(
+                enum_member(LayerParts),
+                sequence_of(
+                    text(non_empty=True, example="'databases'"),
+                    example="['databases']",
+                    any_collection=True,
+                ),
+            )
+        ),
         "selectors": optional(
             sequence_of(
                 one_of(CONSTRUCT, text(non_empty=True, example="'*/Legacy*'")),

@@ -25,6 +25,7 @@ Two kinds of caller differ only in who wins a disagreement, and say so with
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 from . import _contract
 from ._env_values import same_value
@@ -45,8 +46,10 @@ from ._plan_model import (
     MAX_LAYERS,
     MIN_PYTHON_MINOR,
     UNKNOWN,
+    CodeFacts,
     Finding,
     FunctionFacts,
+    LayerParts,
     Level,
     Plan,
     TraceFormat,
@@ -55,14 +58,18 @@ from ._plan_model import (
     layer_supports_runtime,
     runtime_label,
 )
+from ._plan_parts import ALL_LAYER_PARTS, ALL_PARTS_FINDING, choose_layer_parts
 
 __all__ = [
+    "ALL_LAYER_PARTS",
     "APPLICATION_SIGNALS_POLICY",
     "MAX_LAYERS",
     "MIN_PYTHON_MINOR",
     "UNKNOWN",
+    "CodeFacts",
     "Finding",
     "FunctionFacts",
+    "LayerParts",
     "Level",
     "Plan",
     "TraceFormat",
@@ -70,6 +77,7 @@ __all__ = [
     "completeness_findings",
     "context_missing_finding",
     "layer_count_finding",
+    "layer_parts_of",
     "layer_supports_runtime",
     "options_findings",
     "plan",
@@ -193,6 +201,10 @@ def plan(facts: FunctionFacts, options: TracingOptions) -> Plan:
             "capture_error",
         )
     policies = _open_telemetry(build, layered)
+    parts: tuple[str, ...] = ()
+    if layered and not options.own_layer:
+        parts, finding = choose_layer_parts(facts.code, options, _sends_otlp(build))
+        build.findings.extend([finding] if finding is not None else [])
     handler = None
     if layered and facts.handler != _contract.WRAPPER_HANDLER:
         assert isinstance(facts.handler, str)
@@ -206,8 +218,37 @@ def plan(facts: FunctionFacts, options: TracingOptions) -> Plan:
         handler=handler,
         environment=tuple(build.sets),
         managed_policies=policies,
+        layer_parts=parts,
         findings=tuple(build.findings),
     )
+
+
+def layer_parts_of(
+    facts: FunctionFacts, code: CodeFacts, options: TracingOptions
+) -> tuple[tuple[str, ...], tuple[Finding, ...]]:
+    """The layer parts :func:`plan` gives ``facts``' function once its ``code`` is known.
+
+    For a caller that learns what the code holds only after the function
+    exists (``TracedFunction`` reads its staged asset): the same plan, of
+    which it takes the parts and the finding about them.
+    """
+    decided = plan(replace(facts, code=code), options)
+    return decided.layer_parts, tuple(f for f in decided.findings if f.id == ALL_PARTS_FINDING)
+
+
+def _sends_otlp(build: _Builder) -> bool | None:
+    """Whether the layer will send OTLP spans (``None``: the variable is a token)."""
+    value = next((v for key, v in build.sets if key == ENV_FORMAT), None)
+    if value is None:
+        if not build.readable:
+            return None
+        user = build.env.get(ENV_FORMAT)
+        if user is None:
+            return False
+        if not isinstance(user, str):
+            return None
+        value = user
+    return same_value(ENV_FORMAT, value, TraceFormat.OTLP.value)
 
 
 def _handler_position(build: _Builder) -> int:

@@ -21,6 +21,7 @@ from ._plan_model import (
     TracingOptions,
     is_python,
 )
+from ._plan_parts import layer_parts_finding
 from ._tracers import XRAY_SDK_FIX, foreign_handler_tracer
 
 __all__ = [
@@ -178,6 +179,9 @@ def options_findings(options: TracingOptions) -> list[Finding]:
         bad = context_missing_finding(options.context_missing)
         if bad is not None:
             found.append(bad)
+    parts = layer_parts_finding(options)
+    if parts is not None:
+        found.append(parts)
     if options.application_signals and options.trace_format is TraceFormat.XRAY:
         found.append(
             Finding(

@@ -19,8 +19,10 @@ __all__ = [
     "MIN_PYTHON_MINOR",
     "PYTHON_RUNTIME",
     "UNKNOWN",
+    "CodeFacts",
     "Finding",
     "FunctionFacts",
+    "LayerParts",
     "Level",
     "Plan",
     "TraceFormat",
@@ -86,6 +88,36 @@ class TraceFormat(enum.Enum):
     OTLP = "otlp"
 
 
+class LayerParts(enum.Enum):
+    """Which parts of the tracing layer a function's layer version holds, beyond its core.
+
+    The layer is cut into parts (``otlp``, ``compat``, ``async_http``,
+    ``databases``; docs/constructs.md) so each function downloads only what it
+    runs. Pass a list of part names instead to add those parts to what
+    :attr:`AUTO` chooses (``layer_parts=["databases"]``).
+    """
+
+    #: What the function shows it needs: its trace format, the client libraries
+    #: in its code and its other layers, an import of ``lambda_xray.compat``;
+    #: every part when its code cannot be read. The default.
+    AUTO = "auto"
+    #: Every part, whatever the code shows.
+    ALL = "all"
+
+
+@dataclass(frozen=True, slots=True)
+class CodeFacts:
+    """What a function's code and its other layers show, for choosing the layer's parts."""
+
+    #: top-level import names found in the code asset or a layer asset
+    #: (``httpx``, ``redis``, ...; only the names a layer part lists are looked for)
+    libraries: frozenset[str] = frozenset()
+    #: a module of the function's own code imports ``lambda_xray.compat``
+    imports_compat: bool = False
+    #: why the code (or a layer) could not be read in full; then every part is chosen
+    unreadable: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     """One thing the planner found: ``id`` is the stable annotation id."""
@@ -129,6 +161,9 @@ class FunctionFacts:
     our_layer: bool | None = None
     #: the function's role is a role of the app (it can be given AWS managed policies)
     role_in_app: bool = True
+    #: what its code shows (``None``: not looked at, as by the review, which
+    #: does not choose layers: every part, without a finding)
+    code: CodeFacts | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +182,8 @@ class TracingOptions:
     own_layer: bool = False
     trace_format: TraceFormat | None = None
     application_signals: bool = False
+    #: :class:`LayerParts`, or the names of parts to add to what ``AUTO`` chooses
+    layer_parts: LayerParts | tuple[str, ...] = LayerParts.AUTO
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +204,9 @@ class Plan:
     environment: tuple[tuple[str, str], ...] = ()
     #: AWS managed policies (names) the function's role needs
     managed_policies: tuple[str, ...] = ()
+    #: the parts of the tracing layer it needs besides ``core``, in the
+    #: order of ``_layer_parts.PARTS`` (only read when :attr:`layer` is set)
+    layer_parts: tuple[str, ...] = ()
     findings: tuple[Finding, ...] = ()
 
     @property

@@ -24,13 +24,16 @@ from typing import Final
 __all__ = [
     "MAX_ASSET_FILES",
     "MAX_SOURCE_BYTES",
+    "MAX_TOTAL_SOURCE_BYTES",
     "MIGRATION_GUIDE",
     "TRACERS",
     "XRAY_SDK",
     "XRAY_SDK_FIX",
     "XRAY_SDK_MODULE",
+    "AssetWalk",
     "OtherTracer",
     "asset_directory_entries",
+    "distribution_name",
     "foreign_handler_tracer",
     "installed_distributions",
     "layer_tracer",
@@ -136,6 +139,8 @@ _IMPORT: Final = re.compile(
 MAX_ASSET_FILES: Final = 5000
 #: Largest source file a tracer scan reads.
 MAX_SOURCE_BYTES: Final = 512 * 1024
+#: Most source a scan of one asset reads, all files together.
+MAX_TOTAL_SOURCE_BYTES: Final = 8 * 1024 * 1024
 
 
 def xray_sdk_in_code(source: str) -> bool:
@@ -179,32 +184,98 @@ def installed_distributions(names: Iterable[str]) -> frozenset[str]:
 def asset_directory_entries(
     root: Path, packages: frozenset[str]
 ) -> Iterator[tuple[Path, str | None]]:
-    """A bounded walk of a code asset directory, for the tracer scans.
+    """A bounded walk of a code asset directory, for the tracer scans: see :class:`AssetWalk`."""
+    return iter(AssetWalk(root, packages))
 
-    Yields ``(directory, None)`` for each directory named in ``packages`` (not
-    entered) and ``(file, text)`` for each small ``.py`` file of the function's
-    own code. Never follows links, never enters a pip-installed package (see
-    :func:`installed_distributions`), stops after :data:`MAX_ASSET_FILES` entries.
+
+def distribution_name(name: str) -> str | None:
+    """``PyMySQL-1.1.0.dist-info`` -> ``pymysql``: the normalized distribution of a dist-info."""
+    if not name.endswith(".dist-info"):
+        return None
+    return name.removesuffix(".dist-info").split("-", 1)[0].lower().replace(".", "_")
+
+
+class AssetWalk:
+    """A bounded walk of a code asset directory: the one walk every code scan uses.
+
+    Iterating yields ``(directory, None)`` for each directory named in
+    ``packages`` (not entered) and, with ``distributions``, for each
+    ``<name>-<version>.dist-info`` whose distribution (lower case) is named
+    there; and ``(file, text)`` for each ``.py`` file of the function's own
+    code. Never follows links, never enters a pip-installed package (see
+    :func:`installed_distributions`), looks at :data:`MAX_ASSET_FILES` entries
+    and reads :data:`MAX_SOURCE_BYTES` per file and :data:`MAX_TOTAL_SOURCE_BYTES`
+    in all, at most. After the walk, :attr:`incomplete` says what it did not
+    read (``None``: every entry was looked at and every ``.py`` file read).
     """
-    seen = 0
-    stack = [root]
-    while stack:
-        directory = stack.pop()
-        entries = sorted(directory.iterdir())
-        installed = installed_distributions(e.name for e in entries)
-        for entry in entries:
-            seen += 1
-            if seen > MAX_ASSET_FILES:
-                return
-            if entry.is_symlink():
+
+    def __init__(
+        self, root: Path, packages: frozenset[str], *, distributions: bool = False
+    ) -> None:
+        self.root = root
+        self.packages = packages
+        self.distributions = distributions
+        #: why the walk saw less than the whole asset (``None``: it saw all of it)
+        self.incomplete: str | None = None
+        self._spent = False
+        self._bytes_read = 0
+
+    def __iter__(self) -> Iterator[tuple[Path, str | None]]:
+        seen = 0
+        stack = [self.root]
+        while stack:
+            directory = stack.pop()
+            try:
+                entries = sorted(directory.iterdir())
+            except OSError as exc:
+                self.incomplete = f"{self._shown(directory)} could not be listed ({exc.strerror})"
                 continue
-            if entry.is_dir():
-                if entry.name in packages:
-                    yield entry, None
-                elif entry.name.lower() not in installed:
-                    stack.append(entry)
-            elif entry.suffix == ".py" and entry.stat().st_size <= MAX_SOURCE_BYTES:
-                yield entry, entry.read_text(encoding="utf-8", errors="replace")
+            installed = installed_distributions(e.name for e in entries)
+            for entry in entries:
+                seen += 1
+                if seen > MAX_ASSET_FILES:
+                    self.incomplete = f"it has more than {MAX_ASSET_FILES} entries"
+                    return
+                if entry.is_symlink():
+                    continue
+                if entry.is_dir():
+                    if entry.name in self.packages or self._distribution(entry.name):
+                        yield entry, None
+                    elif entry.name.lower() not in installed:
+                        stack.append(entry)
+                    continue
+                if entry.suffix != ".py":
+                    continue
+                text = self._read(entry, MAX_TOTAL_SOURCE_BYTES - self._bytes_read)
+                if text is not None:
+                    yield entry, text
+                elif self._spent:
+                    return
+
+    def _distribution(self, name: str) -> bool:
+        return self.distributions and distribution_name(name) in self.packages
+
+    def _shown(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix() or "."
+
+    def _read(self, entry: Path, budget: int) -> str | None:
+        """The file's text, or ``None`` (and :attr:`incomplete` says why) past a bound."""
+        try:
+            size = entry.stat().st_size
+            if size > MAX_SOURCE_BYTES:
+                self.incomplete = f"{self._shown(entry)} is larger than {MAX_SOURCE_BYTES} bytes"
+                return None
+            if size > budget:
+                self._spent = True
+                self.incomplete = f"its .py files hold more than {MAX_TOTAL_SOURCE_BYTES} bytes"
+                return None
+            with entry.open("rb") as source:  # never more than the bounds, even if it grew
+                data = source.read(min(MAX_SOURCE_BYTES, budget))
+            self._bytes_read += len(data)
+            return data.decode("utf-8", errors="replace")
+        except OSError as exc:
+            self.incomplete = f"{self._shown(entry)} could not be read ({exc.strerror})"
+            return None
 
 
 def _scan_directory(root: Path) -> str | None:

@@ -12,12 +12,12 @@ the same permission.
 from __future__ import annotations
 
 import weakref
-from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
 
+from ._code_facts import staged_asset_path
 from ._instrument import stack_of
 from ._reflect import resolved_properties
 from ._tracers import XRAY_SDK, XRAY_SDK_MODULE, layer_tracer, xray_sdk_in_code, xray_sdk_in_tree
@@ -52,17 +52,8 @@ def xray_sdk_evidence(resource: cdk.CfnResource, props: dict[str, Any]) -> str |
 
 def _in_asset(resource: cdk.CfnResource, key: object) -> str | None:
     """Look into the staged asset whose S3 object key is ``key`` (``<hash>.zip``)."""
-    if not isinstance(key, str) or "/" in key or not key.endswith(".zip"):
-        return None
-    stage = cdk.Stage.of(resource)
-    if stage is None:
-        return None
-    outdir = Path(stage.outdir)
-    digest = key.removesuffix(".zip")
-    for candidate in (outdir / f"asset.{digest}", outdir / f"asset.{digest}.zip"):
-        if candidate.exists():
-            return xray_sdk_in_tree(candidate)
-    return None
+    path = staged_asset_path(resource, key)
+    return xray_sdk_in_tree(path) if path is not None else None
 
 
 def _stack_layers(resource: cdk.CfnResource) -> dict[str, str | None]:

@@ -22,15 +22,19 @@ from constructs import IConstruct
 from . import _contract, _inputs
 from ._apply import FunctionTarget, attach_aws_managed_policies, role_of, same_construct
 from ._callers import trace_callers
+from ._code_facts import resource_code_facts
 from ._instrument import is_instrumented, mark_instrumented, stack_of, tracing_mode
 from ._options import ContextMissing
 from ._permissions import grant_xray_write
 from ._plan import (
     UNKNOWN,
+    CodeFacts,
     FunctionFacts,
+    LayerParts,
     Plan,
     TraceFormat,
     TracingOptions,
+    layer_supports_runtime,
     options_findings,
     plan,
     tracing_decision,
@@ -92,6 +96,7 @@ class XRayTracing:
         upstream=_inputs.optional(_inputs.BOOL),
         trace_format=_inputs.optional(_inputs.enum_member(TraceFormat)),
         application_signals=_inputs.optional(_inputs.BOOL),
+        layer_parts=_LAMBDA["layer_parts"],
     )
     def __init__(
         self,
@@ -107,6 +112,7 @@ class XRayTracing:
         upstream: bool = True,
         trace_format: TraceFormat | None = None,
         application_signals: bool = False,
+        layer_parts: LayerParts | Sequence[str] | None = None,
     ) -> None:
         """Configure the aspect.
 
@@ -127,8 +133,13 @@ class XRayTracing:
             gets the layer and does not set it. Default: X-Ray segments.
         :param application_signals: give every function that gets the layer what
             Application Signals needs (see :class:`TracedFunction`). Default: ``False``.
-        :raises TracingConfigError: for an unknown ``context_missing`` value, or
-            ``application_signals`` with ``trace_format=TraceFormat.XRAY``.
+        :param layer_parts: what each function's tracing layer holds besides its
+            core. Default: ``LayerParts.AUTO``, what each function shows it needs
+            (see :class:`TracedFunction`); ``LayerParts.ALL``; or a list of part
+            names added to what ``AUTO`` chooses.
+        :raises TracingConfigError: for an unknown ``context_missing`` value or
+            layer part, or ``application_signals`` with
+            ``trace_format=TraceFormat.XRAY``.
         """
         self.include: tuple[Selector, ...] | None = None if include is None else tuple(include)
         self.exclude: tuple[Selector, ...] = tuple(exclude or ())
@@ -146,6 +157,14 @@ class XRayTracing:
             capture_error=capture_error,
             trace_format=trace_format,
             application_signals=application_signals,
+            own_layer=tracing_layer is not None,
+            layer_parts=(
+                layer_parts
+                if isinstance(layer_parts, LayerParts)
+                else LayerParts.AUTO
+                if layer_parts is None
+                else tuple(layer_parts)
+            ),
         )
         for finding in options_findings(self._options):
             raise TracingConfigError("XRayTracing", finding.problem, finding.fix)
@@ -158,6 +177,7 @@ class XRayTracing:
         self.upstream = upstream
         self.trace_format = trace_format
         self.application_signals = application_signals
+        self.layer_parts = self._options.layer_parts
         self._inline_announced = False
 
     # --- selection ---------------------------------------------------------------
@@ -229,7 +249,16 @@ class XRayTracing:
             image=image,
             tracing=_mode(props.get("TracingConfig")),
             role_in_app=self._role_in_app(target),
+            code=self._code(target, runtime, image),
         )
+
+    def _code(self, target: FunctionTarget, runtime: object, image: bool) -> CodeFacts | None:
+        """What the code shows, read only where the stack's tracing layer may be added."""
+        if self.tracing_layer is not None or image or not isinstance(runtime, str):
+            return None
+        if not layer_supports_runtime(runtime):
+            return None
+        return resource_code_facts(target.resource, target.props)
 
     def _role_in_app(self, target: FunctionTarget) -> bool:
         """Whether the role can take AWS managed policies (asked only when some are wanted)."""
@@ -259,7 +288,9 @@ class XRayTracing:
             existing = target.props.get("Layers") or []
             runtime = str(target.props["Runtime"])
             target.add_layer(
-                self.tracing_layer or TracingLayer.of(target.resource, runtime), existing
+                self.tracing_layer
+                or TracingLayer.of(target.resource, runtime, decided.layer_parts),
+                existing,
             )
         if decided.handler is not None:
             target.set_handler(decided.handler)

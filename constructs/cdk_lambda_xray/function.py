@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Annotations
+from aws_cdk import Annotations, AssetStaging
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from . import _inputs
 from ._apply import attach_aws_managed_policies
+from ._code_facts import function_code_facts
 from ._instrument import (
     is_image_runtime,
     is_python_runtime,
@@ -21,14 +23,25 @@ from ._instrument import (
 )
 from ._options import ContextMissing
 from ._permissions import grant_xray_write
-from ._plan import UNKNOWN, Finding, FunctionFacts, Level, Plan, TraceFormat, TracingOptions, plan
+from ._plan import (
+    UNKNOWN,
+    Finding,
+    FunctionFacts,
+    LayerParts,
+    Level,
+    Plan,
+    TraceFormat,
+    TracingOptions,
+    layer_parts_of,
+    plan,
+)
 from ._plan import xray_sdk_finding as _xray_sdk_finding
 from ._tracers import xray_sdk_in_tree
 from .errors import TracingConfigError
 from .layer import TracingLayer
 from .validation import environment_problems, is_unresolved
 
-__all__ = ["ContextMissing", "TraceFormat", "TracedFunction"]
+__all__ = ["ContextMissing", "LayerParts", "TraceFormat", "TracedFunction"]
 
 
 _LAMBDA = _inputs.lambda_specs()
@@ -47,6 +60,21 @@ def _known(env: Mapping[str, str]) -> dict[str, object]:
 
 def _context_missing(value: ContextMissing | str | None) -> str | None:
     return value.value if isinstance(value, ContextMissing) else value
+
+
+def _layer_parts(value: LayerParts | Sequence[str] | None) -> LayerParts | tuple[str, ...]:
+    if value is None:
+        return LayerParts.AUTO
+    return value if isinstance(value, LayerParts) else tuple(value)
+
+
+@dataclass
+class _Children:
+    """What ``TracedFunction`` reads under itself after creation (one ``find_all``)."""
+
+    cfn: lambda_.CfnFunction | None = None
+    own_role: iam.Role | None = None
+    staging: AssetStaging | None = None
 
 
 class TracedFunction(lambda_.Function):
@@ -100,6 +128,7 @@ class TracedFunction(lambda_.Function):
         layers=_LAMBDA["layers"],
         trace_format=_inputs.optional(_inputs.enum_member(TraceFormat)),
         application_signals=_inputs.optional(_inputs.BOOL),
+        layer_parts=_LAMBDA["layer_parts"],
         function_props=_inputs.props_of(lambda_.FunctionProps),
     )
     def __init__(
@@ -120,6 +149,7 @@ class TracedFunction(lambda_.Function):
         layers: Sequence[lambda_.ILayerVersion] | None = None,
         trace_format: TraceFormat | None = None,
         application_signals: bool | None = None,
+        layer_parts: LayerParts | Sequence[str] | None = None,
         **function_props: Any,
     ) -> None:
         """Create the function.
@@ -146,6 +176,12 @@ class TracedFunction(lambda_.Function):
             OTLP spans and ``LAMBDA_XRAY_OTLP_UNSAMPLED=true`` (unsampled spans too,
             for the metrics). Default: ``False``. Cannot be combined with
             ``trace_format=TraceFormat.XRAY``.
+        :param layer_parts: what the function's tracing layer holds besides its
+            core. Default: ``LayerParts.AUTO``, what the function shows it needs
+            (its trace format, the client libraries in its code asset and other
+            layers, an import of ``lambda_xray.compat``; every part when its
+            code cannot be read). ``LayerParts.ALL``: every part. A list of part
+            names (``["databases"]``) adds those to what ``AUTO`` chooses.
         :param function_props: every other ``aws_lambda.Function`` prop.
         """
         # Every property read and method call on a CDK object is a round trip to
@@ -179,13 +215,17 @@ class TracedFunction(lambda_.Function):
             own_layer=tracing_layer is not None,
             trace_format=trace_format,
             application_signals=bool(application_signals),
+            layer_parts=_layer_parts(layer_parts),
         )
+        # The code is read once the function has staged it (bundled, maybe):
+        # the layer parts are decided then, the rest of the plan now.
         decided = plan(facts, options)
         for error in decided.errors:
             raise TracingConfigError(_path(scope, id), error.problem, error.fix)
         user_env.update(decided.environment)
-        if decided.layer:
-            layers.append(tracing_layer or TracingLayer.of(scope, runtime_id))
+        other_layers = list(layers)
+        if decided.layer and tracing_layer is not None:
+            layers.append(tracing_layer)
 
         super().__init__(
             scope,
@@ -199,11 +239,44 @@ class TracedFunction(lambda_.Function):
             tracing=lambda_.Tracing.DISABLED,
             **function_props,
         )
-        self._apply(scope, decided, given_role)
+        children = self._children()
+        if decided.layer and tracing_layer is None:
+            self._add_tracing_layer(scope, code, children, facts, options, other_layers)
+        self._apply(scope, decided, given_role, children)
         for finding in decided.findings:
             self._annotate(finding)
         if decided.layer_runtime and isinstance(code, lambda_.AssetCode):
             self._report_xray_sdk(code)
+
+    def _children(self) -> _Children:
+        """One call lists the function resource, the role the function made (the only
+        role under it) and its code asset's staging."""
+        found = _Children()
+        for child in self.node.find_all():
+            if isinstance(child, lambda_.CfnFunction) and found.cfn is None:
+                found.cfn = child
+            elif isinstance(child, iam.Role) and found.own_role is None:
+                found.own_role = child
+            elif isinstance(child, AssetStaging) and found.staging is None:
+                found.staging = child
+        return found
+
+    def _add_tracing_layer(
+        self,
+        scope: Construct,
+        code: lambda_.Code,
+        children: _Children,
+        facts: FunctionFacts,
+        options: TracingOptions,
+        other_layers: list[lambda_.ILayerVersion],
+    ) -> None:
+        """The stack's tracing layer with the parts the planner chose from the code."""
+        assert children.cfn is not None
+        shows = function_code_facts(code, children.staging, children.cfn, other_layers)
+        parts, findings = layer_parts_of(facts, shows, options)
+        self.add_layers(TracingLayer.of(scope, str(facts.runtime), parts))
+        for finding in findings:
+            self._annotate(finding)
 
     def _annotate(self, finding: Finding) -> None:
         if finding.level is Level.INFO:
@@ -217,19 +290,17 @@ class TracedFunction(lambda_.Function):
         if found is not None:
             self._annotate(_xray_sdk_finding(f"code asset: {found}"))
 
-    def _apply(self, scope: Construct, decided: Plan, given_role: iam.IRole | None) -> None:
+    def _apply(
+        self,
+        scope: Construct,
+        decided: Plan,
+        given_role: iam.IRole | None,
+        children: _Children,
+    ) -> None:
         """Tracing mode, X-Ray permission and managed policies: the plan's parts after creation."""
         if decided.tracing is None and not decided.managed_policies:
             return
-        # One call lists the function resource and, when the function made its
-        # own role, that role (the only role under the function).
-        cfn: lambda_.CfnFunction | None = None
-        own_role: iam.Role | None = None
-        for child in self.node.find_all():
-            if isinstance(child, lambda_.CfnFunction) and cfn is None:
-                cfn = child
-            elif isinstance(child, iam.Role) and own_role is None:
-                own_role = child
+        cfn, own_role = children.cfn, children.own_role
         assert cfn is not None
         if decided.tracing is not None:
             cfn.tracing_config = lambda_.CfnFunction.TracingConfigProperty(mode=decided.tracing)

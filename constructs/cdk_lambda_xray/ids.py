@@ -20,18 +20,22 @@ if TYPE_CHECKING:
     from constructs import IConstruct
 
 __all__ = [
+    "ALL_LAYER_PARTS",
     "ANNOTATION_IDS",
     "ANNOTATION_PREFIX",
     "CONSTRUCT_IDS",
     "CONTEXT_KEYS",
+    "CONTEXT_LAYER_PYTHON_OVERRIDE",
     "CONTEXT_REVIEW_SUPPRESSIONS",
     "CONTEXT_SNS_RESOURCE_POLICY",
     "DEPRECATED",
     "EVENT_TARGET_NOT_TRACED",
     "HANDLER_VARIABLE",
     "IMMUTABLE_ROLE",
+    "INFO_IDS",
     "INSTRUMENTED_MARKER",
     "KEPT_SPELLINGS",
+    "LAYER_PYTHON_OVERRIDE",
     "MESSAGE_PREFIX",
     "NO_PERMISSION",
     "REVIEW_REPORT_SCHEMA",
@@ -94,6 +98,15 @@ EVENT_TARGET_NOT_TRACED: Final = "lambda-xray:EventTargetNotTraced"
 #: ``trace_events()``/``TracedEvents`` is deprecated (one warning per wired function).
 TRACE_EVENTS_DEPRECATED: Final = "lambda-xray:TraceEventsDeprecated"
 
+# --- info annotations (CDK gives info no id; these name them in docs and tests) ----------
+
+#: A function gets every part of the tracing layer because its code could not be read.
+ALL_LAYER_PARTS: Final = "lambda-xray:AllLayerParts"
+#: The layers carry another Python's build (:data:`CONTEXT_LAYER_PYTHON_OVERRIDE`).
+LAYER_PYTHON_OVERRIDE: Final = "lambda-xray:LayerPythonOverride"
+
+INFO_IDS: Final = (ALL_LAYER_PARTS, LAYER_PYTHON_OVERRIDE)
+
 ANNOTATION_IDS: Final = (
     UNSUPPORTED_PYTHON,
     XRAY_SDK,
@@ -119,14 +132,25 @@ CONTEXT_SNS_RESOURCE_POLICY: Final = "@lambda-xray/sns-xray-resource-policy"
 #: In ``cdk.json``: the review's suppressions (docs/review.md).
 CONTEXT_REVIEW_SUPPRESSIONS: Final = "@lambda-xray/review:suppressions"
 
-CONTEXT_KEYS: Final = (CONTEXT_SNS_RESOURCE_POLICY, CONTEXT_REVIEW_SUPPRESSIONS)
+#: ``3.11``: every tracing layer carries the build of that Python, whatever the
+#: function's runtime (a local emulator that runs every function with one
+#: interpreter; ``python -m cdk_lambda_xray local`` sets it). Never for AWS.
+CONTEXT_LAYER_PYTHON_OVERRIDE: Final = "@lambda-xray/layer-python-override"
+
+CONTEXT_KEYS: Final = (
+    CONTEXT_SNS_RESOURCE_POLICY,
+    CONTEXT_REVIEW_SUPPRESSIONS,
+    CONTEXT_LAYER_PYTHON_OVERRIDE,
+)
 
 #: The ``schema`` of the review's JSON report; a format version, not a prefix (kept).
 REVIEW_REPORT_SCHEMA: Final = "cdk-lambda-xray/review/v1"
 
 # --- construct ids (they reach templates: logical ids derive from them) ---------------------
 
-#: ``LambdaXrayTracingLayerPython312``: the stack's shared layer for ``python3.12``.
+#: ``LambdaXrayTracingLayerPython312``: the stack's shared layer for ``python3.12``
+#: with the core alone; with parts, their names follow in the order of
+#: ``_layer_parts.PARTS``: ``LambdaXrayTracingLayerPython312OtlpAsyncHttp``.
 TRACING_LAYER_PREFIX: Final = "LambdaXrayTracingLayer"
 #: The stack's X-Ray write managed policy, listed by every traced function's role.
 WRITE_ACCESS_POLICY: Final = "LambdaXrayWriteAccess"

@@ -1,4 +1,4 @@
-"""``TracingLayer``: the ``lambda_xray`` runtime as one Lambda layer per Python version and stack.
+"""``TracingLayer``: the ``lambda_xray`` runtime, one layer per Python version, parts and stack.
 
 Each layer version carries the compiled files of its one Python version
 (``__pycache__/*.cpython-3XY.pyc``, unchecked-hash, beside the slim source,
@@ -13,6 +13,7 @@ import functools
 import os
 import re
 import weakref
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +23,9 @@ from constructs import Construct
 
 from . import _bytecode, _inputs, ids
 from ._instrument import runtime_name, stack_of
-from ._plan_model import MIN_PYTHON_MINOR, PYTHON_RUNTIME, layer_supports_runtime
+from ._layer_parts import CORE
+from ._layer_select import checked_parts, python_override
+from ._plan_model import MIN_PYTHON_MINOR, PYTHON_RUNTIME, LayerParts, layer_supports_runtime
 from .errors import TracingConfigError
 
 __all__ = [
@@ -96,15 +99,17 @@ class _Asset:
     reason: str | None
 
 
-def _asset_for(runtime: str) -> _Asset:
-    """The built tree of ``runtime`` if it matches the current source; else the source."""
+def _asset_for(runtime: str, parts: tuple[str, ...]) -> _Asset:
+    """The built tree of ``runtime`` with ``parts`` if it matches the current source; else
+    the source (every part)."""
     source = layer_asset_path()
     content_hash = layer_content_hash(source)
     builds = layer_builds_path()
     built = _bytecode.read_manifest(builds, runtime)
     tree = _bytecode.tree_path(builds, runtime)
     if built is not None and built.source_hash == content_hash and tree.is_dir():
-        return _Asset(tree, (), content_hash, built.cache_tag, built.reason)
+        assembled = _bytecode.assemble_layer(builds, runtime, frozenset(parts))
+        return _Asset(assembled, (), content_hash, built.cache_tag, built.reason)
     if built is not None:
         reason = "the built layer is older than the layer source; run `make setup` to rebuild it"
     elif PYTHON_RUNTIME.match(runtime) and int(runtime.split(".")[1]) in _bytecode.PYTHON_MINORS:
@@ -143,16 +148,30 @@ def _runtime_object(name: str) -> lambda_.Runtime:
     return known or lambda_.Runtime(name, lambda_.RuntimeFamily.PYTHON)
 
 
-#: The shared layers of each stack found or created so far, by runtime name
-#: (stacks are weakly referenced), so that every function after the first one
-#: of a Python version costs no lookup in the construct tree.
-_SHARED: weakref.WeakKeyDictionary[cdk.Stack, dict[str, TracingLayer]] = weakref.WeakKeyDictionary()
+#: The shared layers of each stack found or created so far, by runtime name and
+#: parts (stacks are weakly referenced), so that every function after the first
+#: one of a Python version and parts costs no lookup in the construct tree.
+_SHARED: weakref.WeakKeyDictionary[cdk.Stack, dict[tuple[str, tuple[str, ...]], TracingLayer]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 #: ``runtime`` of :class:`TracingLayer`: a ``lambda_.Runtime`` or its name.
 _LAYER_RUNTIME = _inputs.one_of(
     _inputs.instance(lambda_.Runtime, "pass a lambda_.Runtime such as lambda_.Runtime.PYTHON_3_12"),
     _inputs.text(non_empty=True, example="'python3.12'"),
+)
+
+#: ``parts`` of :class:`TracingLayer`: part names, or ``LayerParts.ALL``.
+_LAYER_PARTS = _inputs.optional(
+    _inputs.one_of(
+        _inputs.enum_member(LayerParts),
+        _inputs.sequence_of(
+            _inputs.text(non_empty=True, example="'databases'"),
+            example="['otlp', 'databases']",
+            any_collection=True,
+        ),
+    )
 )
 
 
@@ -166,11 +185,17 @@ class TracingLayer(lambda_.LayerVersion):
     carries a hash of the layer's source, so a new layer version is published
     exactly when the code changes.
 
-    A version whose bytecode is not in this installation (its interpreter was
-    missing when the package was built) gets the source only and an info
-    annotation saying so; nothing fails.
+    It holds the layer's core and the parts given (``otlp``, ``compat``,
+    ``async_http``, ``databases``): ``TracedFunction`` and the aspect give each
+    function the parts its code needs, so its download stays small.
 
-    Use :meth:`of` to get the stack's shared instance for a runtime;
+    A version whose bytecode is not in this installation (its interpreter was
+    missing when the package was built) gets the source only (every part) and
+    an info annotation saying so; nothing fails. With the CDK context
+    ``@lambda-xray/layer-python-override`` (a local emulator's Python) it
+    carries that Python's build instead, and says so.
+
+    Use :meth:`of` to get the stack's shared instance for a runtime and parts;
     ``TracedFunction`` and the ``XRayTracing`` aspect do.
     """
 
@@ -186,6 +211,7 @@ class TracingLayer(lambda_.LayerVersion):
         scope=_inputs.CONSTRUCT,
         id=_inputs.CONSTRUCT_ID,
         runtime=_LAYER_RUNTIME,
+        parts=_LAYER_PARTS,
         layer_version_name=_inputs.optional(_inputs.text(non_empty=True, example="'lambda-xray'")),
         removal_policy=_inputs.optional(_inputs.enum_member(cdk.RemovalPolicy)),
     )
@@ -195,6 +221,7 @@ class TracingLayer(lambda_.LayerVersion):
         id: str,
         *,
         runtime: lambda_.Runtime | str,
+        parts: Iterable[str] | LayerParts | None = None,
         layer_version_name: str | None = None,
         removal_policy: cdk.RemovalPolicy | None = None,
     ) -> None:
@@ -202,14 +229,24 @@ class TracingLayer(lambda_.LayerVersion):
 
         :param runtime: the Python runtime of the functions that use it
             (``python3.10`` or newer); its bytecode is what the layer carries.
+        :param parts: the parts it holds besides the core (``otlp``, ``compat``,
+            ``async_http``, ``databases``; docs/constructs.md), or
+            ``LayerParts.ALL``. Default: the core alone.
         :param layer_version_name: Default: a name generated by CloudFormation.
         :param removal_policy: Default: ``DESTROY`` (CDK's default for layers);
             use ``RETAIN`` to keep old versions for functions outside this stack.
-        :raises TracingConfigError: the runtime is not a Python the layer supports.
+        :raises TracingConfigError: the runtime is not a Python the layer supports,
+            a part is not a part of the layer, or the
+            ``@lambda-xray/layer-python-override`` context value is not a Python
+            the layer serves.
         """
         name = _checked_runtime_name(scope, id, runtime)
-        asset = _asset_for(name)
+        chosen = checked_parts(lambda: _path(scope, id), parts)
+        built_for = python_override(scope, lambda: _path(scope, id)) or name
+        asset = _asset_for(built_for, chosen)
         contents = f"bytecode {asset.cache_tag}" if asset.cache_tag else "source only"
+        if built_for != name:
+            contents += f" (the {built_for} build, for a local emulator)"
         super().__init__(
             scope,
             id,
@@ -217,8 +254,8 @@ class TracingLayer(lambda_.LayerVersion):
             compatible_runtimes=[_runtime_object(name)],
             compatible_architectures=list(_architectures()),
             description=(
-                f"lambda-xray for {name}: X-Ray tracing for Python handlers, {contents} "
-                f"(content {asset.content_hash})"
+                f"lambda-xray for {name}: X-Ray tracing for Python handlers; parts "
+                f"{'+'.join((CORE, *chosen))}; {contents} (content {asset.content_hash})"
             ),
             license="Apache-2.0",
             layer_version_name=layer_version_name,
@@ -228,50 +265,77 @@ class TracingLayer(lambda_.LayerVersion):
         self.content_hash = asset.content_hash
         #: The runtime name this layer version serves (``python3.12``).
         self.runtime_name = name
+        #: The parts it holds besides the core, in the order of the layer's parts.
+        self.parts = chosen
         #: ``cpython-312`` when the layer carries bytecode; ``None`` for source only.
         self.cache_tag = asset.cache_tag
         if asset.cache_tag is None:
             cdk.Annotations.of(self).add_info(
-                f"lambda-xray: no bytecode for {name} in this layer ({asset.reason}); it "
+                f"lambda-xray: no bytecode for {built_for} in this layer ({asset.reason}); it "
                 "ships the source, which Lambda compiles on every cold start (about 20 ms). "
                 "See docs/bytecode.md"
             )
+        if built_for != name:
+            cdk.Annotations.of(self).add_info(
+                f"lambda-xray: this layer for {name} carries the {built_for} build "
+                f"({ids.CONTEXT_LAYER_PYTHON_OVERRIDE}={built_for.removeprefix('python')}), "
+                "for a local emulator that runs every function with that Python; do not "
+                "deploy it to AWS"
+            )
 
     @classmethod
-    def shared_id(cls, runtime: lambda_.Runtime | str) -> str:
-        """The construct id of the stack's shared layer for ``runtime``.
+    def shared_id(
+        cls, runtime: lambda_.Runtime | str, parts: Iterable[str] | LayerParts = ()
+    ) -> str:
+        """The construct id of the stack's shared layer for ``runtime`` and ``parts``.
 
-        ``python3.12`` -> ``LambdaXrayTracingLayerPython312``.
+        ``python3.12`` -> ``LambdaXrayTracingLayerPython312``; with the parts
+        ``otlp`` and ``async_http`` -> ``LambdaXrayTracingLayerPython312OtlpAsyncHttp``.
         """
         name = runtime if isinstance(runtime, str) else runtime_name(runtime)
-        return cls.SHARED_ID + re.sub(r"[^0-9A-Za-z]", "", name.title())
+        chosen = checked_parts(lambda: cls.SHARED_ID, parts)
+        words = "".join(part.title() for part in (name, *chosen))
+        return cls.SHARED_ID + re.sub(r"[^0-9A-Za-z]", "", words)
 
     @classmethod
     @_inputs.entry(
-        "TracingLayer.of", _inputs.at("scope"), scope=_inputs.CONSTRUCT, runtime=_LAYER_RUNTIME
+        "TracingLayer.of",
+        _inputs.at("scope"),
+        scope=_inputs.CONSTRUCT,
+        runtime=_LAYER_RUNTIME,
+        parts=_LAYER_PARTS,
     )
-    def of(cls, scope: Construct, runtime: lambda_.Runtime | str) -> TracingLayer:
-        """The stack's shared tracing layer for ``runtime``, created on first use.
+    def of(
+        cls,
+        scope: Construct,
+        runtime: lambda_.Runtime | str,
+        parts: Iterable[str] | LayerParts | None = None,
+    ) -> TracingLayer:
+        """The stack's shared tracing layer for ``runtime`` and ``parts``, created on first use.
 
         :param scope: any construct; the layer lives at the top of its stack
-            with the id :meth:`shared_id` of the runtime.
+            with the id :meth:`shared_id` of the runtime and parts.
         :param runtime: the function's Python runtime (``Runtime.PYTHON_3_12``
             or ``"python3.12"``).
+        :param parts: the parts besides the core, or ``LayerParts.ALL``.
+            Default: the core alone. ``TracedFunction`` and the aspect pass
+            what the planner chose for each function.
         :raises TracingConfigError: another kind of construct already uses that
-            id, or the runtime is not a Python the layer supports.
+            id, the runtime is not a Python the layer supports, or a part is unknown.
         """
         stack = stack_of(scope)
         name = runtime if isinstance(runtime, str) else runtime_name(runtime)
-        per_runtime = _SHARED.setdefault(stack, {})
-        cached = per_runtime.get(name)
+        chosen = checked_parts(lambda: _path(scope, cls.SHARED_ID), parts)
+        shared = _SHARED.setdefault(stack, {})
+        cached = shared.get((name, chosen))
         if cached is not None:
             return cached
-        shared_id = cls.shared_id(name)
+        shared_id = cls.shared_id(name, chosen)
         existing = stack.node.try_find_child(shared_id)
         if existing is None:
-            existing = cls(stack, shared_id, runtime=name)
+            existing = cls(stack, shared_id, runtime=name, parts=chosen)
         if isinstance(existing, TracingLayer):
-            per_runtime[name] = existing
+            shared[(name, chosen)] = existing
             return existing
         raise TracingConfigError(
             existing.node.path,
@@ -280,10 +344,14 @@ class TracingLayer(lambda_.LayerVersion):
         )
 
 
+def _path(scope: Construct, id: str) -> str:
+    return f"{scope.node.path}/{id}" if scope.node.path else id
+
+
 def _checked_runtime_name(scope: Construct, id: str, runtime: lambda_.Runtime | str) -> str:
     name = runtime if isinstance(runtime, str) else runtime.name
     if not layer_supports_runtime(name):
-        path = f"{scope.node.path}/{id}" if scope.node.path else id
+        path = _path(scope, id)
         raise TracingConfigError(
             path,
             f"runtime {name!r} cannot use the tracing layer",

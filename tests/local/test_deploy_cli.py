@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from cdk_lambda_xray import ids
 from cdk_lambda_xray.local.deploy import TMP_PREFIX, CdkCli, CdkError, find_cli_root
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -56,3 +57,22 @@ def test_a_failing_command_raises_with_its_log_tail(cli: CdkCli) -> None:
 def test_missing_template_names_the_path(cli: CdkCli) -> None:
     with pytest.raises(CdkError, match=r"no synthesized template at .*Nope.template.json"):
         cli.template("Nope")
+
+
+def test_every_command_tells_the_app_which_python_the_emulator_runs(tmp_path: Path) -> None:
+    """MiniStack runs every function with this interpreter: the layers must carry its build."""
+    app = tmp_path / "app"
+    app.mkdir()
+    seen = tmp_path / "context.json"
+    probe = (
+        "import os, pathlib; "
+        f"pathlib.Path({str(seen)!r}).write_text(os.environ.get('CDK_CONTEXT_JSON', '')); "
+        "raise SystemExit(7)"
+    )
+    (app / "cdk.json").write_text(json.dumps({"app": f'{sys.executable} -c "{probe}"'}))
+    cli = CdkCli(app, tmp_path / "work", endpoint_url="http://127.0.0.1:9", cli_root=REPO_ROOT)
+    with pytest.raises(CdkError):
+        cli.run(["synth"], timeout=120, log_name="synth")
+    context = json.loads(seen.read_text())
+    host = f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert context[ids.CONTEXT_LAYER_PYTHON_OVERRIDE] == host

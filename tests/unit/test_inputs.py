@@ -429,7 +429,7 @@ CASES = [(t, name) for t in TARGETS for name, _ in checked_params(t)]
 
 def test_every_public_entry_point_is_in_the_table() -> None:
     """All of ``__all__`` but the enum and the error class, each with its checks declared."""
-    enums_and_errors = {"ContextMissing", "TraceFormat", "TracingConfigError"}
+    enums_and_errors = {"ContextMissing", "LayerParts", "TraceFormat", "TracingConfigError"}
     entry_points = set(cdk_lambda_xray.__all__) - enums_and_errors
     assert entry_points <= {t.name.partition(".")[0] for t in TARGETS}
     assert all(t.specs() for t in TARGETS)

@@ -17,7 +17,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Annotations, Match, Template
 from constructs import IConstruct
 
-from cdk_lambda_xray import _contract
+from cdk_lambda_xray import LayerParts, _contract
 from cdk_lambda_xray._permissions import MANAGED_POLICY_ID
 from cdk_lambda_xray.function import ContextMissing, TracedFunction
 from cdk_lambda_xray.layer import TracingLayer
@@ -359,8 +359,17 @@ def test_python_function_gets_the_shared_layer(built: SimpleNamespace, find_reso
     assert props(built, find_resource, built.fns.default)["Layers"] == [layer_ref]
 
 
-def test_one_layer_serves_every_function_of_the_stack(built: SimpleNamespace) -> None:
-    built.template.resource_count_is("AWS::Lambda::LayerVersion", 1)
+def test_one_layer_serves_every_function_that_needs_the_same_parts(
+    built: SimpleNamespace, find_resource: Find
+) -> None:
+    # inline code: the core alone, shared; imported layers cannot be read: every part
+    core = props(built, find_resource, built.fns.default)["Layers"]
+    assert props(built, find_resource, built.fns.custom)["Layers"] == core
+    everything = TracingLayer.of(built.stack, PY, LayerParts.ALL)
+    assert props(built, find_resource, built.fns.four_layers)["Layers"][-1] == {
+        "Ref": built.stack.resolve(_cfn(everything).logical_id)
+    }
+    built.template.resource_count_is("AWS::Lambda::LayerVersion", 2)
 
 
 def test_user_layers_come_first_and_five_are_allowed(
@@ -578,9 +587,11 @@ def test_each_function_after_the_first_makes_few_jsii_calls(
         monkeypatch.setattr(provider, name, counted)
     _fn(stack, "Second", runtime=runtime)
     monkeypatch.undo()
-    # create, its node and constructs (2: the function resource and its own role),
-    # tracing config, the stack's X-Ray managed policy added to that role.
-    assert len(calls) <= 5, calls
+    # create, its node and constructs (2: the function resource, its own role and its
+    # code's staging), its code (1: the L1's properties, for inline code; the staged
+    # path for an asset), the layer with the parts that code needs, tracing config,
+    # the stack's X-Ray managed policy added to that role.
+    assert len(calls) <= 7, calls
 
 
 def test_code_bundling_aws_xray_sdk_is_warned_about(tmp_path: Path) -> None:

@@ -11,6 +11,8 @@ SIGKILL (:class:`~cdk_lambda_xray.local.lifeline.Lifeline`). Each command runs:
   nothing can reach a real account,
 - notices, telemetry and version reporting off,
 - its own ``--output`` directory, so a user's ``cdk.out`` is left alone,
+- ``--context`` :func:`~.settings.emulator_context`: every tracing layer
+  carries the build of the Python MiniStack runs every function with,
 - the interpreter running this code first on ``PATH``, so an app whose
   ``cdk.json`` says ``python3 app.py`` gets an interpreter with ``aws_cdk``;
 - ``TMPDIR`` a fresh ``.cdk-tmp-*`` directory in the work directory, removed
@@ -30,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +40,7 @@ from cdk_lambda_xray.local.lifeline import Lifeline
 
 from .cdk_sdk_clients import pinned_sdk_packages
 from .missing_sdk import diagnose_missing_sdk_in_files
-from .settings import bootstrap_target, credentials_env, no_proxy, scrubbed
+from .settings import bootstrap_target, credentials_env, emulator_context, no_proxy, scrubbed
 
 #: Prefix of each command's temporary directory in the work directory.
 TMP_PREFIX = ".cdk-tmp-"
@@ -110,6 +113,8 @@ class CdkCli:
 
     ``app_dir`` holds the app's ``cdk.json``; ``work_dir`` receives ``CDK_HOME``,
     the cloud assembly (``cdk.out``), the outputs file and one log per command.
+    ``context`` is passed to every command (``--context KEY=VALUE``); default:
+    :func:`~.settings.emulator_context`.
     """
 
     def __init__(
@@ -120,6 +125,7 @@ class CdkCli:
         endpoint_url: str,
         cli_root: Path | None = None,
         emulator_log: Path | None = None,
+        context: Mapping[str, str] | None = None,
     ) -> None:
         self.app_dir = Path(app_dir).resolve()
         self.work_dir = Path(work_dir).resolve()
@@ -130,6 +136,8 @@ class CdkCli:
         self.outputs_file = self.work_dir / "outputs.json"
         #: Also searched for a missing AWS SDK package when a command fails.
         self.emulator_log = emulator_log
+        #: CDK context given to every command.
+        self.context = dict(emulator_context() if context is None else context)
 
     def environment(self, tmp_dir: Path | None = None) -> dict[str, str]:
         """The CLI's environment: fake credentials, the emulator endpoint, no telemetry."""
@@ -163,6 +171,7 @@ class CdkCli:
             "--no-install",
             "cdk",
             *args,
+            *(f"--context={key}={value}" for key, value in sorted(self.context.items())),
             "--no-notices",
             "--no-version-reporting",
             "--output",

@@ -8,10 +8,12 @@ credentials ``test``/``test``, everything bound to ``127.0.0.1`` on a free port.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Any, Final
 
 from .._contract import ENV_DAEMON_ADDRESS, ENV_TRACE_ID
+from ..ids import CONTEXT_LAYER_PYTHON_OVERRIDE
 
 __all__ = [
     "DEFAULT_DAEMON_PORT",
@@ -23,6 +25,7 @@ __all__ = [
     "SCRUBBED_ENV",
     "bootstrap_target",
     "credentials_env",
+    "emulator_context",
     "local_session",
     "no_proxy",
     "scrubbed",
@@ -93,6 +96,17 @@ def no_proxy(current: str) -> str:
     hosts = [h for h in current.split(",") if h]
     hosts += [h for h in (LOOPBACK_HOST, "localhost") if h not in hosts]
     return ",".join(hosts)
+
+
+def emulator_context() -> dict[str, str]:
+    """The CDK context every local deploy gets: the layers carry this Python's build.
+
+    MiniStack runs every Python function with the interpreter it runs on (this
+    one: the local tooling starts it with ``sys.executable``), whatever the
+    function's runtime says, and the layer's bytecode only loads in the Python
+    it was built for (docs/local.md).
+    """
+    return {CONTEXT_LAYER_PYTHON_OVERRIDE: f"{sys.version_info.major}.{sys.version_info.minor}"}
 
 
 def bootstrap_target() -> str:

@@ -1,0 +1,263 @@
+"""Which parts of the tracing layer a function gets: the planner's rows and the code scan.
+
+No CDK here: the planner is pure and the scan reads plain folders. The synth
+side (``TracedFunction``, the aspect, ``TracingLayer``) is in test_layer_parts.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cdk_lambda_xray import _tracers
+from cdk_lambda_xray._code_scan import combined, imports_compat, scan_directory, scan_inline
+from cdk_lambda_xray._layer_parts import PARTS
+from cdk_lambda_xray._plan import (
+    UNKNOWN,
+    CodeFacts,
+    FunctionFacts,
+    LayerParts,
+    Level,
+    TraceFormat,
+    TracingOptions,
+    plan,
+)
+
+ALL = tuple(PARTS)
+NOTHING = CodeFacts()
+FORMAT = "LAMBDA_XRAY_FORMAT"
+
+
+def py(code: CodeFacts | None = NOTHING, **kwargs: Any) -> FunctionFacts:
+    return FunctionFacts(runtime="python3.12", handler="app.handler", code=code, **kwargs)
+
+
+def explicit(**kwargs: Any) -> TracingOptions:
+    return TracingOptions(explicit=True, **kwargs)
+
+
+def swept(**kwargs: Any) -> TracingOptions:
+    return TracingOptions(explicit=False, **kwargs)
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    facts: FunctionFacts
+    options: TracingOptions
+    parts: tuple[str, ...]
+    findings: tuple[tuple[str, Level], ...] = ()
+
+
+ROWS = [
+    Row("boto3 only: the core alone", py(), explicit(), ()),
+    Row("trace_format OTLP: otlp", py(), explicit(trace_format=TraceFormat.OTLP), ("otlp",)),
+    Row("application_signals: otlp", py(), explicit(application_signals=True), ("otlp",)),
+    Row("trace_format XRAY: the core alone", py(), explicit(trace_format=TraceFormat.XRAY), ()),
+    Row(
+        "the function's own LAMBDA_XRAY_FORMAT=OTLP (any case): otlp",
+        py(environment={FORMAT: "OTLP"}),
+        swept(),
+        ("otlp",),
+    ),
+    Row(
+        "swept: the function's xray variable wins over the option: no otlp",
+        py(environment={FORMAT: "xray"}),
+        swept(trace_format=TraceFormat.OTLP),
+        (),
+    ),
+    Row(
+        "a format that is a token may be OTLP: otlp",
+        py(environment={FORMAT: UNKNOWN}),
+        explicit(),
+        ("otlp",),
+    ),
+    Row(
+        "httpx in the code: async_http",
+        py(CodeFacts(libraries=frozenset({"httpx"}))),
+        explicit(),
+        ("async_http",),
+    ),
+    Row(
+        "aiobotocore: async_http",
+        py(CodeFacts(libraries=frozenset({"aiobotocore"}))),
+        swept(),
+        ("async_http",),
+    ),
+    Row(
+        "redis and psycopg2: databases, once",
+        py(CodeFacts(libraries=frozenset({"redis", "psycopg2"}))),
+        explicit(),
+        ("databases",),
+    ),
+    Row(
+        "a compat import: compat",
+        py(CodeFacts(imports_compat=True)),
+        explicit(),
+        ("compat",),
+    ),
+    Row(
+        "everything shown, in the parts' order",
+        py(CodeFacts(libraries=frozenset({"valkey", "aiohttp"}), imports_compat=True)),
+        explicit(trace_format=TraceFormat.OTLP),
+        ALL,
+    ),
+    Row(
+        "code that could not be read: every part, and an info saying why",
+        py(CodeFacts(unreadable="the code is in an S3 bucket")),
+        explicit(),
+        ALL,
+        (("AllLayerParts", Level.INFO),),
+    ),
+    Row("code not looked at (the review): every part, no finding", py(None), swept(), ALL),
+    Row("LayerParts.ALL: every part, no finding", py(), explicit(layer_parts=LayerParts.ALL), ALL),
+    Row(
+        "LayerParts.ALL also overrides unreadable code, without an info",
+        py(CodeFacts(unreadable="zip")),
+        swept(layer_parts=LayerParts.ALL),
+        ALL,
+    ),
+    Row(
+        "named parts are added to what the code shows",
+        py(CodeFacts(libraries=frozenset({"httpx"}))),
+        explicit(layer_parts=("databases", "core")),
+        ("async_http", "databases"),
+    ),
+    Row(
+        "the user's own tracing layer: no parts chosen",
+        py(),
+        explicit(own_layer=True, trace_format=TraceFormat.OTLP),
+        (),
+    ),
+    Row(
+        "a function without the layer gets no parts",
+        FunctionFacts(runtime="nodejs22.x", handler="index.handler", code=NOTHING),
+        explicit(),
+        (),
+        (("NoLayer", Level.INFO),),
+    ),
+]
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[r.name for r in ROWS])
+def test_layer_parts_rule(row: Row) -> None:
+    decided = plan(row.facts, row.options)
+    assert decided.layer_parts == row.parts
+    assert [(f.id, f.level) for f in decided.findings] == list(row.findings)
+
+
+def test_the_info_for_unreadable_code_says_why_and_lists_the_parts() -> None:
+    decided = plan(py(CodeFacts(unreadable="the code asset is a zip file")), explicit())
+    [info] = decided.findings
+    assert "the code asset is a zip file" in info.message
+    assert all(name in info.message for name in ALL)
+    assert info.message.startswith("lambda-xray: ")
+
+
+@pytest.mark.parametrize("make", [explicit, swept])
+def test_an_unknown_part_name_is_an_error_naming_it_and_the_known_parts(make: Any) -> None:
+    decided = plan(py(), make(layer_parts=("otlp", "postgres")))
+    [error] = decided.errors
+    assert error.id == "LayerParts"
+    assert "'postgres'" in error.problem and "'otlp'" not in error.problem
+    assert all(name in error.fix for name in ALL)
+
+
+# --- what the code shows -----------------------------------------------------------------
+
+
+def _tree(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+@pytest.mark.parametrize(
+    ("files", "found"),
+    [
+        ({"app.py": "import boto3\n"}, set()),
+        ({"httpx/__init__.py": "", "app.py": ""}, {"httpx"}),
+        ({"PyMySQL-1.1.0.dist-info/METADATA": "Name: PyMySQL\n"}, {"pymysql"}),
+        ({"redis.py": "", "psycopg2/__init__.py": ""}, {"redis", "psycopg2"}),
+        ({"HTTPX/__init__.py": ""}, set()),  # import names are case-sensitive
+        ({"vendor/httpx/__init__.py": ""}, set()),  # not importable as httpx
+        ({"lambda_xray/patches/httpx.py": ""}, set()),  # a module named so, not the library
+        ({"python/aiohttp/__init__.py": ""}, {"aiohttp"}),  # a layer's top level
+        ({"python/lib/python3.12/site-packages/valkey/__init__.py": ""}, {"valkey"}),
+    ],
+)
+def test_a_library_counts_where_it_is_importable(
+    tmp_path: Path, files: dict[str, str], found: set[str]
+) -> None:
+    facts = scan_directory(_tree(tmp_path, files), "the code asset", own_code=True)
+    assert facts.libraries == found
+    assert facts.unreadable is None
+
+
+@pytest.mark.parametrize(
+    ("source", "imports"),
+    [
+        ("from lambda_xray.compat import xray_sdk\n", True),
+        ("from lambda_xray.compat.xray_sdk import xray_recorder\n", True),
+        ("import lambda_xray.compat\n", True),
+        ("import lambda_xray.compat.powertools as pt\n", True),
+        ("from lambda_xray import compat\n", True),
+        ("from lambda_xray import (\n    annotate,\n    compat,\n)\n", True),
+        ("import lambda_xray\nfrom lambda_xray import annotate, subsegment\n", False),
+        ("from lambda_xray import compatible_thing\n", False),
+    ],
+)
+def test_imports_of_lambda_xray_compat_are_found(source: str, imports: bool) -> None:
+    assert imports_compat(source) is imports
+    assert scan_inline(source).imports_compat is imports
+
+
+def test_a_compat_import_counts_in_the_function_code_not_in_a_layer(tmp_path: Path) -> None:
+    files = {"app.py": "from lambda_xray import compat\n"}
+    assert scan_directory(_tree(tmp_path, files), "code", own_code=True).imports_compat
+    assert not scan_directory(tmp_path, "layer L", own_code=False).imports_compat
+
+
+def test_a_walk_past_its_entry_limit_leaves_the_code_unreadable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_tracers, "MAX_ASSET_FILES", 5)
+    _tree(tmp_path, {f"m{i}.py": "" for i in range(10)})
+    facts = scan_directory(tmp_path, "the code asset", own_code=True)
+    assert facts.unreadable == "the code asset: it has more than 5 entries"
+
+
+def test_a_file_past_the_per_file_limit_leaves_the_code_unreadable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_tracers, "MAX_SOURCE_BYTES", 10)
+    _tree(tmp_path, {"big.py": "x = 1\n" * 10, "small.py": "y = 2\n"})
+    facts = scan_directory(tmp_path, "the code asset", own_code=True)
+    assert facts.unreadable is not None and "big.py is larger than 10 bytes" in facts.unreadable
+
+
+def test_the_total_read_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_tracers, "MAX_TOTAL_SOURCE_BYTES", 20)
+    _tree(tmp_path, {f"m{i}.py": "x = 1\n" * 3 for i in range(5)})
+    walk = _tracers.AssetWalk(tmp_path, frozenset())
+    read = [text for _, text in walk]
+    assert len(read) == 1  # a second file would pass the bound: the walk stops before it
+    assert walk.incomplete == "its .py files hold more than 20 bytes"
+
+
+def test_the_facts_of_code_and_layers_combine() -> None:
+    together = combined(
+        [
+            CodeFacts(frozenset({"httpx"}), True),
+            CodeFacts(frozenset({"redis"}), unreadable="layer A is imported"),
+            CodeFacts(unreadable="layer B is a zip file"),
+        ]
+    )
+    assert together.libraries == {"httpx", "redis"}
+    assert together.imports_compat
+    assert together.unreadable == "layer A is imported; layer B is a zip file"
