@@ -57,7 +57,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ._interpreters import BundleJob, compile_layer, find_interpreter, probe
+from ._interpreters import BundleJob, compile_layer, compiler_version, find_interpreter, probe
 from ._layer_parts import CORE, PARTS, part_of_module
 from ._slim_source import slim_source
 
@@ -175,6 +175,8 @@ class BuildResult:
     reason: str | None
     interpreter_version: str | None = None
     build_format: int = _BUILD_FORMAT
+    #: the compiler that made it (:func:`compiler_version`): a changed compiler rebuilds.
+    compiler: str = ""
     #: each part's bundle file, relative to the tree's ``python/`` (empty: source only).
     bundles: dict[str, str] = field(default_factory=dict)
 
@@ -296,19 +298,22 @@ def _build_one(source: Path, builds: Path, minor: int, interpreter: str | None) 
     staging = builds / f".{runtime}.{os.getpid()}.tmp"
     _stage_source(source, staging)
     result: BuildResult
+    compiler = compiler_version()
     if interpreter is None:
-        result = BuildResult(
-            runtime, source_hash, None, f"no python3.{minor} interpreter found when it was built"
-        )
+        reason = f"no python3.{minor} interpreter found when it was built"
+        result = BuildResult(runtime, source_hash, None, reason, compiler=compiler)
     else:
         try:
             tag, version, bundles = _compile(interpreter, staging)
-            result = BuildResult(runtime, source_hash, tag, None, version, bundles=bundles)
+            result = BuildResult(
+                runtime, source_hash, tag, None, version, bundles=bundles, compiler=compiler
+            )
         except (OSError, ValueError, subprocess.SubprocessError) as exc:
             _stage_source(source, staging)  # back to the slim source alone
             detail = getattr(exc, "stderr", "") or str(exc)
             last = detail.strip().splitlines()[-1] if detail.strip() else type(exc).__name__
-            result = BuildResult(runtime, source_hash, None, f"compiling failed: {last}")
+            reason = f"compiling failed: {last}"
+            result = BuildResult(runtime, source_hash, None, reason, compiler=compiler)
     final = tree_path(builds, runtime)
     retired = builds / f".{runtime}.{os.getpid()}.old"
     if final.exists():
@@ -364,6 +369,7 @@ def ensure_built(
             current is not None
             and current.source_hash == source_hash
             and current.build_format == _BUILD_FORMAT
+            and current.compiler == compiler_version()
             and tree_path(builds, runtime).is_dir()
         )
         if fresh and current is not None and current.has_bytecode:
@@ -423,13 +429,21 @@ def assemble_layer(builds: Path, runtime: str, parts: frozenset[str]) -> Path:
         raise FileNotFoundError(
             f"no layer build for {runtime} under {builds}: run `make setup` (or install the wheel)"
         )
-    key = hashlib.sha256(
-        json.dumps([_ASSEMBLY_FORMAT, built.__dict__, chosen], sort_keys=True).encode()
-    ).hexdigest()[:12]
-    prefix = "-".join([runtime.replace(".", ""), CORE, *chosen])
+    python = tree / "python"
+    files = {
+        rel: path.read_bytes()
+        for path, rel in ((p, p.relative_to(python).as_posix()) for p in sorted(python.rglob("*")))
+        if path.is_file() and _belongs(rel, built, chosen)
+    }
+    # Named after what it holds: a tree of the same name is the same tree.
+    digest = hashlib.sha256(str(_ASSEMBLY_FORMAT).encode())
+    for rel, data in files.items():
+        digest.update(f"\0{rel}\0{len(data)}\0".encode())
+        digest.update(data)
+    name = "-".join([runtime.replace(".", ""), CORE, *chosen, digest.hexdigest()[:12]])
     for root in (builds / ASSEMBLED_DIR_NAME, _fallback_root()):
         try:
-            return _assembled(root, f"{prefix}-{key}", tree, built, chosen)
+            return _assembled(root, name, files)
         except PermissionError:
             continue
     raise PermissionError(f"cannot write the assembled layer under {builds} nor {_fallback_root()}")
@@ -439,20 +453,18 @@ def _fallback_root() -> Path:
     return Path(tempfile.gettempdir()) / f"cdk-lambda-xray-{os.getuid()}" / ASSEMBLED_DIR_NAME
 
 
-def _assembled(root: Path, name: str, tree: Path, built: BuildResult, chosen: list[str]) -> Path:
+def _assembled(root: Path, name: str, files: dict[str, bytes]) -> Path:
+    """The folder ``root/name`` holding ``python/<rel>`` for each of ``files``, written once."""
     target = root / name
     if target.is_dir():
         return target
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=root))
     try:
-        python = tree / "python"
-        for path in sorted(python.rglob("*")):
-            rel = path.relative_to(python).as_posix()
-            if path.is_file() and _belongs(rel, built, chosen):
-                copy = staging / "python" / rel
-                copy.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(path, copy)
+        for rel, data in files.items():
+            copy = staging / "python" / rel
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            copy.write_bytes(data)
         staging.chmod(0o755)
         try:
             staging.rename(target)

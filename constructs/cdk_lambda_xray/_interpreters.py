@@ -11,6 +11,7 @@ inside pip's build environment.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -26,6 +27,7 @@ __all__ = [
     "BundleJob",
     "Interpreter",
     "compile_layer",
+    "compiler_version",
     "find_interpreter",
     "probe",
 ]
@@ -39,7 +41,9 @@ INTERPRETER_ENV = "LAMBDA_XRAY_BUILD_PYTHON3_{minor}"
 # "bundles": [{"file", "index", "modules": [[name, is_package, source, recorded
 # path]]}]} from stdin. Each source is compiled lean: without function
 # annotations (the slim source has no docstrings left) nor the body of
-# ``if TYPE_CHECKING:`` (the layer's modules set ``TYPE_CHECKING = False``). A pyc job writes an
+# ``if TYPE_CHECKING:`` (the layer's modules set ``TYPE_CHECKING = False``), and
+# ``from __future__ import ...`` becomes the compiler flag it stands for (the
+# same code, without importing ``__future__`` at run time). A pyc job writes an
 # unchecked-hash ``.pyc`` (PEP 552) carrying the source's hash
 # (``--check-hash-based-pycs always`` still checks); a bundle job writes one
 # bundle file: the magic number, the bundle format (``format``, hex), the
@@ -47,7 +51,7 @@ INTERPRETER_ENV = "LAMBDA_XRAY_BUILD_PYTHON3_{minor}"
 # ``marshal.dumps((index, {name: (is_package, marshal.dumps(code))}))``, the
 # layout ``lambda_xray/__init__.py`` reads.
 _COMPILER = """
-import ast, importlib.util, json, marshal, os, sys
+import __future__, ast, importlib.util, json, marshal, os, sys
 
 def lean(source, dfile):
     with open(source, "rb") as file:
@@ -64,7 +68,13 @@ def lean(source, dfile):
             for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
                 if arg is not None:
                     arg.annotation = None
-    return data, compile(tree, dfile, "exec", dont_inherit=True, optimize=0)
+    flags = 0
+    for node in [n for n in tree.body if isinstance(n, ast.ImportFrom)]:
+        if node.module == "__future__":
+            tree.body.remove(node)
+            for alias in node.names:
+                flags |= getattr(__future__, alias.name).compiler_flag
+    return data, compile(tree, dfile, "exec", flags=flags, dont_inherit=True, optimize=0)
 
 def write(path, content):
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -165,6 +175,11 @@ def find_interpreter(minor: int, environ: Mapping[str, str] | None = None) -> st
         if candidate and (probed := probe(candidate)) and probed.minor == minor:
             return candidate
     return None
+
+
+def compiler_version() -> str:
+    """A short hash of the compiler's code: what it makes changes only when this does."""
+    return hashlib.sha256(_COMPILER.encode()).hexdigest()[:12]
 
 
 def compile_layer(

@@ -128,6 +128,7 @@ print(json.dumps({
     "results": results,
     "datagrams": datagrams,
     "late": [loaded_before, type(sys.modules[late].__loader__).__name__],
+    "future": "__future__" in sys.modules,
     "finders": [finders, [(f if isinstance(f, type) else type(f)).__name__ for f in sys.meta_path]],
     "modules": {
         name: [type(m.__loader__).__name__, getattr(m, "__file__", None)]
@@ -247,6 +248,8 @@ def test_a_read_only_layer_of_bundles_compiles_nothing(
     )
     assert modules["lambda_xray.handler"][1] == f"{layer}/lambda_xray/handler.py"
     assert modules["lambda_xray.patches"][1] == f"{layer}/lambda_xray/patches/__init__.py"
+    # ``from __future__ import annotations`` was compiled in, not imported (~0.6 M instructions).
+    assert out["future"] is False
 
 
 def test_a_layer_of_bundles_traces_the_invocation(

@@ -338,6 +338,16 @@ def test_the_code_leaves_out_docstrings_annotations_and_type_checking_imports(
     assert b"Sequence" not in modules["lambda_xray.kinds"][1]  # the TYPE_CHECKING block's
 
 
+def test_a_future_import_is_a_compiler_flag_not_an_import_at_run_time(lean_build: Path) -> None:
+    _, _, modules = _bundle(_bytecode.tree_path(lean_build, RUNTIME) / CORE_BUNDLE)
+    code = marshal.loads(modules["lambda_xray.kinds"][1])
+    assert "__future__" not in code.co_names
+    module = _module(lean_build)
+    assert "annotations" not in vars(module)
+    # ... and still in force: class annotations stay strings, as the source says.
+    assert module.Point.__annotations__ == {"x": "int", "y": "int"}
+
+
 def test_the_code_is_still_the_tested_code(lean_build: Path) -> None:
     module = _module(lean_build)
     assert module.checked(1, "a", flag=True, extra=2) == 2
@@ -406,6 +416,19 @@ def test_an_assembled_layer_is_made_once_and_again_when_the_build_changed(tmp_pa
     second = _bytecode.assemble_layer(out, RUNTIME, frozenset({"otlp"}))
     assert second != first and not first.exists()  # the stale tree is gone
     assert b"KIND" in (second / CORE_BUNDLE).read_bytes()
+
+
+def test_an_assembled_layer_is_named_after_what_it_holds(tmp_path: Path) -> None:
+    """Whatever changed the complete tree (a new compiler, a repaired file), a new tree."""
+    source = _layer(tmp_path / "src")
+    out = tmp_path / "out"
+    _bytecode.build_layers(source, out, minors=(MINOR,), interpreters={MINOR: sys.executable})
+    first = _bytecode.assemble_layer(out, RUNTIME, frozenset())
+    core = _bytecode.tree_path(out, RUNTIME) / CORE_BUNDLE
+    core.write_bytes(core.read_bytes() + b"\0")
+    second = _bytecode.assemble_layer(out, RUNTIME, frozenset())
+    assert second != first
+    assert (second / CORE_BUNDLE).read_bytes() == core.read_bytes()
 
 
 def test_synths_assembling_at_once_all_get_the_whole_tree(tmp_path: Path) -> None:
