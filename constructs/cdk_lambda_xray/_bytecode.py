@@ -175,7 +175,7 @@ class BuildResult:
     reason: str | None
     interpreter_version: str | None = None
     build_format: int = _BUILD_FORMAT
-    #: the compiler that made it (:func:`compiler_version`): a changed compiler rebuilds.
+    #: the compiler and parts table that made it (a hash): when either changes, it is rebuilt.
     compiler: str = ""
     #: each part's bundle file, relative to the tree's ``python/`` (empty: source only).
     bundles: dict[str, str] = field(default_factory=dict)
@@ -298,7 +298,7 @@ def _build_one(source: Path, builds: Path, minor: int, interpreter: str | None) 
     staging = builds / f".{runtime}.{os.getpid()}.tmp"
     _stage_source(source, staging)
     result: BuildResult
-    compiler = compiler_version()
+    compiler = _build_inputs()
     if interpreter is None:
         reason = f"no python3.{minor} interpreter found when it was built"
         result = BuildResult(runtime, source_hash, None, reason, compiler=compiler)
@@ -325,6 +325,14 @@ def _build_one(source: Path, builds: Path, minor: int, interpreter: str | None) 
     partial.write_text(json.dumps(result.__dict__, indent=1, sort_keys=True) + "\n")
     partial.replace(manifest)
     return result
+
+
+def _build_inputs() -> str:
+    """A short hash of what decides the bytes besides the source: the compiler and
+    which module is in which part."""
+    parts = {name: part.modules for name, part in PARTS.items()}
+    text = json.dumps([compiler_version(), CORE, parts], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def _check_source(source: Path) -> None:
@@ -369,7 +377,7 @@ def ensure_built(
             current is not None
             and current.source_hash == source_hash
             and current.build_format == _BUILD_FORMAT
-            and current.compiler == compiler_version()
+            and current.compiler == _build_inputs()
             and tree_path(builds, runtime).is_dir()
         )
         if fresh and current is not None and current.has_bytecode:

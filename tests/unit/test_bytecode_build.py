@@ -17,7 +17,7 @@ from types import ModuleType
 
 import pytest
 
-from cdk_lambda_xray import _bytecode, _interpreters, _slim_source
+from cdk_lambda_xray import _bytecode, _interpreters, _layer_parts, _slim_source
 from cdk_lambda_xray._layer_parts import CORE, PARTS
 
 MINOR = sys.version_info[1]
@@ -141,6 +141,19 @@ def test_a_changed_source_is_rebuilt(tmp_path: Path, monkeypatch: pytest.MonkeyP
     namespace: dict[str, object] = {}
     exec(marshal.loads(modules["lambda_xray.kinds"][1]), namespace)
     assert namespace["kind"](0) == 1  # type: ignore[operator]
+
+
+def test_a_changed_parts_table_is_rebuilt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(OVERRIDE, raising=False)
+    source = _layer(tmp_path / "src")
+    out = tmp_path / "out"
+    _bytecode.ensure_built(source, out, minors=(MINOR,))
+    moved = _layer_parts.LayerPart(("lambda_xray/kinds.py",), (), "a test part")
+    monkeypatch.setitem(_layer_parts.PARTS, "otlp", moved)
+    (rebuilt,) = _bytecode.ensure_built(source, out, minors=(MINOR,))
+    assert rebuilt.has_bytecode
+    tree = _bytecode.tree_path(out, RUNTIME) / "python" / "lambda_xray"
+    assert "lambda_xray.kinds" in _bundle(tree / "otlp.bundle")[2]
 
 
 def test_a_source_only_version_gets_bytecode_once_its_interpreter_is_there(
