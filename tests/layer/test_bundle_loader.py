@@ -47,7 +47,7 @@ APP = """
 import http.client
 import os
 
-from lambda_xray import annotate, subsegment
+from lambda_xray import annotate, metadata, subsegment
 
 
 @subsegment("work")
@@ -67,6 +67,7 @@ def handler(event, context):
     with subsegment("fetch") as scope:
         scope.annotate("step", "fetch")
         annotate("tenant", "acme")
+        metadata("request", {"size": 3})
         work()
         port = int(os.environ.get("TEST_HTTP_PORT", "9"))
         if event.get("http"):
@@ -297,6 +298,45 @@ def test_a_layer_module_is_found_after_the_import_caches_are_cleared(
     assert out["late"] == [False, "Bundles"]
 
 
+SOURCE_IMPORT = r"""
+import json, sys
+
+sys.path.insert(0, sys.argv[1])
+hooks, cached = list(sys.path_hooks), set(sys.path_importer_cache)
+import lambda_xray.handler
+
+print(json.dumps({
+    "hooks_added": len(sys.path_hooks) - len(hooks),
+    "cached_by_layer": [
+        path for path, finder in sys.path_importer_cache.items()
+        if path not in cached and type(finder).__name__ != "FileFinder"
+    ],
+    "loaders": sorted({type(m.__loader__).__name__ for n, m in sys.modules.items()
+                       if n.startswith("lambda_xray")}),
+    "bundle_modules": [n for n in ("lambda_xray._bundles", "lambda_xray._untraced")
+                       if n in sys.modules],
+}))
+"""
+
+
+def test_from_the_source_the_loader_changes_nothing() -> None:
+    """No ``core.bundle`` beside ``__init__`` (the checkout, the wheel's copy): files as ever."""
+    source = Path(__file__).resolve().parents[2] / "layers" / "lambda_xray" / "python"
+    done = subprocess.run(
+        [sys.executable, "-c", SOURCE_IMPORT, str(source)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert json.loads(done.stdout) == {
+        "hooks_added": 0,
+        "cached_by_layer": [],
+        "loaders": ["SourceFileLoader"],
+        "bundle_modules": [],
+    }
+
+
 # --- a function whose layer lacks a part -----------------------------------------------------
 
 
@@ -409,6 +449,8 @@ def test_a_layer_built_for_another_python_runs_the_handler_untraced(
         pytest.skip(f"no {other} interpreter here")
     layer = read_only_layer(builds, other, set(), tmp_path / "opt")
     with lambda_runtime(layer, task_root, collector, tmp_path / "log") as (api, proc):
+        api.wait_polling()  # Init is over: the line is already there
+        assert "tracing is off" in proc.log()
         trace_id = new_trace_id()
         first = api.invoke({}, trace_id=trace_header(trace_id), timeout=30)
         second = api.invoke({"fail": True}, trace_id=trace_header(trace_id), timeout=30)
