@@ -35,17 +35,17 @@ module, as files) and says why in its manifest; the build never fails for
 that. Runs in ``setup.py`` (the wheel's ``build_py``) and ``make setup`` (the
 checkout's gitignored ``constructs/cdk_lambda_xray/_layer_builds``); users
 never compile anything. This module owns the tree layout, the manifest, what
-is stale and the assembled trees; the slim source is ``_slim_source``'s,
-finding and running each version's interpreter ``_interpreters``', the parts
-``_layer_parts``'. Stdlib only, all four: ``setup.py`` loads them by path, as
-a package whose ``__init__`` never runs, inside pip's build environment.
+is stale and the assembled trees; what one tree's compiled files are is
+``_bundle_build``'s, the slim source ``_slim_source``'s, finding and running
+each version's interpreter ``_interpreters``', the parts ``_layer_parts``'.
+Stdlib only, all five: ``setup.py`` loads them by path, as a package whose
+``__init__`` never runs, inside pip's build environment.
 ``python -m cdk_lambda_xray._bytecode [OUT]`` (re)builds the stale versions
 and prints one line per version.
 """
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import json
 import os
@@ -57,7 +57,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ._interpreters import BundleJob, compile_layer, compiler_version, find_interpreter, probe
+from ._bundle_build import LOADER, compile_tree
+from ._interpreters import compiler_version, find_interpreter
 from ._layer_parts import CORE, PARTS, part_of_module
 from ._slim_source import slim_source
 
@@ -100,17 +101,6 @@ _ASSEMBLY_FORMAT = 1
 #: runs: the test seam users import in their own tests, from the wheel's copy
 #: of the source, and the marker for type checkers. Left out of every tree.
 LAMBDA_EXCLUDED: frozenset[str] = frozenset({"lambda_xray/testing.py", "lambda_xray/py.typed"})
-
-#: The package's ``__init__``: finds the bundles; shipped as source and ``.pyc``.
-_LOADER = "lambda_xray/__init__.py"
-
-#: What the ``__init__`` imports when this Python cannot load the bundles
-#: (another version's): shipped as source only, in no bundle.
-_UNTRACED = "lambda_xray/_untraced.py"
-
-#: Where the layer's files are on Lambda: recorded as each code object's file
-#: name, so the bytes do not depend on where the build ran.
-_LAMBDA_LAYER_ROOT = "/opt"
 
 _SKIPPED_PARTS = frozenset({"__pycache__"})
 _SKIPPED_SUFFIXES = frozenset({".pyc", ".pyo"})
@@ -201,85 +191,6 @@ def read_manifest(builds: Path, runtime: str) -> BuildResult | None:
         return None
 
 
-@dataclass(frozen=True)
-class _Module:
-    """One module of the layer source: what it is called, where, and which part holds it."""
-
-    rel: str  # relative to python/: lambda_xray/patches/__init__.py
-    name: str  # lambda_xray.patches
-    is_package: bool
-    part: str
-
-
-def _module(rel: str) -> _Module:
-    parts = rel.removesuffix(".py").split("/")
-    is_package = parts[-1] == "__init__"
-    name = ".".join(parts[:-1] if is_package else parts)
-    return _Module(rel, name, is_package, part_of_module(rel))
-
-
-def _loader_settings(loader: Path) -> tuple[bytes, str]:
-    """The bundle format and file suffix the layer's loader reads (its ``__init__``):
-    the build writes what the loader it ships reads."""
-    values: dict[str, object] = {}
-    for node in ast.parse(loader.read_text(encoding="utf-8")).body:
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
-            for target in node.targets:
-                if isinstance(target, ast.Name):
-                    values[target.id] = node.value.value
-    bundle_format, suffix = values.get("_BUNDLE_FORMAT"), values.get("_BUNDLE_SUFFIX")
-    if not isinstance(bundle_format, bytes) or not isinstance(suffix, str):
-        raise ValueError(f"{loader} has no bundle loader (_BUNDLE_FORMAT, _BUNDLE_SUFFIX)")
-    return bundle_format, suffix
-
-
-def _compile(interpreter: str, staging: Path) -> tuple[str, str, dict[str, str]]:
-    """Compile the slim source in ``staging`` with ``interpreter``: the loader's
-    ``.pyc`` and one bundle per part, then drop the bundled source.
-
-    :returns: the interpreter's cache tag and version, and each part's bundle file.
-    """
-    probed = probe(interpreter)
-    if probed is None:
-        raise OSError(f"{interpreter} does not run")
-    python = staging / "python"
-    bundle_format, suffix = _loader_settings(python / _LOADER)
-    modules = [
-        _module(rel)
-        for rel in (p.relative_to(python).as_posix() for p in _source_files(python))
-        if rel.endswith(".py")
-        and rel not in (_LOADER, _UNTRACED)
-        and rel.startswith("lambda_xray/")
-    ]
-    package = (python / _LOADER).parent
-    files = {part: f"lambda_xray/{part}{suffix}" for part in (CORE, *PARTS)}
-    jobs = [
-        BundleJob(
-            file=str(python / files[part]),
-            index={m.name: m.part for m in modules if m.part != CORE} if part == CORE else {},
-            modules=[
-                (m.name, m.is_package, str(python / m.rel), f"{_LAMBDA_LAYER_ROOT}/python/{m.rel}")
-                for m in modules
-                if m.part == part
-            ],
-        )
-        for part in files
-    ]
-    loader_pyc = package / "__pycache__" / f"__init__.{probed.cache_tag}.pyc"
-    compile_layer(
-        interpreter,
-        pycs=[(str(python / _LOADER), str(loader_pyc), f"{_LAMBDA_LAYER_ROOT}/python/{_LOADER}")],
-        bundles=jobs,
-        bundle_format=bundle_format,
-    )
-    for module in modules:
-        (python / module.rel).unlink()
-    for folder in sorted((p for p in package.rglob("*") if p.is_dir()), reverse=True):
-        if not any(folder.iterdir()):
-            folder.rmdir()
-    return probed.cache_tag, probed.version, files
-
-
 def _stage_source(source: Path, staging: Path) -> None:
     shutil.rmtree(staging, ignore_errors=True)
     for path in _shipped_files(source):
@@ -304,7 +215,9 @@ def _build_one(source: Path, builds: Path, minor: int, interpreter: str | None) 
         result = BuildResult(runtime, source_hash, None, reason, compiler=compiler)
     else:
         try:
-            tag, version, bundles = _compile(interpreter, staging)
+            python = staging / "python"
+            rels = [p.relative_to(python).as_posix() for p in _source_files(python)]
+            tag, version, bundles = compile_tree(interpreter, python, rels)
             result = BuildResult(
                 runtime, source_hash, tag, None, version, bundles=bundles, compiler=compiler
             )
@@ -336,8 +249,8 @@ def _build_inputs() -> str:
 
 
 def _check_source(source: Path) -> None:
-    if not (source / "python" / _LOADER).is_file():
-        raise FileNotFoundError(f"no layer source at {source} (python/{_LOADER})")
+    if not (source / "python" / LOADER).is_file():
+        raise FileNotFoundError(f"no layer source at {source} (python/{LOADER})")
 
 
 def build_layers(

@@ -17,7 +17,7 @@ from types import ModuleType
 
 import pytest
 
-from cdk_lambda_xray import _bytecode, _interpreters, _layer_parts, _slim_source
+from cdk_lambda_xray import _bundle_build, _bytecode, _interpreters, _layer_parts, _slim_source
 from cdk_lambda_xray._layer_parts import CORE, PARTS
 
 MINOR = sys.version_info[1]
@@ -526,7 +526,7 @@ def test_no_layer_source_is_an_error(tmp_path: Path) -> None:
 
 def test_the_build_writes_the_bundle_layout_the_loader_reads() -> None:
     """The build takes the format and file names from the loader it ships (one place)."""
-    assert _bytecode._loader_settings(LOADER) == (b"LXB1", ".bundle")
+    assert _bundle_build.loader_settings(LOADER) == (b"LXB1", ".bundle")
     text = LOADER.read_text()
     assert f'_CORE_PART = "{CORE}"' in text
 
@@ -560,4 +560,4 @@ def test_the_build_modules_need_nothing_but_the_stdlib_and_each_other() -> None:
         absolute, relative = _imports(package / f"{name}.py")
         assert absolute <= sys.stdlib_module_names | {"__future__"}, (name, absolute)
         todo.extend(relative - seen)
-    assert seen == {"_bytecode", "_interpreters", "_layer_parts", "_slim_source"}
+    assert seen == {"_bundle_build", "_bytecode", "_interpreters", "_layer_parts", "_slim_source"}
