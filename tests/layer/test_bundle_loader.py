@@ -216,7 +216,7 @@ def documents(datagrams: list[str]) -> list[dict[str, Any]]:
     return docs
 
 
-@pytest.fixture(scope="module", params=[12, 13])
+@pytest.fixture(scope="module", params=[10, 11, 12, 13])
 def bundled_run(
     request: pytest.FixtureRequest,
     builds: Path,
