@@ -371,29 +371,48 @@ def assemble_layer(builds: Path, runtime: str, parts: frozenset[str]) -> Path:
 
 
 def _fallback_root() -> Path:
-    return Path(tempfile.gettempdir()) / f"cdk-lambda-xray-{os.getuid()}" / ASSEMBLED_DIR_NAME
+    user = getattr(os, "getuid", lambda: "user")()
+    return Path(tempfile.gettempdir()) / f"cdk-lambda-xray-{user}" / ASSEMBLED_DIR_NAME
+
+
+def _holds(folder: Path, files: dict[str, bytes]) -> bool:
+    """Whether ``folder`` holds exactly ``python/<rel>`` for each of ``files``, byte for byte
+    (a tree someone changed, or planted under the name, is not taken)."""
+    try:
+        found = sorted(p for p in folder.rglob("*") if p.is_file())
+        return [p.relative_to(folder / "python").as_posix() for p in found] == sorted(
+            files
+        ) and all(
+            p.read_bytes() == files[p.relative_to(folder / "python").as_posix()] for p in found
+        )
+    except (OSError, ValueError):
+        return False
 
 
 def _assembled(root: Path, name: str, files: dict[str, bytes]) -> Path:
     """The folder ``root/name`` holding ``python/<rel>`` for each of ``files``, written once."""
     target = root / name
-    if target.is_dir():
+    if _holds(target, files):
         return target
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=root))
+    retired = staging.with_name(f"{staging.name}.old")
     try:
         for rel, data in files.items():
             copy = staging / "python" / rel
             copy.parent.mkdir(parents=True, exist_ok=True)
             copy.write_bytes(data)
         staging.chmod(0o755)
+        if target.exists() and not _holds(target, files):
+            target.rename(retired)  # not what its name says: replaced
         try:
             staging.rename(target)
         except OSError:
-            if not target.is_dir():  # not another synth's identical tree: a real failure
+            if not _holds(target, files):  # not another synth's identical tree: a real failure
                 raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(retired, ignore_errors=True)
     stale_prefix = name.rpartition("-")[0] + "-"
     for old in root.glob(f"{stale_prefix}*"):  # earlier builds of the same runtime and parts
         if old.name != name and old.name.rpartition("-")[0] + "-" == stale_prefix:

@@ -444,6 +444,18 @@ def test_an_assembled_layer_is_named_after_what_it_holds(tmp_path: Path) -> None
     assert (second / CORE_BUNDLE).read_bytes() == core.read_bytes()
 
 
+def test_an_assembled_tree_that_was_changed_is_made_again(lean_build: Path) -> None:
+    """A file edited (or a tree planted under the name) is never shipped as the layer."""
+    tree = _bytecode.assemble_layer(lean_build, RUNTIME, frozenset({"compat"}))
+    good = (tree / CORE_BUNDLE).read_bytes()
+    (tree / CORE_BUNDLE).write_bytes(b"planted")
+    (tree / "python" / "extra.py").write_text("EXTRA = 1\n")
+    again = _bytecode.assemble_layer(lean_build, RUNTIME, frozenset({"compat"}))
+    assert again == tree
+    assert (again / CORE_BUNDLE).read_bytes() == good
+    assert not (again / "python" / "extra.py").exists()
+
+
 def test_synths_assembling_at_once_all_get_the_whole_tree(tmp_path: Path) -> None:
     source = _layer(tmp_path / "src", extra=PART_MODULES)
     out = tmp_path / "out"
