@@ -40,12 +40,13 @@ def install(
     ``lambda_xray._bundles``, as if imported.
     """
     finder = Bundles(directory, header, suffix, index, modules)
+    spec = finder.find_spec(this.__name__)
+    this.__dict__.update(__spec__=spec, __loader__=finder, __file__=spec.origin)
+    # Registered last, when nothing can fail any more.
     hooks = sys.path_hooks
     hooks[:] = [hook for hook in hooks if not hasattr(hook, "_lambda_xray_bundles")]
     hooks.insert(0, finder.path_hook)
     sys.path_importer_cache[directory] = finder
-    spec = finder.find_spec(this.__name__)
-    this.__dict__.update(__spec__=spec, __loader__=finder, __file__=spec.origin)
     sys.modules[this.__name__] = this
     return finder
 
