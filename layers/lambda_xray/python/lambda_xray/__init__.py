@@ -67,7 +67,8 @@ def __dir__() -> list[str]:
 # minor version of the Python that built it (a byte each), then
 # ``marshal.dumps((index, modules))``: ``modules`` maps each module name to
 # ``(is_package, marshal.dumps(code))``, ``index`` (the core's) each module of
-# another part to its part. The build reads these three names from this file.
+# another part to its part. The build reads the format and suffix from this file
+# (``_CORE_PART`` is ``_layer_parts.CORE``, a test checks).
 
 _BUNDLE_SUFFIX = ".bundle"
 _CORE_PART = "core"
