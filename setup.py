@@ -1,9 +1,10 @@
 """Build hook: the wheel carries the tracing layer compiled for every Python it serves.
 
 Everything else about the package is in pyproject.toml. ``build_py`` also
-writes ``cdk_lambda_xray/_layer_builds/python3XY/`` (the layer's slim source plus that
-version's bytecode, see ``constructs/cdk_lambda_xray/_bytecode.py`` and its
-stdlib-only siblings ``_slim_source.py`` and ``_interpreters.py``)
+writes ``cdk_lambda_xray/_layer_builds/python3XY/`` (the layer's loader plus one
+bundle of that version's bytecode per layer part, see
+``constructs/cdk_lambda_xray/_bytecode.py`` and its stdlib-only siblings
+``_bundle_build.py``, ``_slim_source.py``, ``_interpreters.py``, ``_layer_parts.py``)
 into the build, or, for an editable install, into the checkout (gitignored).
 A version whose interpreter is not on the build machine is built from source
 only; the build says so and never fails for it.
@@ -33,7 +34,7 @@ def _bytecode_module() -> ModuleType:
     # By path: importing the package would need its dependencies, which pip's
     # build environment does not have. A bare package on the package's folder,
     # whose __init__ never runs, lets _bytecode import its stdlib-only siblings
-    # (_slim_source, _interpreters) by relative import, as it does when installed.
+    # (_bundle_build, _slim_source, ...) by relative import, as when installed.
     if not (PACKAGE / "_bytecode.py").is_file():
         raise ImportError("constructs/cdk_lambda_xray/_bytecode.py not found")
     package = sys.modules.get(_BUILD_PACKAGE)

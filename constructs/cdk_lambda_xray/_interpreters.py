@@ -2,14 +2,16 @@
 
 Finds a working ``python3.<minor>`` (the env override, the running one,
 pyenv's, or on ``PATH``), probes its version and cache tag, and runs the lean
-compiler in it: unchecked-hash ``.pyc`` (PEP 552) without function
-annotations, with a fixed hash seed and no column tables, so the bytes are the
-same on every build. Stdlib only: ``setup.py`` loads the build modules by path
+compiler in it: lean code objects (no function annotations, no column
+tables) written as unchecked-hash ``.pyc`` (PEP 552) or into bundle files
+(many modules' code in one marshalled file), with a fixed hash seed, so the
+bytes are the same on every build. Stdlib only: ``setup.py`` loads the build modules by path
 inside pip's build environment.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -20,36 +22,77 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["INTERPRETER_ENV", "Interpreter", "compile_lean", "find_interpreter", "probe"]
+__all__ = [
+    "INTERPRETER_ENV",
+    "BundleJob",
+    "Interpreter",
+    "compile_layer",
+    "compiler_version",
+    "find_interpreter",
+    "probe",
+]
 
 #: Environment variable naming the interpreter for one minor version, e.g.
 #: ``LAMBDA_XRAY_BUILD_PYTHON3_14=/usr/local/bin/python3.14``; set it empty to
 #: build that version from source only.
 INTERPRETER_ENV = "LAMBDA_XRAY_BUILD_PYTHON3_{minor}"
 
-# Runs inside the target interpreter: compile each (source, pyc, recorded path)
-# read from stdin, in the order given, without function annotations (the slim
-# source has no docstrings left), into an unchecked-hash ``.pyc`` (PEP 552)
-# carrying the source's hash (``--check-hash-based-pycs always`` still checks).
+# Runs inside the target interpreter. Reads {"pycs": [[source, pyc, recorded path]],
+# "bundles": [{"file", "index", "modules": [[name, is_package, source, recorded
+# path]]}]} from stdin. Each source is compiled lean: without function
+# annotations (the slim source has no docstrings left) nor the body of
+# ``if TYPE_CHECKING:`` (the layer's modules set ``TYPE_CHECKING = False``), and
+# ``from __future__ import ...`` becomes the compiler flag it stands for (the
+# same code, without importing ``__future__`` at run time). A pyc job writes an
+# unchecked-hash ``.pyc`` (PEP 552) carrying the source's hash
+# (``--check-hash-based-pycs always`` still checks); a bundle job writes one
+# bundle file: the magic number, the bundle format (``format``, hex), the
+# interpreter's major and minor version (a byte each), then
+# ``marshal.dumps((index, {name: (is_package, marshal.dumps(code))}))``, the
+# layout ``lambda_xray/__init__.py`` reads.
 _COMPILER = """
-import ast, importlib.util, json, marshal, os, sys
+import __future__, ast, importlib.util, json, marshal, os, sys
 
-header = importlib.util.MAGIC_NUMBER + (1).to_bytes(4, "little")
-for source, cfile, dfile in json.load(sys.stdin):
+def lean(source, dfile):
     with open(source, "rb") as file:
         data = file.read()
     tree = ast.parse(data, dfile)
     for node in ast.walk(tree):
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and (
+            node.test.id == "TYPE_CHECKING"
+        ):
+            node.body = [ast.Pass(lineno=node.lineno, col_offset=node.col_offset)]
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             node.returns = None
             args = node.args
             for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
                 if arg is not None:
                     arg.annotation = None
-    code = compile(tree, dfile, "exec", dont_inherit=True, optimize=0)
-    os.makedirs(os.path.dirname(cfile), exist_ok=True)
-    with open(cfile, "wb") as file:
-        file.write(header + importlib.util.source_hash(data) + marshal.dumps(code))
+    flags = 0
+    for node in [n for n in tree.body if isinstance(n, ast.ImportFrom)]:
+        if node.module == "__future__":
+            tree.body.remove(node)
+            for alias in node.names:
+                flags |= getattr(__future__, alias.name).compiler_flag
+    return data, compile(tree, dfile, "exec", flags=flags, dont_inherit=True, optimize=0)
+
+def write(path, content):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as file:
+        file.write(content)
+
+jobs = json.load(sys.stdin)
+header = importlib.util.MAGIC_NUMBER + (1).to_bytes(4, "little")
+tag = bytes.fromhex(jobs["format"]) + bytes(sys.version_info[:2])
+for source, cfile, dfile in jobs["pycs"]:
+    data, code = lean(source, dfile)
+    write(cfile, header + importlib.util.source_hash(data) + marshal.dumps(code))
+for bundle in jobs["bundles"]:
+    modules = {}
+    for name, is_package, source, dfile in bundle["modules"]:
+        modules[name] = (bool(is_package), marshal.dumps(lean(source, dfile)[1]))
+    body = marshal.dumps((dict(bundle["index"]), modules))
+    write(bundle["file"], importlib.util.MAGIC_NUMBER + tag + body)
 """
 
 _VERSION_DIR = re.compile(r"^3\.(?P<minor>[0-9]+)\.(?P<patch>[0-9]+)$")
@@ -70,6 +113,21 @@ def _candidates(minor: int, environ: Mapping[str, str]) -> Iterator[str]:
     on_path = shutil.which(f"python3.{minor}")
     if on_path:
         yield on_path
+
+
+@dataclass(frozen=True)
+class BundleJob:
+    """One bundle file to write: its modules, compiled in the order given.
+
+    :param file: where to write it.
+    :param index: for modules in other bundles, which part holds each (the
+        core bundle's; empty in the others).
+    :param modules: ``(module name, is_package, source, recorded path)`` each.
+    """
+
+    file: str
+    index: Mapping[str, str]
+    modules: Sequence[tuple[str, bool, str, str]]
 
 
 @dataclass(frozen=True)
@@ -119,19 +177,39 @@ def find_interpreter(minor: int, environ: Mapping[str, str] | None = None) -> st
     return None
 
 
-def compile_lean(interpreter: str, jobs: Sequence[tuple[str, str, str]]) -> None:
-    """Compile each ``(source, pyc, recorded path)`` of ``jobs``, in order, with ``interpreter``.
+def compiler_version() -> str:
+    """A short hash of the compiler's code: what it makes changes only when this does."""
+    return hashlib.sha256(_COMPILER.encode()).hexdigest()[:12]
+
+
+def compile_layer(
+    interpreter: str,
+    *,
+    pycs: Sequence[tuple[str, str, str]] = (),
+    bundles: Sequence[BundleJob] = (),
+    bundle_format: bytes = b"",
+) -> None:
+    """Compile with ``interpreter``: each ``(source, pyc, recorded path)`` of ``pycs``
+    into an unchecked-hash ``.pyc``, and each of ``bundles`` into one bundle file.
 
     :raises OSError, subprocess.SubprocessError: the interpreter failed (its
         ``stderr`` is on the ``CalledProcessError``).
     """
+    jobs = {
+        "format": bundle_format.hex(),
+        "pycs": [list(job) for job in pycs],
+        "bundles": [
+            {"file": job.file, "index": dict(job.index), "modules": [list(m) for m in job.modules]}
+            for job in bundles
+        ],
+    }
     # A fixed hash seed: Python 3.10 marshals set constants (``x in {...}``)
     # in iteration order, which follows string hashes. No column tables
     # (3.11+; older versions have none and ignore the variable).
     env = {"PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNODEBUGRANGES": "1"}
     subprocess.run(
         [interpreter, "-S", "-c", _COMPILER],
-        input=json.dumps([list(job) for job in jobs]),
+        input=json.dumps(jobs),
         env=env,
         capture_output=True,
         text=True,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import json
+import marshal
 import shutil
 import subprocess
 import sys
@@ -232,16 +233,28 @@ print(json.dumps({
     "compiled": compiled,
     "opened": opened,
     "dont_write_bytecode": sys.dont_write_bytecode,
-    "cached": {name: sys.modules[name].__cached__ for name in names},
+    "cached": {name: getattr(sys.modules[name], "__cached__", None) for name in names},
+    "loaders": {name: type(sys.modules[name].__loader__).__name__ for name in names},
 }))
 """
 
 
 def layer_module_names(python_dir: Path) -> list[str]:
-    return sorted(
+    """The modules of a layer tree: its ``.py`` files and the modules in its bundles."""
+    package = python_dir / "lambda_xray"
+    files = [
         ".".join(p.relative_to(python_dir).with_suffix("").parts).removesuffix(".__init__")
-        for p in (python_dir / "lambda_xray").rglob("*.py")
-    )
+        for p in package.rglob("*.py")
+    ]
+    # A bundle's outer layout (after a 10-byte header) is plain marshal data any Python reads.
+    bundled = [
+        name for p in package.glob("*.bundle") for name in marshal.loads(p.read_bytes()[10:])[1]
+    ]
+    return sorted(files + bundled)
+
+
+#: Imported only when the bundles are another Python's (tests/layer/test_bundle_loader.py).
+UNTRACED = "lambda_xray._untraced"
 
 
 def import_read_only(interpreter: str, tree: Path, tmp_path: Path) -> dict[str, Any]:
@@ -252,7 +265,7 @@ def import_read_only(interpreter: str, tree: Path, tmp_path: Path) -> dict[str, 
         path.chmod(path.stat().st_mode & ~0o222)  # root ignores it; the listing check below won't
     before = sorted(p.relative_to(opt).as_posix() for p in opt.rglob("*"))
     python_dir = opt / "python"
-    names = layer_module_names(python_dir)
+    names = [name for name in layer_module_names(python_dir) if name != UNTRACED]
     done = subprocess.run(
         [interpreter, "-s", "-v", "-c", READ_ONLY_IMPORT, str(python_dir), json.dumps(names)],
         env={"PYTHONDONTWRITEBYTECODE": "1", "PATH": "/usr/bin:/bin"},
@@ -311,32 +324,18 @@ def test_the_layer_imports_from_a_read_only_copy_without_compiling_anything(
     imported = import_read_only(interpreter, tree, tmp_path)
     assert imported["dont_write_bytecode"] is True
     assert imported["compiled"] == []
-    cached = [imported["cached"][n] for n in imported["names"]]
-    assert all(path.endswith(f".cpython-3{minor}.pyc") for path in cached)
-    # The interpreter's own account (-v): each code object came from its .pyc ...
-    assert sorted(imported["code_from"]) == sorted(cached)
-    # ... and no source was read (nor hashed): the only files opened are the .pyc files.
-    assert sorted(imported["opened"]) == sorted(cached)
-    assert imported["after"] == imported["before"]
-
-
-def test_a_layer_version_run_by_another_python_still_works(
-    package_builds: dict[str, Any], tmp_path: Path
-) -> None:
-    """Lambda does not enforce a layer's compatible runtimes (and local emulators run one
-    interpreter for every runtime): another version's tree compiles its slim source."""
-    other = next(
-        (
-            tree
-            for result, tree in package_builds.values()
-            if result.has_bytecode and result.cache_tag != sys.implementation.cache_tag
-        ),
-        None,
-    )
-    if other is None:
-        pytest.fail("no other version's bytecode was built here")
-    imported = import_read_only(sys.executable, other, tmp_path)
-    assert len(imported["compiled"]) == len(imported["names"])
+    package = tmp_path / "opt" / "python" / "lambda_xray"
+    init_pyc = str(package / "__pycache__" / f"__init__.cpython-3{minor}.pyc")
+    # The package's __init__ from its .pyc (the interpreter's own account, -v) ...
+    assert imported["cached"]["lambda_xray"] == init_pyc
+    assert imported["code_from"] == [init_pyc]
+    # ... every other module from a bundle, each bundle read once, and no source read.
+    loaders = imported["loaders"]
+    assert {name: loaders[name] for name in imported["names"] if name != "lambda_xray"} == {
+        name: "Bundles" for name in imported["names"] if name != "lambda_xray"
+    }
+    bundles = sorted(str(p) for p in package.glob("*.bundle"))
+    assert sorted(imported["opened"]) == sorted([init_pyc, *bundles])
     assert imported["after"] == imported["before"]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import marshal
 import os
 import subprocess
 from pathlib import Path
@@ -16,6 +17,7 @@ from aws_cdk.assertions import Annotations, Match, Template
 
 from cdk_lambda_xray import _bytecode
 from cdk_lambda_xray import layer as layer_module
+from cdk_lambda_xray._layer_parts import PARTS
 from cdk_lambda_xray.errors import TracingConfigError
 from cdk_lambda_xray.layer import (
     TracingLayer,
@@ -157,14 +159,20 @@ def _magic(minor: int) -> bytes:
     return bytes.fromhex(done.stdout.strip())
 
 
-def _shipped_sources() -> list[str]:
-    """The layer source's modules a function runs."""
+def _shipped_modules() -> list[str]:
+    """The layer source's modules a function runs, by name."""
     python = layer_asset_path() / "python"
     return sorted(
-        f"python/{rel}"
+        ".".join(Path(rel).with_suffix("").parts).removesuffix(".__init__")
         for rel in (p.relative_to(python).as_posix() for p in python.rglob("*.py"))
         if rel not in _bytecode.LAMBDA_EXCLUDED and "__pycache__" not in rel
     )
+
+
+def _bundled(path: Path) -> dict[str, tuple[bool, bytes]]:
+    """The modules of a bundle file (its outer layout is plain marshal data any Python reads)."""
+    _, modules = marshal.loads(path.read_bytes()[10:])
+    return dict(modules)
 
 
 @pytest.mark.parametrize("runtime", ["python3.12", "python3.13"])
@@ -173,18 +181,25 @@ def test_asset_carries_that_versions_bytecode_for_every_module(
 ) -> None:
     if not built.builds[runtime].has_bytecode:
         pytest.fail(f"no {runtime} interpreter here: {built.builds[runtime].reason}")
-    tag = "cpython-3" + runtime.split(".")[1]
+    minor = runtime.split(".")[1]
     staged = _staged(built.assembly, built.props[runtime])
-    files = _files(staged)
-    sources = [f for f in files if f.endswith(".py")]
-    compiled = [f for f in files if f.endswith(".pyc")]
-    assert sources == _shipped_sources()
-    expected = sorted(
-        f"{Path(s).parent.as_posix()}/__pycache__/{Path(s).stem}.{tag}.pyc" for s in sources
+    package = "python/lambda_xray"
+    bundles = sorted(f for f in _files(staged) if f.endswith(".bundle"))
+    assert bundles == sorted(f"{package}/{part}.bundle" for part in ("core", *PARTS))
+    # The loader as source and this version's .pyc, the untraced stand-in as source; no
+    # other module as a file: every other one is in a bundle, with this version's magic.
+    assert _files(staged) == sorted(
+        [
+            f"{package}/__init__.py",
+            f"{package}/__pycache__/__init__.cpython-3{minor}.pyc",
+            f"{package}/_untraced.py",
+            *bundles,
+        ]
     )
-    assert sorted(compiled) == expected
-    assert sorted(sources + compiled) == files
-    magic = _magic(int(runtime.split(".")[1]))
+    bundled = [name for f in bundles for name in _bundled(staged / f)]
+    assert sorted([*bundled, "lambda_xray", "lambda_xray._untraced"]) == _shipped_modules()
+    magic = _magic(int(minor))
+    compiled = [*bundles, f"{package}/__pycache__/__init__.cpython-3{minor}.pyc"]
     assert {(staged / f).read_bytes()[:4] for f in compiled} == {magic}
 
 
@@ -194,16 +209,19 @@ def test_asset_carries_no_other_versions_bytecode(built: SimpleNamespace) -> Non
 
 
 def test_asset_leaves_out_what_no_function_runs(built: SimpleNamespace) -> None:
-    files = _files(_staged(built.assembly, built.props["python3.12"]))
+    staged = _staged(built.assembly, built.props["python3.12"])
+    files = _files(staged)
     assert [f for f in files if "testing." in f or f.endswith("py.typed")] == []
+    bundled = [n for f in files if f.endswith(".bundle") for n in _bundled(staged / f)]
+    assert "lambda_xray.testing" not in bundled
     # ... which stay in the package's copy of the source, for users' own tests.
     assert (layer_asset_path() / "python" / "lambda_xray" / "testing.py").is_file()
 
 
 def test_asset_source_is_slim_and_line_for_line_the_layers(built: SimpleNamespace) -> None:
     staged = _staged(built.assembly, built.props["python3.12"])
-    shipped = (staged / "python" / "lambda_xray" / "handler.py").read_text()
-    original = (layer_asset_path() / "python" / "lambda_xray" / "handler.py").read_text()
+    shipped = (staged / "python" / "lambda_xray" / "__init__.py").read_text()
+    original = (layer_asset_path() / "python" / "lambda_xray" / "__init__.py").read_text()
     assert len(shipped) < len(original)
     assert len(shipped.splitlines()) == len(original.splitlines())
     assert '"""' not in shipped
@@ -211,7 +229,7 @@ def test_asset_source_is_slim_and_line_for_line_the_layers(built: SimpleNamespac
 
 def test_compiled_files_are_unchecked_hash_pycs(built: SimpleNamespace) -> None:
     staged = _staged(built.assembly, built.props["python3.12"])
-    pyc = staged / "python" / "lambda_xray" / "__pycache__" / "handler.cpython-312.pyc"
+    pyc = staged / "python" / "lambda_xray" / "__pycache__" / "__init__.cpython-312.pyc"
     flags = int.from_bytes(pyc.read_bytes()[4:8], "little")
     # PEP 552: bit 0 = hash-based, bit 1 = check the source (a built tree never needs it).
     assert flags == 0b01

@@ -19,6 +19,7 @@ from types import SimpleNamespace
 import pytest
 
 from cdk_lambda_xray import _bytecode
+from cdk_lambda_xray._layer_parts import PARTS
 from cdk_lambda_xray.layer import layer_asset_path, layer_builds_path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -63,22 +64,26 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
 def test_the_wheel_has_a_layer_tree_per_python_version(wheel: SimpleNamespace, minor: int) -> None:
     runtime = _bytecode.runtime_name(minor)
     tree = f"{BUILDS}/python3{minor}/python/lambda_xray"
-    sources = sorted(n for n in wheel.names if n.startswith(tree) and n.endswith(".py"))
-    assert f"{tree}/handler.py" in sources
-    assert f"{tree}/testing.py" not in sources  # no function runs the test seam
-    compiled = sorted(n for n in wheel.names if n.startswith(tree) and n.endswith(".pyc"))
+    files = sorted(n for n in wheel.names if n.startswith(f"{tree}/"))
+    assert f"{tree}/__init__.py" in files
+    assert f"{tree}/testing.py" not in files  # no function runs the test seam
     built = _bytecode.read_manifest(wheel.unpacked / BUILDS, runtime)
     assert built is not None
     if _bytecode.find_interpreter(minor) is None:
         # Source only, said so (the build machine has no such interpreter).
-        assert compiled == []
+        assert f"{tree}/handler.py" in files
+        assert [n for n in files if n.endswith((".pyc", ".bundle"))] == []
         assert built.reason == f"no python3.{minor} interpreter found when it was built"
         return
-    expected = sorted(
-        f"{s.rpartition('/')[0]}/__pycache__/{s.rpartition('/')[2][:-3]}.cpython-3{minor}.pyc"
-        for s in sources
+    # The loader (source and .pyc), the untraced stand-in's source, one bundle per part.
+    assert files == sorted(
+        [
+            f"{tree}/__init__.py",
+            f"{tree}/__pycache__/__init__.cpython-3{minor}.pyc",
+            f"{tree}/_untraced.py",
+            *(f"{tree}/{part}.bundle" for part in ("core", *PARTS)),
+        ]
     )
-    assert compiled == expected
     assert built.cache_tag == f"cpython-3{minor}"
 
 
@@ -95,8 +100,9 @@ def test_the_wheels_bytecode_is_byte_for_byte_the_checkouts(wheel: SimpleNamespa
             continue
         mine = _bytecode.tree_path(layer_builds_path(), runtime)
         theirs = _bytecode.tree_path(wheel.unpacked / BUILDS, runtime)
-        for pyc in sorted(mine.rglob("*.pyc")):
-            assert (theirs / pyc.relative_to(mine)).read_bytes() == pyc.read_bytes(), pyc
+        for compiled in sorted(p for p in mine.rglob("*") if p.suffix in (".pyc", ".bundle")):
+            theirs_file = theirs / compiled.relative_to(mine)
+            assert theirs_file.read_bytes() == compiled.read_bytes(), compiled
             compared += 1
     assert compared > 0
 
@@ -145,7 +151,8 @@ def test_an_app_synthesized_from_the_installed_wheel_ships_its_bytecode(
     # the names and grammar synth judged with: the layer's own file, inside the wheel
     assert out["contract"].startswith(str(wheel.unpacked))
     assert out["contract"].endswith("_layer/python/lambda_xray/_contract.py")
-    assert "python/lambda_xray/__pycache__/handler.cpython-312.pyc" in out["files"]
+    assert "python/lambda_xray/__pycache__/__init__.cpython-312.pyc" in out["files"]
+    assert "python/lambda_xray/core.bundle" in out["files"]
 
 
 def _clean_env() -> dict[str, str]:

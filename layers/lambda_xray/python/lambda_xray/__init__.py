@@ -17,6 +17,15 @@ The small user API::
 
 Importing this package loads nothing but itself: the names below are
 resolved on first use.
+
+In a layer built by ``cdk_lambda_xray`` the package's other modules are not
+files but code objects in bundle files beside this one (``core.bundle`` and
+one per layer part, see docs/bytecode.md): importing this package then
+serves ``lambda_xray.*`` from them (:mod:`lambda_xray._bundles`). Built for
+another Python than the one running (the function's runtime was changed
+outside the constructs), the function's handler runs untraced, the user API
+does nothing, and one line says so (:mod:`lambda_xray._untraced`). From the
+source (no ``core.bundle`` here) all this costs one failed ``stat``.
 """
 
 from __future__ import annotations
@@ -50,3 +59,55 @@ def __getattr__(name: str) -> object:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
+
+
+# -- the built layer: lambda_xray.* from bundle files ----------------------------------
+#
+# A bundle file is the interpreter's magic number, _BUNDLE_FORMAT, the major and
+# minor version of the Python that built it (a byte each), then
+# ``marshal.dumps((index, modules))``: ``modules`` maps each module name to
+# ``(is_package, marshal.dumps(code))``, ``index`` (the core's) each module of
+# another part to its part. The build reads the format and suffix from this file
+# (``_CORE_PART`` is ``_layer_parts.CORE``, a test checks).
+
+_BUNDLE_SUFFIX = ".bundle"
+_CORE_PART = "core"
+_BUNDLE_FORMAT = b"LXB1"
+
+
+def _serve_bundles() -> None:
+    """In a built layer (``core.bundle`` beside this file): serve ``lambda_xray.*`` from it."""
+    from os import stat
+
+    directory = __path__[0]
+    core = f"{directory}/{_CORE_PART}{_BUNDLE_SUFFIX}"
+    try:
+        stat(core)
+    except OSError:
+        return  # the source: every module is a file
+    import sys
+
+    data = b""
+    try:
+        with open(core, "rb") as file:
+            data = file.read()
+        bootstrap = sys.modules["_frozen_importlib_external"]
+        header = bootstrap.MAGIC_NUMBER + _BUNDLE_FORMAT + bytes(sys.version_info[:2])
+        if data[: len(header)] != header:
+            raise ImportError("built for another Python")
+        from marshal import loads
+
+        index, modules = loads(memoryview(data)[len(header) :])
+        loader = type(sys)("lambda_xray._bundles")
+        exec(loads(modules["lambda_xray._bundles"][1]), loader.__dict__)
+        loader.install(directory, header, _BUNDLE_SUFFIX, index, modules, loader)
+    except Exception:  # another Python, or an unreadable file: never break the function
+        try:
+            from lambda_xray import _untraced  # the source beside this file
+
+            _untraced.install(directory, data, _BUNDLE_FORMAT)
+        except Exception:
+            pass
+
+
+_serve_bundles()

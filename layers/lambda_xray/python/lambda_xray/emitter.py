@@ -216,10 +216,26 @@ def _use(emitter: Emitter | None) -> None:
 
 
 def _for_format() -> Emitter:
-    """The emitter ``LAMBDA_XRAY_FORMAT`` asks for; the OTLP one is loaded only then."""
-    if config.get().format == config.FORMAT_OTLP:
-        from lambda_xray.otlp.emitter import OTLPEmitter
+    """The emitter ``LAMBDA_XRAY_FORMAT`` asks for; the OTLP one is loaded only then.
 
+    A layer built without its OTLP part (the function was planned for X-Ray
+    documents) sends X-Ray documents, and says so once.
+    """
+    if config.get().format == config.FORMAT_OTLP:
+        try:
+            from lambda_xray.otlp.emitter import OTLPEmitter
+        except ModuleNotFoundError as exc:
+            if not (exc.name or "").startswith("lambda_xray.otlp"):
+                raise
+            from lambda_xray import _log
+
+            _log.warning_once(
+                "otlp-missing",
+                "LAMBDA_XRAY_FORMAT=otlp, but this function's layer has no OTLP part: sending "
+                "X-Ray segment documents. Set trace_format=TraceFormat.OTLP on the function's "
+                "construct so its layer carries the OTLP part.",
+            )
+            return UDPEmitter()
         return OTLPEmitter()
     return UDPEmitter()
 

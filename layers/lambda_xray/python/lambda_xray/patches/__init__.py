@@ -105,7 +105,12 @@ def _apply(target: str, module: ModuleType) -> None:
     _done.add(target)
     try:
         name = _TARGETS[target]
-        __import__(name)
+        try:
+            __import__(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # its layer part is not in this function's layer: not patched
+                return
+            raise
         sys.modules[name].patch(module)
         _patched.add(target)
     except Exception:

@@ -1,0 +1,143 @@
+"""``lambda_xray.*`` from the bundle files of a built layer (see ``lambda_xray/__init__.py``).
+
+Not a module of the source: in a layer built by ``cdk_lambda_xray`` the
+package's ``__init__`` runs this from ``core.bundle`` and calls
+:func:`install`. The finder is a path entry finder for the package's
+directories (in ``sys.path_importer_cache``, with a path hook should that
+cache be cleared), so the standard ``PathFinder`` asks it for
+``lambda_xray.*`` only and no other import pays for it; the client patches'
+import hook, which stands in for ``PathFinder``, keeps working. A module's
+code is unmarshalled when it is imported; another part's bundle is read when
+its first module is. Uses only modules loaded at interpreter start.
+"""
+
+from __future__ import annotations
+
+import sys
+from marshal import loads
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import ModuleType
+    from typing import Any
+
+__all__ = ["Bundles", "install"]
+
+_PREFIX = "lambda_xray."
+
+
+def install(
+    directory: str,
+    header: bytes,
+    suffix: str,
+    index: dict[str, str],
+    modules: dict[str, tuple[bool, bytes]],
+    this: ModuleType,
+) -> Bundles:
+    """Serve ``lambda_xray.*`` under ``directory`` from ``modules`` and the part bundles.
+
+    ``this`` is this module, run by the package's ``__init__``: it becomes
+    ``lambda_xray._bundles``, as if imported.
+    """
+    finder = Bundles(directory, header, suffix, index, modules)
+    spec = finder.find_spec(this.__name__)
+    this.__dict__.update(__spec__=spec, __loader__=finder, __file__=spec.origin)
+    # Registered last, when nothing can fail any more.
+    hooks = sys.path_hooks
+    hooks[:] = [hook for hook in hooks if not hasattr(hook, "_lambda_xray_bundles")]
+    hooks.insert(0, finder.path_hook)
+    sys.path_importer_cache[directory] = finder
+    sys.modules[this.__name__] = this
+    return finder
+
+
+class Bundles:
+    """Path entry finder and loader of ``lambda_xray.*`` from the bundles in ``directory``."""
+
+    _lambda_xray_bundles = True
+
+    def __init__(
+        self,
+        directory: str,
+        header: bytes,
+        suffix: str,
+        index: dict[str, str],
+        modules: dict[str, tuple[bool, bytes]],
+    ) -> None:
+        self._directory = directory
+        self._header = header
+        self._suffix = suffix
+        self._index = index
+        self._modules = modules
+        spec = sys.modules[__name__.rpartition(".")[0]].__spec__
+        self._spec_type: Any = type(spec)
+
+    def path_hook(self, path: str) -> Bundles:
+        """This finder for the package's directories (``sys.path_hooks``)."""
+        if path == self._directory or path.startswith(self._directory + "/"):
+            return self
+        raise ImportError("not a lambda_xray directory")
+
+    path_hook._lambda_xray_bundles = True  # type: ignore[attr-defined]
+
+    def find_spec(self, fullname: str, target: object = None) -> Any:
+        """The spec of ``fullname`` if a bundle holds it; ``None`` otherwise.
+
+        :raises ModuleNotFoundError: ``fullname`` is in a part this layer lacks.
+        """
+        entry = self._modules.get(fullname) or self._from_part(fullname)
+        if entry is None or not fullname.startswith(_PREFIX):
+            return None
+        is_package = entry[0]
+        location = f"{self._directory}/{fullname[len(_PREFIX) :].replace('.', '/')}"
+        origin = f"{location}/__init__.py" if is_package else f"{location}.py"
+        spec = self._spec_type(fullname, self, origin=origin, is_package=is_package)
+        spec.has_location = True  # __file__: the path the code objects name on Lambda
+        if is_package:
+            spec.submodule_search_locations = [location]
+            sys.path_importer_cache[location] = self
+        return spec
+
+    def _from_part(self, fullname: str) -> tuple[bool, bytes] | None:
+        part = self._index.get(fullname)
+        if part is None:
+            return None
+        path = f"{self._directory}/{part}{self._suffix}"
+        try:
+            with open(path, "rb") as file:
+                data = file.read()
+        except OSError:
+            raise ModuleNotFoundError(
+                f"No module named {fullname!r}: it is in the layer part {part!r}, which this "
+                "function's layer version does not carry (the cdk-lambda-xray constructs give "
+                "a function the parts its code and settings need; see docs/bytecode.md)",
+                name=fullname,
+            ) from None
+        if data[: len(self._header)] != self._header:
+            raise ImportError(f"{path} was built for another Python", name=fullname)
+        _, modules = loads(memoryview(data)[len(self._header) :])
+        for name in modules:
+            self._index.pop(name, None)
+        self._modules.update(modules)
+        return self._modules.get(fullname)
+
+    def create_module(self, spec: object) -> None:
+        """The default module object."""
+
+    def exec_module(self, module: ModuleType) -> None:
+        """Run the module's code from its bundle."""
+        exec(self.get_code(module.__name__), module.__dict__)
+
+    def get_code(self, fullname: str) -> Any:
+        """The module's code object."""
+        return loads(self._modules[fullname][1])
+
+    def is_package(self, fullname: str) -> bool:
+        """Whether ``fullname`` is a package."""
+        return self._modules[fullname][0]
+
+    def get_source(self, fullname: str) -> None:
+        """``None``: the layer carries no source (tracebacks show file and line only)."""
+
+    def invalidate_caches(self) -> None:
+        """Nothing is cached from the file system."""
