@@ -17,7 +17,7 @@ from aws_cdk.assertions import Annotations, Match, Template
 
 from cdk_lambda_xray import _bytecode
 from cdk_lambda_xray import layer as layer_module
-from cdk_lambda_xray._layer_parts import PARTS
+from cdk_lambda_xray._layer_parts import CORE, part_of_module
 from cdk_lambda_xray.errors import TracingConfigError
 from cdk_lambda_xray.layer import (
     TracingLayer,
@@ -159,13 +159,15 @@ def _magic(minor: int) -> bytes:
     return bytes.fromhex(done.stdout.strip())
 
 
-def _shipped_modules() -> list[str]:
-    """The layer source's modules a function runs, by name."""
+def _shipped_modules(part: str = CORE) -> list[str]:
+    """The layer source's modules of ``part`` a function runs, by name."""
     python = layer_asset_path() / "python"
     return sorted(
         ".".join(Path(rel).with_suffix("").parts).removesuffix(".__init__")
         for rel in (p.relative_to(python).as_posix() for p in python.rglob("*.py"))
-        if rel not in _bytecode.LAMBDA_EXCLUDED and "__pycache__" not in rel
+        if rel not in _bytecode.LAMBDA_EXCLUDED
+        and "__pycache__" not in rel
+        and part_of_module(rel) == part
     )
 
 
@@ -176,7 +178,7 @@ def _bundled(path: Path) -> dict[str, tuple[bool, bytes]]:
 
 
 @pytest.mark.parametrize("runtime", ["python3.12", "python3.13"])
-def test_asset_carries_that_versions_bytecode_for_every_module(
+def test_asset_carries_that_versions_bytecode_for_every_core_module(
     built: SimpleNamespace, runtime: str
 ) -> None:
     if not built.builds[runtime].has_bytecode:
@@ -185,7 +187,8 @@ def test_asset_carries_that_versions_bytecode_for_every_module(
     staged = _staged(built.assembly, built.props[runtime])
     package = "python/lambda_xray"
     bundles = sorted(f for f in _files(staged) if f.endswith(".bundle"))
-    assert bundles == sorted(f"{package}/{part}.bundle" for part in ("core", *PARTS))
+    # TracingLayer.of without parts: the core a boto3 function gets, no other part.
+    assert bundles == [f"{package}/core.bundle"]
     # The loader as source and this version's .pyc, the untraced stand-in as source; no
     # other module as a file: every other one is in a bundle, with this version's magic.
     assert _files(staged) == sorted(
@@ -237,7 +240,8 @@ def test_compiled_files_are_unchecked_hash_pycs(built: SimpleNamespace) -> None:
 
 def test_asset_comes_from_the_packages_built_tree(built: SimpleNamespace) -> None:
     staged = _staged(built.assembly, built.props["python3.13"])
-    assert _files(staged) == _files(layer_builds_path() / "python313")
+    core = _bytecode.assemble_layer(layer_builds_path(), "python3.13", frozenset())
+    assert _files(staged) == _files(core)
 
 
 def test_no_annotation_when_the_bytecode_is_there(built: SimpleNamespace) -> None:
