@@ -1,0 +1,313 @@
+"""Closed subsegments wait for their parent's document: one datagram for many calls.
+
+A datagram carries one document, and in the X-Ray format a document may hold
+its children in ``subsegments``. Sending each call as a datagram of its own
+costs a system call per call (15-27 µs in a Lambda-like VM: the largest part
+of a traced call), so from the second invocation of a process on, a closed
+subsegment whose parent is still open is kept, in its embedded form
+(:func:`lambda_xray.wire.embedded`), and leaves inside its parent's document
+when that closes: usually the ``## <handler>`` subsegment, at the end of the
+invocation. A user subsegment's document, holding its calls, is kept by its
+own parent in turn.
+
+Sent at once, as a standalone document (as every document was before):
+
+- a subsegment with no parent recorded here (``## <handler>``: its parent is
+  Lambda's segment), and its kept children with it;
+- one whose parent's document already left (work in a thread or task that
+  outlived it), or that closes outside its invocation;
+- one its parent cannot keep: :data:`MAX_KEPT` children, or
+  :data:`MAX_KEPT_BYTES` bytes of them, are kept at most (the next ones are
+  sent at once);
+- one the checked path writes (values JSON cannot hold, too large);
+- every one closing in the first invocation of the process (the cold start:
+  it stays exactly as cheap and as safe as before) and, in the others, every
+  one closing within :data:`FLUSH_BEFORE_DEADLINE` seconds of the
+  invocation's deadline (the Lambda context's
+  ``get_remaining_time_in_millis()``, read once when it starts).
+
+At that deadline a watcher thread (started by the second invocation, asleep
+otherwise) sends everything still kept, each call on its own, and tells the
+OTLP emitter to send its spans (:func:`flush`): a function that times out,
+even while a call hangs, has still reported the calls that ended. A parent's
+document holds as many of its kept children as fit ``MAX_DOCUMENT``
+(:func:`lambda_xray.wire.with_children` decides); the others leave as
+standalone documents. When the invocation ends, children kept by a
+subsegment that never closed are sent as standalone documents.
+
+What can still be lost that was not before: calls kept when the process dies
+without warning (killed for memory, a crash in native code, ``os._exit``).
+"""
+
+from __future__ import annotations
+
+from _thread import allocate_lock
+from time import time
+
+from lambda_xray import context, emitter, wire
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, Final
+
+    from lambda_xray.document import Subsegment
+
+    Send = Callable[[bytes], None]
+
+__all__ = [
+    "FLUSH_BEFORE_DEADLINE",
+    "MAX_KEPT",
+    "MAX_KEPT_BYTES",
+    "arm",
+    "close",
+    "close_checked",
+    "disarm",
+    "finish",
+    "flush",
+    "late",
+    "reset",
+]
+
+#: Children a parent keeps at most (the next ones are sent at once).
+MAX_KEPT: Final = 200
+#: Bytes of embedded children a parent keeps at most: with the parent's own
+#: fields (16,000 bytes or more only with a captured response or a long
+#: stack) its document stays under ``wire.MAX_DOCUMENT``.
+MAX_KEPT_BYTES: Final = 48_000
+#: Within this many seconds of the invocation's deadline nothing is kept.
+FLUSH_BEFORE_DEADLINE: Final = 0.5
+
+
+class _Kept(list):  # type: ignore[type-arg]
+    """A parent's kept children (embedded documents) and their total length."""
+
+    __slots__ = ("size",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.size = 0
+
+
+#: ``Subsegment.children`` once its document has left: later children are sent on their own.
+_SENT: Final = ("sent",)
+_lock = allocate_lock()
+#: The parents holding kept children, for :func:`flush`.
+_parents: list[Subsegment] = []
+#: Whether the running invocation keeps closed children (see the module docs).
+keeping = False
+#: Wall-clock time after which the running invocation keeps nothing.
+_flush_at = float("inf")
+#: Wakes the watcher (released by :func:`arm`; held otherwise).
+_wake = allocate_lock()
+_watching = False
+
+
+def late(end: float) -> bool:
+    """Whether a subsegment closing at ``end`` must leave now, with everything kept."""
+    return end >= _flush_at
+
+
+def close(sub: Subsegment, rest: str, send: Send) -> None:
+    """``sub`` closed, its document after the identity being ``rest`` (from
+    :mod:`lambda_xray.wire`): keep it for its parent's document, or send it
+    now with its own kept children. Never raises."""
+    try:
+        parent = sub.parent
+        end = sub.end_time
+        if (
+            keeping
+            and parent is not None
+            and end is not None
+            and end < _flush_at
+            and sub.invocation is context.active
+        ):
+            body = wire.embedded(sub, rest)
+            size = len(body)
+            with _lock:
+                kids = sub.children
+                sub.children = _SENT
+                if kids is None and _keep_locked(parent, body, size):
+                    return
+                if kids is not None and kids is not _SENT:
+                    _parents.remove(sub)
+            if kids is None or kids is _SENT:
+                send(wire.datagram(wire.as_standalone(body, sub.trace_id, sub.parent_id)))
+                return
+            # A parent closing: its document with its children, kept in turn if it fits.
+            body, left = wire.with_children(body, kids, kids.size, wire.MAX_DOCUMENT - 512)
+            _send_each(left, sub, send)
+            with _lock:
+                if _keep_locked(parent, body, len(body)):
+                    return
+            send(wire.datagram(wire.as_standalone(body, sub.trace_id, sub.parent_id)))
+            if end >= _flush_at:
+                flush(send)
+            return
+        # Nothing is kept while not keeping: no lock to take then.
+        kids = _take(sub) if keeping or sub.children is not None else None
+        document, left = wire.with_children(
+            wire.standalone(sub, rest), kids or [], kids.size if kids else 0
+        )
+        send(wire.datagram(document))
+        _send_each(left, sub, send)
+        if end is not None and end >= _flush_at:
+            flush(send)
+    except Exception:
+        _dropped()
+
+
+def close_checked(sub: Subsegment, send: Send) -> None:
+    """``sub`` closed with content only the checked path writes: send it on its
+    own (:func:`lambda_xray.wire.encode`), then its kept children. Never raises."""
+    try:
+        kids = _take(sub)
+        send(wire.encode(sub))
+        _send_each(kids or [], sub, send)
+    except Exception:
+        _dropped()
+
+
+def _keep_locked(parent: Subsegment, body: str, size: int) -> bool:
+    """Add ``body`` to ``parent``'s kept children if it may (``_lock`` held)."""
+    kids = parent.children
+    if kids is None:
+        if size > MAX_KEPT_BYTES:
+            return False
+        kids = parent.children = _Kept()
+        _parents.append(parent)
+    elif kids is _SENT or len(kids) >= MAX_KEPT or kids.size + size > MAX_KEPT_BYTES:
+        return False
+    kids.append(body)
+    kids.size += size
+    return True
+
+
+def _take(sub: Subsegment) -> _Kept | None:
+    """``sub``'s kept children, taken; later ones are sent on their own."""
+    with _lock:
+        kids = sub.children
+        sub.children = _SENT
+        if kids is None or kids is _SENT:
+            return None
+        _parents.remove(sub)
+    kept: _Kept = kids
+    return kept
+
+
+def _send_each(children: list[str], parent: Subsegment, send: Send) -> None:
+    """Send embedded documents of ``parent``'s children as standalone ones."""
+    for child in children:
+        send(wire.datagram(wire.as_standalone(child, parent.trace_id, parent.id)))
+
+
+def flush(send: Send | None = None) -> None:
+    """Send everything kept now, each child on its own (its parents stay open),
+    and tell an emitter that batches (OTLP) to send what it holds. Never raises."""
+    try:
+        if send is None:
+            send = emitter._send_datagram
+        with _lock:
+            taken = [(parent, parent.children) for parent in _parents]
+            for parent in _parents:
+                parent.children = None
+            _parents.clear()
+        if send is not None:
+            for parent, kids in taken:
+                _send_each(kids, parent, send)
+        batching = getattr(emitter._emitter, "flush", None)
+        if batching is not None:
+            batching()
+    except Exception:
+        _dropped()
+
+
+def arm(lambda_context: Any) -> None:
+    """A recorded invocation (not the process's first) starts: keep closed
+    children until its deadline (from ``lambda_context``), less the margin."""
+    global keeping, _flush_at
+    keeping = True
+    try:
+        remaining = lambda_context.get_remaining_time_in_millis()
+        if type(remaining) is not int and type(remaining) is not float:
+            raise TypeError
+        _flush_at = time() + remaining / 1000.0 - FLUSH_BEFORE_DEADLINE
+    except Exception:  # no Lambda context (a test, a handler called by hand)
+        _flush_at = float("inf")
+        return
+    if _watching:
+        _poke()
+    else:
+        _watch()
+
+
+def reset() -> None:
+    """Forget everything kept (a fresh process, for tests)."""
+    global keeping, _flush_at
+    with _lock:
+        _parents.clear()
+    keeping, _flush_at = False, _NEVER
+
+
+def disarm() -> None:
+    """The invocation ended: nothing is kept until the next one is armed."""
+    global keeping
+    keeping = False
+
+
+def finish(send: Send | None) -> None:
+    """The invocation's ``## <handler>`` document left: send what subsegments
+    that never closed still keep. Never raises."""
+    disarm()
+    if _parents:
+        flush(send)
+
+
+def _poke() -> None:
+    try:
+        _wake.release()  # the watcher looks at the new deadline
+    except RuntimeError:  # already released: it will
+        return
+
+
+def _watch() -> None:
+    """Start the watcher thread (once per process)."""
+    global _watching
+    try:
+        from _thread import start_new_thread
+
+        _wake.acquire(False)
+        start_new_thread(_watcher, ())
+        _watching = True
+    except Exception:
+        return
+
+
+def _watcher() -> None:
+    """Sleep until the running invocation's deadline (less the margin), then flush."""
+    flushed_for = 0.0
+    while True:
+        try:
+            at = _flush_at
+            if at in (flushed_for, _NEVER):  # nothing to wait for until poked
+                _wake.acquire(True, _LONGEST_SLEEP)
+                continue
+            delay = at - time()
+            if delay > 0:
+                _wake.acquire(True, min(delay, _LONGEST_SLEEP))
+                continue
+            flushed_for = at
+            if keeping:
+                flush()
+        except Exception:
+            _wake.acquire(True, 1.0)
+
+
+_NEVER: Final = float("inf")
+_LONGEST_SLEEP: Final = 3600.0
+
+
+def _dropped() -> None:
+    from lambda_xray import _log
+
+    _log.warning_once("batch", "lambda_xray: a document could not be sent")
