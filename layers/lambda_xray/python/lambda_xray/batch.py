@@ -121,28 +121,24 @@ def close(sub: Subsegment, rest: str, send: Send) -> None:
             and end is not None
             and end < _flush_at
             and sub.invocation is context.active
+            and _has_room(parent.children)
         ):
             body = wire.embedded(sub, rest)
-            size = len(body)
             with _lock:
                 kids = sub.children
                 sub.children = _SENT
-                if kids is None and _keep_locked(parent, body, size):
+                if kids is None and _keep_locked(parent, body, len(body)):
                     return
                 if kids is not None and kids is not _SENT:
                     _parents.remove(sub)
-            if kids is None or kids is _SENT:
-                send(wire.datagram(wire.as_standalone(body, sub.trace_id, sub.parent_id)))
-                return
-            # A parent closing: its document with its children, kept in turn if it fits.
-            body, left = wire.with_children(body, kids, kids.size, wire.MAX_DOCUMENT - 512)
-            _send_each(left, sub, send)
-            with _lock:
-                if _keep_locked(parent, body, len(body)):
-                    return
+            if kids is not None and kids is not _SENT:
+                # A parent closing: its document with its children, kept in turn if it fits.
+                body, left = wire.with_children(body, kids, kids.size, wire.MAX_DOCUMENT - 512)
+                _send_each(left, sub, send)
+                with _lock:
+                    if _keep_locked(parent, body, len(body)):
+                        return
             send(wire.datagram(wire.as_standalone(body, sub.trace_id, sub.parent_id)))
-            if end >= _flush_at:
-                flush(send)
             return
         # Nothing is kept while not keeping: no lock to take then.
         kids = _take(sub) if keeping or sub.children is not None else None
@@ -155,6 +151,14 @@ def close(sub: Subsegment, rest: str, send: Send) -> None:
             flush(send)
     except Exception:
         _dropped()
+
+
+def _has_room(kids: Any) -> bool:
+    """Whether a parent whose ``children`` are ``kids`` may keep one more (a hint,
+    read without the lock: :func:`_keep_locked` decides)."""
+    return kids is None or (
+        kids is not _SENT and len(kids) < MAX_KEPT and kids.size < MAX_KEPT_BYTES
+    )
 
 
 def close_checked(sub: Subsegment, send: Send) -> None:
