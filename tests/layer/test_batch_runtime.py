@@ -292,6 +292,14 @@ def test_calls_kept_when_the_deadline_nears_are_sent_before_the_process_dies(
     never returning) still reported its calls."""
     with _start(collector, tmp_path_factory) as fn:
         invoke(fn, {"url": canned.url, "kind": "calls", "n": 1}, 2)  # the cold one
+        # One that ends well before its deadline; once that is past, the watcher has
+        # nothing to wait for until the next invocation wakes it.
+        fn.api.invoke(
+            {"url": canned.url, "kind": "calls", "n": 1},
+            trace_id=trace_header(new_trace_id()),
+            deadline_ms=700,
+        )
+        time.sleep(0.6)
         trace_id = new_trace_id()
         event = {"url": canned.url, "kind": "killed", "n": 3, "sleep": 1.2, "late": late}
         with pytest.raises(TimeoutError):

@@ -101,6 +101,8 @@ _flush_at = float("inf")
 #: Wakes the watcher (released by :func:`arm`; held otherwise).
 _wake = allocate_lock()
 _watching = False
+#: Whether the watcher waits for no deadline (and must be woken for a new one).
+_idle = False
 
 
 def late(end: float) -> bool:
@@ -239,10 +241,10 @@ def arm(lambda_context: Any) -> None:
     except Exception:  # no Lambda context (a test, a handler called by hand)
         _flush_at = float("inf")
         return
-    if _watching:
-        _poke()
-    else:
+    if not _watching:
         _watch()
+    elif _idle:
+        _poke()
 
 
 def reset() -> None:
@@ -288,14 +290,22 @@ def _watch() -> None:
 
 
 def _watcher() -> None:
-    """Sleep until the running invocation's deadline (less the margin), then flush."""
+    """Sleep until the running invocation's deadline (less the margin), then flush.
+
+    Deadlines only grow (each invocation starts later, with the same timeout),
+    so a watcher asleep until an earlier one wakes in time for the next; only
+    one with nothing to wait for (``_idle``) must be woken by :func:`arm`.
+    """
+    global _idle
     flushed_for = 0.0
     while True:
         try:
+            _idle = True  # before reading the deadline: arm() writes it before reading this
             at = _flush_at
             if at in (flushed_for, _NEVER):  # nothing to wait for until poked
                 _wake.acquire(True, _LONGEST_SLEEP)
                 continue
+            _idle = False
             delay = at - time()
             if delay > 0:
                 _wake.acquire(True, min(delay, _LONGEST_SLEEP))
