@@ -120,10 +120,12 @@ def collector() -> Iterator[Collector]:
         yield collector
 
 
-def _start(collector: Collector, tmp: pytest.TempPathFactory) -> RuntimeFunction:
+def _start(
+    collector: Collector, tmp: pytest.TempPathFactory, env: dict[str, str] | None = None
+) -> RuntimeFunction:
     root = tmp.mktemp("task")
     (root / "app.py").write_text(APP)
-    return RuntimeFunction(collector, root, tmp.mktemp("logs") / "batch.log", LAYER_PYTHON)
+    return RuntimeFunction(collector, root, tmp.mktemp("logs") / "batch.log", LAYER_PYTHON, env)
 
 
 class Invoked:
@@ -277,6 +279,7 @@ def test_concurrent_asyncio_tasks_nest_their_calls_as_before(
         assert task["start_time"] <= call["start_time"] <= call["end_time"] <= task["end_time"]
 
 
+@pytest.mark.parametrize("wire_format", ["xray", "otlp"])
 @pytest.mark.parametrize(
     "late", [False, True], ids=["hanging-until-killed", "a-call-ends-in-the-margin"]
 )
@@ -285,12 +288,15 @@ def test_calls_kept_when_the_deadline_nears_are_sent_before_the_process_dies(
     canned: CannedServer,
     tmp_path_factory: pytest.TempPathFactory,
     late: bool,
+    wire_format: str,
 ) -> None:
     """0.5 s before the invocation's deadline the layer's watcher sends what is kept,
     and a call ending after that point is sent at once, with anything kept: a
     function killed at its timeout (here: ``os._exit`` past that point, the handler
-    never returning) still reported its calls."""
-    with _start(collector, tmp_path_factory) as fn:
+    never returning) still reported its calls. The same for OTLP spans (the OTLP
+    emitter batches the invocation's spans itself)."""
+    env = {"LAMBDA_XRAY_FORMAT": wire_format}
+    with _start(collector, tmp_path_factory, env) as fn:
         invoke(fn, {"url": canned.url, "kind": "calls", "n": 1}, 2)  # the cold one
         # One that ends well before its deadline; once that is past, the watcher has
         # nothing to wait for until the next invocation wakes it.
@@ -308,5 +314,5 @@ def test_calls_kept_when_the_deadline_nears_are_sent_before_the_process_dies(
         assert not trace.named(ROOT)  # the handler never ended
         urls = sorted(d["http"]["request"]["url"].rsplit("/", 1)[1] for d in trace.datagrams)
         expected = ["early-0", "early-1", "early-2"] + (["late"] if late else [])
-        assert urls == expected  # each on its own
+        assert urls == expected  # in X-Ray, each on its own
         assert len({d["parent_id"] for d in trace.datagrams}) == 1
