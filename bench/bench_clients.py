@@ -51,7 +51,11 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-LAYER_PYTHON = REPO_ROOT / "layers" / "lambda_xray" / "python"
+#: The layer measured: this tree's, or another version's (``BENCH_CLIENT_LAYER``:
+#: its ``layers/lambda_xray/python``, e.g. from ``git archive``) for a before/after.
+LAYER_PYTHON = Path(
+    os.environ.get("BENCH_CLIENT_LAYER", str(REPO_ROOT / "layers" / "lambda_xray" / "python"))
+)
 
 ROUNDS = int(os.environ.get("BENCH_CLIENT_ROUNDS", "300"))
 CALLS_PER_ROUND = int(os.environ.get("BENCH_CLIENT_CALLS_PER_ROUND", "10"))

@@ -20,6 +20,7 @@ from lambda_xray.document import Subsegment
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from types import ModuleType
 
 __all__ = [
@@ -99,11 +100,7 @@ def end_subsegment(
                 rest = wire.http_call_rest(sub, status, end)
                 if rest is not None:
                     sub.end_time = end
-                    keeper = _batch
-                    if keeper is None:
-                        send(wire.datagram(wire.standalone(sub, rest)))
-                    else:
-                        keeper.close(sub, rest, send)
+                    _close(sub, rest, send)
                     return
             else:
                 short = getattr(emitter._emitter, "send_http_call", None)
@@ -145,12 +142,23 @@ def _send(sub: Subsegment, end: float) -> None:
         if keeper is not None and keeper.late(end):
             keeper.flush()
         return
-    if keeper is None:
-        send(wire.encode(sub))
-        return
     rest = wire.rest_of(sub)
     if rest is None:
-        keeper.close_checked(sub, send)
+        if keeper is None:
+            send(wire.encode(sub))  # unsafe values replaced, trimmed to fit
+        else:
+            keeper.close_checked(sub, send)
+    else:
+        _close(sub, rest, send)
+
+
+def _close(sub: Subsegment, rest: str, send: Callable[[bytes], None]) -> None:
+    """Keep ``sub`` (closed; its document after the identity is ``rest``) for its
+    parent's document, or send it now: in the process's first invocation,
+    always now (:mod:`lambda_xray.batch` decides in the others)."""
+    keeper = _batch
+    if keeper is None:
+        send(wire.datagram(wire.standalone(sub, rest)))
     else:
         keeper.close(sub, rest, send)
 
@@ -193,11 +201,7 @@ def end_aws_call(
         if rest is None:
             return False
         sub.end_time = end
-        keeper = _batch
-        if keeper is None:
-            send(wire.datagram(wire.standalone(sub, rest)))
-        else:
-            keeper.close(sub, rest, send)
+        _close(sub, rest, send)
         return True
     except Exception:
         return False
