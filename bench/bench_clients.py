@@ -485,8 +485,8 @@ def run() -> list[dict[str, Any]]:
                 None,
                 None,
                 f"xray-sdk +{got['sdk']:.1f} µs; the call itself {got['base']:.0f} µs CPU "
-                f"(median of {got['rounds']} rounds x {CALLS_PER_ROUND}, both tools in each "
-                "process)",
+                f"(median of {got['rounds']} rounds, each one invocation of {CALLS_PER_ROUND} "
+                "calls; both tools in each process)",
             )
         )
         rows.append(
