@@ -71,9 +71,10 @@ __all__ = [
 
 #: Children a parent keeps at most (the next ones are sent at once).
 MAX_KEPT: Final = 200
-#: Bytes of embedded children a parent keeps at most: with the parent's own
-#: fields (16,000 bytes or more only with a captured response or a long
-#: stack) its document stays under ``wire.MAX_DOCUMENT``.
+#: Bytes of embedded children a parent keeps at most. Its own fields are
+#: usually a few hundred bytes (16,000 or more only with a captured response
+#: or a long stack): with them its document stays under ``wire.MAX_DOCUMENT``,
+#: and children that do not fit leave on their own (``wire.with_children``).
 MAX_KEPT_BYTES: Final = 48_000
 #: Within this many seconds of the invocation's deadline nothing is kept.
 FLUSH_BEFORE_DEADLINE: Final = 0.5
