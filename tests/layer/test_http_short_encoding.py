@@ -19,6 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lx_schema import validate_subsegment
+from lx_short_ways import encode_http_call
 
 from lambda_xray import _recorder, causes, emitter, testing, wire
 from lambda_xray.document import Subsegment
@@ -91,7 +92,7 @@ def test_a_successful_http_calls_short_encoding_is_exactly_the_general_one(
         sub.http["response"] = {"status": held}
     before = json.dumps(sub.http)
     end = sub.start_time + 0.0042
-    datagram = wire.encode_http_call(sub, status, end)
+    datagram = encode_http_call(sub, status, end)
     assert datagram is not None
     assert sub.end_time is None and json.dumps(sub.http) == before  # left as it was
     assert datagram == general(sub, status, end)
@@ -111,7 +112,7 @@ def test_the_same_request_twice_is_written_the_same_way_both_times(url: str, sta
         sub = Subsegment("api.example.com", TRACE_ID, PARENT, "remote")
         sub.http["request"] = {"method": "GET", "url": url}
         end = sub.start_time + 0.001
-        datagram = wire.encode_http_call(sub, status, end)
+        datagram = encode_http_call(sub, status, end)
         assert datagram == general(sub, status, end)
         datagrams.append(decode(datagram))
     assert datagrams[0]["http"] == datagrams[1]["http"]
@@ -154,14 +155,14 @@ def test_anything_but_a_plain_successful_http_call_takes_the_general_encoding(
 ) -> None:
     sub = plain()
     change(sub)
-    assert wire.encode_http_call(sub, 200, sub.start_time + 0.001) is None
+    assert encode_http_call(sub, 200, sub.start_time + 0.001) is None
     causes.forget()
 
 
 @pytest.mark.parametrize("status", [99, 400, 404, 429, 500, 600, True])
 def test_an_error_or_odd_status_takes_the_general_encoding(status: int) -> None:
     sub = plain()
-    assert wire.encode_http_call(sub, status, sub.start_time + 0.001) is None
+    assert encode_http_call(sub, status, sub.start_time + 0.001) is None
 
 
 # -- through the recorder and a real UDP socket ---------------------------------------

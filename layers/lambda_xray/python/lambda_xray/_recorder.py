@@ -45,14 +45,6 @@ _held: set[Subsegment] = set()
 _batch: ModuleType | None = None
 
 
-def _load_batch() -> ModuleType:
-    global _batch
-    from lambda_xray import batch
-
-    _batch = batch
-    return batch
-
-
 def begin_subsegment(name: str, namespace: str | None = None) -> Subsegment | None:
     """Open a subsegment under the current one; ``None`` when nothing is recorded.
 
@@ -143,13 +135,12 @@ def _send(sub: Subsegment, end: float) -> None:
             keeper.flush()
         return
     rest = wire.rest_of(sub)
-    if rest is None:
-        if keeper is None:
-            send(wire.encode(sub))  # unsafe values replaced, trimmed to fit
-        else:
-            keeper.close_checked(sub, send)
-    else:
+    if rest is not None:
         _close(sub, rest, send)
+    elif keeper is None:
+        send(wire.encode(sub))  # unsafe values replaced, trimmed to fit
+    else:
+        keeper.close(sub, None, send)
 
 
 def _close(sub: Subsegment, rest: str, send: Callable[[bytes], None]) -> None:
@@ -281,7 +272,7 @@ def start_invocation(
     span its request id and function ARN (in X-Ray, Lambda's function
     segment carries them).
     """
-    global _cold_start
+    global _cold_start, _batch
     cold, _cold_start = _cold_start, False
     document.drop_unused_ids()  # fresh random ids, even in a restored snapshot
     try:
@@ -299,7 +290,11 @@ def start_invocation(
         invocation = context.Invocation(None, None)
     context.activate(invocation)
     if invocation.root is not None and not cold:
-        (_batch or _load_batch()).arm(lambda_context)
+        if _batch is None:
+            from lambda_xray import batch
+
+            _batch = batch
+        _batch.arm(lambda_context)
     elif _batch is not None:
         _batch.disarm()
     if lambda_context is not None and invocation.root is not None:

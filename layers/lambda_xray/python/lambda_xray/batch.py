@@ -1,42 +1,15 @@
 """Closed subsegments wait for their parent's document: one datagram for many calls.
 
-A datagram carries one document, and in the X-Ray format a document may hold
-its children in ``subsegments``. Sending each call as a datagram of its own
-costs a system call per call (15-27 µs in a Lambda-like VM: the largest part
-of a traced call), so from the second invocation of a process on, a closed
-subsegment whose parent is still open is kept, in its embedded form
-(:func:`lambda_xray.wire.embedded`), and leaves inside its parent's document
-when that closes: usually the ``## <handler>`` subsegment, at the end of the
-invocation. A user subsegment's document, holding its calls, is kept by its
-own parent in turn.
-
-Sent at once, as a standalone document (as every document was before):
-
-- a subsegment with no parent recorded here (``## <handler>``: its parent is
-  Lambda's segment), and its kept children with it;
-- one whose parent's document already left (work in a thread or task that
-  outlived it), or that closes outside its invocation;
-- one its parent cannot keep: :data:`MAX_KEPT` children, or
-  :data:`MAX_KEPT_BYTES` bytes of them, are kept at most (the next ones are
-  sent at once);
-- one the checked path writes (values JSON cannot hold, too large);
-- every one closing in the first invocation of the process (the cold start:
-  it stays exactly as cheap and as safe as before) and, in the others, every
-  one closing within :data:`FLUSH_BEFORE_DEADLINE` seconds of the
-  invocation's deadline (the Lambda context's
-  ``get_remaining_time_in_millis()``, read once when it starts).
-
-At that deadline a watcher thread (started by the second invocation, asleep
-otherwise) sends everything still kept, each call on its own, and tells the
-OTLP emitter to send its spans (:func:`flush`): a function that times out,
-even while a call hangs, has still reported the calls that ended. A parent's
-document holds as many of its kept children as fit ``MAX_DOCUMENT``
-(:func:`lambda_xray.wire.with_children` decides); the others leave as
-standalone documents. When the invocation ends, children kept by a
-subsegment that never closed are sent as standalone documents.
-
-What can still be lost that was not before: calls kept when the process dies
-without warning (killed for memory, a crash in native code, ``os._exit``).
+From the second invocation of a process on, a closed subsegment whose parent
+is still open is kept in its embedded form (:func:`lambda_xray.wire.embedded`)
+and leaves in its parent's ``subsegments`` when that closes. Sent at once, on
+its own: the root (and its children), one whose parent already left or
+whose invocation ended, one its parent cannot keep (:data:`MAX_KEPT`,
+:data:`MAX_KEPT_BYTES`), one the checked path writes, and every one closing
+within :data:`FLUSH_BEFORE_DEADLINE` seconds of the invocation's deadline,
+when a watcher thread also sends everything kept (:func:`flush`, OTLP spans
+included). The bounds, the deadline and what can be lost: docs/layer.md,
+"How documents are sent".
 """
 
 from __future__ import annotations
@@ -61,7 +34,6 @@ __all__ = [
     "MAX_KEPT_BYTES",
     "arm",
     "close",
-    "close_checked",
     "disarm",
     "finish",
     "flush",
@@ -111,20 +83,26 @@ def late(end: float) -> bool:
     return end >= _flush_at
 
 
-def close(sub: Subsegment, rest: str, send: Send) -> None:
+def close(sub: Subsegment, rest: str | None, send: Send) -> None:
     """``sub`` closed, its document after the identity being ``rest`` (from
-    :mod:`lambda_xray.wire`): keep it for its parent's document, or send it
-    now with its own kept children. Never raises."""
+    :mod:`lambda_xray.wire`; ``None``: only the checked path can write it):
+    keep it for its parent's document, or send it now with its own kept
+    children. Never raises."""
     try:
         parent = sub.parent
         end = sub.end_time
+        if rest is None:
+            kids = _take(sub)
+            send(wire.encode(sub))
+            _send_each(kids or [], sub, send)
+            return
         if (
             keeping
             and parent is not None
             and end is not None
             and end < _flush_at
             and sub.invocation is context.active
-            and _has_room(parent.children)
+            and _has_room(parent.children)  # a hint, without the lock: _keep_locked decides
         ):
             body = wire.embedded(sub, rest)
             with _lock:
@@ -162,17 +140,6 @@ def _has_room(kids: Any) -> bool:
     return kids is None or (
         kids is not _SENT and len(kids) < MAX_KEPT and kids.size < MAX_KEPT_BYTES
     )
-
-
-def close_checked(sub: Subsegment, send: Send) -> None:
-    """``sub`` closed with content only the checked path writes: send it on its
-    own (:func:`lambda_xray.wire.encode`), then its kept children. Never raises."""
-    try:
-        kids = _take(sub)
-        send(wire.encode(sub))
-        _send_each(kids or [], sub, send)
-    except Exception:
-        _dropped()
 
 
 def _keep_locked(parent: Subsegment, body: str, size: int) -> bool:

@@ -7,8 +7,8 @@ the C JSON encoder for what is not written directly (no reflection); the
 identity fields are quoted once per (trace, parent, name). Two short ways
 write the commonest documents straight from a call's fields, byte for byte
 what :func:`encode` gives once the call is recorded the general way:
-:func:`encode_aws_call` (an AWS call that succeeded) and
-:func:`encode_http_call` (an HTTP call answered below 400).
+:func:`aws_call_rest` (an AWS call that succeeded) and
+:func:`http_call_rest` (an HTTP call answered below 400).
 
 A document is written in two parts: its identity and the ``rest``
 (:func:`rest_of`, :func:`aws_call_rest`, :func:`http_call_rest`), so the
@@ -309,20 +309,6 @@ def _text_only(items: tuple[tuple[Any, Any], ...]) -> bool:
     return all(type(key) is str and type(value) is str for key, value in items)
 
 
-def encode_aws_call(
-    sub: Subsegment,
-    status: int,
-    end: float,
-    request_id: object = None,
-    host_id: object = None,
-    retries: object = None,
-) -> bytes | None:
-    """The standalone datagram of a successful AWS call (see :func:`aws_call_rest`),
-    or ``None`` when the general way must write it. ``sub`` is not changed."""
-    rest = aws_call_rest(sub, status, end, request_id, host_id, retries)
-    return None if rest is None else datagram(standalone(sub, rest))
-
-
 def aws_call_rest(
     sub: Subsegment,
     status: int,
@@ -378,13 +364,6 @@ def aws_call_rest(
         f'"http":{{"response":{{"status":{status}}}}},"aws":{{{fields}}}}}'
     )
     return rest if len(rest) <= MAX_REST else None
-
-
-def encode_http_call(sub: Subsegment, status: int, end: float) -> bytes | None:
-    """The standalone datagram of an HTTP call answered below 400 (see
-    :func:`http_call_rest`), or ``None`` when the general way must write it."""
-    rest = http_call_rest(sub, status, end)
-    return None if rest is None else datagram(standalone(sub, rest))
 
 
 def http_call_rest(sub: Subsegment, status: int, end: float) -> str | None:
