@@ -42,6 +42,7 @@ from lx_schema import validate_subsegment
 from lx_servers import CannedServer, aws_json_ok
 
 from cdk_lambda_xray.local.collector import Collector
+from lambda_xray.testing import subsegments
 
 LAYER_PYTHON = Path(__file__).resolve().parents[2] / "layers" / "lambda_xray" / "python"
 PARENT = "53995c3f42cd8ad8"
@@ -115,10 +116,11 @@ def start(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Fu
 
 
 def documents(collector: Collector, trace_id: str, last: str) -> list[dict[str, Any]]:
-    """The trace's documents, once one named ``last`` arrived (and a moment more)."""
+    """The trace's subsegments (embedded ones on their own), once one named ``last``
+    arrived (and a moment more)."""
 
     def mine(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [d for d in docs if d.get("trace_id") == trace_id]
+        return [d for d in subsegments(docs) if d.get("trace_id") == trace_id]
 
     collector.wait_for(lambda docs: any(d.get("name") == last for d in mine(docs)), 20)
     time.sleep(0.3)

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from lx_short_ways import encode_aws_call
 
 from lambda_xray import causes, document, wire
 from lambda_xray.document import Subsegment
@@ -386,7 +387,7 @@ def test_a_successful_aws_calls_short_encoding_is_exactly_the_general_one(
     sub = Subsegment(name, TRACE_ID, parent, "aws")
     sub.aws.update(request)
     end = sub.start_time + 0.003
-    datagram = wire.encode_aws_call(sub, status, end, request_id, host_id, retries)
+    datagram = encode_aws_call(sub, status, end, request_id, host_id, retries)
     assert sub.end_time is None and sub.http == {} and sub.aws == request  # left as it was
     # The general way, as the botocore patch records a response:
     if request_id:
@@ -405,7 +406,7 @@ def test_equal_but_differently_typed_request_values_are_not_one_cache_entry() ->
     for value in (True, 1, 1.0):
         sub = Subsegment("DynamoDB", TRACE_ID, PARENT, "aws")
         sub.aws.update(operation="Op", flag=value)
-        datagrams.append(wire.encode_aws_call(sub, 200, sub.start_time + 0.001))
+        datagrams.append(encode_aws_call(sub, 200, sub.start_time + 0.001))
         sub.end_time, sub.http = sub.start_time + 0.001, {"response": {"status": 200}}
         assert datagrams[-1] == encode(sub)
     assert b'"flag":true}' in datagrams[0]
@@ -416,12 +417,12 @@ def test_equal_but_differently_typed_request_values_are_not_one_cache_entry() ->
 def test_the_short_encoding_leaves_list_values_and_odd_response_fields_to_the_general_one() -> None:
     sub = Subsegment("DynamoDB", TRACE_ID, PARENT, "aws")
     sub.aws.update(operation="BatchGetItem", table_names=["a", "b"])
-    assert wire.encode_aws_call(sub, 200, sub.start_time + 0.001, "REQ") is None
+    assert encode_aws_call(sub, 200, sub.start_time + 0.001, "REQ") is None
     sub.aws.pop("table_names")
     end = sub.start_time + 0.001
-    assert wire.encode_aws_call(sub, 200, end, 12345) is None  # not a string
-    assert wire.encode_aws_call(sub, 200, end, "REQ", None, 1.5) is None  # not an int
-    assert wire.encode_aws_call(sub, 200, end, "REQ", None, 0) is not None
+    assert encode_aws_call(sub, 200, end, 12345) is None  # not a string
+    assert encode_aws_call(sub, 200, end, "REQ", None, 1.5) is None  # not an int
+    assert encode_aws_call(sub, 200, end, "REQ", None, 0) is not None
 
 
 @pytest.mark.parametrize(
@@ -443,7 +444,7 @@ def test_anything_but_a_plain_successful_aws_call_takes_the_general_encoding(
     sub = Subsegment("DynamoDB", TRACE_ID, PARENT, "aws")
     sub.aws.update(operation="PutItem", region="eu-west-1")
     change(sub)
-    assert wire.encode_aws_call(sub, 200, sub.start_time + 0.001, "REQ") is None
+    assert encode_aws_call(sub, 200, sub.start_time + 0.001, "REQ") is None
     causes.forget()
 
 
@@ -451,4 +452,4 @@ def test_anything_but_a_plain_successful_aws_call_takes_the_general_encoding(
 def test_an_error_status_takes_the_general_encoding(status: int) -> None:
     sub = Subsegment("DynamoDB", TRACE_ID, PARENT, "aws")
     sub.aws["operation"] = "PutItem"
-    assert wire.encode_aws_call(sub, status, sub.start_time + 0.001, "REQ") is None
+    assert encode_aws_call(sub, status, sub.start_time + 0.001, "REQ") is None

@@ -19,6 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lx_schema import validate_subsegment
+from lx_short_ways import encode_http_call
 
 from lambda_xray import _recorder, causes, emitter, testing, wire
 from lambda_xray.document import Subsegment
@@ -91,7 +92,7 @@ def test_a_successful_http_calls_short_encoding_is_exactly_the_general_one(
         sub.http["response"] = {"status": held}
     before = json.dumps(sub.http)
     end = sub.start_time + 0.0042
-    datagram = wire.encode_http_call(sub, status, end)
+    datagram = encode_http_call(sub, status, end)
     assert datagram is not None
     assert sub.end_time is None and json.dumps(sub.http) == before  # left as it was
     assert datagram == general(sub, status, end)
@@ -111,7 +112,7 @@ def test_the_same_request_twice_is_written_the_same_way_both_times(url: str, sta
         sub = Subsegment("api.example.com", TRACE_ID, PARENT, "remote")
         sub.http["request"] = {"method": "GET", "url": url}
         end = sub.start_time + 0.001
-        datagram = wire.encode_http_call(sub, status, end)
+        datagram = encode_http_call(sub, status, end)
         assert datagram == general(sub, status, end)
         datagrams.append(decode(datagram))
     assert datagrams[0]["http"] == datagrams[1]["http"]
@@ -154,14 +155,14 @@ def test_anything_but_a_plain_successful_http_call_takes_the_general_encoding(
 ) -> None:
     sub = plain()
     change(sub)
-    assert wire.encode_http_call(sub, 200, sub.start_time + 0.001) is None
+    assert encode_http_call(sub, 200, sub.start_time + 0.001) is None
     causes.forget()
 
 
 @pytest.mark.parametrize("status", [99, 400, 404, 429, 500, 600, True])
 def test_an_error_or_odd_status_takes_the_general_encoding(status: int) -> None:
     sub = plain()
-    assert wire.encode_http_call(sub, status, sub.start_time + 0.001) is None
+    assert encode_http_call(sub, status, sub.start_time + 0.001) is None
 
 
 # -- through the recorder and a real UDP socket ---------------------------------------
@@ -183,24 +184,40 @@ def daemon() -> Iterator[socket.socket]:
         sock.close()
 
 
+@pytest.mark.parametrize("warm", [False, True], ids=["first-invocation", "later-invocation"])
 @pytest.mark.parametrize("status", [200, 204, 301, 404, 429, 503])
 def test_the_daemon_receives_the_general_datagram_whichever_way_the_call_ends(
-    daemon: socket.socket, status: int, assert_valid: Check
+    daemon: socket.socket, status: int, warm: bool, assert_valid: Check
 ) -> None:
+    """The first invocation sends the call on its own; later ones in the handler's
+    document (``lambda_xray.batch``): the same JSON as the general way, either way."""
+    _recorder.reset()  # a fresh process
+    if warm:
+        with testing.invocation():
+            pass
+        daemon.recv(65_535)  # the first invocation's handler subsegment
     with testing.invocation():
         sub, header = _common.begin("api.example.com", "remote")
         assert sub is not None and header is not None
         sub.http["request"] = {"method": "GET", "url": "https://api.example.com/v1/items"}
         _common.end(sub, status=status)
-        received = daemon.recv(65_535)
+    received = [daemon.recv(65_535) for _ in range(1 if warm else 2)]
     copy = Subsegment(sub.name, sub.trace_id, sub.parent_id, "remote")
     copy.id, copy.start_time, copy.invocation = sub.id, sub.start_time, sub.invocation
     copy.http["request"] = dict(sub.http["request"])
     assert sub.end_time is not None
     _recorder_general(copy, status, sub.end_time)
-    assert received == encode(copy)
-    doc = decode(received)
-    assert_valid([doc])
+    if warm:
+        general = wire.rest_of(copy)
+        assert general is not None
+        assert wire.embedded(copy, general).encode() in received[0]
+    else:
+        assert received[0] == encode(copy)
+    docs = testing.subsegments([decode(data) for data in received])
+    assert_valid(docs)
+    assert [d["name"] for d in docs] == ["api.example.com", "## test"]
+    doc = docs[0]
+    assert doc["parent_id"] == docs[1]["id"]
     assert doc["http"]["response"] == {"status": status}
     assert doc.get("error", False) is (400 <= status < 500)
     assert doc.get("throttle", False) is (status == 429)

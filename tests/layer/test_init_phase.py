@@ -25,6 +25,7 @@ from lx_schema import validate_subsegment
 from lx_servers import Canned, CannedServer, aws_json_ok
 
 from cdk_lambda_xray.local.collector import Collector
+from lambda_xray.testing import subsegments
 
 LAYER_PYTHON = Path(__file__).resolve().parents[2] / "layers" / "lambda_xray" / "python"
 WRAPPER = "lambda_xray.handler.handler"
@@ -160,7 +161,7 @@ class Runtime:
 
     def docs(self, trace_id: str, count: int) -> list[dict[str, Any]]:
         def mine(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-            return [d for d in docs if d.get("trace_id") == trace_id]
+            return [d for d in subsegments(docs) if d.get("trace_id") == trace_id]
 
         try:
             self.collector.wait_for(lambda d: len(mine(d)) >= count, 10)

@@ -29,6 +29,7 @@ from lx_schema import validate_subsegment
 from lx_servers import Canned, CannedServer, closed_port
 
 from cdk_lambda_xray.local.collector import Collector
+from lambda_xray.testing import subsegments
 
 LAYER_PYTHON = Path(__file__).resolve().parents[2] / "layers" / "lambda_xray" / "python"
 BUCKET = "media"
@@ -115,7 +116,7 @@ class Function:
             raise AssertionError(f"{e}\nfunction log:\n{self.proc.log()[-3000:]}") from e
 
         def mine(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-            return [d for d in docs if d.get("trace_id") == trace_id]
+            return [d for d in subsegments(docs) if d.get("trace_id") == trace_id]
 
         # The handler's subsegment is sent last: once it is in, every call's is too.
         self.collector.wait_for(

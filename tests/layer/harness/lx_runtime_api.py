@@ -32,6 +32,8 @@ from typing import Any, Self
 from lx_process import stop_group
 from lx_servers import QuietServer
 
+from lambda_xray.testing import subsegments
+
 PREFIX = "/2018-06-01/runtime"
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:000000000000:function:traced-test"
 
@@ -316,7 +318,8 @@ def trace_documents(
     timeout: float,
     settle: float,
 ) -> list[dict[str, Any]]:
-    """The documents of ``trace_id`` in ``collector`` once ``count`` have arrived.
+    """The subsegments of ``trace_id`` in ``collector`` once ``count`` have arrived
+    (embedded ones on their own: ``lambda_xray.testing.subsegments``).
 
     Waits ``settle`` seconds more, so that anything extra (a call recorded
     twice) is in the list too. Fails the test with the function's ``log()``
@@ -324,7 +327,7 @@ def trace_documents(
     """
 
     def mine(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [d for d in docs if d.get("trace_id") == trace_id]
+        return [d for d in subsegments(docs) if d.get("trace_id") == trace_id]
 
     try:
         collector.wait_for(lambda d: len(mine(d)) >= count, timeout)

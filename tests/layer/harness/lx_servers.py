@@ -17,6 +17,7 @@ import json
 import socket
 import sys
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,6 +30,8 @@ class Canned:
     status: int
     body: bytes = b"{}"
     headers: Mapping[str, str] = field(default_factory=dict)
+    #: Seconds to wait before answering (a slow downstream).
+    delay: float = 0.0
 
 
 def aws_json_error(status: int, code: str, request_id: str) -> Canned:
@@ -145,6 +148,8 @@ class CannedServer:
                         )
                     )
                 canned = server._answer(self.path)
+                if canned.delay:
+                    time.sleep(canned.delay)
                 self.send_response(canned.status)
                 for key, value in canned.headers.items():
                     self.send_header(key, value)

@@ -18,6 +18,11 @@ from lambda_xray import header as _header
 from lambda_xray.context import ContextMissingError
 from lambda_xray.document import Subsegment
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import ModuleType
+
 __all__ = [
     "ContextMissingError",
     "Subsegment",
@@ -35,6 +40,9 @@ _cold_start = True
 #: whose body is read later, or never): whatever is still open when the
 #: invocation finishes is closed and sent then.
 _held: set[Subsegment] = set()
+#: :mod:`lambda_xray.batch`, loaded by the second recorded invocation of the process
+#: (the first keeps nothing: every document leaves as it closes, as it always did).
+_batch: ModuleType | None = None
 
 
 def begin_subsegment(name: str, namespace: str | None = None) -> Subsegment | None:
@@ -58,7 +66,7 @@ def begin_subsegment(name: str, namespace: str | None = None) -> Subsegment | No
                 report(name)
             return None
     try:
-        return Subsegment(name, parent.trace_id, parent.id, namespace, parent.invocation)
+        return Subsegment(name, parent.trace_id, parent.id, namespace, parent.invocation, parent)
     except Exception:
         return None
 
@@ -78,17 +86,19 @@ def end_subsegment(
         end = time.time()
         if error is None and type(status) is int and 100 <= status < 400:
             # The usual HTTP call: written straight from its fields, same bytes (X-Ray
-            # datagram, or the OTLP emitter's span: send_http_call).
+            # document, or the OTLP emitter's span: send_http_call).
             send = emitter._send_datagram or emitter.datagram_sender()
             if send is not None:
-                data = wire.encode_http_call(sub, status, end)
-                if data is not None:
+                rest = wire.http_call_rest(sub, status, end)
+                if rest is not None:
                     sub.end_time = end
-                    send(data)
+                    _close(sub, rest, send)
                     return
             else:
                 short = getattr(emitter._emitter, "send_http_call", None)
                 if short is not None and short(sub, status, end):
+                    if _batch is not None and _batch.late(end):
+                        _batch.flush()
                     return
         sub.end_time = end
         if status is not None:
@@ -110,9 +120,38 @@ def end_subsegment(
             sub.fault = True
         if error is not None:
             _add_exception(sub, error, remote=status is not None)
-        emitter.emit(sub)
+        _send(sub, end)
     except BaseException:  # never raise into the caller's code
         pass
+
+
+def _send(sub: Subsegment, end: float) -> None:
+    """Send ``sub``, closed at ``end``, the general way (see :mod:`lambda_xray.batch`)."""
+    send = emitter._send_datagram or emitter.datagram_sender()
+    keeper = _batch
+    if send is None:  # an emitter of subsegments (OTLP): it batches them itself
+        emitter.emit(sub)
+        if keeper is not None and keeper.late(end):
+            keeper.flush()
+        return
+    rest = wire.rest_of(sub)
+    if rest is not None:
+        _close(sub, rest, send)
+    elif keeper is None:
+        send(wire.encode(sub))  # unsafe values replaced, trimmed to fit
+    else:
+        keeper.close(sub, None, send)
+
+
+def _close(sub: Subsegment, rest: str, send: Callable[[bytes], None]) -> None:
+    """Keep ``sub`` (closed; its document after the identity is ``rest``) for its
+    parent's document, or send it now: in the process's first invocation,
+    always now (:mod:`lambda_xray.batch` decides in the others)."""
+    keeper = _batch
+    if keeper is None:
+        send(wire.datagram(wire.standalone(sub, rest)))
+    else:
+        keeper.close(sub, rest, send)
 
 
 def end_aws_call(
@@ -126,13 +165,13 @@ def end_aws_call(
 
     With an emitter that takes X-Ray datagrams (``send_datagram``: the UDP
     one, ``testing.InMemoryEmitter``), the document is written straight from
-    the call's fields (:func:`wire.encode_aws_call`: the same bytes as
+    the call's fields (:func:`wire.aws_call_rest`: the same JSON as
     recording ``aws.request_id``/``id_2``/``retries`` and calling
-    :func:`end_subsegment`) and sent; an emitter with ``send_aws_call`` (the
-    OTLP one) does the same with its own format. Returns ``False``, having
-    changed nothing, when the general way must run: an emitter with neither,
-    a subsegment already closed, or content or a status the short way does
-    not cover. Never raises.
+    :func:`end_subsegment`) and kept or sent (:mod:`lambda_xray.batch`); an
+    emitter with ``send_aws_call`` (the OTLP one) does the same with its own
+    format. Returns ``False``, having changed nothing, when the general way
+    must run: an emitter with neither, a subsegment already closed, or
+    content or a status the short way does not cover. Never raises.
     """
     try:
         send = emitter._send_datagram or emitter.datagram_sender()
@@ -140,16 +179,20 @@ def end_aws_call(
             short = getattr(emitter._emitter, "send_aws_call", None)
             if short is None or sub.end_time is not None:
                 return False
-            sent: bool = short(sub, status, time.time(), request_id, host_id, retries)
-            return sent
+            end = time.time()
+            if not short(sub, status, end, request_id, host_id, retries):
+                return False
+            if _batch is not None and _batch.late(end):
+                _batch.flush()
+            return True
         if sub.end_time is not None:
             return False
         end = time.time()
-        data = wire.encode_aws_call(sub, status, end, request_id, host_id, retries)
-        if data is None:
+        rest = wire.aws_call_rest(sub, status, end, request_id, host_id, retries)
+        if rest is None:
             return False
         sub.end_time = end
-        send(data)
+        _close(sub, rest, send)
         return True
     except Exception:
         return False
@@ -207,6 +250,8 @@ def reset() -> None:
     global _cold_start
     _cold_start = True
     _held.clear()
+    if _batch is not None:
+        _batch.reset()
     context.reset()
     causes = sys.modules.get("lambda_xray.causes")
     if causes is not None:
@@ -227,7 +272,7 @@ def start_invocation(
     span its request id and function ARN (in X-Ray, Lambda's function
     segment carries them).
     """
-    global _cold_start
+    global _cold_start, _batch
     cold, _cold_start = _cold_start, False
     document.drop_unused_ids()  # fresh random ids, even in a restored snapshot
     try:
@@ -244,6 +289,14 @@ def start_invocation(
     except Exception:
         invocation = context.Invocation(None, None)
     context.activate(invocation)
+    if invocation.root is not None and not cold:
+        if _batch is None:
+            from lambda_xray import batch
+
+            _batch = batch
+        _batch.arm(lambda_context)
+    elif _batch is not None:
+        _batch.disarm()
     if lambda_context is not None and invocation.root is not None:
         _note_context(invocation, lambda_context)
     return invocation
@@ -292,7 +345,9 @@ def finish_invocation(
     cause; the response and the error's type are added as metadata when the
     ``LAMBDA_XRAY_CAPTURE_*`` switches say so (the message is recorded once,
     in the cause). Calls still open (see :func:`hold_open`) are closed and
-    sent first.
+    sent first; calls kept for the root's document (:mod:`lambda_xray.batch`)
+    leave in it, and those kept by a subsegment that never closed leave on
+    their own.
     """
     try:
         if _held:
@@ -316,8 +371,10 @@ def finish_invocation(
                 from lambda_xray._snapshot import snapshot  # only with CAPTURE_RESPONSE
 
                 root.metadata.setdefault(namespace, {})["response"] = snapshot(response)
-            root.end_time = time.time()
-            emitter.emit(root)
+            root.end_time = end = time.time()
+            _send(root, end)
+        if _batch is not None:
+            _batch.finish(emitter._send_datagram)
     except Exception:
         pass
     finally:

@@ -97,17 +97,22 @@ def sanitize_name(name: str) -> str:
 
 
 class Subsegment:
-    """One X-Ray subsegment, sent on its own once closed.
+    """One X-Ray subsegment, sent once closed (in its parent's document, or on its own).
 
     ``http`` (``request``/``response`` dicts), ``aws``, ``sql``, ``annotations`` and
     ``metadata`` (``{namespace: {key: value}}``) are plain dicts that callers
-    fill in; empty ones are left out of the document.
+    fill in; empty ones are left out of the document. ``parent`` is the
+    subsegment it was opened under when that one is recorded here (``None``
+    for the ``## <handler>`` subsegment, whose parent is Lambda's segment);
+    ``children`` belongs to :mod:`lambda_xray.batch` (closed children waiting
+    for this subsegment's document).
     """
 
     __slots__ = (
         "annotations",
         "aws",
         "cause",
+        "children",
         "end_time",
         "error",
         "fault",
@@ -117,6 +122,7 @@ class Subsegment:
         "metadata",
         "name",
         "namespace",
+        "parent",
         "parent_id",
         "sql",
         "start_time",
@@ -131,6 +137,7 @@ class Subsegment:
         parent_id: str,
         namespace: str | None = None,
         invocation: object = None,
+        parent: Subsegment | None = None,
     ) -> None:
         try:
             self.id: str = _ids.pop()
@@ -154,6 +161,8 @@ class Subsegment:
         self.cause: dict[str, Any] | str | None = None
         #: The invocation this subsegment belongs to (opaque to this module).
         self.invocation = invocation
+        self.parent = parent
+        self.children: Any = None
 
     def add_exception(
         self, exc: BaseException, remote: bool = False, at_call: bool = False

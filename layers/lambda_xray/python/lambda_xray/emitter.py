@@ -1,4 +1,4 @@
-"""Sending closed subsegments: one UDP datagram each, to ``AWS_XRAY_DAEMON_ADDRESS``.
+"""Sending documents to ``AWS_XRAY_DAEMON_ADDRESS``: one UDP datagram each.
 
 The socket is created on the first send (never at import), is non-blocking
 and, for an IP address, connected once, so each send is a single ``send``
@@ -12,11 +12,13 @@ again for :data:`RETRY_AFTER` seconds.
 
 Any object with a ``send(sub)`` method can stand in for the UDP emitter
 (:func:`set_emitter`). One that also has ``send_datagram(data)`` takes X-Ray
-datagrams already encoded (:mod:`lambda_xray.wire`): the recorder then writes
-the commonest documents straight from a call's fields and hands it the bytes
-(:func:`datagram_sender`), the same fast path for every such emitter;
-``lambda_xray.testing.InMemoryEmitter`` is one. An emitter of another wire
-format (OTLP) has no ``send_datagram`` and gets every subsegment.
+datagrams already encoded (:mod:`lambda_xray.wire`): the recorder then
+writes every document itself (the commonest straight from a call's fields,
+calls kept for their parent's document by :mod:`lambda_xray.batch`) and
+hands it the bytes (:func:`datagram_sender`), the same for every such
+emitter; ``lambda_xray.testing.InMemoryEmitter`` is one. An emitter of
+another wire format (OTLP) has no ``send_datagram`` and gets every
+subsegment, as it closes.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ _PASSING = ("EAGAIN", "EWOULDBLOCK", "ENOBUFS", "ECONNREFUSED", "EMSGSIZE")
 
 
 class UDPEmitter:
-    """Sends each document as one datagram to the X-Ray daemon.
+    """Sends each datagram (one document) to the X-Ray daemon.
 
     ``address`` defaults to ``AWS_XRAY_DAEMON_ADDRESS`` (read on the first
     send, through :mod:`lambda_xray.config`).

@@ -33,7 +33,14 @@ if TYPE_CHECKING:
 
     from lambda_xray.document import Subsegment
 
-__all__ = ["InMemoryEmitter", "invocation", "new_trace_id", "reset", "trace_header"]
+__all__ = [
+    "InMemoryEmitter",
+    "invocation",
+    "new_trace_id",
+    "reset",
+    "subsegments",
+    "trace_header",
+]
 
 
 class InMemoryEmitter:
@@ -41,8 +48,12 @@ class InMemoryEmitter:
 
     ``with InMemoryEmitter() as xray:`` installs it for the block (and puts the
     previous emitter back after); :meth:`install`/:meth:`uninstall` do the
-    same by hand. :attr:`documents` holds the decoded documents in the order
-    they were closed, :attr:`datagrams` the raw bytes that would have been sent.
+    same by hand. :attr:`datagrams` holds the raw bytes that would have been
+    sent; :attr:`documents` every subsegment in them, decoded, in the order
+    they closed: one embedded in its parent's document (``subsegments``, see
+    :mod:`lambda_xray.batch`) is listed on its own, before its parent, with
+    the ``type``, ``trace_id`` and ``parent_id`` X-Ray gives it from there,
+    and the parent's entry without its ``subsegments``.
     """
 
     def __init__(self) -> None:
@@ -64,7 +75,7 @@ class InMemoryEmitter:
         import json
 
         self.datagrams.append(data)
-        self.documents.append(json.loads(data[len(wire.HEADER) :]))
+        self.documents += subsegments([json.loads(data[len(wire.HEADER) :])])
 
     def install(self) -> InMemoryEmitter:
         """Receive every document from now on; returns ``self``."""
@@ -106,6 +117,39 @@ class InMemoryEmitter:
     def children_of(self, parent: dict[str, Any]) -> list[dict[str, Any]]:
         """The received documents whose ``parent_id`` is ``parent``'s id."""
         return [doc for doc in self.documents if doc.get("parent_id") == parent.get("id")]
+
+
+def subsegments(documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every subsegment in ``documents`` (as received from the daemon's socket), each on its own.
+
+    A subsegment embedded in its parent's document (``subsegments``: see
+    :mod:`lambda_xray.batch`) comes before its parent, with the ``type``,
+    ``trace_id`` and ``parent_id`` X-Ray gives it from there; each entry is
+    a copy without ``subsegments``. Documents without any are returned as they are.
+    """
+    found: list[dict[str, Any]] = []
+    for received in documents:
+        _flatten(received, found)
+    return found
+
+
+def _flatten(received: dict[str, Any], into: list[dict[str, Any]]) -> None:
+    children = received.get("subsegments")
+    if not isinstance(children, list):
+        into.append(received)
+        return
+    for child in children:
+        if isinstance(child, dict):
+            _flatten(
+                {
+                    "type": "subsegment",
+                    "trace_id": received.get("trace_id"),
+                    "parent_id": received.get("id"),
+                    **child,
+                },
+                into,
+            )
+    into.append({key: value for key, value in received.items() if key != "subsegments"})
 
 
 def new_trace_id() -> str:

@@ -7,8 +7,16 @@ the C JSON encoder for what is not written directly (no reflection); the
 identity fields are quoted once per (trace, parent, name). Two short ways
 write the commonest documents straight from a call's fields, byte for byte
 what :func:`encode` gives once the call is recorded the general way:
-:func:`encode_aws_call` (an AWS call that succeeded) and
-:func:`encode_http_call` (an HTTP call answered below 400).
+:func:`aws_call_rest` (an AWS call that succeeded) and
+:func:`http_call_rest` (an HTTP call answered below 400).
+
+A document is written in two parts: its identity and the ``rest``
+(:func:`rest_of`, :func:`aws_call_rest`, :func:`http_call_rest`), so the
+same ``rest`` makes a standalone document (:func:`standalone`) or one
+embedded in its parent's ``subsegments`` (:func:`embedded`; see
+:mod:`lambda_xray.batch`, which keeps closed calls for their parent's
+document). :func:`with_children` decides how many embedded documents a
+document holds.
 
 A document the fast way cannot write (a value JSON cannot hold: NaN, a
 non-string key, a cycle, an object without a JSON form) or one that is too
@@ -116,21 +124,101 @@ def encode(sub: Subsegment) -> bytes:
     return HEADER + body.encode("ascii")
 
 
-def _fast_body(sub: Subsegment) -> str | None:
-    """The usual case, the same JSON as ``to_dict`` gives, with as little work
-    as possible: the identity fields quoted once per (trace, parent, name), the
-    usual ``http`` (a response status only) and ``namespace`` written
-    directly, the rest encoded in one call. ``None`` when a time is not a plain
-    finite float (the checked path handles that)."""
-    start, end = sub.start_time, sub.end_time
-    if type(start) is not float or start - start != 0.0:
-        return None
-    quote = _quote
+def datagram(body: str) -> bytes:
+    """The datagram carrying ``body``, a document from this module (ASCII JSON)."""
+    return HEADER + body.encode("ascii")
+
+
+def standalone(sub: Subsegment, rest: str) -> str:
+    """``sub``'s standalone document: ``type``, ``id``, the identity fields, then ``rest``
+    (what :func:`rest_of`, :func:`aws_call_rest` or :func:`http_call_rest` wrote)."""
     key = (sub.trace_id, sub.parent_id, sub.name)
     identity = _identities.get(key)
     if identity is None:
         identity = _identity(key)
-    body = f'{{"type":"subsegment","id":{quote(sub.id)}{identity},"start_time":{start!r}'
+    return f'{{"type":"subsegment","id":{_quote(sub.id)}{identity}{rest}'
+
+
+def embedded(sub: Subsegment, rest: str) -> str:
+    """``sub``'s document as embedded in its parent's ``subsegments``: ``id``, ``name``,
+    then ``rest`` (X-Ray takes the trace and the parent from the document holding it)."""
+    name = _embedded_names.get(sub.name)
+    if name is None:
+        name = _embedded_name(sub.name)
+    return f'{{"id":{_quote(sub.id)}{name}{rest}'
+
+
+def as_standalone(embedded_body: str, trace_id: str, parent_id: str) -> str:
+    """An :func:`embedded` document made standalone again: the same fields, plus
+    ``type``, ``trace_id`` and ``parent_id`` (for one its parent's document cannot hold)."""
+    return (
+        f'{{"type":"subsegment","trace_id":{_quote(trace_id)},'
+        f'"parent_id":{_quote(parent_id)},{embedded_body[1:]}'
+    )
+
+
+def with_children(
+    head_and_rest: str, children: list[str], size: int, limit: int = MAX_DOCUMENT
+) -> tuple[str, list[str]]:
+    """A document (``head_and_rest``, from :func:`standalone` or :func:`embedded`) with
+    ``children`` (embedded documents, ``size`` bytes together) in its ``subsegments``.
+
+    The one place a document's size with its children is decided: as many
+    children as fit ``limit`` go in, in order; the others are returned, to be
+    sent as standalone documents. ``children`` is not changed.
+    """
+    if not children:
+        return head_and_rest, []
+    room = limit - len(head_and_rest) - len(_CHILDREN_OPEN) - 1
+    if size + len(children) - 1 <= room:
+        return f"{head_and_rest[:-1]}{_CHILDREN_OPEN}{','.join(children)}]}}", []
+    kept: list[str] = []
+    left: list[str] = []
+    for child in children:
+        cost = len(child) + (1 if kept else 0)
+        if cost <= room:
+            kept.append(child)
+            room -= cost
+        else:
+            left.append(child)
+    if not kept:
+        return head_and_rest, left
+    return f"{head_and_rest[:-1]}{_CHILDREN_OPEN}{','.join(kept)}]}}", left
+
+
+_CHILDREN_OPEN: Final = ',"subsegments":['
+#: The longest ``rest`` the short ways and :func:`rest_of` write: what stays
+#: below :data:`MAX_DOCUMENT` with the longest identity fields in front (a
+#: name of 200 characters, each escaped to ``\uXXXX``). Longer: the checked path.
+MAX_REST: Final = MAX_DOCUMENT - 2048
+
+
+def _fast_body(sub: Subsegment) -> str | None:
+    """The usual case, the same JSON as ``to_dict`` gives (see :func:`rest_of`)."""
+    rest = rest_of(sub)
+    return None if rest is None else standalone(sub, rest)
+
+
+def rest_of(sub: Subsegment) -> str | None:
+    """``sub``'s document after its identity (from ``,"start_time"`` to the closing
+    brace), the same JSON as ``to_dict`` gives, with as little work as possible:
+    the usual ``http`` (a response status only) and ``namespace`` written
+    directly, the rest encoded in one call. ``None`` when the checked path
+    must write it (a time that is not a plain finite float, a value JSON
+    cannot hold, longer than :data:`MAX_REST`). Never raises."""
+    try:
+        rest = _fast_rest(sub)
+    except Exception:
+        return None
+    return rest if rest is not None and len(rest) <= MAX_REST else None
+
+
+def _fast_rest(sub: Subsegment) -> str | None:
+    start, end = sub.start_time, sub.end_time
+    if type(start) is not float or start - start != 0.0:
+        return None
+    quote = _quote
+    body = f',"start_time":{start!r}'
     if end is None:
         body += ',"in_progress":true'
     elif type(end) is float and end - end == 0.0:
@@ -221,21 +309,22 @@ def _text_only(items: tuple[tuple[Any, Any], ...]) -> bool:
     return all(type(key) is str and type(value) is str for key, value in items)
 
 
-def encode_aws_call(
+def aws_call_rest(
     sub: Subsegment,
     status: int,
     end: float,
     request_id: object = None,
     host_id: object = None,
     retries: object = None,
-) -> bytes | None:
-    """The datagram of a successful AWS call, or ``None`` when ``sub`` holds
-    anything this short way does not cover (the caller takes the general one).
+) -> str | None:
+    """The document of a successful AWS call after its identity (see :func:`rest_of`),
+    or ``None`` when ``sub`` holds anything this short way does not cover (the
+    caller takes the general one).
 
     ``sub.aws`` holds the request's fields (operation, region, resources);
     the call ended at ``end`` with ``status`` (below 400) and the response's
-    ``RequestId``, ``HostId`` and ``RetryAttempts``. The bytes are the same as
-    :func:`encode` gives once the call is recorded the general way:
+    ``RequestId``, ``HostId`` and ``RetryAttempts``. The JSON is the same as
+    :func:`rest_of` gives once the call is recorded the general way:
     ``end_time``, ``http.response.status``, then ``aws.request_id`` and
     ``aws.id_2`` (when not empty) and ``aws.retries`` (when given) added
     after the request's fields. The request's fields' JSON is written once
@@ -270,28 +359,22 @@ def encode_aws_call(
         if type(retries) is not int or "retries" in aws:
             return None
         fields += f',"retries":{retries}'
-    key = (sub.trace_id, sub.parent_id, sub.name)
-    identity = _identities.get(key)
-    if identity is None:
-        identity = _identity(key)
-    body = (
-        f'{{"type":"subsegment","id":{quote(sub.id)}{identity},"start_time":{sub.start_time!r},'
-        f'"end_time":{end!r},"namespace":"aws","http":{{"response":{{"status":{status}}}}},'
-        f'"aws":{{{fields}}}}}'
+    rest = (
+        f',"start_time":{sub.start_time!r},"end_time":{end!r},"namespace":"aws",'
+        f'"http":{{"response":{{"status":{status}}}}},"aws":{{{fields}}}}}'
     )
-    if len(body) > MAX_DOCUMENT:
-        return None
-    return HEADER + body.encode("ascii")
+    return rest if len(rest) <= MAX_REST else None
 
 
-def encode_http_call(sub: Subsegment, status: int, end: float) -> bytes | None:
-    """The datagram of an HTTP call answered below 400, or ``None`` when ``sub``
-    holds anything this short way does not cover (the caller takes the general one).
+def http_call_rest(sub: Subsegment, status: int, end: float) -> str | None:
+    """The document of an HTTP call answered below 400 after its identity (see
+    :func:`rest_of`), or ``None`` when ``sub`` holds anything this short way
+    does not cover (the caller takes the general one).
 
     ``sub`` is a ``remote`` subsegment whose ``http`` holds its ``request``
     (and, for a response read later, ``response`` with a status only); the
-    call ended at ``end`` with ``status``. The bytes are the same as
-    :func:`encode` gives once :func:`lambda_xray._recorder.end_subsegment`
+    call ended at ``end`` with ``status``. The JSON is the same as
+    :func:`rest_of` gives once :func:`lambda_xray._recorder.end_subsegment`
     recorded the status: ``end_time``, then ``http`` with the request's fields
     (clamped as always) and ``response.status``. The request's JSON is written
     once per distinct request (method and URL). ``sub`` is not changed.
@@ -317,21 +400,13 @@ def encode_http_call(sub: Subsegment, status: int, end: float) -> bytes | None:
         request_json = _http_request_json(fields)
         if request_json is None:
             return None
-    key = (sub.trace_id, sub.parent_id, sub.name)
-    identity = _identities.get(key)
-    if identity is None:
-        identity = _identity(key)
-    datagram = (
-        f'{_HEADER_TEXT}{{"type":"subsegment","id":{_quote(sub.id)}{identity},'
-        f'"start_time":{sub.start_time!r},"end_time":{end!r},"namespace":"remote",'
+    rest = (
+        f',"start_time":{sub.start_time!r},"end_time":{end!r},"namespace":"remote",'
         f'"http":{{"request":{request_json},"response":{{"status":{status}}}}}}}'
     )
-    if len(datagram) > MAX_DATAGRAM:
-        return None
-    return datagram.encode("ascii")  # ASCII only: one byte per character
+    return rest if len(rest) <= MAX_REST else None
 
 
-_HEADER_TEXT: Final = HEADER.decode("ascii")
 _REQUEST_ONLY: Final = ("request",)
 _REQUEST_RESPONSE: Final = ("request", "response")
 _STATUS_ONLY: Final = ("status",)
@@ -365,6 +440,18 @@ def _static_json(static: tuple[tuple[str, Any], ...], key: tuple[Any, ...]) -> s
 # (trace_id, parent_id, name) -> '","trace_id":...,"name":...' quoted once.
 _identities: dict[tuple[str, str, str], str] = {}
 _IDENTITIES_SIZE: Final = 256
+
+
+# name -> ',"name":...' quoted once (the embedded documents' identity).
+_embedded_names: dict[str, str] = {}
+
+
+def _embedded_name(name: str) -> str:
+    text = ',"name":' + _quote(name)
+    if len(_embedded_names) >= _IDENTITIES_SIZE:
+        _embedded_names.clear()
+    _embedded_names[name] = text
+    return text
 
 
 def _identity(key: tuple[str, str, str]) -> str:
