@@ -512,23 +512,23 @@ def real_builds(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_each_functions_layer_stays_within_its_download_budget(
     real_builds: Path, minor: int
 ) -> None:
-    """docs/bytecode.md: the core alone at most 64 KB (the goal is 60 KB: the core's
-    membership decides it), every part at most 116 KB (was 180-207 KB with slim source).
+    """docs/bytecode.md: the core alone at most 70 KB (the goal is 60 KB: the core's
+    membership decides it), every part at most 119 KB (was 180-207 KB with slim source).
 
     A guard against growth by accident: raising it is a decision, with the sizes in the docs.
     """
     runtime = _bytecode.runtime_name(minor)
     if not (result := _bytecode.read_manifest(real_builds, runtime)) or not result.has_bytecode:
         pytest.skip(f"no python3.{minor} here")
-    assert _zip_kb(_bytecode.assemble_layer(real_builds, runtime, frozenset())) <= 64
-    assert _zip_kb(_bytecode.assemble_layer(real_builds, runtime, frozenset(PARTS))) <= 116
+    assert _zip_kb(_bytecode.assemble_layer(real_builds, runtime, frozenset())) <= 70
+    assert _zip_kb(_bytecode.assemble_layer(real_builds, runtime, frozenset(PARTS))) <= 119
 
 
 def test_a_source_only_layer_stays_within_its_download_budget(real_builds: Path) -> None:
-    """docs/bytecode.md: python3.14 (no interpreter here) at most 46 KB core, 77 KB all."""
+    """docs/bytecode.md: python3.14 (no interpreter here) at most 49 KB core, 80 KB all."""
     runtime = _bytecode.runtime_name(14)
-    assert _zip_kb(_bytecode.assemble_layer(real_builds, runtime, frozenset())) <= 46
-    assert _zip_kb(_bytecode.assemble_layer(real_builds, runtime, frozenset(PARTS))) <= 77
+    assert _zip_kb(_bytecode.assemble_layer(real_builds, runtime, frozenset())) <= 49
+    assert _zip_kb(_bytecode.assemble_layer(real_builds, runtime, frozenset(PARTS))) <= 80
 
 
 def test_no_layer_source_is_an_error(tmp_path: Path) -> None:
