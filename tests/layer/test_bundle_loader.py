@@ -25,6 +25,8 @@ from typing import Any
 
 import pytest
 
+import lambda_xray
+
 sys.path.insert(0, str(Path(__file__).resolve().parent / "harness"))
 
 from lx_runtime_api import LambdaProcess, RuntimeApi, new_trace_id, trace_documents, trace_header
@@ -108,7 +110,8 @@ handler = wrapper.handler  # the runtime's Init look-up
 results = []
 for event in config["events"]:
     os.environ["_X_AMZN_TRACE_ID"] = (
-        "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+        "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=%d"
+        % event.pop("sampled", 1)
     )
     try:
         results.append(handler(event, None))
@@ -359,6 +362,16 @@ def test_otlp_without_its_part_sends_xray_documents_and_says_so_once(
     assert "trace_format=TraceFormat.OTLP" in said[0]
 
 
+def test_otlp_unsampled_without_its_part_sends_nothing_for_unsampled_invocations(
+    core_only: Path, task_root: Path
+) -> None:
+    """X-Ray documents stand in for spans here, and X-Ray would store an unsampled one."""
+    env = {"LAMBDA_XRAY_FORMAT": "otlp", "LAMBDA_XRAY_OTLP_UNSAMPLED": "true"}
+    out, _ = drive(sys.executable, core_only, task_root, [{"sampled": 0}, {}], env)
+    assert out["results"] == [{"ok": True}, {"ok": True}]
+    assert [d["name"] for d in documents(out["datagrams"])] == ["## app.handler"]
+
+
 def test_otlp_with_its_part_sends_spans(builds: Path, task_root: Path, tmp_path: Path) -> None:
     runtime = _bytecode.runtime_name(sys.version_info[1])
     layer = read_only_layer(builds, runtime, {"otlp"}, tmp_path / "opt")
@@ -387,11 +400,10 @@ def test_importing_a_module_of_a_missing_part_names_the_part(
 
 def test_every_part_is_known_to_the_core_bundle(builds: Path) -> None:
     """The core's index names each part's modules: a missing part is reported as such."""
-    import marshal
 
     runtime = _bytecode.runtime_name(sys.version_info[1])
     tree = _bytecode.tree_path(builds, runtime) / "python" / "lambda_xray"
-    index, _ = marshal.loads((tree / "core.bundle").read_bytes()[10:])
+    index, _ = lambda_xray._bundle_contents(memoryview((tree / "core.bundle").read_bytes())[10:])
     assert set(index.values()) == set(PARTS)
 
 

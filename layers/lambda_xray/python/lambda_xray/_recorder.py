@@ -321,7 +321,8 @@ def _note_context(invocation: context.Invocation, lambda_context: object) -> Non
 def _records(trace_header: _header.TraceHeader, settings: config.Config) -> bool:
     """Whether an invocation with ``trace_header`` records subsegments: when sampled,
     and in OTLP mode with ``LAMBDA_XRAY_OTLP_UNSAMPLED`` also when ``Sampled=0``
-    (sent as unsampled spans; calls still propagate ``Sampled=0``)."""
+    (sent as unsampled spans; calls still propagate ``Sampled=0``) by an emitter
+    that sends them as such: never as X-Ray documents, which X-Ray would store."""
     mode = trace_header.mode
     if mode == _header.RECORD:
         return True
@@ -329,6 +330,7 @@ def _records(trace_header: _header.TraceHeader, settings: config.Config) -> bool
         mode == _header.UNSAMPLED
         and settings.otlp_unsampled
         and settings.format == config.FORMAT_OTLP
+        and getattr(emitter.get_emitter(), "sends_unsampled", False)
     )
 
 

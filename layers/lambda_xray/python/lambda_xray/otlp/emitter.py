@@ -78,6 +78,10 @@ class OTLPEmitter:
         "udp",
     )
 
+    #: Unsampled recordings leave as ``T1U`` datagrams (what the recorder asks
+    #: before it records a ``Sampled=0`` invocation).
+    sends_unsampled: Final = True
+
     def __init__(self, udp: UDPEmitter | None = None) -> None:
         self.udp = udp if udp is not None else UDPEmitter()
         self._lock = allocate_lock()
