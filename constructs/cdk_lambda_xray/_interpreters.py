@@ -47,9 +47,10 @@ INTERPRETER_ENV = "LAMBDA_XRAY_BUILD_PYTHON3_{minor}"
 # unchecked-hash ``.pyc`` (PEP 552) carrying the source's hash
 # (``--check-hash-based-pycs always`` still checks); a bundle job writes one
 # bundle file: the magic number, the bundle format (``format``, hex), the
-# interpreter's major and minor version (a byte each), then
-# ``marshal.dumps((index, {name: (is_package, marshal.dumps(code))}))``, the
-# layout ``lambda_xray/__init__.py`` reads.
+# interpreter's major and minor version (a byte each), the length of the table
+# (4 bytes, little-endian), the table ``marshal.dumps((index, {name: (is_package,
+# offset, length)}))``, then each module's ``marshal.dumps(code)`` at its offset:
+# the layout ``lambda_xray/__init__.py`` reads.
 _COMPILER = """
 import __future__, ast, importlib.util, json, marshal, os, sys
 
@@ -88,10 +89,14 @@ for source, cfile, dfile in jobs["pycs"]:
     data, code = lean(source, dfile)
     write(cfile, header + importlib.util.source_hash(data) + marshal.dumps(code))
 for bundle in jobs["bundles"]:
-    modules = {}
+    table, codes, at = {}, [], 0
     for name, is_package, source, dfile in bundle["modules"]:
-        modules[name] = (bool(is_package), marshal.dumps(lean(source, dfile)[1]))
-    body = marshal.dumps((dict(bundle["index"]), modules))
+        code = marshal.dumps(lean(source, dfile)[1])
+        table[name] = (bool(is_package), at, len(code))
+        codes.append(code)
+        at += len(code)
+    head = marshal.dumps((dict(bundle["index"]), table))
+    body = len(head).to_bytes(4, "little") + head + b"".join(codes)
     write(bundle["file"], importlib.util.MAGIC_NUMBER + tag + body)
 """
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ast
 import json
-import marshal
 import shutil
 import subprocess
 import sys
@@ -18,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+import lambda_xray
 
 LAYER_PYTHON = Path(__file__).resolve().parents[2] / "layers" / "lambda_xray" / "python"
 
@@ -248,7 +249,9 @@ def layer_module_names(python_dir: Path) -> list[str]:
     ]
     # A bundle's outer layout (after a 10-byte header) is plain marshal data any Python reads.
     bundled = [
-        name for p in package.glob("*.bundle") for name in marshal.loads(p.read_bytes()[10:])[1]
+        name
+        for p in package.glob("*.bundle")
+        for name in lambda_xray._bundle_contents(memoryview(p.read_bytes())[10:])[1]
     ]
     return sorted(files + bundled)
 

@@ -17,6 +17,7 @@ from types import ModuleType
 
 import pytest
 
+import lambda_xray
 from cdk_lambda_xray import _bundle_build, _bytecode, _interpreters, _layer_parts, _slim_source
 from cdk_lambda_xray._layer_parts import CORE, PARTS
 
@@ -57,7 +58,7 @@ def _compiled(tree: Path) -> dict[str, bytes]:
 def _bundle(path: Path) -> tuple[bytes, dict[str, str], dict[str, tuple[bool, bytes]]]:
     """A bundle file's header, index and modules (read by this interpreter: same version)."""
     data = path.read_bytes()
-    index, modules = marshal.loads(data[10:])
+    index, modules = lambda_xray._bundle_contents(memoryview(data)[10:])
     return data[:10], index, modules
 
 
@@ -304,7 +305,7 @@ def test_each_module_is_in_the_bundle_of_its_part(lean_build: Path) -> None:
 
 def test_a_bundle_says_which_python_built_it(lean_build: Path) -> None:
     header, _, _ = _bundle(_bytecode.tree_path(lean_build, RUNTIME) / CORE_BUNDLE)
-    assert header == importlib.util.MAGIC_NUMBER + b"LXB1" + bytes(sys.version_info[:2])
+    assert header == importlib.util.MAGIC_NUMBER + b"LXB2" + bytes(sys.version_info[:2])
 
 
 def test_the_loader_ships_as_slim_source_and_unchecked_hash_bytecode(lean_build: Path) -> None:
@@ -538,7 +539,7 @@ def test_no_layer_source_is_an_error(tmp_path: Path) -> None:
 
 def test_the_build_writes_the_bundle_layout_the_loader_reads() -> None:
     """The build takes the format and file names from the loader it ships (one place)."""
-    assert _bundle_build.loader_settings(LOADER) == (b"LXB1", ".bundle")
+    assert _bundle_build.loader_settings(LOADER) == (b"LXB2", ".bundle")
     text = LOADER.read_text()
     assert f'_CORE_PART = "{CORE}"' in text
 

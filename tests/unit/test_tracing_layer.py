@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import marshal
 import os
 import subprocess
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Annotations, Match, Template
 
+import lambda_xray
 from cdk_lambda_xray import _bytecode
 from cdk_lambda_xray import layer as layer_module
 from cdk_lambda_xray._layer_parts import CORE, part_of_module
@@ -173,7 +173,7 @@ def _shipped_modules(part: str = CORE) -> list[str]:
 
 def _bundled(path: Path) -> dict[str, tuple[bool, bytes]]:
     """The modules of a bundle file (its outer layout is plain marshal data any Python reads)."""
-    _, modules = marshal.loads(path.read_bytes()[10:])
+    _, modules = lambda_xray._bundle_contents(memoryview(path.read_bytes())[10:])
     return dict(modules)
 
 

@@ -64,15 +64,29 @@ def __dir__() -> list[str]:
 # -- the built layer: lambda_xray.* from bundle files ----------------------------------
 #
 # A bundle file is the interpreter's magic number, _BUNDLE_FORMAT, the major and
-# minor version of the Python that built it (a byte each), then
-# ``marshal.dumps((index, modules))``: ``modules`` maps each module name to
-# ``(is_package, marshal.dumps(code))``, ``index`` (the core's) each module of
-# another part to its part. The build reads the format and suffix from this file
-# (``_CORE_PART`` is ``_layer_parts.CORE``, a test checks).
+# minor version of the Python that built it (a byte each), the length of its
+# table (4 bytes, little-endian), the table ``marshal.dumps((index, table))``,
+# then every module's ``marshal.dumps(code)`` one after the other. ``table``
+# maps each module name to ``(is_package, offset, length)`` of its code after
+# the table; ``index`` (the core's) each module of another part to its part.
+# A module's code is read in place (no copy) and unmarshalled when imported.
+# The build reads the format and suffix from this file (``_CORE_PART`` is
+# ``_layer_parts.CORE``, a test checks).
 
 _BUNDLE_SUFFIX = ".bundle"
 _CORE_PART = "core"
-_BUNDLE_FORMAT = b"LXB1"
+_BUNDLE_FORMAT = b"LXB2"
+
+
+def _bundle_contents(body: memoryview) -> tuple[dict[str, str], dict[str, tuple[bool, memoryview]]]:
+    """``(index, modules)`` of a bundle's ``body`` (what follows its header): each
+    module's ``(is_package, its marshalled code)``, views into ``body``."""
+    from marshal import loads
+
+    size = int.from_bytes(body[:4], "little")
+    index, table = loads(body[4 : 4 + size])
+    code = body[4 + size :]
+    return index, {name: (pkg, code[at : at + n]) for name, (pkg, at, n) in table.items()}
 
 
 def _serve_bundles() -> None:
@@ -82,22 +96,22 @@ def _serve_bundles() -> None:
     directory = __path__[0]
     core = f"{directory}/{_CORE_PART}{_BUNDLE_SUFFIX}"
     try:
-        stat(core)
+        stat(core)  # not open: from the source, importing the package opens no other file
     except OSError:
         return  # the source: every module is a file
     import sys
 
     data = b""
     try:
-        with open(core, "rb") as file:
-            data = file.read()
+        with open(core, "rb", buffering=0) as file:
+            data = file.readall()
         bootstrap = sys.modules["_frozen_importlib_external"]
         header = bootstrap.MAGIC_NUMBER + _BUNDLE_FORMAT + bytes(sys.version_info[:2])
         if data[: len(header)] != header:
             raise ImportError("built for another Python")
         from marshal import loads
 
-        index, modules = loads(memoryview(data)[len(header) :])
+        index, modules = _bundle_contents(memoryview(data)[len(header) :])
         loader = type(sys)("lambda_xray._bundles")
         exec(loads(modules["lambda_xray._bundles"][1]), loader.__dict__)
         loader.install(directory, header, _BUNDLE_SUFFIX, index, modules, loader)

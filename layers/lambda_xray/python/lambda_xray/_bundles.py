@@ -31,7 +31,7 @@ def install(
     header: bytes,
     suffix: str,
     index: dict[str, str],
-    modules: dict[str, tuple[bool, bytes]],
+    modules: dict[str, tuple[bool, memoryview]],
     this: ModuleType,
 ) -> Bundles:
     """Serve ``lambda_xray.*`` under ``directory`` from ``modules`` and the part bundles.
@@ -62,7 +62,7 @@ class Bundles:
         header: bytes,
         suffix: str,
         index: dict[str, str],
-        modules: dict[str, tuple[bool, bytes]],
+        modules: dict[str, tuple[bool, memoryview]],
     ) -> None:
         self._directory = directory
         self._header = header
@@ -98,7 +98,7 @@ class Bundles:
             sys.path_importer_cache[location] = self
         return spec
 
-    def _from_part(self, fullname: str) -> tuple[bool, bytes] | None:
+    def _from_part(self, fullname: str) -> tuple[bool, memoryview] | None:
         part = self._index.get(fullname)
         if part is None:
             return None
@@ -115,7 +115,9 @@ class Bundles:
             ) from None
         if data[: len(self._header)] != self._header:
             raise ImportError(f"{path} was built for another Python", name=fullname)
-        _, modules = loads(memoryview(data)[len(self._header) :])
+        _, modules = sys.modules["lambda_xray"]._bundle_contents(
+            memoryview(data)[len(self._header) :]
+        )
         for name in modules:
             self._index.pop(name, None)
         self._modules.update(modules)
