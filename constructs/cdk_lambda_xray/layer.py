@@ -1,10 +1,11 @@
 """``TracingLayer``: the ``lambda_xray`` runtime, one layer per Python version, parts and stack.
 
-Each layer version carries the compiled files of its one Python version
-(``__pycache__/*.cpython-3XY.pyc``, unchecked-hash, beside the slim source,
-built with the package by ``_bytecode``), so a function downloads only its own
-version's bytecode and never compiles or reads the layer's source on Lambda's
-read-only ``/opt``. See docs/bytecode.md.
+Each layer version carries the bytecode of its one Python version and of the
+parts its functions need: the loader (``lambda_xray/__init__.py`` and its
+unchecked-hash ``.pyc``) and one sourceless bundle per part, built with the
+package by ``_bytecode`` and assembled by ``_bytecode.assemble_layer``, so a
+function downloads only its own version's code and never compiles anything on
+Lambda's read-only ``/opt``. See docs/bytecode.md.
 """
 
 from __future__ import annotations
@@ -179,8 +180,8 @@ class TracingLayer(lambda_.LayerVersion):
     """The ``lambda_xray`` tracing runtime packaged as a Lambda layer for one Python version.
 
     Built with ``Code.from_asset`` (no Docker) from the package's layer tree for
-    that runtime: the slim source plus that version's unchecked-hash bytecode,
-    so Lambda's read-only ``/opt`` never makes a cold start compile the layer.
+    that runtime and parts: the loader and that version's sourceless bundles, so
+    Lambda's read-only ``/opt`` never makes a cold start compile the layer.
     Compatible with that one runtime, on both architectures. Its description
     carries a hash of the layer's source, so a new layer version is published
     exactly when the code changes.
