@@ -6,7 +6,9 @@ start and the layer's zip size: ``bench_cold_start.py``):
 - added CPU per traced AWS call: a real boto3 DynamoDB client whose
   ``before-send`` handler returns a canned response (no network), with the
   tool's patch switched on and off in alternating rounds in the same process
-  (median of the per-round differences), sampled and unsampled;
+  (median of the per-round differences), sampled and unsampled; for the layer
+  each round is one invocation of its wrapper (after a cold one), as in
+  ``bench_clients``;
 - cost per emitted document: open + close + serialise + ``sendto`` of one
   subsegment, next to the floor (``json.dumps`` + ``sendto`` of a similar
   document).
@@ -122,20 +124,30 @@ def _patch_points() -> list[tuple[Any, str]]:
 
 
 def _per_call_rounds(
-    client: Any, originals: list[Any], rounds: int, calls: int
+    client: Any, originals: list[Any], rounds: int, calls: int, invoke: Any = None
 ) -> dict[str, list[float]]:
-    """Alternate untraced/traced rounds; CPU µs per call of every round, both sides."""
+    """Alternate untraced/traced rounds; CPU µs per call of every round, both sides.
+
+    With ``invoke`` (the layer) each round is one invocation of the handler
+    wrapper (``invoke(work)`` runs ``work`` as the handler), as in Lambda: a
+    function making ``calls`` calls per invocation; the wrapper's own cost is
+    on both sides and cancels out.
+    """
     points = _patch_points()
     traced = [getattr(owner, name) for owner, name in points]
     item = {"pk": {"S": "bench"}}
+    run = invoke if invoke is not None else (lambda work: work())
+
+    def put(n: int) -> None:
+        for _ in range(n):
+            client.put_item(TableName="bench-table", Item=item)
 
     def one_round(functions: list[Any]) -> float:
         for (owner, name), fn in zip(points, functions, strict=True):
             setattr(owner, name, fn)
-        client.put_item(TableName="bench-table", Item=item)  # refill caches after the swap
+        run(lambda: put(1))  # refill caches after the swap
         t0 = time.process_time()
-        for _ in range(calls):
-            client.put_item(TableName="bench-table", Item=item)
+        run(lambda: put(calls))
         return (time.process_time() - t0) / calls * 1e6
 
     for _ in range(20):  # warm both paths
@@ -175,19 +187,25 @@ def _child_per_call(tool: str, rounds: int, calls: int) -> dict[str, Any]:
     if tool == "layer":
         import types
 
-        result: dict[str, Any] = {}
+        work: list[Any] = [None]
         target = types.ModuleType("lx_bench_target")
 
         def handler(event: Any, context: Any) -> str:
-            result["samples"] = _per_call_rounds(client, originals, rounds, calls)
+            work[0]()
             return "ok"
 
         target.handler = handler  # type: ignore[attr-defined]
         sys.modules["lx_bench_target"] = target
         import lambda_xray.handler
 
-        lambda_xray.handler.handler({}, _Context())
-        return result
+        wrapper, context = lambda_xray.handler.handler, _Context()
+
+        def invoke(run: Any) -> None:
+            work[0] = run
+            wrapper({}, context)
+
+        invoke(lambda: None)  # the cold invocation of the process
+        return {"samples": _per_call_rounds(client, originals, rounds, calls, invoke)}
     if tool == "xray-sdk":
         from aws_xray_sdk.core import patch_all  # type: ignore[import-untyped]
 
