@@ -476,3 +476,72 @@ def test_a_layer_built_for_another_python_runs_the_handler_untraced(
     assert f"built for Python 3.{OTHER_MINOR} (python3.{OTHER_MINOR})" in said[0]
     assert f"the function runs Python {HERE}" in said[0]
     assert "Redeploy it through the cdk-lambda-xray constructs" in said[0]
+
+
+# --- what Init imports anyway runs when the package is imported ------------------------------
+
+PRELOAD_PROBE = r"""
+import json, os, sys
+sys.path[:0] = [sys.argv[1], sys.argv[2]]
+os.environ["LAMBDA_XRAY_HANDLER"] = "plain.handler"
+import lambda_xray
+after_package = sorted(m for m in sys.modules if m.startswith("lambda_xray."))
+import lambda_xray.handler as wrapper
+wrapper.handler  # the runtime's Init look-up
+after_init = sorted(m for m in sys.modules if m.startswith("lambda_xray."))
+bundles = sys.modules.get("lambda_xray._bundles")  # None from the source
+def attributes(name):
+    m = sys.modules[name]
+    return [m.__name__, m.__spec__.name, type(m.__loader__).__name__, m.__file__, m.__package__,
+            getattr(sys.modules[name.rpartition(".")[0]], name.rpartition(".")[2]) is m]
+print(json.dumps({
+    "init_modules": list(bundles.INIT_MODULES) if bundles else [],
+    "after_package": after_package,
+    "after_init": after_init,
+    "attributes": {
+        name: attributes(name) for name in after_init if bundles and name != "lambda_xray._bundles"
+    },
+}))
+"""
+
+
+def test_the_package_import_runs_what_init_needs_and_init_then_imports_nothing(
+    builds: Path, tmp_path: Path
+) -> None:
+    """``_bundles.INIT_MODULES`` stays what a function's Init loads, each module set up as
+    ``import`` would (name, spec, loader, ``/opt`` file, package, the parent's attribute)."""
+    runtime = _bytecode.runtime_name(sys.version_info[1])
+    layer = read_only_layer(builds, runtime, set(), tmp_path / "opt")
+    task = tmp_path / "task"
+    task.mkdir()
+    (task / "plain.py").write_text("def handler(event, context):\n    return 1\n")
+    done = subprocess.run(
+        [sys.executable, "-c", PRELOAD_PROBE, str(layer), str(task)],
+        env={"PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    out = json.loads(done.stdout)
+    preloaded = ["lambda_xray._bundles", *out["init_modules"]]
+    assert out["after_package"] == sorted(preloaded)
+    assert out["after_init"] == out["after_package"]  # Init imported no other layer module
+    # What a plain function's Init loads; plus the HTTP and threads patches, loaded by
+    # every function through http.client and threading (imported here by nothing).
+    http = ["lambda_xray.patches._common", "lambda_xray.patches.plain_http", "lambda_xray.threads"]
+    plain = subprocess.run(
+        [sys.executable, "-c", PRELOAD_PROBE, str(layer_asset_path() / "python"), str(task)],
+        env={"PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    from_source = json.loads(plain.stdout)["after_init"]
+    assert sorted([*from_source, *http]) == sorted(out["init_modules"])
+    for name, (own, spec, loader, file, package, on_parent) in out["attributes"].items():
+        relative = name.replace(".", "/")
+        assert (own, spec, loader, on_parent) == (name, name, "Bundles", True)
+        assert file.endswith((f"/{relative}.py", f"/{relative}/__init__.py")), file
+        assert package == name.rpartition(".")[0] or package == name, (name, package)

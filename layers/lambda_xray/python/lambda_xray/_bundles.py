@@ -21,9 +21,31 @@ if TYPE_CHECKING:
     from types import ModuleType
     from typing import Any
 
-__all__ = ["Bundles", "install"]
+__all__ = ["INIT_MODULES", "Bundles", "install"]
 
 _PREFIX = "lambda_xray."
+
+#: What the runtime's Init imports anyway, leaves first: the handler wrapper,
+#: what its Init binds, and the ``http.client``/urllib3 and threads patches
+#: (every function on Lambda imports ``http.client`` and ``threading``: botocore,
+#: urllib3, requests and urllib.request sit on them). A test keeps the list
+#: equal to what a plain function's Init loads plus those. :meth:`Bundles.preload`
+#: runs them when the package is imported.
+INIT_MODULES: tuple[str, ...] = (
+    "lambda_xray._contract",
+    "lambda_xray.config",
+    "lambda_xray.context",
+    "lambda_xray.header",
+    "lambda_xray.document",
+    "lambda_xray.wire",
+    "lambda_xray.emitter",
+    "lambda_xray._recorder",
+    "lambda_xray.patches",
+    "lambda_xray.patches._common",
+    "lambda_xray.patches.plain_http",
+    "lambda_xray.threads",
+    "lambda_xray.handler",
+)
 
 
 def install(
@@ -48,6 +70,7 @@ def install(
     hooks.insert(0, finder.path_hook)
     sys.path_importer_cache[directory] = finder
     sys.modules[this.__name__] = this
+    finder.preload(INIT_MODULES)
     return finder
 
 
@@ -122,6 +145,32 @@ class Bundles:
             self._index.pop(name, None)
         self._modules.update(modules)
         return self._modules.get(fullname)
+
+    def preload(self, names: tuple[str, ...]) -> None:
+        """Run the modules ``names`` now, in order, past ``import``'s per-module walk.
+
+        For the modules Init imports anyway (:data:`INIT_MODULES`): run one after
+        the other here, they skip the meta path walk, the module locks and the
+        parent look-ups of ``import`` (measured: 0.85 M of the 7.1 M instructions
+        the layer's import and Init take). Each is made and run as ``import`` would
+        (its spec from :meth:`find_spec`, ``sys.modules`` first, then the parent's
+        attribute). A module already loaded or not in the core is left alone; one
+        that fails is removed again, and the next ``import`` of it raises as
+        usual. Never raises.
+        """
+        modules = sys.modules
+        module_from_spec = modules["_frozen_importlib"].module_from_spec
+        for name in names:
+            if name in modules or name not in self._modules:
+                continue
+            try:
+                module = module_from_spec(self.find_spec(name))
+                modules[name] = module
+                self.exec_module(module)
+                parent, _, child = name.rpartition(".")
+                setattr(modules[parent], child, module)
+            except Exception:
+                modules.pop(name, None)
 
     def create_module(self, spec: object) -> None:
         """The default module object."""
