@@ -203,9 +203,34 @@ def _stage_source(source: Path, staging: Path) -> None:
             shutil.copyfile(path, target)
 
 
+def _abandoned(path: Path) -> bool:
+    """Whether the build that named ``path`` (``.<runtime>.<pid>.tmp``/``.old``) is gone."""
+    try:
+        pid = int(path.name.rsplit(".", 2)[-2])
+    except ValueError:
+        return False
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, owned by another user
+        return False
+    return False
+
+
+def _sweep(builds: Path, runtime: str) -> None:
+    """Remove what builds of ``runtime`` that were killed half-way left behind."""
+    for path in builds.glob(f".{runtime}.*"):
+        if path.suffix in (".tmp", ".old") and _abandoned(path):
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def _build_one(source: Path, builds: Path, minor: int, interpreter: str | None) -> BuildResult:
     runtime = runtime_name(minor)
     source_hash = layer_content_hash(source)
+    _sweep(builds, runtime)
     staging = builds / f".{runtime}.{os.getpid()}.tmp"
     _stage_source(source, staging)
     result: BuildResult

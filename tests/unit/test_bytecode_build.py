@@ -8,7 +8,9 @@ import ast
 import importlib.util
 import io
 import marshal
+import os
 import shutil
+import subprocess
 import sys
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
@@ -574,3 +576,24 @@ def test_the_build_modules_need_nothing_but_the_stdlib_and_each_other() -> None:
         assert absolute <= sys.stdlib_module_names | {"__future__"}, (name, absolute)
         todo.extend(relative - seen)
     assert seen == {"_bundle_build", "_bytecode", "_interpreters", "_layer_parts", "_slim_source"}
+
+
+def test_a_build_removes_what_a_killed_build_left_and_nothing_of_a_running_one(
+    tmp_path: Path,
+) -> None:
+    builds = tmp_path / "builds"
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    dead = int(gone.stdout)  # a process that has exited
+    left = builds / f".python3.12.{dead}.tmp"
+    retired = builds / f".python3.12.{dead}.old"
+    running = builds / f".python3.12.{os.getppid()}.tmp"  # pytest's parent: alive
+    for folder in (left, retired, running):
+        (folder / "python").mkdir(parents=True)
+    _bytecode.build_layers(LAYER, builds, minors=(12,), interpreters={12: None})
+    assert not left.exists() and not retired.exists()
+    assert running.exists()
