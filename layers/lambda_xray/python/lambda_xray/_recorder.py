@@ -97,8 +97,8 @@ def end_subsegment(
             else:
                 short = getattr(emitter._emitter, "send_http_call", None)
                 if short is not None and short(sub, status, end):
-                    if _batch is not None and _batch.late(end):
-                        _batch.flush()
+                    if _batch is not None:
+                        _batch.flush_if_late(end)
                     return
         sub.end_time = end
         if status is not None:
@@ -131,8 +131,8 @@ def _send(sub: Subsegment, end: float) -> None:
     keeper = _batch
     if send is None:  # an emitter of subsegments (OTLP): it batches them itself
         emitter.emit(sub)
-        if keeper is not None and keeper.late(end):
-            keeper.flush()
+        if keeper is not None:
+            keeper.flush_if_late(end)
         return
     rest = wire.rest_of(sub)
     if rest is not None:
@@ -182,8 +182,8 @@ def end_aws_call(
             end = time.time()
             if not short(sub, status, end, request_id, host_id, retries):
                 return False
-            if _batch is not None and _batch.late(end):
-                _batch.flush()
+            if _batch is not None:
+                _batch.flush_if_late(end)
             return True
         if sub.end_time is not None:
             return False

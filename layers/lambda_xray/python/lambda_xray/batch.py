@@ -37,7 +37,7 @@ __all__ = [
     "disarm",
     "finish",
     "flush",
-    "late",
+    "flush_if_late",
     "reset",
 ]
 
@@ -69,8 +69,9 @@ _lock = allocate_lock()
 _parents: list[Subsegment] = []
 #: Whether the running invocation keeps closed children (see the module docs).
 keeping = False
+_NEVER: Final = float("inf")
 #: Wall-clock time after which the running invocation keeps nothing.
-_flush_at = float("inf")
+_flush_at = _NEVER
 #: Wakes the watcher (released by :func:`arm`; held otherwise).
 _wake = allocate_lock()
 _watching = False
@@ -78,9 +79,11 @@ _watching = False
 _idle = False
 
 
-def late(end: float) -> bool:
-    """Whether a subsegment closing at ``end`` must leave now, with everything kept."""
-    return end >= _flush_at
+def flush_if_late(end: float) -> None:
+    """A subsegment closed at ``end`` outside this module (an emitter that batches
+    itself, OTLP): send everything kept if that is within the deadline's margin."""
+    if end >= _flush_at:
+        flush()
 
 
 def close(sub: Subsegment, rest: str | None, send: Send) -> None:
@@ -207,7 +210,7 @@ def arm(lambda_context: Any) -> None:
             raise TypeError
         _flush_at = time() + remaining / 1000.0 - FLUSH_BEFORE_DEADLINE
     except Exception:  # no Lambda context (a test, a handler called by hand)
-        _flush_at = float("inf")
+        _flush_at = _NEVER
         return
     if not _watching:
         _watch()
@@ -285,7 +288,6 @@ def _watcher() -> None:
             _wake.acquire(True, 1.0)
 
 
-_NEVER: Final = float("inf")
 _LONGEST_SLEEP: Final = 3600.0
 
 
