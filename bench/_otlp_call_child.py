@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _child_context import LambdaContext
+
 HARNESS = Path(__file__).resolve().parents[1] / "tests" / "layer" / "harness"
 
 
@@ -28,19 +30,6 @@ class _Raw:
 
     def stream(self, **_: Any) -> list[bytes]:
         return [self._body]
-
-
-class _Context:
-    aws_request_id = "bench-request"
-    function_name = "bench"
-    function_version = "$LATEST"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:bench"
-    memory_limit_in_mb = 128
-    log_group_name = "/aws/lambda/bench"
-    log_stream_name = "bench"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000
 
 
 def _child_per_call(tool: str, rounds: int, calls: int) -> dict[str, Any]:
@@ -94,7 +83,7 @@ def _child_per_call(tool: str, rounds: int, calls: int) -> dict[str, Any]:
         invoke = Tracer(service="bench").capture_lambda_handler(handler)
     else:
         raise ValueError(tool)
-    invoke({}, _Context())  # the first invocation: patches installed, caches filled
+    invoke({}, LambdaContext())  # the first invocation: patches installed, caches filled
     swaps = []
     for cls, old in zip(classes, before, strict=True):
         for name, value in vars(cls).items():
@@ -110,9 +99,9 @@ def _child_per_call(tool: str, rounds: int, calls: int) -> dict[str, Any]:
                 delattr(cls, name)
             else:
                 setattr(cls, name, value)
-        invoke({}, _Context())  # refill caches after the swap
+        invoke({}, LambdaContext())  # refill caches after the swap
         t0 = time.process_time()
-        invoke({}, _Context())
+        invoke({}, LambdaContext())
         return (time.process_time() - t0) * 1e6
 
     for _ in range(10):

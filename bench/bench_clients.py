@@ -50,6 +50,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _child_context import wrapper_invoker
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: The layer measured: this tree's, or another version's (``BENCH_CLIENT_LAYER``:
 #: its ``layers/lambda_xray/python``, e.g. from ``git archive``) for a before/after.
@@ -308,15 +310,6 @@ def _rounds(case: Case, rounds: int, calls: int, invoke: Any) -> dict[str, list[
     return samples
 
 
-class _Context:
-    aws_request_id = "bench-request"
-    function_name = "bench"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:bench"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000
-
-
 def _child(client: str, server_url: str, rounds: int, calls: int) -> dict[str, Any]:
     if client in ("httpx", "httpx-async"):
         case = httpx_case(client == "httpx-async")
@@ -326,27 +319,9 @@ def _child(client: str, server_url: str, rounds: int, calls: int) -> dict[str, A
         case = botocore_case()
     else:
         case = aiobotocore_case()
-    import types
-
-    work: list[Any] = [None]
-    target = types.ModuleType("lx_bench_target")
-
-    def handler(event: Any, context: Any) -> str:
-        work[0]()
-        return "ok"
-
-    target.handler = handler  # type: ignore[attr-defined]
-    sys.modules["lx_bench_target"] = target
-    import lambda_xray.handler
-
-    wrapper, context = lambda_xray.handler.handler, _Context()
-
-    def invoke(run: Any) -> None:
-        work[0] = run
-        wrapper({}, context)
-
-    # Every round of every state is one invocation of the real wrapper; the
-    # first invocation of the process (cold) is the warm-up's.
+    # Every round of every state is one invocation of the real wrapper, after the
+    # process's cold one.
+    invoke = wrapper_invoker()
     return _rounds(case, rounds, calls, invoke)
 
 

@@ -34,6 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _child_context import wrapper_invoker
 from _rows import row as _make_row
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -186,38 +187,9 @@ def _measure(
     return out
 
 
-class _Context:
-    aws_request_id = "bench-request"
-    function_name = "bench"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:bench"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000
-
-
 def _child(tool: str, rounds: int, calls: int) -> dict[str, float]:
     if tool == "layer":
-        import types
-
-        work: list[Any] = [None]
-        target = types.ModuleType("lx_bench_db")
-
-        def handler(event: Any, context: Any) -> str:
-            work[0]()
-            return "ok"
-
-        target.handler = handler  # type: ignore[attr-defined]
-        sys.modules["lx_bench_db"] = target
-        import lambda_xray.handler
-
-        wrapper, context = lambda_xray.handler.handler, _Context()
-
-        def invoke(run: Any) -> None:
-            work[0] = run
-            wrapper({}, context)
-
-        invoke(lambda: None)  # the cold invocation of the process
-        return _measure(CLIENTS, rounds, calls, invoke)
+        return _measure(CLIENTS, rounds, calls, wrapper_invoker())
     if tool == "xray-sdk":
         from aws_xray_sdk.core import patch  # type: ignore[import-untyped]
 

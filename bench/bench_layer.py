@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _child_context import LambdaContext, wrapper_invoker
 from _rows import row as _make_row
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -168,44 +169,11 @@ def _per_call_rounds(
     return {"base": base, "traced": with_tool}
 
 
-class _Context:
-    aws_request_id = "bench-request"
-    function_name = "bench"
-    function_version = "$LATEST"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:bench"
-    memory_limit_in_mb = 128
-    log_group_name = "/aws/lambda/bench"
-    log_stream_name = "bench"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000
-
-
 def _child_per_call(tool: str, rounds: int, calls: int) -> dict[str, Any]:
     client = _canned_client()
     originals = [getattr(owner, name) for owner, name in _patch_points()]
     if tool == "layer":
-        import types
-
-        work: list[Any] = [None]
-        target = types.ModuleType("lx_bench_target")
-
-        def handler(event: Any, context: Any) -> str:
-            work[0]()
-            return "ok"
-
-        target.handler = handler  # type: ignore[attr-defined]
-        sys.modules["lx_bench_target"] = target
-        import lambda_xray.handler
-
-        wrapper, context = lambda_xray.handler.handler, _Context()
-
-        def invoke(run: Any) -> None:
-            work[0] = run
-            wrapper({}, context)
-
-        invoke(lambda: None)  # the cold invocation of the process
-        return {"samples": _per_call_rounds(client, originals, rounds, calls, invoke)}
+        return {"samples": _per_call_rounds(client, originals, rounds, calls, wrapper_invoker())}
     if tool == "xray-sdk":
         from aws_xray_sdk.core import patch_all  # type: ignore[import-untyped]
 
@@ -249,7 +217,7 @@ def _child_per_document(count: int) -> dict[str, Any]:
     sys.modules["lx_bench_target"] = target
     import lambda_xray.handler
 
-    lambda_xray.handler.handler({}, _Context())
+    lambda_xray.handler.handler({}, LambdaContext())
 
     # Floor: json.dumps + sendto of a document of the same shape.
     host, _, port = os.environ["AWS_XRAY_DAEMON_ADDRESS"].rpartition(":")
