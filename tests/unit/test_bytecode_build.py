@@ -12,10 +12,11 @@ import os
 import shutil
 import subprocess
 import sys
+import traceback
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, TracebackType
 
 import pytest
 
@@ -239,7 +240,7 @@ def failing() -> None:
 
 #: A module of each kind the parts table knows: a package, a part's package, a part's module.
 PART_MODULES = {
-    "patches/__init__.py": "WHERE = 'core'\n",
+    "patches/__init__.py": "WHERE = 'core'\n\n\ndef failing():\n    raise ValueError('kept')\n",
     "patches/httpx.py": "WHERE = 'async_http'\n",
     "otlp/__init__.py": "WHERE = 'otlp'\n",
     "otlp/emitter.py": "WHERE = 'otlp'\n",
@@ -374,19 +375,87 @@ def test_the_code_is_still_the_tested_code(lean_build: Path) -> None:
     assert list(module.Point.__dataclass_fields__) == ["x", "y"]
 
 
-def test_tracebacks_keep_the_file_and_line_of_the_source(lean_build: Path) -> None:
-    module = _module(lean_build)
-    with pytest.raises(ValueError) as caught:
-        module.failing()
-    tb = caught.value.__traceback__
+def _innermost(exc: BaseException) -> TracebackType:
+    tb = exc.__traceback__
     while tb is not None and tb.tb_next is not None:
         tb = tb.tb_next
     assert tb is not None
-    assert tb.tb_frame.f_code.co_filename == "/opt/python/lambda_xray/kinds.py"
-    assert tb.tb_lineno == LEAN.splitlines().index('    raise ValueError("boom")') + 1
+    return tb
+
+
+def test_a_module_in_a_users_traceback_keeps_the_file_and_line_of_the_source(
+    lean_build: Path,
+) -> None:
+    """``patches`` is in ``LINE_TABLE_MODULES``: its frames stand in a user's traceback."""
+    module = _module(lean_build, "lambda_xray.patches")
+    with pytest.raises(ValueError) as caught:
+        module.failing()
+    tb = _innermost(caught.value)
+    assert tb.tb_frame.f_code.co_filename == "/opt/python/lambda_xray/patches/__init__.py"
+    assert (
+        tb.tb_lineno
+        == PART_MODULES["patches/__init__.py"].splitlines().index("    raise ValueError('kept')")
+        + 1
+    )
     # No column tables: the carets under a layer line are all a traceback loses.
     positions = list(module.failing.__code__.co_positions())
     assert positions and all(col is None and end is None for _, _, col, end in positions)
+
+
+def test_a_module_below_the_layers_own_frames_has_no_lines_and_its_tracebacks_still_format(
+    lean_build: Path,
+) -> None:
+    """``kinds`` is not in ``LINE_TABLE_MODULES``: "no line" for every instruction, in a
+    table the interpreter walks like any other (an empty one breaks ``traceback``)."""
+    module = _module(lean_build)
+    with pytest.raises(ValueError) as caught:
+        module.failing()
+    tb = _innermost(caught.value)
+    assert tb.tb_frame.f_code.co_filename == "/opt/python/lambda_xray/kinds.py"
+    assert tb.tb_lineno is None  # 3.10: -1 (tests/layer/test_layer_line_tables.py)
+    text = "".join(traceback.format_exception(caught.value))
+    assert 'File "/opt/python/lambda_xray/kinds.py", line None, in failing' in text
+    for code in (module.checked.__code__, module.failing.__code__):
+        assert [line for _, _, line in code.co_lines()] == [None] * len(list(code.co_lines()))
+        # Every instruction has its (empty) position: what ``traceback`` walks.
+        assert len(list(code.co_positions())) == len(code.co_code) // 2
+
+
+def test_the_modules_kept_with_line_tables_exist_and_wrap_every_given_callable() -> None:
+    """``LINE_TABLE_MODULES`` names modules of the layer, and every module with a wrapper
+    (a nested function that calls a callable given to the function that made it: the
+    user's function, a client library's method) is in it: a wrapper's frame stands in
+    the traceback of whatever it wraps."""
+    python = LAYER / "python"
+    rels = [p.relative_to(python).as_posix() for p in python.rglob("*.py")]
+    for listed in _layer_parts.LINE_TABLE_MODULES:
+        assert [rel for rel in rels if _layer_parts._listed(rel, (listed,))], listed
+    wrapping = sorted(rel for rel in rels if _wraps_a_given_callable(python / rel))
+    assert "lambda_xray/api.py" in wrapping and "lambda_xray/patches/botocore.py" in wrapping
+    assert [rel for rel in wrapping if not _layer_parts.keeps_line_table(rel)] == []
+
+
+def _wraps_a_given_callable(path: Path) -> bool:
+    def calls(function: ast.AST, given: set[str]) -> bool:
+        return any(
+            isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in given
+            for n in ast.walk(function)
+        )
+
+    def visit(node: ast.AST, given: set[str]) -> bool:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                if given and calls(child, given):
+                    return True
+                a = child.args
+                args = (*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg)
+                if visit(child, given | {x.arg for x in args if x is not None}):
+                    return True
+            elif visit(child, given):
+                return True
+        return False
+
+    return visit(ast.parse(path.read_text()), set())
 
 
 # --- assemble_layer: the tree of one function's layer -----------------------------------------
