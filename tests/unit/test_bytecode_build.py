@@ -435,6 +435,21 @@ def test_the_modules_kept_with_line_tables_exist_and_wrap_every_given_callable()
     assert [rel for rel in wrapping if not _layer_parts.keeps_line_table(rel)] == []
 
 
+def test_every_bundled_module_that_logs_or_warns_keeps_its_line_table() -> None:
+    """``logging`` and ``warnings`` record their caller's line: ``None`` breaks a user's
+    ``%(lineno)d`` log format. The loader and ``_untraced`` ship as source, with theirs."""
+    python = LAYER / "python"
+    bundled = [
+        p.relative_to(python).as_posix()
+        for p in python.rglob("*.py")
+        if p.relative_to(python).as_posix()
+        not in {_bundle_build.LOADER, _bundle_build.UNTRACED, *_bytecode.LAMBDA_EXCLUDED}
+    ]
+    reporting = [rel for rel in bundled if _imports(python / rel)[0] & {"logging", "warnings"}]
+    assert reporting == ["lambda_xray/_log.py"]
+    assert all(_layer_parts.keeps_line_table(rel) for rel in reporting)
+
+
 def _wraps_a_given_callable(path: Path) -> bool:
     def calls(function: ast.AST, given: set[str]) -> bool:
         return any(
@@ -580,26 +595,31 @@ def real_builds(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-@pytest.mark.parametrize("minor", [10, 11, 12, 13])
+#: KB per Python minor: (the core alone, every part). The goal is 60 KB per layer version,
+#: aimed at 58 for room to grow: met on 3.10, not on 3.11-3.13 (docs/bytecode.md).
+DOWNLOAD_BUDGET_KB = {10: (58, 96), 11: (64, 112), 12: (64, 112), 13: (64, 112)}
+
+
+@pytest.mark.parametrize("minor", sorted(DOWNLOAD_BUDGET_KB))
 def test_each_functions_layer_stays_within_its_download_budget(
     real_builds: Path, minor: int
 ) -> None:
-    """docs/bytecode.md: the core alone at most 70 KB (the goal is 60 KB: the core's
-    membership decides it), every part at most 119 KB (was 180-207 KB with slim source).
+    """docs/bytecode.md, "Sizes and cold start": the core alone and every part, zipped.
 
     A guard against growth by accident: raising it is a decision, with the sizes in the docs.
     """
     runtime = _bytecode.runtime_name(minor)
     if not (result := _bytecode.read_manifest(real_builds, runtime)) or not result.has_bytecode:
         pytest.skip(f"no python3.{minor} here")
-    assert _zip_kb(_bytecode.assemble_layer(real_builds, runtime, frozenset())) <= 70
-    assert _zip_kb(_bytecode.assemble_layer(real_builds, runtime, frozenset(PARTS))) <= 119
+    core, every = DOWNLOAD_BUDGET_KB[minor]
+    assert _zip_kb(_bytecode.assemble_layer(real_builds, runtime, frozenset())) <= core
+    assert _zip_kb(_bytecode.assemble_layer(real_builds, runtime, frozenset(PARTS))) <= every
 
 
 def test_a_source_only_layer_stays_within_its_download_budget(real_builds: Path) -> None:
-    """docs/bytecode.md: python3.14 (no interpreter here) at most 49 KB core, 80 KB all."""
+    """docs/bytecode.md: python3.14 (no interpreter here) at most 48 KB core, 80 KB all."""
     runtime = _bytecode.runtime_name(14)
-    assert _zip_kb(_bytecode.assemble_layer(real_builds, runtime, frozenset())) <= 49
+    assert _zip_kb(_bytecode.assemble_layer(real_builds, runtime, frozenset())) <= 48
     assert _zip_kb(_bytecode.assemble_layer(real_builds, runtime, frozenset(PARTS))) <= 80
 
 
@@ -619,7 +639,8 @@ def test_the_build_writes_the_bundle_layout_the_loader_reads() -> None:
 
 
 def _imports(module: Path) -> tuple[set[str], set[str]]:
-    """The top-level modules ``module`` imports absolutely, and its relative imports."""
+    """The top-level modules ``module`` imports absolutely (anywhere in it), and its
+    relative imports."""
     absolute: set[str] = set()
     relative: set[str] = set()
     for node in ast.walk(ast.parse(module.read_text())):
