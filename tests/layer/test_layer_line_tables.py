@@ -3,7 +3,7 @@
 The built layer keeps line tables only in the modules whose frames stand in a
 user's traceback (``_layer_parts.LINE_TABLE_MODULES``: they call the function's
 code or a client library); the others get a table that says "no line" (about
-6 KB less per layer version, docs/bytecode.md). Real parts only: each pyenv
+5 KB less for the core alone on 3.11-3.13, docs/bytecode.md). Real parts only: each pyenv
 Python 3.10-3.13 runs the wrapper from a read-only copy of the core-only layer
 this checkout built, in a fresh process; the function fails in each way a user
 sees a traceback through the layer (its handler, a ``@subsegment`` function, a
