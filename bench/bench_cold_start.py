@@ -412,6 +412,11 @@ class Workspace:
         otlp = _bytecode.assemble_layer(builds, runtime, frozenset({"otlp"}))
         self.layer = _read_only_copy(core, root / "opt")
         self.layer_otlp = _read_only_copy(otlp, root / "opt-otlp")
+        # What a function that ships the PRELOAD clients gets: the core and the client parts.
+        clients = frozenset(name for name, part in PARTS.items() if part.libraries)
+        self.layer_clients = _read_only_copy(
+            _bytecode.assemble_layer(builds, runtime, clients), root / "opt-clients"
+        )
         self.bare = _read_only_copy(LAYER_SOURCE, root / "opt-source")
         self.tasks: dict[str, Path] = {}
         self.preload = installed(PRELOAD)
@@ -436,13 +441,15 @@ class Workspace:
         """The child's command line for ``tool`` (``none``, ``layer``, ... or ``noop``)."""
         layered = tool.startswith("layer")
         layer = {"layer": self.layer, "layer, no .pyc": self.bare}.get(tool)
+        compared = mode in ("cold", "shipped")  # the tools compared
+        if tool == "layer" and compared and setting != "pip":  # PRELOAD's clients: their parts
+            layer = self.layer_clients
         entry = "lambda_xray.handler" if layered else "lx_bench_app"
         task = self.tasks[tool]
         args = [entry, mode, str(layer / "python") if layer else "", str(task)]
         if setting == "pip":
             site = self.sites.get(tool, self.sites[""])
             return [sys.executable, "-S", "-c", CHILD, *args, "", str(site)]
-        compared = mode in ("cold", "shipped")  # the tools compared
         preload = ",".join(self.preload) if compared else ""
         return [sys.executable, "-c", CHILD, *args, preload, ""]
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ._interpreters import BundleJob, compile_layer, probe
-from ._layer_parts import CORE, PARTS, part_of_module
+from ._layer_parts import CORE, PARTS, keeps_line_table, part_of_module
 
 __all__ = ["LOADER", "UNTRACED", "compile_tree", "loader_settings"]
 
@@ -92,7 +92,13 @@ def compile_tree(
             file=str(python / files[part]),
             index={m.name: m.part for m in modules if m.part != CORE} if part == CORE else {},
             modules=[
-                (m.name, m.is_package, str(python / m.rel), f"{_LAMBDA_LAYER_ROOT}/python/{m.rel}")
+                (
+                    m.name,
+                    m.is_package,
+                    str(python / m.rel),
+                    f"{_LAMBDA_LAYER_ROOT}/python/{m.rel}",
+                    keeps_line_table(m.rel),
+                )
                 for m in modules
                 if m.part == part
             ],

@@ -20,8 +20,10 @@ the loader, the core bundle and the bundles of the parts it needs
   of two per module, no source: the size of a function's download
   (docs/bytecode.md). Tracebacks through layer frames show file and line.
 - The code is compiled lean from the slim source's syntax tree: no
-  docstrings, function annotations or (3.11+) column tables; line tables and
-  ``assert`` stay. The package's ``__init__`` (the loader) ships as slim
+  docstrings, function annotations or (3.11+) column tables, and line tables
+  only in the modules whose frames stand in a user's traceback
+  (``_layer_parts.LINE_TABLE_MODULES``; the others' frames show ``line
+  None``); ``assert`` stays. The package's ``__init__`` (the loader) ships as slim
   source with an unchecked-hash ``.pyc`` (PEP 552), so another Python still
   imports it and finds the bundles are not its own.
 - Byte-for-byte the same on every build of the same source (fixed hash seed,
@@ -59,7 +61,7 @@ from pathlib import Path
 
 from ._bundle_build import LOADER, compile_tree
 from ._interpreters import compiler_version, find_interpreter
-from ._layer_parts import CORE, PARTS, part_of_module
+from ._layer_parts import CORE, LINE_TABLE_MODULES, PARTS, part_of_module
 from ._slim_source import slim_source
 
 __all__ = [
@@ -266,10 +268,10 @@ def _build_one(source: Path, builds: Path, minor: int, interpreter: str | None) 
 
 
 def _build_inputs() -> str:
-    """A short hash of what decides the bytes besides the source: the compiler and
-    which module is in which part."""
+    """A short hash of what decides the bytes besides the source: the compiler,
+    which module is in which part and which keep their line tables."""
     parts = {name: part.modules for name, part in PARTS.items()}
-    text = json.dumps([compiler_version(), CORE, parts], sort_keys=True)
+    text = json.dumps([compiler_version(), CORE, parts, LINE_TABLE_MODULES], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 

@@ -3,10 +3,11 @@
 Finds a working ``python3.<minor>`` (the env override, the running one,
 pyenv's, or on ``PATH``), probes its version and cache tag, and runs the lean
 compiler in it: lean code objects (no function annotations, no column
-tables) written as unchecked-hash ``.pyc`` (PEP 552) or into bundle files
-(many modules' code in one marshalled file), with a fixed hash seed, so the
-bytes are the same on every build. Stdlib only: ``setup.py`` loads the build modules by path
-inside pip's build environment.
+tables, "no line" tables where asked) written as unchecked-hash ``.pyc``
+(PEP 552) or into bundle files (many modules' code in one marshalled file),
+with a fixed hash seed, so the bytes are the same on every build. Stdlib
+only: ``setup.py`` loads the build modules by path inside pip's build
+environment.
 """
 
 from __future__ import annotations
@@ -39,11 +40,17 @@ INTERPRETER_ENV = "LAMBDA_XRAY_BUILD_PYTHON3_{minor}"
 
 # Runs inside the target interpreter. Reads {"pycs": [[source, pyc, recorded path]],
 # "bundles": [{"file", "index", "modules": [[name, is_package, source, recorded
-# path]]}]} from stdin. Each source is compiled lean: without function
+# path, line table]]}]} from stdin. Each source is compiled lean: without function
 # annotations (the slim source has no docstrings left) nor the body of
 # ``if TYPE_CHECKING:`` (the layer's modules set ``TYPE_CHECKING = False``), and
 # ``from __future__ import ...`` becomes the compiler flag it stands for (the
-# same code, without importing ``__future__`` at run time). A pyc job writes an
+# same code, without importing ``__future__`` at run time). A module compiled
+# without its line table (``line table`` false) gets, in each code object, a
+# table that says "no line" for every instruction, in the interpreter's own
+# format: 3.11+ one "no location" entry (kind 15) per 8 code units, 3.10 one
+# ``(bytes, -128)`` pair per 254 bytes. Not an empty table: 3.11+'s
+# ``co_positions()`` then yields nothing and ``traceback`` fails on the frame
+# (``StopIteration``); with "no line" entries it shows ``line None``. A pyc job writes an
 # unchecked-hash ``.pyc`` (PEP 552) carrying the source's hash
 # (``--check-hash-based-pycs always`` still checks); a bundle job writes one
 # bundle file: the magic number, the bundle format (``format``, hex), the
@@ -77,6 +84,23 @@ def lean(source, dfile):
                 flags |= getattr(__future__, alias.name).compiler_flag
     return data, compile(tree, dfile, "exec", flags=flags, dont_inherit=True, optimize=0)
 
+def no_lines(code):
+    consts = tuple(no_lines(c) if isinstance(c, type(code)) else c for c in code.co_consts)
+    code = code.replace(co_consts=consts)
+    size, table = len(code.co_code), bytearray()
+    if sys.version_info >= (3, 11):
+        units = size // 2
+        while units:
+            step = min(8, units)
+            units -= step
+            table.append(0xF8 | (step - 1))
+    else:
+        while size:
+            step = min(254, size)
+            size -= step
+            table += bytes((step, 0x80))
+    return code.replace(co_linetable=bytes(table))
+
 def write(path, content):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "wb") as file:
@@ -90,8 +114,9 @@ for source, cfile, dfile in jobs["pycs"]:
     write(cfile, header + importlib.util.source_hash(data) + marshal.dumps(code))
 for bundle in jobs["bundles"]:
     table, codes, at = {}, [], 0
-    for name, is_package, source, dfile in bundle["modules"]:
-        code = marshal.dumps(lean(source, dfile)[1])
+    for name, is_package, source, dfile, lines in bundle["modules"]:
+        code = lean(source, dfile)[1]
+        code = marshal.dumps(code if lines else no_lines(code))
         table[name] = (bool(is_package), at, len(code))
         codes.append(code)
         at += len(code)
@@ -127,12 +152,14 @@ class BundleJob:
     :param file: where to write it.
     :param index: for modules in other bundles, which part holds each (the
         core bundle's; empty in the others).
-    :param modules: ``(module name, is_package, source, recorded path)`` each.
+    :param modules: ``(module name, is_package, source, recorded path, line table)``
+        each; ``line table`` false compiles the module with a table that says "no
+        line" for every instruction.
     """
 
     file: str
     index: Mapping[str, str]
-    modules: Sequence[tuple[str, bool, str, str]]
+    modules: Sequence[tuple[str, bool, str, str, bool]]
 
 
 @dataclass(frozen=True)

@@ -91,8 +91,8 @@ class TraceFormat(enum.Enum):
 class LayerParts(enum.Enum):
     """Which parts of the tracing layer a function's layer version holds, beyond its core.
 
-    The layer is cut into parts (``otlp``, ``compat``, ``async_http``,
-    ``databases``; docs/constructs.md) so each function downloads only what it
+    The layer is cut into parts (``otlp``, ``compat``, ``requests``,
+    ``async_http``, ``databases``; docs/constructs.md) so each function downloads only what it
     runs. Pass a list of part names instead to add those parts to what
     :attr:`AUTO` chooses (``layer_parts=["databases"]``).
     """

@@ -6,8 +6,8 @@ runs them:
 
 * ``otlp`` when it sends OTLP spans (``trace_format``/``application_signals``,
   or its own ``LAMBDA_XRAY_FORMAT``; a token there counts as OTLP);
-* a client part (``async_http``, ``databases``) when its code or one of its
-  other layers ships one of the part's libraries;
+* a client part (``requests``, ``async_http``, ``databases``) when its code or
+  one of its other layers ships one of the part's libraries;
 * ``compat`` when its own code imports ``lambda_xray.compat``;
 * every part when its code could not be read (then an info finding says why),
   or when the options say ``LayerParts.ALL``; names given in the options are

@@ -12,10 +12,11 @@ import os
 import shutil
 import subprocess
 import sys
+import traceback
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, TracebackType
 
 import pytest
 
@@ -239,7 +240,7 @@ def failing() -> None:
 
 #: A module of each kind the parts table knows: a package, a part's package, a part's module.
 PART_MODULES = {
-    "patches/__init__.py": "WHERE = 'core'\n",
+    "patches/__init__.py": "WHERE = 'core'\n\n\ndef failing():\n    raise ValueError('kept')\n",
     "patches/httpx.py": "WHERE = 'async_http'\n",
     "otlp/__init__.py": "WHERE = 'otlp'\n",
     "otlp/emitter.py": "WHERE = 'otlp'\n",
@@ -374,19 +375,102 @@ def test_the_code_is_still_the_tested_code(lean_build: Path) -> None:
     assert list(module.Point.__dataclass_fields__) == ["x", "y"]
 
 
-def test_tracebacks_keep_the_file_and_line_of_the_source(lean_build: Path) -> None:
-    module = _module(lean_build)
-    with pytest.raises(ValueError) as caught:
-        module.failing()
-    tb = caught.value.__traceback__
+def _innermost(exc: BaseException) -> TracebackType:
+    tb = exc.__traceback__
     while tb is not None and tb.tb_next is not None:
         tb = tb.tb_next
     assert tb is not None
-    assert tb.tb_frame.f_code.co_filename == "/opt/python/lambda_xray/kinds.py"
-    assert tb.tb_lineno == LEAN.splitlines().index('    raise ValueError("boom")') + 1
+    return tb
+
+
+def test_a_module_in_a_users_traceback_keeps_the_file_and_line_of_the_source(
+    lean_build: Path,
+) -> None:
+    """``patches`` is in ``LINE_TABLE_MODULES``: its frames stand in a user's traceback."""
+    module = _module(lean_build, "lambda_xray.patches")
+    with pytest.raises(ValueError) as caught:
+        module.failing()
+    tb = _innermost(caught.value)
+    assert tb.tb_frame.f_code.co_filename == "/opt/python/lambda_xray/patches/__init__.py"
+    assert (
+        tb.tb_lineno
+        == PART_MODULES["patches/__init__.py"].splitlines().index("    raise ValueError('kept')")
+        + 1
+    )
     # No column tables: the carets under a layer line are all a traceback loses.
     positions = list(module.failing.__code__.co_positions())
     assert positions and all(col is None and end is None for _, _, col, end in positions)
+
+
+def test_a_module_below_the_layers_own_frames_has_no_lines_and_its_tracebacks_still_format(
+    lean_build: Path,
+) -> None:
+    """``kinds`` is not in ``LINE_TABLE_MODULES``: "no line" for every instruction, in a
+    table the interpreter walks like any other (an empty one breaks ``traceback``)."""
+    module = _module(lean_build)
+    with pytest.raises(ValueError) as caught:
+        module.failing()
+    tb = _innermost(caught.value)
+    assert tb.tb_frame.f_code.co_filename == "/opt/python/lambda_xray/kinds.py"
+    assert tb.tb_lineno is None  # 3.10: -1 (tests/layer/test_layer_line_tables.py)
+    text = "".join(traceback.format_exception(caught.value))
+    assert 'File "/opt/python/lambda_xray/kinds.py", line None, in failing' in text
+    for code in (module.checked.__code__, module.failing.__code__):
+        assert [line for _, _, line in code.co_lines()] == [None] * len(list(code.co_lines()))
+        # Every instruction has its (empty) position: what ``traceback`` walks.
+        assert len(list(code.co_positions())) == len(code.co_code) // 2
+
+
+def test_the_modules_kept_with_line_tables_exist_and_wrap_every_given_callable() -> None:
+    """``LINE_TABLE_MODULES`` names modules of the layer, and every module with a wrapper
+    (a nested function that calls a callable given to the function that made it: the
+    user's function, a client library's method) is in it: a wrapper's frame stands in
+    the traceback of whatever it wraps."""
+    python = LAYER / "python"
+    rels = [p.relative_to(python).as_posix() for p in python.rglob("*.py")]
+    for listed in _layer_parts.LINE_TABLE_MODULES:
+        assert [rel for rel in rels if _layer_parts._listed(rel, (listed,))], listed
+    wrapping = sorted(rel for rel in rels if _wraps_a_given_callable(python / rel))
+    assert "lambda_xray/api.py" in wrapping and "lambda_xray/patches/botocore.py" in wrapping
+    assert [rel for rel in wrapping if not _layer_parts.keeps_line_table(rel)] == []
+
+
+def test_every_bundled_module_that_logs_or_warns_keeps_its_line_table() -> None:
+    """``logging`` and ``warnings`` record their caller's line: ``None`` breaks a user's
+    ``%(lineno)d`` log format. The loader and ``_untraced`` ship as source, with theirs."""
+    python = LAYER / "python"
+    bundled = [
+        p.relative_to(python).as_posix()
+        for p in python.rglob("*.py")
+        if p.relative_to(python).as_posix()
+        not in {_bundle_build.LOADER, _bundle_build.UNTRACED, *_bytecode.LAMBDA_EXCLUDED}
+    ]
+    reporting = [rel for rel in bundled if _imports(python / rel)[0] & {"logging", "warnings"}]
+    assert reporting == ["lambda_xray/_log.py"]
+    assert all(_layer_parts.keeps_line_table(rel) for rel in reporting)
+
+
+def _wraps_a_given_callable(path: Path) -> bool:
+    def calls(function: ast.AST, given: set[str]) -> bool:
+        return any(
+            isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in given
+            for n in ast.walk(function)
+        )
+
+    def visit(node: ast.AST, given: set[str]) -> bool:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                if given and calls(child, given):
+                    return True
+                a = child.args
+                args = (*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg)
+                if visit(child, given | {x.arg for x in args if x is not None}):
+                    return True
+            elif visit(child, given):
+                return True
+        return False
+
+    return visit(ast.parse(path.read_text()), set())
 
 
 # --- assemble_layer: the tree of one function's layer -----------------------------------------
@@ -511,26 +595,31 @@ def real_builds(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-@pytest.mark.parametrize("minor", [10, 11, 12, 13])
+#: KB per Python minor: (the core alone, every part). The goal is 60 KB per layer version,
+#: aimed at 58 for room to grow: met on 3.10, not on 3.11-3.13 (docs/bytecode.md).
+DOWNLOAD_BUDGET_KB = {10: (58, 96), 11: (64, 112), 12: (64, 112), 13: (64, 112)}
+
+
+@pytest.mark.parametrize("minor", sorted(DOWNLOAD_BUDGET_KB))
 def test_each_functions_layer_stays_within_its_download_budget(
     real_builds: Path, minor: int
 ) -> None:
-    """docs/bytecode.md: the core alone at most 70 KB (the goal is 60 KB: the core's
-    membership decides it), every part at most 119 KB (was 180-207 KB with slim source).
+    """docs/bytecode.md, "Sizes and cold start": the core alone and every part, zipped.
 
     A guard against growth by accident: raising it is a decision, with the sizes in the docs.
     """
     runtime = _bytecode.runtime_name(minor)
     if not (result := _bytecode.read_manifest(real_builds, runtime)) or not result.has_bytecode:
         pytest.skip(f"no python3.{minor} here")
-    assert _zip_kb(_bytecode.assemble_layer(real_builds, runtime, frozenset())) <= 70
-    assert _zip_kb(_bytecode.assemble_layer(real_builds, runtime, frozenset(PARTS))) <= 119
+    core, every = DOWNLOAD_BUDGET_KB[minor]
+    assert _zip_kb(_bytecode.assemble_layer(real_builds, runtime, frozenset())) <= core
+    assert _zip_kb(_bytecode.assemble_layer(real_builds, runtime, frozenset(PARTS))) <= every
 
 
 def test_a_source_only_layer_stays_within_its_download_budget(real_builds: Path) -> None:
-    """docs/bytecode.md: python3.14 (no interpreter here) at most 49 KB core, 80 KB all."""
+    """docs/bytecode.md: python3.14 (no interpreter here) at most 48 KB core, 80 KB all."""
     runtime = _bytecode.runtime_name(14)
-    assert _zip_kb(_bytecode.assemble_layer(real_builds, runtime, frozenset())) <= 49
+    assert _zip_kb(_bytecode.assemble_layer(real_builds, runtime, frozenset())) <= 48
     assert _zip_kb(_bytecode.assemble_layer(real_builds, runtime, frozenset(PARTS))) <= 80
 
 
@@ -550,7 +639,8 @@ def test_the_build_writes_the_bundle_layout_the_loader_reads() -> None:
 
 
 def _imports(module: Path) -> tuple[set[str], set[str]]:
-    """The top-level modules ``module`` imports absolutely, and its relative imports."""
+    """The top-level modules ``module`` imports absolutely (anywhere in it), and its
+    relative imports."""
     absolute: set[str] = set()
     relative: set[str] = set()
     for node in ast.walk(ast.parse(module.read_text())):

@@ -34,7 +34,7 @@ from cdk_lambda_xray.errors import TracingConfigError
 from cdk_lambda_xray.layer import layer_asset_path, layer_builds_path
 
 PY312 = lambda_.Runtime.PYTHON_3_12
-ALL = ("otlp", "compat", "async_http", "databases")
+ALL = ("otlp", "compat", "requests", "async_http", "databases")
 PREFIX = ids.TRACING_LAYER_PREFIX
 
 
@@ -73,6 +73,10 @@ def built(
         {"app.py": "import httpx\n", "httpx/__init__.py": "", "httpx-0.27.0.dist-info/RECORD": ""},
     )
     compat = _tree(src / "compat", {"app.py": "from lambda_xray.compat import xray_sdk\n"})
+    with_requests = _tree(
+        src / "requests_app",
+        {"app.py": "import requests\n", "requests/__init__.py": "", "requests/sessions.py": ""},
+    )
     redis_layer = _tree(src / "redis_layer", {"python/redis/__init__.py": ""})
     zipped = src / "code.zip"
     with zipfile.ZipFile(zipped, "w") as archive:
@@ -97,6 +101,7 @@ def built(
         httpx=fn("Httpx", shared),
         httpx_too=fn("HttpxToo", shared),
         staged_by_other=fn("StagedByOther", staged_by_other),
+        requests=fn("Requests", lambda_.Code.from_asset(str(with_requests))),
         compat=fn("Compat", lambda_.Code.from_asset(str(compat))),
         inline=fn("Inline", lambda_.Code.from_inline("def handler(e, c):\n    return 1\n")),
         otlp=fn("Otlp", lambda_.Code.from_asset(str(boto)), trace_format=TraceFormat.OTLP),
@@ -175,6 +180,7 @@ def _tracing_layer_of(built: SimpleNamespace, fn: lambda_.Function) -> str:
         ("boto", f"{PREFIX}Python312"),
         ("boto_too", f"{PREFIX}Python312"),
         ("inline", f"{PREFIX}Python312"),
+        ("requests", f"{PREFIX}Python312Requests"),
         ("httpx", f"{PREFIX}Python312AsyncHttp"),
         ("httpx_too", f"{PREFIX}Python312AsyncHttp"),
         ("staged_by_other", f"{PREFIX}Python312Compat"),
@@ -182,9 +188,9 @@ def _tracing_layer_of(built: SimpleNamespace, fn: lambda_.Function) -> str:
         ("otlp", f"{PREFIX}Python312Otlp"),
         ("extra", f"{PREFIX}Python312Databases"),
         ("via_layer", f"{PREFIX}Python312Databases"),
-        ("everything", f"{PREFIX}Python312OtlpCompatAsyncHttpDatabases"),
-        ("bucket", f"{PREFIX}Python312OtlpCompatAsyncHttpDatabases"),
-        ("zipped", f"{PREFIX}Python312OtlpCompatAsyncHttpDatabases"),
+        ("everything", f"{PREFIX}Python312OtlpCompatRequestsAsyncHttpDatabases"),
+        ("bucket", f"{PREFIX}Python312OtlpCompatRequestsAsyncHttpDatabases"),
+        ("zipped", f"{PREFIX}Python312OtlpCompatRequestsAsyncHttpDatabases"),
         ("plain", f"{PREFIX}Python313AsyncHttp"),
         ("plain_via_layer", f"{PREFIX}Python312Databases"),
     ],
@@ -204,17 +210,18 @@ def test_one_layer_version_per_runtime_and_parts_each_saying_what_it_holds(
         for suffix in (
             "Python312",
             "Python312AsyncHttp",
+            "Python312Requests",
             "Python312Compat",
             "Python312Otlp",
             "Python312Databases",
-            "Python312OtlpCompatAsyncHttpDatabases",
+            "Python312OtlpCompatRequestsAsyncHttpDatabases",
             "Python313AsyncHttp",
         )
     )
     assert "; parts core; " in layers[f"{PREFIX}Python312"]["Description"]
     assert "; parts core+async_http; " in layers[f"{PREFIX}Python312AsyncHttp"]["Description"]
-    everything = layers[f"{PREFIX}Python312OtlpCompatAsyncHttpDatabases"]["Description"]
-    assert "; parts core+otlp+compat+async_http+databases; " in everything
+    everything = layers[f"{PREFIX}Python312OtlpCompatRequestsAsyncHttpDatabases"]["Description"]
+    assert "; parts core+otlp+compat+requests+async_http+databases; " in everything
     assert layers[f"{PREFIX}Python313AsyncHttp"]["CompatibleRuntimes"] == ["python3.13"]
 
 
@@ -225,6 +232,7 @@ def test_each_layer_asset_is_assembled_from_the_runtime_and_its_parts(
         [
             ("python3.12", frozenset()),
             ("python3.12", frozenset({"async_http"})),
+            ("python3.12", frozenset({"requests"})),
             ("python3.12", frozenset({"compat"})),
             ("python3.12", frozenset({"otlp"})),
             ("python3.12", frozenset({"databases"})),
@@ -252,7 +260,7 @@ def test_code_that_cannot_be_read_gets_every_part_and_says_why(
 
 
 def test_functions_whose_code_was_read_get_no_info_about_parts(built: SimpleNamespace) -> None:
-    for name in ("boto", "httpx", "everything", "via_layer", "plain"):
+    for name in ("boto", "httpx", "requests", "everything", "via_layer", "plain"):
         path = "/" + getattr(built.fns, name).node.path + "*"
         assert built.annotations.find_info(path, Match.string_like_regexp("every part")) == []
 

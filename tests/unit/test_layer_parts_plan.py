@@ -82,6 +82,12 @@ ROWS = [
         ("async_http",),
     ),
     Row(
+        "requests in the code: requests",
+        py(CodeFacts(libraries=frozenset({"requests"}))),
+        swept(),
+        ("requests",),
+    ),
+    Row(
         "aiobotocore: async_http",
         py(CodeFacts(libraries=frozenset({"aiobotocore"}))),
         swept(),
@@ -101,7 +107,7 @@ ROWS = [
     ),
     Row(
         "everything shown, in the parts' order",
-        py(CodeFacts(libraries=frozenset({"valkey", "aiohttp"}), imports_compat=True)),
+        py(CodeFacts(libraries=frozenset({"valkey", "aiohttp", "requests"}), imports_compat=True)),
         explicit(trace_format=TraceFormat.OTLP),
         ALL,
     ),

@@ -108,7 +108,8 @@ def _apply(target: str, module: ModuleType) -> None:
         try:
             __import__(name)
         except ModuleNotFoundError as exc:
-            if exc.name == name:  # its layer part is not in this function's layer: not patched
+            if exc.name == name:  # its layer part is not in this function's layer
+                _missing_part(target, exc)
                 return
             raise
         sys.modules[name].patch(module)
@@ -116,6 +117,23 @@ def _apply(target: str, module: ModuleType) -> None:
     except Exception:
         # Logged once: the target is never retried, the import still succeeds.
         _warn(target, f"tracing of {target.partition('.')[0]} is off, patching it failed")
+
+
+def _missing_part(target: str, exc: ModuleNotFoundError) -> None:
+    """Say once per patch module that ``target``'s library stays unpatched: its patch is
+    in a layer part this function's layer version does not carry (``exc``, the
+    loader's, names the part). The library itself works as without the layer."""
+    from lambda_xray import _log
+
+    _log.warning_once(
+        "part:" + str(exc.name),
+        "lambda_xray: %s is left unpatched: %s. To trace its calls, add the layer part "
+        "that holds %s to layer_parts on the function's construct (TracedFunction, "
+        "XRayTracing) and redeploy.",
+        target.partition(".")[0],
+        exc,
+        exc.name,
+    )
 
 
 # -- the import hook: run a callback right after a chosen module executed -------------
