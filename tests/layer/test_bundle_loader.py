@@ -231,8 +231,9 @@ def bundled_run(
     python = _bytecode.find_interpreter(minor)
     if python is None:
         pytest.skip(f"no python3.{minor} here")
+    # The function uses the user API: the planner gives it the core and the api part.
     layer = read_only_layer(
-        builds, f"python3.{minor}", set(), tmp_path_factory.mktemp(f"opt{minor}") / "opt"
+        builds, f"python3.{minor}", {"api"}, tmp_path_factory.mktemp(f"opt{minor}") / "opt"
     )
     events = [{"http": True}, {"fail": True}]
     out, _ = drive(python, layer, task_root, events, {"TEST_HTTP_PORT": str(http_port)})

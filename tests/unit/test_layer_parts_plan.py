@@ -13,7 +13,13 @@ from typing import Any
 import pytest
 
 from cdk_lambda_xray import _tracers
-from cdk_lambda_xray._code_scan import combined, imports_compat, scan_directory, scan_inline
+from cdk_lambda_xray._code_scan import (
+    combined,
+    imports_compat,
+    names_package,
+    scan_directory,
+    scan_inline,
+)
 from cdk_lambda_xray._layer_parts import PARTS
 from cdk_lambda_xray._plan import (
     UNKNOWN,
@@ -100,14 +106,32 @@ ROWS = [
         ("databases",),
     ),
     Row(
-        "a compat import: compat",
+        "the user API: api",
+        py(CodeFacts(uses_api=True)),
+        explicit(),
+        ("api",),
+    ),
+    Row(
+        "a compat import: compat and the api it requires",
         py(CodeFacts(imports_compat=True)),
         explicit(),
-        ("compat",),
+        ("api", "compat"),
+    ),
+    Row(
+        "compat named in layer_parts: api with it",
+        py(),
+        swept(layer_parts=("compat",)),
+        ("api", "compat"),
     ),
     Row(
         "everything shown, in the parts' order",
-        py(CodeFacts(libraries=frozenset({"valkey", "aiohttp", "requests"}), imports_compat=True)),
+        py(
+            CodeFacts(
+                libraries=frozenset({"valkey", "aiohttp", "requests"}),
+                imports_compat=True,
+                uses_api=True,
+            )
+        ),
         explicit(trace_format=TraceFormat.OTLP),
         ALL,
     ),
@@ -200,7 +224,7 @@ def _tree(root: Path, files: dict[str, str]) -> Path:
 def test_a_library_counts_where_it_is_importable(
     tmp_path: Path, files: dict[str, str], found: set[str]
 ) -> None:
-    facts = scan_directory(_tree(tmp_path, files), "the code asset", own_code=True)
+    facts = scan_directory(_tree(tmp_path, files), "the code asset")
     assert facts.libraries == found
     assert facts.unreadable is None
 
@@ -223,10 +247,52 @@ def test_imports_of_lambda_xray_compat_are_found(source: str, imports: bool) -> 
     assert scan_inline(source).imports_compat is imports
 
 
-def test_a_compat_import_counts_in_the_function_code_not_in_a_layer(tmp_path: Path) -> None:
-    files = {"app.py": "from lambda_xray import compat\n"}
-    assert scan_directory(_tree(tmp_path, files), "code", own_code=True).imports_compat
-    assert not scan_directory(tmp_path, "layer L", own_code=False).imports_compat
+@pytest.mark.parametrize(
+    ("source", "names"),
+    [
+        ("from lambda_xray import annotate, metadata, subsegment\n", True),
+        ("import lambda_xray\n\nlambda_xray.annotate('k', 1)\n", True),
+        ("from lambda_xray.api import subsegment\n", True),
+        ("import lambda_xray.api as xray\n", True),
+        ("from lambda_xray import (\n    annotate,\n)\n", True),
+        ("import importlib\napi = importlib.import_module('lambda_xray.api')\n", True),
+        ("api = __import__('lambda_xray')\n", True),
+        ("from lambda_xray.compat import xray_recorder\n", True),
+        ("import os\nos.environ['LAMBDA_XRAY_HANDLER']\n", False),  # not the package
+        ("import cdk_lambda_xray\n", False),  # the CDK library, not the layer
+        ("import lambda_xray_helpers\n", False),  # another package
+        ("import boto3\n", False),
+    ],
+)
+def test_a_use_of_the_user_api_is_any_mention_of_the_package(source: str, names: bool) -> None:
+    assert names_package(source) is names
+    assert scan_inline(source).uses_api is names
+
+
+@pytest.mark.parametrize("where", ["app.py", "pkg/mod.py", "python/shared/util.py"])
+def test_the_user_api_and_compat_count_in_code_and_layers_wherever_the_walk_reads(
+    tmp_path: Path, where: str
+) -> None:
+    files = {where: "from lambda_xray import compat, annotate\n", "other.py": "import os\n"}
+    facts = scan_directory(_tree(tmp_path, files), "layer L")
+    assert facts.uses_api and facts.imports_compat and facts.unreadable is None
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "lambda_xray/compat/__init__.py",  # the layer's own package, in a function's code
+        "python/lambda_xray/api.py",  # a tracing layer's source among the function's layers
+        "mylib/core.py",  # a package pip installed (its .dist-info beside it): never read
+    ],
+)
+def test_the_layer_package_and_installed_packages_are_not_the_function_using_the_api(
+    tmp_path: Path, where: str
+) -> None:
+    files = {where: "from lambda_xray import compat, annotate\n", "app.py": "import boto3\n"}
+    files["mylib-1.0.dist-info/METADATA"] = "Name: mylib\n"
+    facts = scan_directory(_tree(tmp_path, files), "the code asset")
+    assert not facts.uses_api and not facts.imports_compat
 
 
 def test_a_walk_past_its_entry_limit_leaves_the_code_unreadable(
@@ -234,7 +300,7 @@ def test_a_walk_past_its_entry_limit_leaves_the_code_unreadable(
 ) -> None:
     monkeypatch.setattr(_tracers, "MAX_ASSET_FILES", 5)
     _tree(tmp_path, {f"m{i}.py": "" for i in range(10)})
-    facts = scan_directory(tmp_path, "the code asset", own_code=True)
+    facts = scan_directory(tmp_path, "the code asset")
     assert facts.unreadable == "the code asset: it has more than 5 entries"
 
 
@@ -243,7 +309,7 @@ def test_a_file_past_the_per_file_limit_leaves_the_code_unreadable(
 ) -> None:
     monkeypatch.setattr(_tracers, "MAX_SOURCE_BYTES", 10)
     _tree(tmp_path, {"big.py": "x = 1\n" * 10, "small.py": "y = 2\n"})
-    facts = scan_directory(tmp_path, "the code asset", own_code=True)
+    facts = scan_directory(tmp_path, "the code asset")
     assert facts.unreadable is not None and "big.py is larger than 10 bytes" in facts.unreadable
 
 
@@ -260,10 +326,11 @@ def test_the_facts_of_code_and_layers_combine() -> None:
     together = combined(
         [
             CodeFacts(frozenset({"httpx"}), True),
+            CodeFacts(uses_api=True),
             CodeFacts(frozenset({"redis"}), unreadable="layer A is imported"),
             CodeFacts(unreadable="layer B is a zip file"),
         ]
     )
     assert together.libraries == {"httpx", "redis"}
-    assert together.imports_compat
+    assert together.imports_compat and together.uses_api
     assert together.unreadable == "layer A is imported; layer B is a zip file"
