@@ -43,6 +43,7 @@ import urllib.request
 
 import lambda_xray.api as direct
 from lambda_xray import annotate, metadata, subsegment
+from lambda_xray.api import Scope  # in the API's __all__, for type hints
 
 URL = os.environ["TEST_URL"]
 
@@ -69,11 +70,12 @@ def handler(event, context):
         "work": work(1),
         "later": asyncio.run(later()),
         "same": direct.subsegment is subsegment,
+        "scope": isinstance(subsegment("x"), Scope),
     }
 """
 
 SAID = "annotate, metadata and subsegment do nothing"
-RESULT = {"status": 200, "work": 2, "later": 3, "same": True}
+RESULT = {"status": 200, "work": 2, "later": 3, "same": True, "scope": True}
 
 
 @pytest.fixture(scope="module")

@@ -149,7 +149,9 @@ class ContextMissingError(Exception):
 
 
 def _api(module: ModuleType) -> None:
-    module.__dict__.update(subsegment=subsegment, annotate=annotate, metadata=metadata)
+    module.__dict__.update(
+        subsegment=subsegment, annotate=annotate, metadata=metadata, Scope=NoScope
+    )
 
 
 def _context(module: ModuleType) -> None:
