@@ -6,6 +6,7 @@ side (``TracedFunction``, the aspect, ``TracingLayer``) is in test_layer_parts.p
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from cdk_lambda_xray._code_scan import (
     scan_directory,
     scan_inline,
 )
-from cdk_lambda_xray._layer_parts import PARTS
+from cdk_lambda_xray._layer_parts import CORE, PARTS, part_of_module, with_required
 from cdk_lambda_xray._plan import (
     UNKNOWN,
     CodeFacts,
@@ -334,3 +335,68 @@ def test_the_facts_of_code_and_layers_combine() -> None:
     assert together.libraries == {"httpx", "redis"}
     assert together.imports_compat and together.uses_api
     assert together.unreadable == "layer A is imported; layer B is a zip file"
+
+
+# --- what the parts import: the table's ``requires`` is true ----------------------------------
+
+LAYER_PYTHON = Path(__file__).resolve().parents[2] / "layers" / "lambda_xray" / "python"
+
+
+def _module_paths() -> dict[str, str]:
+    """Dotted name -> path relative to ``python/`` of every layer module."""
+    found = {}
+    for path in sorted(LAYER_PYTHON.rglob("*.py")):
+        rel = path.relative_to(LAYER_PYTHON).as_posix()
+        dotted = rel.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+        found[dotted] = rel
+    return found
+
+
+def _imported(path: Path, modules: dict[str, str]) -> set[str]:
+    """The layer modules ``path`` imports anywhere in it (at the top or in a function)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return {name for name in names if name in modules}
+
+
+def test_each_part_imports_only_the_core_itself_and_the_parts_it_requires() -> None:
+    """A part that needs another says so in ``requires``: without it a function's layer
+    would hold the part and miss what it imports."""
+    modules = _module_paths()
+    wrong = []
+    for dotted, rel in modules.items():
+        part = part_of_module(rel)
+        if part == CORE or rel == "lambda_xray/testing.py":
+            continue
+        allowed = {CORE, part, *with_required({part})}
+        for name in sorted(_imported(LAYER_PYTHON / rel, modules)):
+            if part_of_module(modules[name]) not in allowed:
+                wrong.append(f"{dotted} ({part}) imports {name} ({part_of_module(modules[name])})")
+    assert wrong == []
+    assert all(set(part.requires) <= set(PARTS) for part in PARTS.values())
+
+
+def test_no_core_module_imports_the_user_api() -> None:
+    """The premise of the ``api`` part: only the user's code and ``compat`` load it (a core
+    module that did would get the do-nothing stand-in in a layer without the part)."""
+    modules = _module_paths()
+    users = [
+        dotted
+        for dotted, rel in modules.items()
+        if part_of_module(rel) == CORE
+        and rel
+        not in ("lambda_xray/testing.py", "lambda_xray/__init__.py", "lambda_xray/_untraced.py")
+        and "lambda_xray.api" in _imported(LAYER_PYTHON / rel, modules)
+    ]
+    assert users == []
+
+
+def test_a_part_brings_the_parts_it_requires() -> None:
+    assert with_required({"compat"}) == {"api", "compat"}
+    assert with_required({"otlp", "core"}) == {"otlp", "core"}
+    assert with_required(set()) == frozenset()
