@@ -14,7 +14,9 @@ to a local server, the documents over real UDP to the local collector.
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -187,3 +189,60 @@ def test_with_the_part_the_annotations_are_in_the_documents_and_nothing_is_said(
     assert docs["work"]["annotations"] == {"step": "work"}
     assert docs["127.0.0.1"]["parent_id"] == docs["fetch"]["id"]
     assert SAID not in log
+
+
+# Each Python the layer is built for runs the stand-in from _untraced's source (compiled by
+# that interpreter when the part turns out missing); no Lambda runtime, logging's last resort.
+PROBE = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from lambda_xray import annotate, metadata, subsegment
+import lambda_xray.api
+
+@subsegment
+def bare():
+    return "bare"
+
+@subsegment("named")
+def named():
+    annotate("k", "v")
+    return "named"
+
+with subsegment("block") as scope:
+    scope.annotate("k", 1)
+    metadata("m", {"x": 1})
+try:
+    import lambda_xray.compat
+except ModuleNotFoundError as missing:
+    compat = str(missing)
+print(json.dumps([bare(), named(), scope.subsegment, compat, lambda_xray.api.__name__]))
+"""
+
+
+@pytest.mark.parametrize("minor", [10, 11, 12, 13])
+def test_every_python_serves_the_stand_in_and_still_refuses_other_missing_parts(
+    minor: int, tmp_path: Path
+) -> None:
+    python = _bytecode.find_interpreter(minor)
+    if python is None:
+        pytest.skip(f"no python3.{minor} here")
+    builds = layer_builds_path()
+    _bytecode.ensure_built(layer_asset_path(), builds)
+    tree = _bytecode.assemble_layer(builds, f"python3.{minor}", frozenset())
+    dest = tmp_path / "opt"
+    shutil.copytree(tree, dest)
+    for path in [dest, *dest.rglob("*")]:
+        path.chmod(path.stat().st_mode & ~0o222)
+    done = subprocess.run(
+        [python, "-c", PROBE, str(dest / "python")],
+        env={"PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    bare, named, recorded, compat, name = json.loads(done.stdout)
+    assert (bare, named, recorded, name) == ("bare", "named", None, "lambda_xray.api")
+    assert "in the layer part 'compat'" in compat
+    assert [line for line in done.stderr.splitlines() if SAID in line] == [done.stderr.strip()]
