@@ -35,20 +35,20 @@ __all__ = [
 ]
 
 
-def asset_facts(path: Path, what: str, *, own_code: bool) -> CodeFacts:
+def asset_facts(path: Path, what: str) -> CodeFacts:
     """The facts of a staged asset: a folder is read; a zip file or nothing is not.
 
     A staged asset never changes (its folder is named by its hash), so each is
     read once per process, however many functions share it.
     """
-    return _asset_facts(str(path), what, own_code)
+    return _asset_facts(str(path), what)
 
 
 @functools.lru_cache(maxsize=512)
-def _asset_facts(path: str, what: str, own_code: bool) -> CodeFacts:
+def _asset_facts(path: str, what: str) -> CodeFacts:
     staged = Path(path)
     if staged.is_dir():
-        return scan_directory(staged, what, own_code=own_code)
+        return scan_directory(staged, what)
     if staged.is_file():
         return unreadable(f"{what} is a zip file, which is not looked into")
     return unreadable(f"{what} is not in the cloud assembly")
@@ -71,7 +71,7 @@ def layer_facts(layers: Iterable[lambda_.ILayerVersion]) -> list[CodeFacts]:
         if staging is None:
             found.append(unreadable(f"{what} is imported, so its contents are not known"))
         else:
-            found.append(asset_facts(Path(staging.absolute_staged_path), what, own_code=False))
+            found.append(asset_facts(Path(staging.absolute_staged_path), what))
     return found
 
 
@@ -100,7 +100,7 @@ _CODE: weakref.WeakKeyDictionary[lambda_.Code, CodeFacts] = weakref.WeakKeyDicti
 
 def _own_code_facts(staging: cdk.AssetStaging | None, cfn: lambda_.CfnFunction) -> CodeFacts:
     if staging is not None:
-        return asset_facts(Path(staging.absolute_staged_path), "the code asset", own_code=True)
+        return asset_facts(Path(staging.absolute_staged_path), "the code asset")
     # The L1's properties as one plain mapping: one jsii call (``cfn.code``
     # would read each field of the struct, one call each).
     code = cfn._cfn_properties.get("code")
@@ -110,7 +110,7 @@ def _own_code_facts(staging: cdk.AssetStaging | None, cfn: lambda_.CfnFunction) 
     # An asset another function staged first: found in the assembly by its key.
     path = staged_asset_path(cfn, code.get("s3Key") if isinstance(code, Mapping) else None)
     if path is not None:
-        return asset_facts(path, "the code asset", own_code=True)
+        return asset_facts(path, "the code asset")
     return unreadable(_NOT_AN_ASSET)
 
 
@@ -152,11 +152,7 @@ def resource_code_facts(resource: cdk.CfnResource, props: dict[str, Any]) -> Cod
     else:
         key = code.get("S3Key") if isinstance(code, dict) else None
         path = staged_asset_path(resource, key)
-        own = (
-            unreadable(_NOT_AN_ASSET)
-            if path is None
-            else asset_facts(path, "the code asset", own_code=True)
-        )
+        own = unreadable(_NOT_AN_ASSET) if path is None else asset_facts(path, "the code asset")
     layers = props.get("Layers")
     found = [own]
     for layer in layers if isinstance(layers, list) else []:
@@ -189,7 +185,7 @@ def _layer_version_facts(construct: lambda_.CfnLayerVersion) -> CodeFacts:
     what = f"layer {construct.node.path}"
     if path is None:
         return unreadable(f"{what} is not a layer asset of this app")
-    return asset_facts(path, what, own_code=False)
+    return asset_facts(path, what)
 
 
 #: stack -> its layer versions by logical id (found once per stack)

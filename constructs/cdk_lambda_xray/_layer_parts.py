@@ -10,9 +10,18 @@ one place that says which layer module belongs to which part. Stdlib only:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["CORE", "LINE_TABLE_MODULES", "PARTS", "LayerPart", "keeps_line_table", "part_of_module"]
+__all__ = [
+    "CORE",
+    "LINE_TABLE_MODULES",
+    "PARTS",
+    "LayerPart",
+    "keeps_line_table",
+    "part_of_module",
+    "with_required",
+]
 
 
 @dataclass(frozen=True)
@@ -25,11 +34,14 @@ class LayerPart:
         presence in a function's code (or its other layers) means the
         function needs this part; empty for a part chosen otherwise.
     :param why: what makes a function need it, for annotations and docs.
+    :param requires: the other parts its modules import (a layer that holds
+        it holds them too: :func:`with_required`).
     """
 
     modules: tuple[str, ...]
     libraries: tuple[str, ...]
     why: str
+    requires: tuple[str, ...] = ()
 
 
 #: The part every traced function gets: everything no other part claims.
@@ -37,6 +49,12 @@ CORE = "core"
 
 #: Every part but ``core``, in the order the build and the docs list them.
 PARTS: dict[str, LayerPart] = {
+    "api": LayerPart(
+        modules=("lambda_xray/api.py",),
+        libraries=(),
+        why="the function's code (or a layer's) names lambda_xray: the user API "
+        "(annotate, metadata, subsegment)",
+    ),
     "otlp": LayerPart(
         modules=("lambda_xray/otlp/",),
         libraries=(),
@@ -45,7 +63,9 @@ PARTS: dict[str, LayerPart] = {
     "compat": LayerPart(
         modules=("lambda_xray/compat/",),
         libraries=(),
-        why="the function's code imports lambda_xray.compat (the aws-xray-sdk/Powertools API)",
+        why="the function's code (or a layer's) imports lambda_xray.compat (the "
+        "aws-xray-sdk/Powertools API)",
+        requires=("api",),
     ),
     "requests": LayerPart(
         modules=("lambda_xray/patches/requests.py",),
@@ -107,6 +127,22 @@ def part_of_module(path: str) -> str:
         if _listed(path, part.modules):
             return name
     return CORE
+
+
+def with_required(parts: Iterable[str]) -> frozenset[str]:
+    """``parts`` and every part they require (:attr:`LayerPart.requires`), transitively.
+
+    Names that are not parts are kept as they are (the callers check names).
+    """
+    chosen = set(parts)
+    pending = list(chosen)
+    while pending:
+        part = PARTS.get(pending.pop())
+        for required in part.requires if part is not None else ():
+            if required not in chosen:
+                chosen.add(required)
+                pending.append(required)
+    return frozenset(chosen)
 
 
 def keeps_line_table(path: str) -> bool:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from constructs import Construct
 
 from . import _bytecode, ids
+from ._layer_parts import with_required
 from ._plan_model import PYTHON_RUNTIME, LayerParts
 from ._plan_parts import ALL_LAYER_PARTS, KNOWN_PART_NAMES
 from .errors import TracingConfigError
@@ -22,7 +23,8 @@ __all__ = ["checked_parts", "python_override"]
 def checked_parts(
     path: Callable[[], str], parts: Iterable[str] | LayerParts | None
 ) -> tuple[str, ...]:
-    """``parts`` as the layer's part names in their order (``core`` left out).
+    """``parts`` and the parts they require, as the layer's part names in their order
+    (``core`` left out).
 
     ``path`` gives the construct path for an error (asked only then: a jsii call).
     """
@@ -46,7 +48,8 @@ def checked_parts(
             f"name parts from {', '.join(ALL_LAYER_PARTS)} (core is always in), or pass "
             "LayerParts.ALL",
         )
-    return tuple(name for name in ALL_LAYER_PARTS if name in names)
+    chosen = with_required(names)
+    return tuple(name for name in ALL_LAYER_PARTS if name in chosen)
 
 
 def python_override(scope: Construct, path: Callable[[], str]) -> str | None:

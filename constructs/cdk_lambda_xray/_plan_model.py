@@ -91,15 +91,16 @@ class TraceFormat(enum.Enum):
 class LayerParts(enum.Enum):
     """Which parts of the tracing layer a function's layer version holds, beyond its core.
 
-    The layer is cut into parts (``otlp``, ``compat``, ``requests``,
+    The layer is cut into parts (``api``, ``otlp``, ``compat``, ``requests``,
     ``async_http``, ``databases``; docs/constructs.md) so each function downloads only what it
     runs. Pass a list of part names instead to add those parts to what
     :attr:`AUTO` chooses (``layer_parts=["databases"]``).
     """
 
     #: What the function shows it needs: its trace format, the client libraries
-    #: in its code and its other layers, an import of ``lambda_xray.compat``;
-    #: every part when its code cannot be read. The default.
+    #: in its code and its other layers, a use of the user API (its code names
+    #: ``lambda_xray``), an import of ``lambda_xray.compat``; every part when
+    #: its code cannot be read. The default.
     AUTO = "auto"
     #: Every part, whatever the code shows.
     ALL = "all"
@@ -112,8 +113,11 @@ class CodeFacts:
     #: top-level import names found in the code asset or a layer asset
     #: (``httpx``, ``redis``, ...; only the names a layer part lists are looked for)
     libraries: frozenset[str] = frozenset()
-    #: a module of the function's own code imports ``lambda_xray.compat``
+    #: a module of the function's own code (or of a layer's) imports ``lambda_xray.compat``
     imports_compat: bool = False
+    #: a module of the function's own code (or of a layer's) names ``lambda_xray``:
+    #: it may call the user API (``annotate``, ``metadata``, ``subsegment``)
+    uses_api: bool = False
     #: why the code (or a layer) could not be read in full; then every part is chosen
     unreadable: str | None = None
 

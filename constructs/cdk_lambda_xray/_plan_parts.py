@@ -8,17 +8,20 @@ runs them:
   or its own ``LAMBDA_XRAY_FORMAT``; a token there counts as OTLP);
 * a client part (``requests``, ``async_http``, ``databases``) when its code or
   one of its other layers ships one of the part's libraries;
-* ``compat`` when its own code imports ``lambda_xray.compat``;
+* ``api`` when its code or one of its other layers names ``lambda_xray`` (the
+  user API), ``compat`` when it imports ``lambda_xray.compat``;
 * every part when its code could not be read (then an info finding says why),
   or when the options say ``LayerParts.ALL``; names given in the options are
-  added to what the code shows.
+  added to what the code shows;
+* and with each part, the parts it requires (``compat`` needs ``api``; said in
+  :data:`._layer_parts.PARTS`).
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-from ._layer_parts import CORE, PARTS
+from ._layer_parts import CORE, PARTS, with_required
 from ._plan_model import CodeFacts, Finding, LayerParts, Level, TracingOptions
 
 __all__ = [
@@ -82,8 +85,11 @@ def choose_layer_parts(
     chosen = {name for name, part in PARTS.items() if code.libraries & set(part.libraries)}
     if otlp is not False:
         chosen.add("otlp")
+    if code.uses_api:
+        chosen.add("api")
     if code.imports_compat:
         chosen.add("compat")
     if not isinstance(options.layer_parts, LayerParts):
         chosen.update(name for name in options.layer_parts if name in PARTS)
-    return tuple(name for name in ALL_LAYER_PARTS if name in chosen), None
+    closed = with_required(chosen)
+    return tuple(name for name in ALL_LAYER_PARTS if name in closed), None

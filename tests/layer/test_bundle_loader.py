@@ -231,8 +231,9 @@ def bundled_run(
     python = _bytecode.find_interpreter(minor)
     if python is None:
         pytest.skip(f"no python3.{minor} here")
+    # The function uses the user API: the planner gives it the core and the api part.
     layer = read_only_layer(
-        builds, f"python3.{minor}", set(), tmp_path_factory.mktemp(f"opt{minor}") / "opt"
+        builds, f"python3.{minor}", {"api"}, tmp_path_factory.mktemp(f"opt{minor}") / "opt"
     )
     events = [{"http": True}, {"fail": True}]
     out, _ = drive(python, layer, task_root, events, {"TEST_HTTP_PORT": str(http_port)})
@@ -440,9 +441,12 @@ def lambda_runtime(
 
 
 def test_under_the_lambda_runtime_a_layer_of_bundles_traces(
-    core_only: Path, task_root: Path, collector: Collector, tmp_path: Path
+    builds: Path, task_root: Path, collector: Collector, tmp_path: Path
 ) -> None:
-    with lambda_runtime(core_only, task_root, collector, tmp_path / "log") as (api, proc):
+    # The function uses the user API: the planner gives it the core and the api part.
+    runtime = _bytecode.runtime_name(sys.version_info[1])
+    layer = read_only_layer(builds, runtime, {"api"}, tmp_path / "opt")
+    with lambda_runtime(layer, task_root, collector, tmp_path / "log") as (api, proc):
         trace_id = new_trace_id()
         outcome = api.invoke({}, trace_id=trace_header(trace_id), timeout=30)
         assert outcome.kind == "response", proc.log()[-3000:]

@@ -4,7 +4,7 @@ The built layer keeps line tables only in the modules whose frames stand in a
 user's traceback (``_layer_parts.LINE_TABLE_MODULES``: they call the function's
 code or a client library); the others get a table that says "no line" (about
 5 KB less for the core alone on 3.11-3.13, docs/bytecode.md). Real parts only: each pyenv
-Python 3.10-3.13 runs the wrapper from a read-only copy of the core-only layer
+Python 3.10-3.13 runs the wrapper from a read-only copy of the layer of core and api
 this checkout built, in a fresh process; the function fails in each way a user
 sees a traceback through the layer (its handler, a ``@subsegment`` function, a
 refused HTTP connection, an executor task, a client library whose import
@@ -166,7 +166,8 @@ def probed(
     python = _bytecode.find_interpreter(minor)
     if python is None:
         pytest.skip(f"no python3.{minor} here")
-    tree = _bytecode.assemble_layer(builds, f"python3.{minor}", frozenset())
+    # What the planner gives a function whose code names lambda_xray: the core and the api.
+    tree = _bytecode.assemble_layer(builds, f"python3.{minor}", frozenset({"api"}))
     dest = tmp_path_factory.mktemp(f"opt{minor}") / "opt"
     shutil.copytree(tree, dest)
     for path in [dest, *dest.rglob("*")]:

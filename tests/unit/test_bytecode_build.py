@@ -595,31 +595,39 @@ def real_builds(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-#: KB per Python minor: (the core alone, every part). The goal is 60 KB per layer version,
-#: aimed at 58 for room to grow: met on 3.10, not on 3.11-3.13 (docs/bytecode.md).
-DOWNLOAD_BUDGET_KB = {10: (58, 96), 11: (64, 112), 12: (64, 112), 13: (64, 112)}
+#: KB per Python minor: (the core alone, with the user API, every part). The goal is 60 KB
+#: per layer version (a boto3 function's: the core alone), met on every Python with 1.7 KB
+#: of room or more (docs/bytecode.md, "Sizes and cold start"); a function that uses the
+#: user API gets the ``api`` part too.
+DOWNLOAD_BUDGET_KB = {
+    10: (52, 56, 96),
+    11: (60, 64, 111),
+    12: (60, 64, 111),
+    13: (60, 64, 111),
+}
 
 
 @pytest.mark.parametrize("minor", sorted(DOWNLOAD_BUDGET_KB))
 def test_each_functions_layer_stays_within_its_download_budget(
     real_builds: Path, minor: int
 ) -> None:
-    """docs/bytecode.md, "Sizes and cold start": the core alone and every part, zipped.
+    """docs/bytecode.md, "Sizes and cold start": the core alone, with api, every part, zipped.
 
     A guard against growth by accident: raising it is a decision, with the sizes in the docs.
     """
     runtime = _bytecode.runtime_name(minor)
     if not (result := _bytecode.read_manifest(real_builds, runtime)) or not result.has_bytecode:
         pytest.skip(f"no python3.{minor} here")
-    core, every = DOWNLOAD_BUDGET_KB[minor]
+    core, api, every = DOWNLOAD_BUDGET_KB[minor]
     assert _zip_kb(_bytecode.assemble_layer(real_builds, runtime, frozenset())) <= core
+    assert _zip_kb(_bytecode.assemble_layer(real_builds, runtime, frozenset({"api"}))) <= api
     assert _zip_kb(_bytecode.assemble_layer(real_builds, runtime, frozenset(PARTS))) <= every
 
 
 def test_a_source_only_layer_stays_within_its_download_budget(real_builds: Path) -> None:
-    """docs/bytecode.md: python3.14 (no interpreter here) at most 48 KB core, 80 KB all."""
+    """docs/bytecode.md: python3.14 (no interpreter here) at most 45 KB core, 80 KB all."""
     runtime = _bytecode.runtime_name(14)
-    assert _zip_kb(_bytecode.assemble_layer(real_builds, runtime, frozenset())) <= 48
+    assert _zip_kb(_bytecode.assemble_layer(real_builds, runtime, frozenset())) <= 45
     assert _zip_kb(_bytecode.assemble_layer(real_builds, runtime, frozenset(PARTS))) <= 80
 
 

@@ -34,7 +34,8 @@ from cdk_lambda_xray.errors import TracingConfigError
 from cdk_lambda_xray.layer import layer_asset_path, layer_builds_path
 
 PY312 = lambda_.Runtime.PYTHON_3_12
-ALL = ("otlp", "compat", "requests", "async_http", "databases")
+ALL = ("api", "otlp", "compat", "requests", "async_http", "databases")
+EVERY = "ApiOtlpCompatRequestsAsyncHttpDatabases"
 PREFIX = ids.TRACING_LAYER_PREFIX
 
 
@@ -78,6 +79,9 @@ def built(
         {"app.py": "import requests\n", "requests/__init__.py": "", "requests/sessions.py": ""},
     )
     redis_layer = _tree(src / "redis_layer", {"python/redis/__init__.py": ""})
+    user_api = _tree(src / "user_api", {"app.py": "from lambda_xray import annotate\n"})
+    # A layer of shared code that records with the user API (its own module, not pip's).
+    shared_layer = _tree(src / "shared_layer", {"python/shared/record.py": "import lambda_xray\n"})
     zipped = src / "code.zip"
     with zipfile.ZipFile(zipped, "w") as archive:
         archive.writestr("app.py", "def handler(event, context):\n    return 1\n")
@@ -95,6 +99,9 @@ def built(
         return TracedFunction(stack, id, runtime=PY312, handler="app.handler", code=code, **props)
 
     redis = lambda_.LayerVersion(stack, "Redis", code=lambda_.Code.from_asset(str(redis_layer)))
+    recorder_layer = lambda_.LayerVersion(
+        stack, "Shared", code=lambda_.Code.from_asset(str(shared_layer))
+    )
     fns = SimpleNamespace(
         boto=fn("Boto", lambda_.Code.from_asset(str(boto))),
         boto_too=fn("BotoToo", lambda_.Code.from_asset(str(boto))),
@@ -103,6 +110,13 @@ def built(
         staged_by_other=fn("StagedByOther", staged_by_other),
         requests=fn("Requests", lambda_.Code.from_asset(str(with_requests))),
         compat=fn("Compat", lambda_.Code.from_asset(str(compat))),
+        user_api=fn("UserApi", lambda_.Code.from_asset(str(user_api))),
+        api_via_layer=fn(
+            "ApiViaLayer", lambda_.Code.from_asset(str(boto)), layers=[recorder_layer]
+        ),
+        compat_by_hand=fn(
+            "CompatByHand", lambda_.Code.from_asset(str(boto)), layer_parts=["compat"]
+        ),
         inline=fn("Inline", lambda_.Code.from_inline("def handler(e, c):\n    return 1\n")),
         otlp=fn("Otlp", lambda_.Code.from_asset(str(boto)), trace_format=TraceFormat.OTLP),
         extra=fn("Extra", lambda_.Code.from_asset(str(boto)), layer_parts=["databases"]),
@@ -133,6 +147,13 @@ def built(
             handler="app.handler",
             code=lambda_.Code.from_asset(str(boto)),
             layers=[redis],
+        ),
+        plain_api=lambda_.Function(
+            stack,
+            "PlainApi",
+            runtime=PY312,
+            handler="app.handler",
+            code=lambda_.Code.from_asset(str(user_api)),
         ),
     )
     trace_app(app)
@@ -183,16 +204,20 @@ def _tracing_layer_of(built: SimpleNamespace, fn: lambda_.Function) -> str:
         ("requests", f"{PREFIX}Python312Requests"),
         ("httpx", f"{PREFIX}Python312AsyncHttp"),
         ("httpx_too", f"{PREFIX}Python312AsyncHttp"),
-        ("staged_by_other", f"{PREFIX}Python312Compat"),
-        ("compat", f"{PREFIX}Python312Compat"),
+        ("staged_by_other", f"{PREFIX}Python312ApiCompat"),
+        ("compat", f"{PREFIX}Python312ApiCompat"),
+        ("compat_by_hand", f"{PREFIX}Python312ApiCompat"),
+        ("user_api", f"{PREFIX}Python312Api"),
+        ("api_via_layer", f"{PREFIX}Python312Api"),
         ("otlp", f"{PREFIX}Python312Otlp"),
         ("extra", f"{PREFIX}Python312Databases"),
         ("via_layer", f"{PREFIX}Python312Databases"),
-        ("everything", f"{PREFIX}Python312OtlpCompatRequestsAsyncHttpDatabases"),
-        ("bucket", f"{PREFIX}Python312OtlpCompatRequestsAsyncHttpDatabases"),
-        ("zipped", f"{PREFIX}Python312OtlpCompatRequestsAsyncHttpDatabases"),
+        ("everything", f"{PREFIX}Python312{EVERY}"),
+        ("bucket", f"{PREFIX}Python312{EVERY}"),
+        ("zipped", f"{PREFIX}Python312{EVERY}"),
         ("plain", f"{PREFIX}Python313AsyncHttp"),
         ("plain_via_layer", f"{PREFIX}Python312Databases"),
+        ("plain_api", f"{PREFIX}Python312Api"),
     ],
 )
 def test_each_function_gets_the_layer_of_the_parts_its_code_needs(
@@ -211,17 +236,19 @@ def test_one_layer_version_per_runtime_and_parts_each_saying_what_it_holds(
             "Python312",
             "Python312AsyncHttp",
             "Python312Requests",
-            "Python312Compat",
+            "Python312Api",
+            "Python312ApiCompat",
             "Python312Otlp",
             "Python312Databases",
-            "Python312OtlpCompatRequestsAsyncHttpDatabases",
+            f"Python312{EVERY}",
             "Python313AsyncHttp",
         )
     )
     assert "; parts core; " in layers[f"{PREFIX}Python312"]["Description"]
     assert "; parts core+async_http; " in layers[f"{PREFIX}Python312AsyncHttp"]["Description"]
-    everything = layers[f"{PREFIX}Python312OtlpCompatRequestsAsyncHttpDatabases"]["Description"]
-    assert "; parts core+otlp+compat+requests+async_http+databases; " in everything
+    assert "; parts core+api+compat; " in layers[f"{PREFIX}Python312ApiCompat"]["Description"]
+    everything = layers[f"{PREFIX}Python312{EVERY}"]["Description"]
+    assert "; parts core+api+otlp+compat+requests+async_http+databases; " in everything
     assert layers[f"{PREFIX}Python313AsyncHttp"]["CompatibleRuntimes"] == ["python3.13"]
 
 
@@ -233,7 +260,8 @@ def test_each_layer_asset_is_assembled_from_the_runtime_and_its_parts(
             ("python3.12", frozenset()),
             ("python3.12", frozenset({"async_http"})),
             ("python3.12", frozenset({"requests"})),
-            ("python3.12", frozenset({"compat"})),
+            ("python3.12", frozenset({"api"})),
+            ("python3.12", frozenset({"api", "compat"})),
             ("python3.12", frozenset({"otlp"})),
             ("python3.12", frozenset({"databases"})),
             ("python3.12", frozenset(ALL)),
@@ -260,7 +288,7 @@ def test_code_that_cannot_be_read_gets_every_part_and_says_why(
 
 
 def test_functions_whose_code_was_read_get_no_info_about_parts(built: SimpleNamespace) -> None:
-    for name in ("boto", "httpx", "requests", "everything", "via_layer", "plain"):
+    for name in ("boto", "httpx", "requests", "everything", "via_layer", "plain", "user_api"):
         path = "/" + getattr(built.fns, name).node.path + "*"
         assert built.annotations.find_info(path, Match.string_like_regexp("every part")) == []
 
@@ -287,6 +315,14 @@ def test_an_unknown_part_on_traced_function_names_construct_value_and_parts() ->
 def test_an_unknown_part_on_trace_app_is_refused_before_any_visit() -> None:
     with pytest.raises(TracingConfigError, match=r"XRayTracing: .*'sql'.*otlp, compat"):
         trace_app(cdk.App(), layer_parts=("sql",))
+
+
+def test_a_tracing_layer_with_compat_holds_the_api_compat_requires() -> None:
+    stack = cdk.Stack(cdk.App(), "ByHand")
+    layer = TracingLayer.of(stack, PY312, ["compat"])
+    assert layer.parts == ("api", "compat")
+    assert layer.node.id == f"{PREFIX}Python312ApiCompat"
+    assert TracingLayer.shared_id(PY312, ["compat"]) == layer.node.id
 
 
 def test_an_unknown_part_on_tracing_layer_names_the_layer() -> None:

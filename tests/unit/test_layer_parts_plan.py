@@ -6,6 +6,7 @@ side (``TracedFunction``, the aspect, ``TracingLayer``) is in test_layer_parts.p
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,14 @@ from typing import Any
 import pytest
 
 from cdk_lambda_xray import _tracers
-from cdk_lambda_xray._code_scan import combined, imports_compat, scan_directory, scan_inline
-from cdk_lambda_xray._layer_parts import PARTS
+from cdk_lambda_xray._code_scan import (
+    combined,
+    imports_compat,
+    names_package,
+    scan_directory,
+    scan_inline,
+)
+from cdk_lambda_xray._layer_parts import CORE, PARTS, part_of_module, with_required
 from cdk_lambda_xray._plan import (
     UNKNOWN,
     CodeFacts,
@@ -100,14 +107,32 @@ ROWS = [
         ("databases",),
     ),
     Row(
-        "a compat import: compat",
+        "the user API: api",
+        py(CodeFacts(uses_api=True)),
+        explicit(),
+        ("api",),
+    ),
+    Row(
+        "a compat import: compat and the api it requires",
         py(CodeFacts(imports_compat=True)),
         explicit(),
-        ("compat",),
+        ("api", "compat"),
+    ),
+    Row(
+        "compat named in layer_parts: api with it",
+        py(),
+        swept(layer_parts=("compat",)),
+        ("api", "compat"),
     ),
     Row(
         "everything shown, in the parts' order",
-        py(CodeFacts(libraries=frozenset({"valkey", "aiohttp", "requests"}), imports_compat=True)),
+        py(
+            CodeFacts(
+                libraries=frozenset({"valkey", "aiohttp", "requests"}),
+                imports_compat=True,
+                uses_api=True,
+            )
+        ),
         explicit(trace_format=TraceFormat.OTLP),
         ALL,
     ),
@@ -200,7 +225,7 @@ def _tree(root: Path, files: dict[str, str]) -> Path:
 def test_a_library_counts_where_it_is_importable(
     tmp_path: Path, files: dict[str, str], found: set[str]
 ) -> None:
-    facts = scan_directory(_tree(tmp_path, files), "the code asset", own_code=True)
+    facts = scan_directory(_tree(tmp_path, files), "the code asset")
     assert facts.libraries == found
     assert facts.unreadable is None
 
@@ -223,10 +248,52 @@ def test_imports_of_lambda_xray_compat_are_found(source: str, imports: bool) -> 
     assert scan_inline(source).imports_compat is imports
 
 
-def test_a_compat_import_counts_in_the_function_code_not_in_a_layer(tmp_path: Path) -> None:
-    files = {"app.py": "from lambda_xray import compat\n"}
-    assert scan_directory(_tree(tmp_path, files), "code", own_code=True).imports_compat
-    assert not scan_directory(tmp_path, "layer L", own_code=False).imports_compat
+@pytest.mark.parametrize(
+    ("source", "names"),
+    [
+        ("from lambda_xray import annotate, metadata, subsegment\n", True),
+        ("import lambda_xray\n\nlambda_xray.annotate('k', 1)\n", True),
+        ("from lambda_xray.api import subsegment\n", True),
+        ("import lambda_xray.api as xray\n", True),
+        ("from lambda_xray import (\n    annotate,\n)\n", True),
+        ("import importlib\napi = importlib.import_module('lambda_xray.api')\n", True),
+        ("api = __import__('lambda_xray')\n", True),
+        ("from lambda_xray.compat import xray_recorder\n", True),
+        ("import os\nos.environ['LAMBDA_XRAY_HANDLER']\n", False),  # not the package
+        ("import cdk_lambda_xray\n", False),  # the CDK library, not the layer
+        ("import lambda_xray_helpers\n", False),  # another package
+        ("import boto3\n", False),
+    ],
+)
+def test_a_use_of_the_user_api_is_any_mention_of_the_package(source: str, names: bool) -> None:
+    assert names_package(source) is names
+    assert scan_inline(source).uses_api is names
+
+
+@pytest.mark.parametrize("where", ["app.py", "pkg/mod.py", "python/shared/util.py"])
+def test_the_user_api_and_compat_count_in_code_and_layers_wherever_the_walk_reads(
+    tmp_path: Path, where: str
+) -> None:
+    files = {where: "from lambda_xray import compat, annotate\n", "other.py": "import os\n"}
+    facts = scan_directory(_tree(tmp_path, files), "layer L")
+    assert facts.uses_api and facts.imports_compat and facts.unreadable is None
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "lambda_xray/compat/__init__.py",  # the layer's own package, in a function's code
+        "python/lambda_xray/api.py",  # a tracing layer's source among the function's layers
+        "mylib/core.py",  # a package pip installed (its .dist-info beside it): never read
+    ],
+)
+def test_the_layer_package_and_installed_packages_are_not_the_function_using_the_api(
+    tmp_path: Path, where: str
+) -> None:
+    files = {where: "from lambda_xray import compat, annotate\n", "app.py": "import boto3\n"}
+    files["mylib-1.0.dist-info/METADATA"] = "Name: mylib\n"
+    facts = scan_directory(_tree(tmp_path, files), "the code asset")
+    assert not facts.uses_api and not facts.imports_compat
 
 
 def test_a_walk_past_its_entry_limit_leaves_the_code_unreadable(
@@ -234,7 +301,7 @@ def test_a_walk_past_its_entry_limit_leaves_the_code_unreadable(
 ) -> None:
     monkeypatch.setattr(_tracers, "MAX_ASSET_FILES", 5)
     _tree(tmp_path, {f"m{i}.py": "" for i in range(10)})
-    facts = scan_directory(tmp_path, "the code asset", own_code=True)
+    facts = scan_directory(tmp_path, "the code asset")
     assert facts.unreadable == "the code asset: it has more than 5 entries"
 
 
@@ -243,7 +310,7 @@ def test_a_file_past_the_per_file_limit_leaves_the_code_unreadable(
 ) -> None:
     monkeypatch.setattr(_tracers, "MAX_SOURCE_BYTES", 10)
     _tree(tmp_path, {"big.py": "x = 1\n" * 10, "small.py": "y = 2\n"})
-    facts = scan_directory(tmp_path, "the code asset", own_code=True)
+    facts = scan_directory(tmp_path, "the code asset")
     assert facts.unreadable is not None and "big.py is larger than 10 bytes" in facts.unreadable
 
 
@@ -260,10 +327,76 @@ def test_the_facts_of_code_and_layers_combine() -> None:
     together = combined(
         [
             CodeFacts(frozenset({"httpx"}), True),
+            CodeFacts(uses_api=True),
             CodeFacts(frozenset({"redis"}), unreadable="layer A is imported"),
             CodeFacts(unreadable="layer B is a zip file"),
         ]
     )
     assert together.libraries == {"httpx", "redis"}
-    assert together.imports_compat
+    assert together.imports_compat and together.uses_api
     assert together.unreadable == "layer A is imported; layer B is a zip file"
+
+
+# --- what the parts import: the table's ``requires`` is true ----------------------------------
+
+LAYER_PYTHON = Path(__file__).resolve().parents[2] / "layers" / "lambda_xray" / "python"
+
+
+def _module_paths() -> dict[str, str]:
+    """Dotted name -> path relative to ``python/`` of every layer module."""
+    found = {}
+    for path in sorted(LAYER_PYTHON.rglob("*.py")):
+        rel = path.relative_to(LAYER_PYTHON).as_posix()
+        dotted = rel.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+        found[dotted] = rel
+    return found
+
+
+def _imported(path: Path, modules: dict[str, str]) -> set[str]:
+    """The layer modules ``path`` imports anywhere in it (at the top or in a function)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return {name for name in names if name in modules}
+
+
+def test_each_part_imports_only_the_core_itself_and_the_parts_it_requires() -> None:
+    """A part that needs another says so in ``requires``: without it a function's layer
+    would hold the part and miss what it imports."""
+    modules = _module_paths()
+    wrong = []
+    for dotted, rel in modules.items():
+        part = part_of_module(rel)
+        if part == CORE or rel == "lambda_xray/testing.py":
+            continue
+        allowed = {CORE, part, *with_required({part})}
+        for name in sorted(_imported(LAYER_PYTHON / rel, modules)):
+            if part_of_module(modules[name]) not in allowed:
+                wrong.append(f"{dotted} ({part}) imports {name} ({part_of_module(modules[name])})")
+    assert wrong == []
+    assert all(set(part.requires) <= set(PARTS) for part in PARTS.values())
+
+
+def test_no_core_module_imports_the_user_api() -> None:
+    """The premise of the ``api`` part: only the user's code and ``compat`` load it (a core
+    module that did would get the do-nothing stand-in in a layer without the part)."""
+    modules = _module_paths()
+    users = [
+        dotted
+        for dotted, rel in modules.items()
+        if part_of_module(rel) == CORE
+        and rel
+        not in ("lambda_xray/testing.py", "lambda_xray/__init__.py", "lambda_xray/_untraced.py")
+        and "lambda_xray.api" in _imported(LAYER_PYTHON / rel, modules)
+    ]
+    assert users == []
+
+
+def test_a_part_brings_the_parts_it_requires() -> None:
+    assert with_required({"compat"}) == {"api", "compat"}
+    assert with_required({"otlp", "core"}) == {"otlp", "core"}
+    assert with_required(set()) == frozenset()

@@ -74,6 +74,23 @@ def install(
     return finder
 
 
+def _stand_in(directory: str, fullname: str, part: str | None, spec_type: Any) -> Any:
+    """The spec of ``_untraced``'s stand-in for ``fullname`` of the missing ``part``, or
+    ``None``. ``_untraced`` is in no bundle: run from its source beside the package."""
+    name = _PREFIX + "_untraced"
+    try:
+        module = sys.modules.get(name)
+        if module is None:
+            module = type(sys)(name)
+            module.__file__ = path = f"{directory}/_untraced.py"
+            with open(path, "rb") as file:
+                exec(compile(file.read(), path, "exec"), module.__dict__)
+            sys.modules[name] = module
+        return module.missing_part_spec(fullname, part, spec_type)
+    except Exception:  # never worse than the missing part itself
+        return None
+
+
 class Bundles:
     """Path entry finder and loader of ``lambda_xray.*`` from the bundles in ``directory``."""
 
@@ -106,9 +123,16 @@ class Bundles:
     def find_spec(self, fullname: str, target: object = None) -> Any:
         """The spec of ``fullname`` if a bundle holds it; ``None`` otherwise.
 
-        :raises ModuleNotFoundError: ``fullname`` is in a part this layer lacks.
+        :raises ModuleNotFoundError: ``fullname`` is in a part this layer lacks (and
+            ``_untraced`` has no stand-in for it: the user API has one).
         """
-        entry = self._modules.get(fullname) or self._from_part(fullname)
+        try:
+            entry = self._modules.get(fullname) or self._from_part(fullname)
+        except ModuleNotFoundError:  # a part this layer lacks: a stand-in if there is one
+            spec = _stand_in(self._directory, fullname, self._index.get(fullname), self._spec_type)
+            if spec is None:
+                raise
+            return spec
         if entry is None or not fullname.startswith(_PREFIX):
             return None
         is_package = entry[0]

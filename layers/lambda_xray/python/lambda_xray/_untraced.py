@@ -9,6 +9,12 @@ happened and how to fix it; ``lambda_xray.handler.handler`` is the
 function's own handler (``LAMBDA_XRAY_HANDLER``), loaded at Init; the user
 API (``annotate``, ``metadata``, ``subsegment``) does nothing; any other
 layer module cannot be imported. The function works, untraced.
+
+The same stand-in serves a layer that runs but lacks the part ``api`` (the
+code scan did not see the function use the user API, or ``layer_parts`` was
+chosen by hand): ``lambda_xray._bundles`` loads this module then and asks
+:func:`missing_part_spec`; the user API does nothing, everything else is
+traced, and one WARNING says what does nothing and how to fix it.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ if TYPE_CHECKING:
     from types import ModuleType
     from typing import Any
 
-__all__ = ["Untraced", "install", "reason"]
+__all__ = ["MissingPart", "Untraced", "install", "missing_part_spec", "reason"]
 
 #: What ``_contract.ENV_HANDLER`` says (that module is in the bundle this Python cannot load).
 ENV_HANDLER = "LAMBDA_XRAY_HANDLER"
@@ -143,7 +149,9 @@ class ContextMissingError(Exception):
 
 
 def _api(module: ModuleType) -> None:
-    module.__dict__.update(subsegment=subsegment, annotate=annotate, metadata=metadata)
+    module.__dict__.update(
+        subsegment=subsegment, annotate=annotate, metadata=metadata, Scope=NoScope
+    )
 
 
 def _context(module: ModuleType) -> None:
@@ -155,3 +163,37 @@ _STAND_INS: dict[str, Callable[[ModuleType], None]] = {
     "lambda_xray.api": _api,
     "lambda_xray.context": _context,
 }
+
+
+#: Stand-ins for the modules of a layer part a running layer lacks: module -> part.
+_PART_STAND_INS: dict[str, str] = {"lambda_xray.api": "api"}
+
+
+def missing_part_spec(fullname: str, part: str | None, spec_type: Any) -> Any:
+    """The spec of the stand-in for ``fullname``, which is in the layer part ``part`` this
+    layer lacks; ``None`` when it has no stand-in (the import fails as it would)."""
+    if _PART_STAND_INS.get(fullname) != part:
+        return None
+    return spec_type(fullname, MissingPart(), origin="untraced")
+
+
+class MissingPart:
+    """Loader of the user API's stand-in in a traced function whose layer lacks ``api``."""
+
+    def create_module(self, spec: object) -> None:
+        """The default module object."""
+
+    def exec_module(self, module: ModuleType) -> None:
+        """The do-nothing API, and one WARNING per process saying so."""
+        _api(module)
+        from lambda_xray import _log
+
+        _log.warning_once(
+            "part:api",
+            "lambda_xray: annotate, metadata and subsegment do nothing in this function: the "
+            "user API is in the layer part 'api', which is missing from this function's layer "
+            "version (the code scan gives it to a function whose code or layers name "
+            "lambda_xray; it does not read packages installed with pip). To record them, add "
+            "'api' to layer_parts on the function's construct (TracedFunction, XRayTracing) "
+            "and redeploy.",
+        )
