@@ -61,7 +61,7 @@ from pathlib import Path
 
 from ._bundle_build import LOADER, compile_tree
 from ._interpreters import compiler_version, find_interpreter
-from ._layer_parts import CORE, LINE_TABLE_MODULES, PARTS, part_of_module
+from ._layer_parts import CORE, LINE_TABLE_MODULES, PARTS, part_of_module, with_required
 from ._slim_source import slim_source
 
 __all__ = [
@@ -339,7 +339,7 @@ def _parts_chosen(parts: frozenset[str]) -> list[str]:
             f"unknown layer part(s) {', '.join(map(repr, unknown))}: the parts are "
             f"{', '.join(map(repr, PARTS))} (and {CORE!r}, always in)"
         )
-    return sorted(set(parts) - {CORE})
+    return sorted(with_required(parts) - {CORE})
 
 
 def _belongs(rel: str, built: BuildResult, chosen: list[str]) -> bool:
@@ -365,7 +365,8 @@ def assemble_layer(builds: Path, runtime: str, parts: frozenset[str]) -> Path:
     a tree, and made again when the build changed.
 
     :param parts: names of :data:`cdk_lambda_xray._layer_parts.PARTS`
-        (``"core"`` may be given; it is always in).
+        (``"core"`` may be given; it is always in); the parts they require
+        come with them.
     :raises ValueError: an unknown part name.
     :raises FileNotFoundError: ``runtime`` has no build under ``builds``
         (run ``make setup``, or install the wheel).

@@ -495,7 +495,8 @@ def test_a_layer_of_the_core_holds_the_loader_and_the_core_bundle_only(lean_buil
 def test_a_layer_holds_the_bundles_of_its_parts(lean_build: Path, parts: set[str]) -> None:
     tree = _bytecode.assemble_layer(lean_build, RUNTIME, frozenset(parts))
     bundles = {p.name for p in tree.rglob("*.bundle")}
-    assert bundles == {f"{part}.bundle" for part in parts | {"core"}}
+    wanted = parts | {"core"} | ({"api"} if "compat" in parts else set())  # compat needs api
+    assert bundles == {f"{part}.bundle" for part in wanted}
 
 
 def test_an_unknown_part_is_named_with_the_known_ones(lean_build: Path) -> None:
