@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import sys
 from marshal import loads
+from os import listdir, stat
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from types import ModuleType
     from typing import Any
 
-__all__ = ["INIT_MODULES", "Bundles", "install"]
+__all__ = ["INIT_MODULES", "Bundles", "LayerRoot", "install"]
 
 _PREFIX = "lambda_xray."
 
@@ -70,8 +71,89 @@ def install(
     hooks.insert(0, finder.path_hook)
     sys.path_importer_cache[directory] = finder
     sys.modules[this.__name__] = this
+    LayerRoot.stand_in(directory.rpartition("/")[0])
     finder.preload(INIT_MODULES)
     return finder
+
+
+class LayerRoot:
+    """The path entry finder of the layer's root (``/opt/python``), in place of its
+    ``FileFinder``: the same answers, a miss for a fraction of the cost.
+
+    Every import of a top-level module the function's folder does not hold asks
+    each ``sys.path`` entry in turn, the layer's root among them, which holds
+    little (``lambda_xray``; other layers' packages on Lambda). Its standard
+    ``FileFinder`` answers each miss in Python, trying every file suffix:
+    measured, 5 M instructions while boto3 loads and makes a client (about 110
+    misses), a third of the layer's whole cold start. This finder keeps the
+    names the directory's entries can be imported as, re-read whenever its
+    modification time changes (as ``FileFinder`` re-reads its own listing), and
+    hands every name that may be there to the ``FileFinder``; the rest is
+    ``None`` at once. ``pkgutil.iter_modules`` and any other attribute go to the
+    ``FileFinder`` too.
+    """
+
+    __slots__ = ("_finder", "_mtime", "_names", "path")
+
+    def __init__(self, finder: Any, path: str) -> None:
+        self._finder = finder
+        self.path = path
+        self._mtime = -1
+        self._names: frozenset[str] | None = None
+
+    @classmethod
+    def stand_in(cls, path: str) -> None:
+        """Put one in the place of the standard ``FileFinder`` cached for ``path``
+        (a ``sys.path`` entry), if there is one. Never raises."""
+        try:
+            cache = sys.path_importer_cache
+            finder = cache.get(path)
+            standard = sys.modules["_frozen_importlib_external"].FileFinder
+            # Linux only: elsewhere FileFinder may match names regardless of case.
+            if type(finder) is standard and sys.platform == "linux":
+                cache[path] = cls(finder, path)
+        except Exception:
+            return
+
+    def find_spec(self, fullname: str, target: object = None) -> Any:
+        """``None`` for a name none of the directory's entries can be; else the
+        ``FileFinder``'s answer."""
+        try:
+            mtime = stat(self.path).st_mtime_ns
+        except OSError:
+            mtime = -1
+        if mtime != self._mtime:
+            self._names = self._listed()
+            self._mtime = mtime
+        names = self._names
+        if names is not None and fullname.rpartition(".")[2] not in names:
+            return None
+        return self._finder.find_spec(fullname, target)
+
+    def _listed(self) -> frozenset[str] | None:
+        """What the entries can be imported as: a folder ``x`` or a file ``x.<suffix>``
+        is ``x``; ``None`` (ask the ``FileFinder`` always) if the folder cannot be read."""
+        try:
+            return frozenset([entry.partition(".")[0] for entry in listdir(self.path)])
+        except Exception:
+            return None
+
+    def invalidate_caches(self) -> None:
+        """Read the listing again next time (``importlib.invalidate_caches``)."""
+        self._mtime = -1
+        self._finder.invalidate_caches()
+
+    def iter_modules(self, prefix: str = "") -> Any:
+        """What ``pkgutil.iter_modules`` lists for this directory: the ``FileFinder``'s."""
+        import pkgutil  # loaded by the caller
+
+        # pkgutil's own dispatch on the finder's type (not in its documented API).
+        return pkgutil.iter_importer_modules(self._finder, prefix)  # type: ignore[attr-defined]
+
+    def __getattr__(self, name: str) -> Any:
+        if name in LayerRoot.__slots__:  # not set (yet): never ask the FileFinder for it
+            raise AttributeError(name)
+        return getattr(self._finder, name)
 
 
 class Bundles:
