@@ -250,8 +250,6 @@ import awslambdaric.bootstrap  # what the runtime has loaded before it imports a
 import json, socket
 
 entry, mode, layer = sys.argv[1], sys.argv[2], sys.argv[3]
-if layer:
-    sys.path.insert(0, layer)
 sys.path.insert(0, sys.argv[4])
 daemon = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 daemon.bind(("127.0.0.1", 0))
@@ -265,6 +263,11 @@ if preload:  # untimed, for every tool: see PRELOAD
     # (the layer freezes at the end of Init; the others would walk it).
     gc.collect()
     gc.freeze()
+if layer:
+    # After the function's folder, as on Lambda; and after the preload, which stands for
+    # the function's own imports: on Lambda those run after the wrapper's import (and its
+    # finder for the layer's root), so they must not pay the standard one's misses here.
+    sys.path.insert(1, layer)
 
 
 """

@@ -254,8 +254,24 @@ class Bundles:
             except Exception:
                 modules.pop(name, None)
 
-    def create_module(self, spec: object) -> None:
-        """The default module object."""
+    def create_module(self, spec: Any) -> ModuleType:
+        """The module object ``import`` would make, with every attribute it sets already set.
+
+        Left to ``importlib`` (``create_module`` returning ``None``), each attribute
+        is first looked up on the new module, and every miss builds and drops an
+        ``AttributeError``; set here, importlib finds them and leaves them as they are.
+        Same attributes, values and order as importlib's own.
+        """
+        module = type(sys)(spec.name)
+        attributes = module.__dict__
+        attributes["__package__"] = spec.parent
+        attributes["__loader__"] = spec.loader
+        attributes["__spec__"] = spec
+        if spec.submodule_search_locations is not None:
+            attributes["__path__"] = spec.submodule_search_locations
+        attributes["__file__"] = spec.origin
+        attributes["__cached__"] = spec.cached
+        return module
 
     def exec_module(self, module: ModuleType) -> None:
         """Run the module's code from its bundle."""
