@@ -3,11 +3,11 @@
 ``_bundles.Bundles.create_module`` makes the module object with the attributes
 ``importlib`` would set (cheaper: importlib looks each one up first, and each
 miss builds an ``AttributeError``). The reference is importlib's own
-``_init_module_attrs`` on a fresh module for the same spec: same names, same
-values, same order, for the modules the package preloads and for those
-imported later through ``import`` (a package and plain modules). Real parts:
-this checkout's build for the running Python, copied read-only, in a fresh
-interpreter.
+``_init_module_attrs`` on a fresh module for the same spec (and its
+``cache_from_source`` for ``__cached__``): same names, same values, same
+order, for the modules the package preloads and for those imported later
+through ``import`` (a package and plain modules). Real parts: this checkout's
+build for the running Python, copied read-only, in a fresh interpreter.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ import lambda_xray
 preloaded = sorted(n for n in sys.modules if n.startswith("lambda_xray."))
 import lambda_xray.wire_trim, lambda_xray.patches.botocore, lambda_xray.compat  # by import
 bootstrap = sys.modules["_frozen_importlib"]
+external = sys.modules["_frozen_importlib_external"]
 
 
 def described(value):
@@ -58,6 +59,8 @@ for name in sorted(n for n in sys.modules if n.startswith("lambda_xray.")):
                  if k != "__doc__"],
         "reference": [[k, described(v)] for k, v in reference.__dict__.items()
                       if k != "__doc__"],
+        # The spec is shared: the compiled-file path worked out by importlib itself.
+        "cached": [module.__cached__, external.cache_from_source(module.__spec__.origin)],
     }
 print(json.dumps(out))
 """
@@ -91,6 +94,7 @@ def test_every_bundled_module_has_importlibs_attributes_in_importlibs_order(
     for name, seen in modules.items():
         assert seen["loader"] == "Bundles", name
         assert seen["made"] == seen["reference"], name
+        assert seen["cached"][0] == seen["cached"][1], name
 
 
 def test_both_ways_in_are_covered(probed: dict[str, Any]) -> None:

@@ -176,6 +176,12 @@ class Bundles:
         self._modules = modules
         spec = sys.modules[__name__.rpartition(".")[0]].__spec__
         self._spec_type: Any = type(spec)
+        # A spec's ``cached`` (``__cached__``) is worked out by importlib's
+        # cache_from_source when first read; written by find_spec instead, the same
+        # path, under the usual flags (no -O, no pycache prefix; else importlib's).
+        tag = sys.implementation.cache_tag
+        usual = tag and not sys.flags.optimize and sys.pycache_prefix is None
+        self._pyc = f".{tag}.pyc" if usual else None
 
     def path_hook(self, path: str) -> Bundles:
         """This finder for the package's directories (``sys.path_hooks``)."""
@@ -201,6 +207,9 @@ class Bundles:
         if is_package:
             spec.submodule_search_locations = [location]
             sys.path_importer_cache[location] = self
+        if self._pyc is not None:
+            folder, _, stem = (location, "", "__init__") if is_package else location.rpartition("/")
+            spec.cached = f"{folder}/__pycache__/{stem}{self._pyc}"
         return spec
 
     def _from_part(self, fullname: str) -> tuple[bool, memoryview] | None:
@@ -235,18 +244,17 @@ class Bundles:
         the other here, they skip the meta path walk, the module locks and the
         parent look-ups of ``import`` (measured: 0.85 M of the 7.1 M instructions
         the layer's import and Init take). Each is made and run as ``import`` would
-        (its spec from :meth:`find_spec`, ``sys.modules`` first, then the parent's
-        attribute). A module already loaded or not in the core is left alone; one
-        that fails is removed again, and the next ``import`` of it raises as
-        usual. Never raises.
+        (its spec from :meth:`find_spec`, its module from :meth:`create_module`,
+        ``sys.modules`` first, then the parent's attribute). A module already
+        loaded or not in the core is left alone; one that fails is removed again,
+        and the next ``import`` of it raises as usual. Never raises.
         """
         modules = sys.modules
-        module_from_spec = modules["_frozen_importlib"].module_from_spec
         for name in names:
             if name in modules or name not in self._modules:
                 continue
             try:
-                module = module_from_spec(self.find_spec(name))
+                module = self.create_module(self.find_spec(name))  # all module_from_spec does
                 modules[name] = module
                 self.exec_module(module)
                 parent, _, child = name.rpartition(".")
