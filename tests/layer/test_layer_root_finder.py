@@ -80,11 +80,11 @@ print(json.dumps(out))
 """
 
 
-def _layer_root(dest: Path, read_only: bool) -> Path:
-    """The core layer for this Python with another layer's files beside ``lambda_xray``."""
+def _layer_root(dest: Path, read_only: bool, minor: int = sys.version_info[1]) -> Path:
+    """The core layer for Python 3.``minor`` with another layer's files beside ``lambda_xray``."""
     builds = layer_builds_path()
-    _bytecode.ensure_built(layer_asset_path(), builds, minors=(sys.version_info[1],))
-    runtime = _bytecode.runtime_name(sys.version_info[1])
+    _bytecode.ensure_built(layer_asset_path(), builds, minors=(minor,))
+    runtime = _bytecode.runtime_name(minor)
     shutil.copytree(_bytecode.assemble_layer(builds, runtime, frozenset()), dest)
     root = dest / "python"
     (root / "other_layer_mod.py").write_text("VALUE = 'module'\n")
@@ -98,9 +98,9 @@ def _layer_root(dest: Path, read_only: bool) -> Path:
     return root
 
 
-def _probe(root: Path, late: str = "") -> dict[str, Any]:
+def _probe(root: Path, late: str = "", python: str = sys.executable) -> dict[str, Any]:
     done = subprocess.run(
-        [sys.executable, "-c", PROBE, str(root), late],
+        [python, "-c", PROBE, str(root), late],
         env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONDONTWRITEBYTECODE": "1"},
         capture_output=True,
         text=True,
@@ -111,9 +111,17 @@ def _probe(root: Path, late: str = "") -> dict[str, Any]:
     return result
 
 
-@pytest.fixture(scope="module")
-def read_only(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    return _probe(_layer_root(tmp_path_factory.mktemp("opt") / "opt", read_only=True))
+@pytest.fixture(scope="module", params=[10, 11, 12, 13])
+def read_only(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
+    """The probe's findings under each Python present whose layer is built with bytecode."""
+    minor: int = request.param
+    python = _bytecode.find_interpreter(minor)
+    if python is None:
+        pytest.skip(f"no python3.{minor} here")
+    root = _layer_root(tmp_path_factory.mktemp("opt") / "opt", read_only=True, minor=minor)
+    return _probe(root, python=python)
 
 
 def test_the_built_layer_stands_in_for_its_roots_file_finder(read_only: dict[str, Any]) -> None:
