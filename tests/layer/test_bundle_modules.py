@@ -16,7 +16,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -66,17 +65,24 @@ print(json.dumps(out))
 """
 
 
-@pytest.fixture(scope="module")
-def probed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+@pytest.fixture(scope="module", params=[10, 11, 12, 13])
+def probed(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
+    """The probe's findings under each Python present (its layer built with bytecode)."""
+    minor: int = request.param
+    python = _bytecode.find_interpreter(minor)
+    if python is None:
+        pytest.skip(f"no python3.{minor} here")
     builds = layer_builds_path()
-    _bytecode.ensure_built(layer_asset_path(), builds, minors=(sys.version_info[1],))
-    runtime = _bytecode.runtime_name(sys.version_info[1])
+    _bytecode.ensure_built(layer_asset_path(), builds, minors=(minor,))
+    runtime = _bytecode.runtime_name(minor)
     dest = tmp_path_factory.mktemp("opt") / "opt"
     shutil.copytree(_bytecode.assemble_layer(builds, runtime, frozenset({"compat"})), dest)
     for path in [dest, *dest.rglob("*")]:
         path.chmod(path.stat().st_mode & ~0o222)
     done = subprocess.run(
-        [sys.executable, "-c", PROBE, str(dest / "python")],
+        [python, "-c", PROBE, str(dest / "python")],
         env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONDONTWRITEBYTECODE": "1"},
         capture_output=True,
         text=True,
