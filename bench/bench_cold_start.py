@@ -42,8 +42,12 @@ The baseline is the same function without any tracer. Also measured:
 ``python bench/bench_cold_start.py`` prints the rows; ``make bench`` runs it
 with the other benchmarks. ``python bench/bench_cold_start.py alloc`` prints
 the layer's top allocation sites; ``... instructions`` only the instruction
-counts (both settings); ``... compare TREE [ROUNDS]`` another checkout's layer
-build against this one, interleaved (CPU).
+counts (both settings); ``... stages [pip|preloaded]`` where the layer's
+instructions go: per stage (package import, handler import, Init, first
+invocation; X-Ray and OTLP formats; a boto3 and a trivial function), each the
+difference of two runs stopped at its boundaries, and per layer module
+(unmarshalling its code, running its body); ``... compare TREE [ROUNDS]``
+another checkout's layer build against this one, interleaved (CPU).
 """
 
 from __future__ import annotations
