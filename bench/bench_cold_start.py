@@ -42,8 +42,12 @@ The baseline is the same function without any tracer. Also measured:
 ``python bench/bench_cold_start.py`` prints the rows; ``make bench`` runs it
 with the other benchmarks. ``python bench/bench_cold_start.py alloc`` prints
 the layer's top allocation sites; ``... instructions`` only the instruction
-counts (both settings); ``... compare TREE [ROUNDS]`` another checkout's layer
-build against this one, interleaved (CPU).
+counts (both settings); ``... stages [pip|preloaded]`` where the layer's
+instructions go: per stage (package import, handler import, Init, first
+invocation; X-Ray and OTLP formats; a boto3 and a trivial function), each the
+difference of two runs stopped at its boundaries, and per layer module
+(unmarshalling its code, running its body); ``... compare TREE [ROUNDS]``
+another checkout's layer build against this one, interleaved (CPU).
 """
 
 from __future__ import annotations
@@ -250,8 +254,6 @@ import awslambdaric.bootstrap  # what the runtime has loaded before it imports a
 import json, socket
 
 entry, mode, layer = sys.argv[1], sys.argv[2], sys.argv[3]
-if layer:
-    sys.path.insert(0, layer)
 sys.path.insert(0, sys.argv[4])
 daemon = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 daemon.bind(("127.0.0.1", 0))
@@ -265,6 +267,11 @@ if preload:  # untimed, for every tool: see PRELOAD
     # (the layer freezes at the end of Init; the others would walk it).
     gc.collect()
     gc.freeze()
+if layer:
+    # After the function's folder, as on Lambda; and after the preload, which stands for
+    # the function's own imports: on Lambda those run after the wrapper's import (and its
+    # finder for the layer's root), so they must not pay the standard one's misses here.
+    sys.path.insert(1, layer)
 
 
 """
@@ -279,7 +286,20 @@ elif mode == "memory":
     tracemalloc.start(1)
 gc.collect()
 t0, c0 = time.perf_counter(), time.process_time()
+stop_at = os.environ.get("LX_BENCH_STOP_AT")  # the "stages" mode: see STAGES
+
+
+def boundary(stage):
+    if stage == stop_at:
+        os._exit(0)  # counted up to here (cachegrind), nothing after
+
+
+boundary("start")
+if stop_at and layer:
+    __import__("lambda_xray")  # the package: its bundles and the Init modules it preloads
+boundary("package")
 __import__(entry)  # Init: the runtime imports the handler's module...
+boundary("import")
 handler = sys.modules[entry].handler  # ...and looks the handler up (the layer loads the function)
 if mode == "cold":
     # The collector equalised: every tool's Init frozen, as the layer freezes its
@@ -293,11 +313,13 @@ elif mode == "garbage":
     # What gc.freeze() here keeps for ever: Init's unreachable cycles.
     gc.unfreeze()
     garbage = gc.collect()
+boundary("init")
 t_init, c_init = time.perf_counter(), time.process_time()
 if mode == "alloc":
     out["init"] = tracemalloc.take_snapshot()
 invoked = time.time()
 handler({}, Context())
+boundary("first")
 if mode == "alloc":
     out["first"] = tracemalloc.take_snapshot()
 full_collections = gc.get_stats()[2]["collections"]
@@ -437,15 +459,18 @@ class Workspace:
         for tool, requirements in TOOL_REQUIREMENTS.items():
             self.sites[tool] = site_folder(base + requirements, root / "site" / tool)
 
-    def command(self, tool: str, mode: str = "cold", setting: str = "preloaded") -> list[str]:
-        """The child's command line for ``tool`` (``none``, ``layer``, ... or ``noop``)."""
+    def command(
+        self, tool: str, mode: str = "cold", setting: str = "preloaded", function: str = ""
+    ) -> list[str]:
+        """The child's command line for ``tool`` (``none``, ``layer``, ... or ``noop``);
+        ``function`` names another tool's function folder (``noop``: the trivial one)."""
         layered = tool.startswith("layer")
         layer = {"layer": self.layer, "layer, no .pyc": self.bare}.get(tool)
         compared = mode in ("cold", "shipped")  # the tools compared
         if tool == "layer" and compared and setting != "pip":  # PRELOAD's clients: their parts
             layer = self.layer_clients
         entry = "lambda_xray.handler" if layered else "lx_bench_app"
-        task = self.tasks[tool]
+        task = self.tasks[function or tool]
         args = [entry, mode, str(layer / "python") if layer else "", str(task)]
         if setting == "pip":
             site = self.sites.get(tool, self.sites[""])
@@ -682,13 +707,31 @@ def _instructions(ws: Workspace, setting: str, baseline_cpu_ms: float) -> list[d
     ]
 
 
-def instruction_count(ws: Workspace, tool: str, setting: str) -> int | None:
-    """User-space instructions of one child under cachegrind (``PYTHONHASHSEED=0``)."""
+def instruction_count(
+    ws: Workspace,
+    tool: str,
+    setting: str,
+    extra_env: dict[str, str] | None = None,
+    function: str = "",
+) -> int | None:
+    """User-space instructions of one child under cachegrind (``PYTHONHASHSEED=0``);
+    ``extra_env`` adds variables (the stages mode's stop and wire format), ``function``
+    runs another tool's function (see :meth:`Workspace.command`)."""
+    env = {**_env(ws.tasks[function or tool]), "PYTHONHASHSEED": "0", **(extra_env or {})}
+    return counted(ws.command(tool, "cold", setting, function), env)
+
+
+def counted(command: list[str], env: dict[str, str]) -> int | None:
+    """User-space instructions ``command`` executes under cachegrind; ``None`` if it failed.
+
+    ``command`` starts with the real interpreter (``sys.executable``), never a
+    wrapper script such as a pyenv shim, whose shell valgrind would count instead.
+    """
     out = Path(tempfile.mkdtemp()) / "cachegrind.out"
     valgrind = ["valgrind", "--tool=cachegrind", "--cache-sim=no"]
     done = subprocess.run(
-        [*valgrind, f"--cachegrind-out-file={out}", *ws.command(tool, "cold", setting)],
-        env={**_env(ws.tasks[tool]), "PYTHONHASHSEED": "0"},
+        [*valgrind, f"--cachegrind-out-file={out}", *command],
+        env=env,
         capture_output=True,
         text=True,
         timeout=600,
@@ -826,6 +869,206 @@ def _print_instructions() -> None:
             _make_writable(Path(tmp))
 
 
+# -- the stages mode: where the layer's cold start goes ---------------------------------
+
+#: The boundaries of a cold start, in order: with ``LX_BENCH_STOP_AT`` naming one, the
+#: child (:data:`CHILD`) ends there with ``os._exit(0)``, so the instructions of a stage
+#: are the difference of two counts. ``package`` and ``import`` only for the layer.
+STAGES: tuple[str, ...] = ("start", "package", "import", "init", "first")
+#: What each stage of the layer costs, over the same stage without a tracer.
+STAGE_NAMES: dict[str, str] = {
+    "package": "import lambda_xray (its bundles + the Init modules it preloads)",
+    "import": "import lambda_xray.handler (after the package)",
+    "init": "Init: handler look-up (function's import) - the same without a tracer",
+    "first": "first invocation - the same without a tracer",
+}
+#: The layer's wire formats: the layer version each gets and its ``LAMBDA_XRAY_FORMAT``.
+WIRE_FORMATS: dict[str, str] = {"X-Ray": "xray", "OTLP": "otlp"}
+#: The functions the stages are counted for: bench's boto3 one and a trivial one.
+STAGE_FUNCTIONS: dict[str, str] = {"boto3 function": "", "trivial function": "noop"}
+
+
+def stage_costs(ws: Workspace, setting: str, wire: str, function: str) -> dict[str, int]:
+    """Instructions the layer adds per stage (:data:`STAGE_NAMES`), plus ``total``.
+
+    One cachegrind run per boundary, for the layer (in ``wire`` format) and for
+    the same function without a tracer.
+    """
+    env = {"LAMBDA_XRAY_FORMAT": wire}
+    saved = ws.layer
+    ws.layer = ws.layer_otlp if wire == "otlp" else ws.layer
+    try:
+        lay = {
+            s: instruction_count(ws, "layer", setting, {**env, "LX_BENCH_STOP_AT": s}, function)
+            for s in STAGES
+        }
+    finally:
+        ws.layer = saved
+    bare = {
+        s: instruction_count(ws, "none", setting, {"LX_BENCH_STOP_AT": s}, function)
+        for s in ("start", "init", "first")
+    }
+    if None in lay.values() or None in bare.values():
+        raise RuntimeError(f"a stages child failed ({setting}, {wire}, {function or 'boto3'})")
+    c: dict[str, int] = {**{f"layer {s}": v or 0 for s, v in lay.items()}}
+    c.update({f"none {s}": v or 0 for s, v in bare.items()})
+    costs = {
+        "package": c["layer package"] - c["layer start"],
+        "import": c["layer import"] - c["layer package"],
+        "init": (c["layer init"] - c["layer import"]) - (c["none init"] - c["none start"]),
+        "first": (c["layer first"] - c["layer init"]) - (c["none first"] - c["none init"]),
+    }
+    costs["total"] = sum(costs.values())
+    return costs
+
+
+# Runs in a fresh interpreter: the layer's modules one by one, each in two steps (found
+# and unmarshalled; then made and run), ending (os._exit) after the step numbered by
+# argv[4]; "order" runs a cold start instead and prints the layer modules in the
+# order they finished running (leaves first). argv: the pip base site (python -S),
+# the layer's python dir, the function's folder, the mode, the modules (comma-separated).
+MODULE_CHILD = (
+    r"""
+import os, sys
+sys.path.insert(0, sys.argv[1])
+import awslambdaric.bootstrap  # what the runtime has loaded before it imports a handler
+import json, socket
+layer, task, mode = sys.argv[2], sys.argv[3], sys.argv[4]
+names = [name for name in sys.argv[5].split(",") if name]
+sys.path.insert(0, layer)
+sys.path.insert(0, task)
+daemon = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+daemon.bind(("127.0.0.1", 0))
+os.environ["AWS_XRAY_DAEMON_ADDRESS"] = "127.0.0.1:%d" % daemon.getsockname()[1]
+stand_in = type(sys)("stand-in")
+for name in names:
+    sys.modules[name] = stand_in  # the package's preload leaves loaded modules alone
+if mode == "start":
+    os._exit(0)
+import lambda_xray
+for name in names:
+    del sys.modules[name]
+finder = sys.modules["lambda_xray._bundles"].__loader__
+"""
+    + LAMBDA_CONTEXT
+    + r"""
+if mode == "order":
+    done = []
+    run = finder.exec_module
+
+    def exec_module(module):
+        run(module)
+        done.append(module.__name__)
+
+    finder.exec_module = exec_module
+    finder.preload(tuple(names))
+    import lambda_xray.handler
+    lambda_xray.handler.handler({}, Context())
+    print(json.dumps(done), flush=True)
+    os._exit(0)
+stop, step = int(mode), 0
+module_from_spec = sys.modules["_frozen_importlib"].module_from_spec
+if step == stop:
+    os._exit(0)
+for name in names:
+    spec = finder.find_spec(name)
+    code = finder.get_code(name)
+    step += 1
+    if step == stop:
+        os._exit(0)
+    module = module_from_spec(spec)
+    sys.modules[name] = module
+    exec(code, module.__dict__)
+    parent, _, child = name.rpartition(".")
+    setattr(sys.modules[parent], child, module)
+    step += 1
+    if step == stop:
+        os._exit(0)
+"""
+)
+
+
+def _init_modules() -> tuple[str, ...]:
+    """``lambda_xray._bundles.INIT_MODULES`` of this checkout's layer source."""
+    import importlib.util
+
+    path = LAYER_SOURCE / "python" / "lambda_xray" / "_bundles.py"
+    spec = importlib.util.spec_from_file_location("_lx_bench_bundles", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    names: tuple[str, ...] = module.INIT_MODULES
+    return names
+
+
+def module_costs(ws: Workspace, wire: str) -> tuple[int, list[tuple[str, int, int]]]:
+    """The package's own import (without its modules) and, for every layer module the
+    boto3 function's cold start runs in ``wire`` format, leaves first: ``(name,
+    instructions to find and unmarshal it, instructions to make and run it)``."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    layer = ws.layer_otlp if wire == "otlp" else ws.layer
+    task = ws.tasks["layer"]
+    env = {**_env(task), "PYTHONHASHSEED": "0", "LAMBDA_XRAY_FORMAT": wire}
+    init = ",".join(_init_modules())
+
+    def command(mode: str, names: str) -> list[str]:
+        args = [str(ws.sites[""]), str(layer / "python"), str(task), mode, names]
+        return [sys.executable, "-S", "-c", MODULE_CHILD, *args]
+
+    done = subprocess.run(
+        command("order", init), env=env, capture_output=True, text=True, timeout=600
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"module order child failed:\n{done.stderr[-3000:]}")
+    order: list[str] = json.loads(done.stdout.strip().splitlines()[-1])
+    names = ",".join(order)
+    modes = ["start", *(str(step) for step in range(2 * len(order) + 1))]
+    with ThreadPoolExecutor(2) as pool:
+        counts = list(pool.map(lambda mode: counted(command(mode, names), env), modes))
+    if None in counts:
+        raise RuntimeError("a module child failed")
+    c = [n or 0 for n in counts]
+    rows = [
+        (name, c[2 + 2 * i] - c[1 + 2 * i], c[3 + 2 * i] - c[2 + 2 * i])
+        for i, name in enumerate(order)
+    ]
+    return c[1] - c[0], rows
+
+
+def _print_stages(setting: str) -> None:
+    """Instructions per stage (X-Ray and OTLP format) and per bundled module."""
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = Workspace(Path(tmp))
+        try:
+            for function, task in STAGE_FUNCTIONS.items():
+                table = {f: stage_costs(ws, setting, w, task) for f, w in WIRE_FORMATS.items()}
+                print(f"{function} [{SETTING_NAMES[setting]}], M instructions over no tracer:")
+                print(f"  {'stage':<74}" + "".join(f"{f:>9}" for f in table))
+                for stage, named in [*STAGE_NAMES.items(), ("total", "total")]:
+                    print(
+                        f"  {named:<74}" + "".join(f"{t[stage] / 1e6:9.2f}" for t in table.values())
+                    )
+            for name, wire in WIRE_FORMATS.items():
+                own, rows = module_costs(ws, wire)
+                print(
+                    f"layer modules of the boto3 function's cold start, {name} format "
+                    f"(M instructions; package __init__ + bundle table without them: "
+                    f"{own / 1e6:.3f} M):"
+                )
+                print(f"  {'module':<34}{'unmarshal':>10}{'body':>9}{'total':>9}")
+                for module, load, body in rows:
+                    print(
+                        f"  {module:<34}{load / 1e6:10.3f}{body / 1e6:9.3f}"
+                        f"{(load + body) / 1e6:9.3f}"
+                    )
+                loads, bodies = sum(r[1] for r in rows), sum(r[2] for r in rows)
+                total = (loads + bodies) / 1e6
+                print(f"  {'sum':<34}{loads / 1e6:10.3f}{bodies / 1e6:9.3f}{total:9.3f}")
+        finally:
+            _make_writable(Path(tmp))
+
+
 def _compare(other_tree: Path, rounds: int) -> None:
     """CPU ms over no tracer of another layer build (``_layer_builds/python3XY`` of another
     checkout) against this one, interleaved in the same rounds, in both settings."""
@@ -858,6 +1101,8 @@ if __name__ == "__main__":
         _print_allocations()
     elif sys.argv[1:] == ["instructions"]:
         _print_instructions()
+    elif sys.argv[1:2] == ["stages"]:  # stages [pip|preloaded]
+        _print_stages(sys.argv[2] if len(sys.argv) > 2 else "pip")
     elif sys.argv[1:2] == ["compare"]:  # compare OTHER_LAYER_TREE [ROUNDS]
         _compare(Path(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 21)
     else:

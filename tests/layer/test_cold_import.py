@@ -200,7 +200,7 @@ def first_invocation_modules(tmp_path: Path, mode: str) -> list[str]:
 def test_the_first_invocation_loads_only_builtin_helpers(tmp_path: Path) -> None:
     modules = first_invocation_modules(tmp_path, "preload-typing")
     extra = [m for m in modules if not is_layer_module(m) and m != "plain"]
-    assert sorted(extra) == ["_contextvars", "_json", "_socket", "contextvars", "gc"]
+    assert sorted(extra) == ["_contextvars", "_json", "_socket", "gc"]
 
 
 def test_the_first_invocation_does_not_load_typing(tmp_path: Path) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib
 import textwrap
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -343,6 +345,22 @@ def test_a_carried_thread_leaves_nothing_behind(xray: InMemoryEmitter) -> None:
         worker.join()
     assert "run" not in worker.__dict__  # the carrier removed itself: no reference cycle
     assert xray.names().count("once") == 1
+
+
+def test_a_finished_carried_thread_is_freed_without_the_collector(xray: InMemoryEmitter) -> None:
+    """No reference cycle through the carrier: the thread goes when its last name does."""
+    gc.disable()
+    try:
+        with invocation():
+            worker = threading.Thread(target=client_call, args=("freed",))
+            worker.start()
+            worker.join()
+            gone = weakref.ref(worker)
+            del worker
+        assert gone() is None
+    finally:
+        gc.enable()
+    assert xray.names().count("freed") == 1
 
 
 def test_threads_started_outside_an_invocation_are_left_alone(layer: None) -> None:

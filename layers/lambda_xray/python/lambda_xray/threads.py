@@ -107,36 +107,36 @@ def run_carried(carried: Carried, func: Callable[..., Any], *args: Any, **kwargs
         context.current.reset(previous)
 
 
-class _CarriedCall:
-    """``func`` bound to what it carries; what the executor or thread really runs."""
-
-    __slots__ = ("carried", "func")
-
-    def __init__(self, carried: Carried, func: Callable[..., Any]) -> None:
-        self.carried = carried
-        self.func = func
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return run_carried(self.carried, self.func, *args, **kwargs)
+# The two carriers are closures, not classes: creating a class costs a cold start
+# about as much as a small module's body.
 
 
-class _CarriedRun:
-    """A thread's ``run`` with what it carries; removes itself once run (no cycle left)."""
+def _carried_call(carried: Carried, func: Callable[..., Any]) -> Callable[..., Any]:
+    """``func`` bound to what it carries; what the executor really runs."""
 
-    __slots__ = ("carried", "run", "thread")
+    def carried_call(*args: Any, **kwargs: Any) -> Any:
+        return run_carried(carried, func, *args, **kwargs)
 
-    def __init__(self, carried: Carried, thread: Any) -> None:
-        self.carried = carried
-        self.run: Callable[[], Any] = thread.run
-        self.thread = thread
+    return carried_call
 
-    def __call__(self) -> None:
+
+def _carried_run(carried: Carried, thread: Any) -> Callable[[], None]:
+    """``thread``'s ``run`` with what it carries, to be set as its ``run``; removes
+    itself from the thread once run (no cycle left: it is marked, not named)."""
+    run: Callable[[], Any] = thread.run
+
+    def carried_run() -> None:
         try:
-            run_carried(self.carried, self.run)
+            run_carried(carried, run)
         finally:
-            thread, self.thread = self.thread, None
-            if thread is not None and thread.__dict__.get("run") is self:
+            if getattr(thread.__dict__.get("run"), _CARRIER, False):
                 del thread.__dict__["run"]
+
+    setattr(carried_run, _CARRIER, True)
+    return carried_run
+
+
+_CARRIER = "_lambda_xray_carrier"
 
 
 def _wrap_start(original: Callable[[Any], None]) -> Callable[[Any], None]:
@@ -145,7 +145,7 @@ def _wrap_start(original: Callable[[Any], None]) -> Callable[[Any], None]:
         if carried is None:
             return original(self)
         try:
-            self.run = carrier = _CarriedRun(carried, self)
+            self.run = carrier = _carried_run(carried, self)
         except Exception:  # a Thread subclass that forbids it: started untouched
             return original(self)
         try:
@@ -162,7 +162,7 @@ def _wrap_submit(original: Callable[..., Any]) -> Callable[..., Any]:
     def submit(self: Any, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
         carried = capture()
         if carried is not None:
-            fn = _CarriedCall(carried, fn)
+            fn = _carried_call(carried, fn)
         return original(self, fn, *args, **kwargs)
 
     return submit

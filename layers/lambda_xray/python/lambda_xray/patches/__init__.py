@@ -76,7 +76,7 @@ def install() -> None:
                 if module is not None:
                     _apply(target, module)
                 else:
-                    finder.watch(target, _Callback(target))
+                    finder.watch(target, _callback(target))
             _finder = finder
     except Exception:  # never break the function over tracing
         _warn("install", "could not install the client patches; downstream calls not traced")
@@ -87,16 +87,14 @@ def installed() -> frozenset[str]:
     return frozenset(_patched)
 
 
-class _Callback:
-    """Called by the import hook after ``target`` executed; never raises."""
+def _callback(target: str) -> Callback:
+    """What the import hook calls after ``target`` executed; never raises. (A closure:
+    a class costs a cold start about as much as a small module's body.)"""
 
-    __slots__ = ("target",)
+    def patch_target(module: ModuleType) -> None:
+        _apply(target, module)
 
-    def __init__(self, target: str) -> None:
-        self.target = target
-
-    def __call__(self, module: ModuleType) -> None:
-        _apply(self.target, module)
+    return patch_target
 
 
 def _apply(target: str, module: ModuleType) -> None:

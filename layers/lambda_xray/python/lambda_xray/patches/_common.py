@@ -10,7 +10,7 @@ subsegment, carrying one header.
 from __future__ import annotations
 
 import sys
-from contextvars import ContextVar
+from _contextvars import ContextVar  # not contextvars.py: see lambda_xray.context
 
 from lambda_xray import _recorder
 from lambda_xray import context as _context

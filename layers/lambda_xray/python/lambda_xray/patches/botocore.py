@@ -82,30 +82,34 @@ THROTTLING_CODES: Final = frozenset(
 )
 
 
-class ResourceExtractor:
-    """Copies the resource identifiers of one service's calls into ``aws``."""
+if TYPE_CHECKING:
+    #: One service's resource fields: ``(scalar fields, mapping-keys fields)``, each a
+    #: tuple of ``(parameter, aws field)``. A tuple and a function, not a class: a class
+    #: costs a cold start about as much as a small module's body.
+    Extractor = tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]
 
-    __slots__ = ("_keys", "_scalars")
 
-    def __init__(self, service_id: str) -> None:
-        self._scalars = tuple(SCALAR_FIELDS.get(service_id, {}).items())
-        self._keys = tuple(MAPPING_KEYS_FIELDS.get(service_id, {}).items())
+def resource_extractor(service_id: str) -> Extractor | None:
+    """What copies the resource identifiers of one service's calls (:func:`extract`);
+    ``None`` for a service without resource fields."""
+    scalars = tuple(SCALAR_FIELDS.get(service_id, {}).items())
+    keys = tuple(MAPPING_KEYS_FIELDS.get(service_id, {}).items())
+    return (scalars, keys) if scalars or keys else None
 
-    def __bool__(self) -> bool:
-        return bool(self._scalars or self._keys)
 
-    def extract(self, params: Mapping[str, Any], aws: dict[str, Any]) -> None:
-        """Add the fields found in ``params`` to ``aws`` (strings only)."""
-        for param, field in self._scalars:
-            value = params.get(param)
-            if value is not None and type(value) is str:
-                aws[field] = value
-        for param, field in self._keys:
-            value = params.get(param)
-            if value is not None and isinstance(value, Mapping):
-                names = [k for k in value if type(k) is str]
-                if names:
-                    aws[field] = names
+def extract(extractor: Extractor, params: Mapping[str, Any], aws: dict[str, Any]) -> None:
+    """Add the fields ``extractor`` names that ``params`` holds to ``aws`` (strings only)."""
+    scalars, keys = extractor
+    for param, field in scalars:
+        value = params.get(param)
+        if value is not None and type(value) is str:
+            aws[field] = value
+    for param, field in keys:
+        value = params.get(param)
+        if value is not None and isinstance(value, Mapping):
+            names = [k for k in value if type(k) is str]
+            if names:
+                aws[field] = names
 
 
 _SKIPPED_SERVICES: Final = frozenset({"XRay"})
@@ -115,7 +119,7 @@ _XRAY_SDK_COVERS: Final = ("botocore", "httplib")
 _end = _common.end
 # service name (botocore's, e.g. "dynamodb") -> (subsegment name or None to skip,
 # extractor or None when the service has no resource fields, the settings the name is for)
-_services: dict[str, tuple[str | None, ResourceExtractor | None, config.Config]] = {}
+_services: dict[str, tuple[str | None, Extractor | None, config.Config]] = {}
 
 
 def patch(client_module: ModuleType) -> None:
@@ -128,7 +132,7 @@ def patch(client_module: ModuleType) -> None:
     _common.wrap(endpoint_module.Endpoint, "create_request", _wrap_create_request)
 
 
-def _service(client: Any) -> tuple[str | None, ResourceExtractor | None, config.Config]:
+def _service(client: Any) -> tuple[str | None, Extractor | None, config.Config]:
     model = client._service_model
     key = model.service_name
     settings = config.get()
@@ -136,8 +140,7 @@ def _service(client: Any) -> tuple[str | None, ResourceExtractor | None, config.
     if found is None or found[2] is not settings:
         service_id = str(model.service_id)
         name = None if service_id in _SKIPPED_SERVICES else _subsegment_name(model, settings)
-        extractor = ResourceExtractor(service_id)
-        found = _services[key] = (name, extractor if extractor else None, settings)
+        found = _services[key] = (name, resource_extractor(service_id), settings)
     return found
 
 
@@ -178,7 +181,7 @@ def _start(client: Any, operation: str, params: Any) -> tuple[Any, str] | None:
         aws["region"] = region
     extractor = entry[1]
     if extractor is not None and isinstance(params, dict):
-        extractor.extract(params, aws)
+        extract(extractor, params, aws)
     return sub, _recorder.outgoing_trace_header(sub) or ""
 
 
