@@ -99,7 +99,10 @@ def fixed32_field(field: int, value: int) -> bytes:
 
 def bytes_field(field: int, value: bytes) -> bytes:
     """A length-delimited field: ``bytes`` or an already written message."""
-    return key(field, LEN) + varint(len(value)) + value
+    size = len(value)
+    if size < 0x80 and field < 16:  # key and length one byte each: most fields
+        return bytes((field << 3 | LEN, size)) + value
+    return key(field, LEN) + varint(size) + value
 
 
 def string_field(field: int, value: str) -> bytes:
@@ -138,8 +141,33 @@ def _key_value(name: str, value_body: bytes) -> bytes:
 
 
 def attribute(field: int, name: str, value: object) -> bytes:
-    """A ``KeyValue`` written as field ``field`` of the enclosing message."""
-    return bytes_field(field, key_value(name, value))
+    """A ``KeyValue`` written as field ``field`` of the enclosing message.
+
+    The same bytes as ``bytes_field(field, key_value(name, value))``, written
+    in one call for a text value: a span's and the resource's attributes are
+    mostly text, and the cold start writes a few dozen of them.
+    """
+    if type(value) is str:
+        try:
+            text = value.encode()
+        except UnicodeEncodeError:
+            text = value.encode("utf-8", "replace")
+        size = len(text)
+        value_body = (bytes((0x0A, size)) if size < 0x80 else b"\x0a" + varint(size)) + text
+    else:
+        value_body = any_value(value)
+    try:
+        label = name.encode()
+    except UnicodeEncodeError:
+        label = name.encode("utf-8", "replace")
+    size = len(label)
+    body = (bytes((0x0A, size)) if size < 0x80 else b"\x0a" + varint(size)) + label if size else b""
+    size = len(value_body)
+    body += (bytes((0x12, size)) if size < 0x80 else b"\x12" + varint(size)) + value_body
+    size = len(body)
+    if size < 0x80 and field < 16:
+        return bytes((field << 3 | LEN, size)) + body
+    return key(field, LEN) + varint(size) + body
 
 
 def any_value(value: object, _depth: int = 0, _path: frozenset[int] = frozenset()) -> bytes:

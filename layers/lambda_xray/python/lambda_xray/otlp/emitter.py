@@ -26,7 +26,7 @@ from _thread import allocate_lock
 from binascii import b2a_base64
 from os import environ
 
-from lambda_xray import _log, config
+from lambda_xray import config
 from lambda_xray import header as _header
 from lambda_xray.emitter import UDPEmitter
 from lambda_xray.otlp._proto import attribute, bytes_field
@@ -106,9 +106,7 @@ class OTLPEmitter:
             self._add(sub)
         except Exception:
             self.lost += 1
-            _log.warning_once(
-                "otlp-encode", "lambda_xray: a span could not be encoded; it was not sent"
-            )
+            _warn_once("otlp-encode", "lambda_xray: a span could not be encoded; it was not sent")
 
     def send_aws_call(
         self,
@@ -267,7 +265,7 @@ class OTLPEmitter:
 
     def _lose(self, count: int) -> None:
         self.lost += count
-        _log.warning_once(
+        _warn_once(
             "otlp-lost",
             "lambda_xray: %d span(s) could not be sent to the daemon; later losses are "
             "counted, not logged",
@@ -281,3 +279,10 @@ class OTLPEmitter:
         limit = MAX_REQUEST - len(resource_field) - len(scope_field) - 16
         self._envelope = (resource_field, scope_field, local_attributes(environ, service), limit)
         return self._envelope
+
+
+def _warn_once(key: str, message: str, *args: object) -> None:
+    """``_log.warning_once``, its module loaded only when there is something to say."""
+    from lambda_xray import _log
+
+    _log.warning_once(key, message, *args)
