@@ -5,6 +5,8 @@ Loaded only in OTLP mode, by :func:`lambda_xray.emitter.get_emitter`:
 - :mod:`._proto`: a minimal protobuf writer (standard library only);
 - :mod:`._attributes`: what a recording says, as span attributes;
 - :mod:`._spans`: a closed subsegment as an OTLP span, the resource;
+- :mod:`._events`, :mod:`._cut`: a span's exception events, a span cut down to fit
+  (each loaded when a span first needs it);
 - :mod:`._calls`: the span of a successful plain AWS or HTTP call, the short way;
 - :mod:`.emitter`: batching per invocation and ``T1S``/``T1U`` datagrams.
 """
