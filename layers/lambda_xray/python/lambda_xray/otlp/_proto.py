@@ -143,31 +143,46 @@ def _key_value(name: str, value_body: bytes) -> bytes:
 def attribute(field: int, name: str, value: object) -> bytes:
     """A ``KeyValue`` written as field ``field`` of the enclosing message.
 
-    The same bytes as ``bytes_field(field, key_value(name, value))``, written
-    in one call for a text value: a span's and the resource's attributes are
-    mostly text, and the cold start writes a few dozen of them.
+    The same bytes as ``bytes_field(field, key_value(name, value))``; one short
+    enough for one-byte lengths (most of a span's and the resource's
+    attributes) is written in one formatting step.
     """
+    try:
+        label = name.encode()
+    except UnicodeEncodeError:
+        label = name.encode("utf-8", "replace")
     if type(value) is str:
         try:
             text = value.encode()
         except UnicodeEncodeError:
             text = value.encode("utf-8", "replace")
         size = len(text)
-        value_body = (bytes((0x0A, size)) if size < 0x80 else b"\x0a" + varint(size)) + text
+        if label and field < 16 and len(label) + size < 122:  # every length one byte
+            return b"%c%c\x0a%c%s\x12%c\x0a%c%s" % (
+                field << 3 | LEN,
+                len(label) + size + 6,
+                len(label),
+                label,
+                size + 2,
+                size,
+                text,
+            )
+        value_body = b"\x0a" + varint(size) + text
     else:
         value_body = any_value(value)
-    try:
-        label = name.encode()
-    except UnicodeEncodeError:
-        label = name.encode("utf-8", "replace")
-    size = len(label)
-    body = (bytes((0x0A, size)) if size < 0x80 else b"\x0a" + varint(size)) + label if size else b""
-    size = len(value_body)
-    body += (bytes((0x12, size)) if size < 0x80 else b"\x12" + varint(size)) + value_body
-    size = len(body)
-    if size < 0x80 and field < 16:
-        return bytes((field << 3 | LEN, size)) + body
-    return key(field, LEN) + varint(size) + body
+        size = len(value_body)
+        if label and field < 16 and len(label) + size < 124:
+            return b"%c%c\x0a%c%s\x12%c%s" % (
+                field << 3 | LEN,
+                len(label) + size + 4,
+                len(label),
+                label,
+                size,
+                value_body,
+            )
+    body = b"\x0a" + varint(len(label)) + label if label else b""
+    body += b"\x12" + varint(len(value_body)) + value_body
+    return bytes_field(field, body)
 
 
 def any_value(value: object, _depth: int = 0, _path: frozenset[int] = frozenset()) -> bytes:
