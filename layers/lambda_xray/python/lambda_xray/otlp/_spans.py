@@ -241,7 +241,7 @@ def resource(environ: Mapping[str, str], service: str) -> bytes:
     group = environ.get("AWS_LAMBDA_LOG_GROUP_NAME")
     if group:
         attrs.append(("aws.log.group.names", group))  # a string, as ADOT's Lambda layer sends it
-    return b"".join(attribute(1, name, value) for name, value in attrs)
+    return b"".join([attribute(1, name, value) for name, value in attrs])
 
 
 def local_attributes(environ: Mapping[str, str], service: str) -> bytes:

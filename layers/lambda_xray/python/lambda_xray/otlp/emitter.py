@@ -165,10 +165,19 @@ class OTLPEmitter:
 
     def _short_parts(self, sub: Subsegment) -> tuple[ModuleType, Envelope, bool] | None:
         """What both short ways need: the short-way module, the cached envelope
-        and whether the call's trace is recorded; ``None`` when it is not loaded yet."""
-        calls = self._calls or self._short_way()
+        and whether the call's trace is recorded; ``None`` when it is not loaded yet.
+
+        The module (:mod:`._calls`) is loaded once the process's first batch has
+        left: the first invocation (the cold start) loads neither it nor
+        ``_struct``, and its few calls take the general way (the same bytes).
+        """
+        calls = self._calls
         if calls is None:
-            return None
+            if not self._warm:
+                return None
+            from lambda_xray.otlp import _calls
+
+            calls = self._calls = _calls
         trace_header = getattr(sub.invocation, "header", None)
         recorded = trace_header is None or trace_header.mode == _header.RECORD
         return calls, self._envelope or self._make_envelope(), recorded
@@ -203,17 +212,6 @@ class OTLPEmitter:
                 self._enter(invocation)
             body = encode_span(sub, local, self._seen, limit - 4)
             self._append(sub, invocation, bytes_field(2, body), limit)
-
-    def _short_way(self) -> ModuleType | None:
-        """:mod:`._calls`, once the process's first batch has left: the first
-        invocation (the cold start) loads neither it nor ``_struct``, and its
-        few calls take the general way (the same bytes)."""
-        if not self._warm:
-            return None
-        from lambda_xray.otlp import _calls
-
-        self._calls = _calls
-        return _calls
 
     def _keep(self, sub: Subsegment, invocation: object, span_field: bytes, limit: int) -> None:
         """Batch ``span_field``, a span written the short way (it has no exception)."""
