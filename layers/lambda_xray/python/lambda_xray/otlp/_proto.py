@@ -169,7 +169,12 @@ def attribute(field: int, name: str, value: object) -> bytes:
             )
         value_body = b"\x0a" + varint(size) + text
     else:
-        value_body = any_value(value)
+        if value is True or value is False:
+            value_body = b"\x10\x01" if value else b"\x10\x00"  # bool_field(2, value)
+        elif type(value) is int and 0 <= value < 0x80:
+            value_body = bytes((0x18, value))  # int64_field(3, value), a one-byte varint
+        else:
+            value_body = any_value(value)
         size = len(value_body)
         if label and field < 16 and len(label) + size < 124:
             return b"%c%c\x0a%c%s\x12%c%s" % (
