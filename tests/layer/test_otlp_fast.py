@@ -384,6 +384,17 @@ def test_the_span_parts_kept_as_literals_are_what_the_writer_writes() -> None:
     assert _proto.key(4, _proto.LEN) + b"\x08" == _spans._PARENT_ID_KEY
     assert _spans._START_FIELD == _proto.key(7, _proto.I64) == bytes((_spans._START_KEY,))
     assert _spans._END_FIELD == _proto.key(8, _proto.I64) == bytes((_spans._END_KEY,))
+    fixed = [
+        ("cloud.provider", "aws"),
+        ("cloud.platform", "aws_lambda"),
+        ("telemetry.sdk.name", _spans.SCOPE_NAME),
+        ("telemetry.sdk.language", "python"),
+    ]
+    assert b"".join(_proto.attribute(1, n, v) for n, v in fixed) == _spans._FIXED_RESOURCE
+    assert (
+        _proto.attribute(9, "aws.local.environment", _spans.LOCAL_ENVIRONMENT)
+        == _spans._LOCAL_ENVIRONMENT_FIELD
+    )
     assert {
         field: _proto.string_field(1, _attributes._AWS_FIELDS[field])
         for field in _attributes._PER_CALL

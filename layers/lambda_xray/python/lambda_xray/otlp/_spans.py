@@ -217,15 +217,23 @@ def _status(sub: Subsegment, kind: int, found: list[Event]) -> bytes:
 # -- the resource -----------------------------------------------------------------
 
 
+# The resource attributes that never change, written: cloud.provider=aws,
+# cloud.platform=aws_lambda, telemetry.sdk.name=<SCOPE_NAME>, telemetry.sdk.language=python.
+_FIXED_RESOURCE: Final = (
+    b"\x0a\x17\x0a\x0ecloud.provider\x12\x05\x0a\x03aws"
+    b"\x0a\x1e\x0a\x0ecloud.platform\x12\x0c\x0a\x0aaws_lambda"
+    b"\x0a\x23\x0a\x12telemetry.sdk.name\x12\x0d\x0a\x0blambda_xray"
+    b"\x0a\x22\x0a\x16telemetry.sdk.language\x12\x08\x0a\x06python"
+)
+# attribute(9, "aws.local.environment", LOCAL_ENVIRONMENT), written.
+_LOCAL_ENVIRONMENT_FIELD: Final = (
+    b"\x4a\x29\x0a\x15aws.local.environment\x12\x10\x0a\x0elambda:default"
+)
+
+
 def resource(environ: Mapping[str, str], service: str) -> bytes:
     """The ``Resource`` message body: who sent the spans (read once per process)."""
-    attrs: Attributes = [
-        ("service.name", service),
-        ("cloud.provider", "aws"),
-        ("cloud.platform", "aws_lambda"),
-        ("telemetry.sdk.name", SCOPE_NAME),
-        ("telemetry.sdk.language", "python"),
-    ]
+    attrs: Attributes = []
     for variable, name in (
         ("AWS_REGION", "cloud.region"),
         ("AWS_LAMBDA_FUNCTION_NAME", "faas.name"),
@@ -241,7 +249,8 @@ def resource(environ: Mapping[str, str], service: str) -> bytes:
     group = environ.get("AWS_LAMBDA_LOG_GROUP_NAME")
     if group:
         attrs.append(("aws.log.group.names", group))  # a string, as ADOT's Lambda layer sends it
-    return b"".join([attribute(1, name, value) for name, value in attrs])
+    found = [attribute(1, name, value) for name, value in attrs]
+    return attribute(1, "service.name", service) + _FIXED_RESOURCE + b"".join(found)
 
 
 def local_attributes(environ: Mapping[str, str], service: str) -> bytes:
@@ -255,7 +264,7 @@ def local_attributes(environ: Mapping[str, str], service: str) -> bytes:
     return (
         attribute(9, "aws.local.service", service)
         + attribute(9, "aws.local.operation", operation)
-        + attribute(9, "aws.local.environment", LOCAL_ENVIRONMENT)
+        + _LOCAL_ENVIRONMENT_FIELD
     )
 
 
