@@ -29,7 +29,17 @@ read, the same for every tool):
   rounds run in 3 children, the tools taking turns.
 
 ``python bench/bench_otlp.py`` prints the rows; ``make bench`` runs it with
-the other benchmarks.
+the other benchmarks. Two more modes look inside the OTLP cold start, in
+instructions (valgrind cachegrind, no ADOT needed):
+
+- ``python bench/bench_otlp.py stages [nogc]``: the OTLP cold child minus the
+  X-Ray one, by what runs (reading and unmarshalling each module of the OTLP
+  part, their bodies and import machinery, the resource, the first spans,
+  the flush), as differences of children stopped at chosen points
+  (:data:`STAGES`); ``nogc`` turns the cyclic collector off after Init so a
+  collection falling in one stage and not the next does not blur them.
+- ``python bench/bench_otlp.py count CASE STEP...``: one such child (``CASE``
+  ``layer`` or ``otlp``; the steps: :data:`STAGES_CHILD`).
 """
 
 from __future__ import annotations
@@ -163,14 +173,17 @@ def _adot_python() -> str | None:
 class ColdStart:
     """The cold-start children: bench_cold_start's workspace plus the OTLP and ADOT cases."""
 
-    def __init__(self, root: Path, adot_python: str) -> None:
+    def __init__(self, root: Path, adot_python: str | None) -> None:
         import bench_cold_start
 
         self.cold = bench_cold_start
         self.ws = bench_cold_start.Workspace(root)
-        self.adot_python = adot_python
+        self.adot_python = adot_python or ""
         self.adot_opt = root / "adot-opt"
         self.adot_opt.mkdir()
+        self.adot_preload = ""
+        if adot_python is None:  # the layer's cases only (``stages``)
+            return
         shutil.copy(HARNESS / "adot_layer" / "lx_adot_wrapper.py", self.adot_opt)
         (self.adot_opt / "lx_bench_adot.py").write_text(ADOT_ENTRY)
         probe = subprocess.run(
@@ -312,26 +325,38 @@ def _instructions(cold: ColdStart) -> dict[str, int]:
     counts = {}
     for case in ("noop", "none", "layer", "otlp", "adot-noop", "adot-none", "adot"):
         command, env = cold.command(case)
-        with tempfile.TemporaryDirectory() as out:
-            done = subprocess.run(
-                [
-                    "valgrind",
-                    "--tool=cachegrind",
-                    "--cache-sim=no",
-                    f"--cachegrind-out-file={out}/cachegrind.out",
-                    *command,
-                    "count",
-                ],
-                env={**env, "PYTHONHASHSEED": "0"},
-                capture_output=True,
-                text=True,
-                timeout=600,
-            )
-        found = re.search(r"I\s+refs:\s+([\d,]+)", done.stderr)
-        if done.returncode != 0 or found is None:
+        found = _count([*command, "count"], env)
+        if found is None:
             return {}
-        counts[case] = int(found[1].replace(",", ""))
+        counts[case] = found
     return counts
+
+
+def _count(command: list[str], env: dict[str, str]) -> int | None:
+    """The instructions ``command`` executes under cachegrind; ``None`` if it failed.
+
+    ``command[0]`` is the interpreter itself (a venv's ``python`` links to the
+    real binary; a pyenv shim would be a shell script, counted instead of Python).
+    """
+    with tempfile.TemporaryDirectory() as out:
+        done = subprocess.run(
+            [
+                "valgrind",
+                "--tool=cachegrind",
+                "--cache-sim=no",
+                f"--cachegrind-out-file={out}/cachegrind.out",
+                *command,
+            ],
+            env={**env, "PYTHONHASHSEED": "0"},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+    found = re.search(r"I\s+refs:\s+([\d,]+)", done.stderr)
+    if done.returncode != 0 or found is None:
+        print(done.stderr[-3000:], file=sys.stderr)
+        return None
+    return int(found[1].replace(",", ""))
 
 
 def _instruction_rows(counts: dict[str, int], samples: dict[str, list[float]]) -> list[Any]:
@@ -361,6 +386,133 @@ def _instruction_rows(counts: dict[str, int], samples: dict[str, list[float]]) -
             f"+{adot / 1e6:.0f} M instructions over no tracer (each in its own interpreter)",
         ),
     ]
+
+
+# -- where the OTLP-only cold start goes (``python bench/bench_otlp.py stages``) -------
+
+#: COLD_CHILD up to Init, then the steps in argv[6] (each followed by ``\x1f``,
+#: then padding to a fixed length: a longer argv moves every later object's
+#: address, which changes the order of sets and dicts keyed by objects and blurs
+#: the differences by ~0.1 M), then the count stops. One script for every
+#: stage, so its compilation cancels out: ``import:M`` imports M;
+#: ``code:M`` finds M in the layer's bundles and unmarshals its code without
+#: running it; ``emitter`` asks for the emitter in use (what the first send does:
+#: in OTLP mode this imports the OTLP part); ``envelope`` has the OTLP emitter
+#: write its resource, scope and aws.local.* attributes; ``noflush`` makes the
+#: OTLP emitter drop its batches instead of writing and sending them; ``nogc``
+#: turns the cyclic collector off (a collection that falls in one stage and not
+#: the next blurs their difference); ``invoke`` is the first invocation;
+#: ``exec:CODE`` runs CODE (``sys`` and ``emitter``, the layer's, at hand).
+STAGES_CHILD = (
+    COLD_CHILD.split("__import__(entry)  # Init")[0]
+    + r"""__import__(entry)  # Init
+handler = sys.modules[entry].handler
+emitter = sys.modules["lambda_xray.emitter"]
+for step in sys.argv[6].split("\x1f")[:-1]:  # the rest pads every stage's argv alike
+    action, _, name = step.partition(":")
+    if action == "import":
+        __import__(name)
+    elif action == "code":
+        finder = sys.path_importer_cache[sys.modules["lambda_xray"].__path__[0]]
+        finder.find_spec(name)
+        finder.get_code(name)
+    elif action == "emitter":
+        emitter.get_emitter()
+    elif action == "envelope":
+        emitter.get_emitter()._make_envelope()
+    elif action == "noflush":
+        type(emitter.get_emitter())._flush_locked = lambda self: self._pending.clear()
+    elif action == "nogc":
+        gc.disable()
+    elif action == "invoke":
+        handler({}, Context())
+    elif action == "exec":
+        exec(name, {"sys": sys, "emitter": emitter})
+    else:
+        raise SystemExit("unknown step " + step)
+os._exit(0)
+"""
+)
+
+_OTLP_MODULES = (
+    "lambda_xray.otlp",
+    "lambda_xray.otlp._proto",
+    "lambda_xray.otlp._attributes",
+    "lambda_xray.otlp._spans",
+    "lambda_xray.otlp.emitter",
+)
+
+#: (name, case, steps): each counted once, from a fresh interpreter.
+STAGES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("xray init", "layer", ()),
+    ("xray emitter", "layer", ("emitter",)),
+    ("xray full", "layer", ("invoke",)),
+    ("otlp init", "otlp", ()),
+    *(
+        (f"otlp code {i}", "otlp", tuple(f"code:{m}" for m in _OTLP_MODULES[: i + 1]))
+        for i in range(len(_OTLP_MODULES))
+    ),
+    ("otlp import", "otlp", ("import:lambda_xray.otlp.emitter",)),
+    ("otlp emitter", "otlp", ("emitter",)),
+    ("otlp envelope", "otlp", ("emitter", "envelope")),
+    ("otlp noflush", "otlp", ("emitter", "envelope", "noflush", "invoke")),
+    ("otlp after envelope", "otlp", ("emitter", "envelope", "invoke")),
+    ("otlp full", "otlp", ("invoke",)),
+)
+
+
+def stages(prefix: tuple[str, ...] = ()) -> list[tuple[str, int]]:
+    """The OTLP cold child's instructions minus the X-Ray child's, by what runs.
+
+    Each stage is a fresh interpreter counted under cachegrind up to a chosen
+    point (:data:`STAGES`); the rows are differences of those counts, in M
+    instructions. ``prefix``: steps every stage runs first (``nogc``). Needs
+    valgrind; no ADOT.
+    """
+    if shutil.which("valgrind") is None:
+        raise RuntimeError("valgrind is missing")
+    with tempfile.TemporaryDirectory() as tmp:
+        cold = ColdStart(Path(tmp), None)
+        try:
+            c: dict[str, int] = {}
+            for name, case, steps in STAGES:
+                command, env = cold.command(case)
+                command[2] = STAGES_CHILD
+                found = _count([*command, "count", _steps_argument((*prefix, *steps))], env)
+                if found is None:
+                    raise RuntimeError(f"stage {name!r} failed")
+                c[name] = found
+                print(f"  {name}: {found:,}", file=sys.stderr, flush=True)
+        finally:
+            cold.cold._make_writable(Path(tmp))
+    rows = [("Init (OTLP minus X-Ray)", c["otlp init"] - c["xray init"])]
+    before = c["otlp init"]
+    for i, module in enumerate(_OTLP_MODULES):  # the package's row: + reading its bundle
+        rows.append((f"unmarshal {module}", c[f"otlp code {i}"] - before))
+        before = c[f"otlp code {i}"]
+    code = c[f"otlp code {len(_OTLP_MODULES) - 1}"]
+    xray_emitter = c["xray emitter"] - c["xray init"]
+    rows += [
+        ("read + unmarshal, the part's modules", code - c["otlp init"]),
+        ("import of the part (the package preloads the rest)", c["otlp import"] - c["otlp init"]),
+        ("  of which module bodies + import machinery", c["otlp import"] - code),
+        (
+            "get_emitter() minus the imports, minus X-Ray's",
+            (c["otlp emitter"] - c["otlp import"] - xray_emitter),
+        ),
+        ("envelope (resource, scope, aws.local.*)", c["otlp envelope"] - c["otlp emitter"]),
+        (
+            "invocation without the flush, minus X-Ray's invocation",
+            (c["otlp noflush"] - c["otlp envelope"]) - (c["xray full"] - c["xray emitter"]),
+        ),
+        ("flush (join, base64, send)", c["otlp after envelope"] - c["otlp noflush"]),
+        ("OTLP minus X-Ray, whole cold child", c["otlp full"] - c["xray full"]),
+        (
+            "  check: the same, as the sum of the stages",
+            c["otlp after envelope"] - c["xray full"],
+        ),
+    ]
+    return rows
 
 
 # -- per sampled call ------------------------------------------------------------
@@ -443,6 +595,35 @@ def run() -> list[dict[str, Any]]:
     return rows + _call_rows(adot_python)
 
 
+def _steps_argument(steps: tuple[str, ...] | list[str]) -> str:
+    """``steps`` as the stage child's one argument, padded to a fixed length."""
+    joined = "".join(step + "\x1f" for step in steps)
+    if len(joined) > _STEPS_LENGTH:
+        raise ValueError(f"steps longer than {_STEPS_LENGTH} characters: {joined!r}")
+    return joined.ljust(_STEPS_LENGTH)
+
+
+_STEPS_LENGTH = 1000
+
+
+def count_stage(case: str, steps: list[str]) -> int | None:
+    """The instructions of one cold child of ``case`` (``layer``, ``otlp``) with ``steps``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cold = ColdStart(Path(tmp), None)
+        try:
+            command, env = cold.command(case)
+            command[2] = STAGES_CHILD
+            return _count([*command, "count", _steps_argument(steps)], env)
+        finally:
+            cold.cold._make_writable(Path(tmp))
+
+
 if __name__ == "__main__":
-    for r in run():
-        print(r)
+    if sys.argv[1:2] == ["stages"]:  # stages [nogc]
+        for what, found in stages(tuple(sys.argv[2:])):
+            print(f"{found / 1e6:+8.3f} M  {what}")
+    elif sys.argv[1:2] == ["count"]:  # count CASE STEP...
+        print(count_stage(sys.argv[2], sys.argv[3:]))
+    else:
+        for r in run():
+            print(r)

@@ -23,7 +23,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from lambda_xray import _recorder, context, emitter, testing
 from lambda_xray import header as _header
 from lambda_xray.document import Subsegment
-from lambda_xray.otlp import _calls, _proto, _spans
+from lambda_xray.otlp import _attributes, _calls, _proto, _spans
 from lambda_xray.otlp.emitter import OTLPEmitter
 from lambda_xray.patches.botocore import _record_metadata
 
@@ -347,3 +347,55 @@ def test_the_first_invocation_in_otlp_mode_loads_no_extension_module_but_binasci
     assert {"lambda_xray.otlp.emitter", "lambda_xray.otlp._spans", "binascii"} <= loaded
     assert "_struct" not in loaded and "struct" not in loaded
     assert "lambda_xray.otlp._calls" not in loaded  # the short way loads after the first batch
+    # Nothing failed and nothing had to be cut: their modules stay unloaded.
+    assert not {"lambda_xray.otlp._events", "lambda_xray.otlp._cut"} & loaded
+
+
+# -- the cold start's writers: the same bytes as the general ones -------------------------------
+
+names = st.one_of(st.text(max_size=200), st.just("\ud800 lone"), st.sampled_from(["", "k" * 130]))
+
+
+@given(
+    st.integers(1, 40),
+    names,
+    st.one_of(names, st.booleans(), st.integers(-(2**63), 2**63 - 1), st.lists(names, max_size=3)),
+)
+def test_attribute_writes_what_the_general_writer_writes(field: int, name: str, value: Any) -> None:
+    """``attribute`` (one call for a text value) against ``bytes_field(key_value(...))``."""
+    general = _proto.key(field, _proto.LEN) + _proto.varint(len(_proto.key_value(name, value)))
+    assert _proto.attribute(field, name, value) == general + _proto.key_value(name, value)
+    assert _proto.bytes_field(field, name.encode("utf-8", "replace")) == (
+        _proto.key(field, _proto.LEN) + _proto.varint(len(name.encode("utf-8", "replace")))
+    ) + name.encode("utf-8", "replace")
+
+
+def test_the_span_parts_kept_as_literals_are_what_the_writer_writes() -> None:
+    """The fixed parts of a span are literals (nothing runs at import): the writer's bytes."""
+    flags = {
+        (sampled, remote): _proto.fixed32_field(16, 0x100 | sampled | (0x200 if remote else 0))
+        for sampled in (False, True)
+        for remote in (False, True)
+    }
+    assert flags == _spans._FLAGS
+    assert {kind: _proto.uint_field(6, kind) for kind in (1, 2, 3)} == _spans._KINDS
+    assert _proto.key(1, _proto.LEN) + b"\x10" == _spans._TRACE_ID_KEY
+    assert _proto.key(2, _proto.LEN) + b"\x08" == _spans._SPAN_ID_KEY
+    assert _proto.key(4, _proto.LEN) + b"\x08" == _spans._PARENT_ID_KEY
+    assert _spans._START_FIELD == _proto.key(7, _proto.I64) == bytes((_spans._START_KEY,))
+    assert _spans._END_FIELD == _proto.key(8, _proto.I64) == bytes((_spans._END_KEY,))
+    fixed = [
+        ("cloud.provider", "aws"),
+        ("cloud.platform", "aws_lambda"),
+        ("telemetry.sdk.name", _spans.SCOPE_NAME),
+        ("telemetry.sdk.language", "python"),
+    ]
+    assert b"".join(_proto.attribute(1, n, v) for n, v in fixed) == _spans._FIXED_RESOURCE
+    assert (
+        _proto.attribute(9, "aws.local.environment", _spans.LOCAL_ENVIRONMENT)
+        == _spans._LOCAL_ENVIRONMENT_FIELD
+    )
+    assert {
+        field: _proto.string_field(1, _attributes._AWS_FIELDS[field])
+        for field in _attributes._PER_CALL
+    } == _attributes._NAME_FIELDS

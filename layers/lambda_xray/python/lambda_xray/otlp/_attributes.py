@@ -12,7 +12,7 @@ of the process (``_spans.local_attributes``).
 
 from __future__ import annotations
 
-from lambda_xray.otlp._proto import attribute, string_field, text_attribute
+from lambda_xray.otlp._proto import attribute, text_attribute
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -41,7 +41,12 @@ _AWS_FIELDS: Final = {
 }
 # The ``aws`` fields of one call's response: never cached.
 _PER_CALL: Final = ("request_id", "id_2", "retries")
-_NAME_FIELDS: Final = {field: string_field(1, _AWS_FIELDS[field]) for field in _PER_CALL}
+# Their names as the key field of a KeyValue (string_field(1, name)), as literals.
+_NAME_FIELDS: Final = {
+    "request_id": b"\x0a\x0eaws.request_id",
+    "id_2": b"\x0a\x17aws.extended_request_id",
+    "retries": b"\x0a\x0eretry_attempts",
+}
 # X-Ray ``sql`` fields -> ``db.*`` attributes (``url`` and ``user`` are left out: credentials).
 _SQL_FIELDS: Final = {
     "database_type": "db.system.name",

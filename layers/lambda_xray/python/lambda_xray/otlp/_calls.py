@@ -22,7 +22,7 @@ caller takes the general way; ``sub`` is never changed.
 
 from __future__ import annotations
 
-from _struct import Struct  # loaded after the first batch (see OTLPEmitter._short_way)
+from _struct import Struct  # loaded after the first batch (see OTLPEmitter._short_parts)
 
 from lambda_xray.otlp._attributes import _NAME_FIELDS, core_fields
 from lambda_xray.otlp._proto import attribute, text_attribute, varint

@@ -99,7 +99,10 @@ def fixed32_field(field: int, value: int) -> bytes:
 
 def bytes_field(field: int, value: bytes) -> bytes:
     """A length-delimited field: ``bytes`` or an already written message."""
-    return key(field, LEN) + varint(len(value)) + value
+    size = len(value)
+    if size < 0x80 and field < 16:  # key and length one byte each: most fields
+        return bytes((field << 3 | LEN, size)) + value
+    return key(field, LEN) + varint(size) + value
 
 
 def string_field(field: int, value: str) -> bytes:
@@ -138,8 +141,53 @@ def _key_value(name: str, value_body: bytes) -> bytes:
 
 
 def attribute(field: int, name: str, value: object) -> bytes:
-    """A ``KeyValue`` written as field ``field`` of the enclosing message."""
-    return bytes_field(field, key_value(name, value))
+    """A ``KeyValue`` written as field ``field`` of the enclosing message.
+
+    The same bytes as ``bytes_field(field, key_value(name, value))``; one short
+    enough for one-byte lengths (most of a span's and the resource's
+    attributes) is written in one formatting step.
+    """
+    try:
+        label = name.encode()
+    except UnicodeEncodeError:
+        label = name.encode("utf-8", "replace")
+    if type(value) is str:
+        try:
+            text = value.encode()
+        except UnicodeEncodeError:
+            text = value.encode("utf-8", "replace")
+        size = len(text)
+        if label and field < 16 and len(label) + size < 122:  # every length one byte
+            return b"%c%c\x0a%c%s\x12%c\x0a%c%s" % (
+                field << 3 | LEN,
+                len(label) + size + 6,
+                len(label),
+                label,
+                size + 2,
+                size,
+                text,
+            )
+        value_body = b"\x0a" + varint(size) + text
+    else:
+        if value is True or value is False:
+            value_body = b"\x10\x01" if value else b"\x10\x00"  # bool_field(2, value)
+        elif type(value) is int and 0 <= value < 0x80:
+            value_body = bytes((0x18, value))  # int64_field(3, value), a one-byte varint
+        else:
+            value_body = any_value(value)
+        size = len(value_body)
+        if label and field < 16 and len(label) + size < 124:
+            return b"%c%c\x0a%c%s\x12%c%s" % (
+                field << 3 | LEN,
+                len(label) + size + 4,
+                len(label),
+                label,
+                size,
+                value_body,
+            )
+    body = b"\x0a" + varint(len(label)) + label if label else b""
+    body += b"\x12" + varint(len(value_body)) + value_body
+    return bytes_field(field, body)
 
 
 def any_value(value: object, _depth: int = 0, _path: frozenset[int] = frozenset()) -> bytes:

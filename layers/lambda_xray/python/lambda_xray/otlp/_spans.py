@@ -25,7 +25,10 @@ The same recording the X-Ray format sends becomes one span:
 from ADOT's output, which ``tests/layer/test_otlp_adot_parity.py`` checks
 against the real ADOT distro. A span that would not
 fit one datagram is cut down (:func:`encode_span`) and says how much it lost
-in ``dropped_attributes_count``/``dropped_events_count``.
+in ``dropped_attributes_count``/``dropped_events_count``. The exception
+events (:mod:`._events`) and the cutting (:mod:`._cut`) are modules of their
+own, loaded by the first span that needs them: a cold start without an error
+never unmarshals them.
 """
 
 from __future__ import annotations
@@ -33,13 +36,8 @@ from __future__ import annotations
 from lambda_xray.header import RECORD
 from lambda_xray.otlp._attributes import attributes, core_fields, extra_attributes
 from lambda_xray.otlp._proto import (
-    I64,
-    LEN,
     attribute,
     bytes_field,
-    fixed32_field,
-    fixed64_field,
-    key,
     string_field,
     uint_field,
 )
@@ -61,10 +59,11 @@ STATUS_ERROR: Final = 2
 
 # Span.flags (field 16) as ADOT's Lambda exporter writes them: bit 0 sampled, bit 8
 # "is the parent remote" known, bit 9 the parent is remote (the invocation's span).
-_FLAGS: Final = {
-    (sampled, remote): fixed32_field(16, 0x100 | sampled | (0x200 if remote else 0))
-    for sampled in (False, True)
-    for remote in (False, True)
+_FLAGS: Final = {  # (sampled, remote) -> fixed32_field(16, ...): literals, nothing runs at import
+    (False, False): b"\x85\x01\x00\x01\x00\x00",
+    (True, False): b"\x85\x01\x01\x01\x00\x00",
+    (False, True): b"\x85\x01\x00\x03\x00\x00",
+    (True, True): b"\x85\x01\x01\x03\x00\x00",
 }
 #: ``aws.local.environment`` of a Lambda function, as ADOT sets it.
 LOCAL_ENVIRONMENT: Final = "lambda:default"
@@ -111,68 +110,6 @@ def span_name(sub: Subsegment, kind: int) -> str:
     return name
 
 
-# -- exceptions ------------------------------------------------------------------
-
-
-def exception_events(sub: Subsegment, seen: dict[str, tuple[str, str, str]]) -> list[Event]:
-    """One ``exception`` event (time, type, message, stack) per exception in ``sub.cause``.
-
-    ``seen`` maps the exception ids recorded earlier in the invocation to
-    (type, message, stack text): a cause that refers to one of them (the
-    call's exception, re-raised out of the handler) gets the same event.
-    """
-    cause = sub.cause
-    if cause is None:
-        return []
-    end = sub.end_time if isinstance(sub.end_time, float) else sub.start_time
-    when = _nanos(end)
-    if isinstance(cause, str):
-        known = seen.get(cause)
-        return [] if known is None else [(when, *known)]
-    found = cause.get("exceptions") if isinstance(cause, dict) else None
-    if not isinstance(found, list):
-        return []
-    events = []
-    for entry in found:
-        if not isinstance(entry, dict):
-            continue
-        described = (
-            str(entry.get("type") or "Exception"),
-            str(entry.get("message") or ""),
-            _stack_text(entry),
-        )
-        exc_id = entry.get("id")
-        if isinstance(exc_id, str):
-            seen[exc_id] = described
-        events.append((when, *described))
-    return events
-
-
-def _stack_text(entry: Mapping[str, Any]) -> str:
-    lines = []
-    stack = entry.get("stack")
-    if isinstance(stack, list):
-        for frame in stack:
-            if isinstance(frame, dict):
-                lines.append(
-                    f'  File "{frame.get("path", "?")}", line {frame.get("line", "?")}, '
-                    f"in {frame.get('label', '?')}"
-                )
-    truncated = entry.get("truncated")
-    if truncated:
-        lines.append(f"  ... {truncated} more frames")
-    return "\n".join(lines)
-
-
-def _event(when: int, exc_type: str, message: str, stack: str) -> bytes:
-    body = fixed64_field(1, when) + string_field(2, "exception")
-    body += attribute(3, "exception.type", exc_type)
-    body += attribute(3, "exception.message", message)
-    if stack:
-        body += attribute(3, "exception.stacktrace", stack)
-    return body
-
-
 def _nanos(seconds: object) -> int:
     if isinstance(seconds, float) and seconds == seconds and 0 <= seconds < 1e11:
         return int(seconds * 1e9)
@@ -210,26 +147,34 @@ def encode_span(
         if len(span) <= limit:
             return span
     extra_fields = [attribute(9, name, value) for name, value in extra_attributes(sub)]
-    found = exception_events(sub, seen)
-    events = [bytes_field(11, _event(*event)) for event in found]
+    found: list[Event] = []
+    events = b""
+    if sub.cause is not None:  # its module is loaded by the first span with a cause
+        from lambda_xray.otlp._events import event_fields, exception_events
+
+        found = exception_events(sub, seen)
+        events = event_fields(found)
     status = _status(sub, kind, found) + flags
-    span = head + core_bytes + b"".join(extra_fields) + b"".join(events) + status
+    span = head + core_bytes + b"".join(extra_fields) + events + status
     if len(span) <= limit:
         return span
+    from lambda_xray.otlp._cut import cut  # loaded by the first span too large
+
     core, _ = attributes(sub, kind)
-    return _cut(head, local, core, extra_fields, found, status, limit)
+    return cut(head, local, core, extra_fields, found, status, limit)
 
 
-# The fixed parts of a span's head: keys of trace_id (16 bytes), span_id and
-# parent_span_id (8 bytes each), kind, and the two times (fixed64).
-_TRACE_ID_KEY: Final = key(1, LEN) + b"\x10"
-_SPAN_ID_KEY: Final = key(2, LEN) + b"\x08"
-_PARENT_ID_KEY: Final = key(4, LEN) + b"\x08"
-_KINDS: Final = {kind: uint_field(6, kind) for kind in (KIND_INTERNAL, KIND_SERVER, KIND_CLIENT)}
-_START_KEY: Final = (7 << 3) | I64
-_END_KEY: Final = (8 << 3) | I64
-_START_FIELD: Final = bytes((_START_KEY,))
-_END_FIELD: Final = bytes((_END_KEY,))
+# The fixed parts of a span's head, as literals (tests/layer/test_otlp_fast.py writes
+# them with _proto): keys of trace_id (16 bytes), span_id and parent_span_id (8 bytes
+# each), kind, and the two times (fixed64).
+_TRACE_ID_KEY: Final = b"\x0a\x10"  # key(1, LEN) + length 16
+_SPAN_ID_KEY: Final = b"\x12\x08"  # key(2, LEN) + length 8
+_PARENT_ID_KEY: Final = b"\x22\x08"  # key(4, LEN) + length 8
+_KINDS: Final = {KIND_INTERNAL: b"\x30\x01", KIND_SERVER: b"\x30\x02", KIND_CLIENT: b"\x30\x03"}
+_START_KEY: Final = 0x39  # (7 << 3) | I64
+_END_KEY: Final = 0x41  # (8 << 3) | I64
+_START_FIELD: Final = b"\x39"
+_END_FIELD: Final = b"\x41"
 _last_trace: list[Any] = ["", b""]  # the last X-Ray trace id converted, and its bytes
 
 
@@ -269,71 +214,26 @@ def _status(sub: Subsegment, kind: int, found: list[Event]) -> bytes:
     return bytes_field(15, body)
 
 
-def _cut(
-    head: bytes,
-    local: bytes,
-    core: Attributes,
-    extra_fields: list[bytes],
-    found: list[Event],
-    status: bytes,
-    limit: int,
-) -> bytes:
-    events = [
-        bytes_field(11, _event(when, kind[:CUT_STRING], message[:MAX_MESSAGE], stack[:MAX_STACK]))
-        for when, kind, message, stack in found
-    ]
-    core_bytes = local + b"".join(attribute(9, name, value) for name, value in core)
-    fixed = len(head) + len(core_bytes) + len(status) + 12  # room for the counts
-    budget = limit - fixed - sum(len(e) for e in events)
-    kept: list[bytes] = []
-    dropped = 0
-    for field in sorted(extra_fields, key=len):  # keep the small ones
-        if len(field) <= budget:
-            kept.append(field)
-            budget -= len(field)
-        else:
-            dropped += 1
-    counts = uint_field(10, dropped)
-    span = head + core_bytes + b"".join(kept) + counts + b"".join(events) + status
-    if len(span) <= limit:
-        return span
-    # Events without their stacks, then no events at all.
-    light = [
-        bytes_field(11, _event(when, kind[:CUT_STRING], message[:CUT_STRING], ""))
-        for when, kind, message, _ in found
-    ]
-    span = head + core_bytes + b"".join(kept) + counts + b"".join(light) + status
-    if len(span) <= limit:
-        return span
-    counts = uint_field(10, dropped + len(kept)) + uint_field(12, len(events))
-    cut_core = local + b"".join(attribute(9, name, _cut_value(value)) for name, value in core)
-    span = head + cut_core + counts + status
-    if len(span) <= limit:
-        return span
-    counts = uint_field(10, dropped + len(kept) + len(core)) + uint_field(12, len(events))
-    return head + counts + status
-
-
-def _cut_value(value: object) -> object:
-    if isinstance(value, str):
-        return value[:CUT_STRING]
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [_cut_value(v) for v in list(value)[:16]]
-    return value
-
-
 # -- the resource -----------------------------------------------------------------
+
+
+# The resource attributes that never change, written: cloud.provider=aws,
+# cloud.platform=aws_lambda, telemetry.sdk.name=<SCOPE_NAME>, telemetry.sdk.language=python.
+_FIXED_RESOURCE: Final = (
+    b"\x0a\x17\x0a\x0ecloud.provider\x12\x05\x0a\x03aws"
+    b"\x0a\x1e\x0a\x0ecloud.platform\x12\x0c\x0a\x0aaws_lambda"
+    b"\x0a\x23\x0a\x12telemetry.sdk.name\x12\x0d\x0a\x0blambda_xray"
+    b"\x0a\x22\x0a\x16telemetry.sdk.language\x12\x08\x0a\x06python"
+)
+# attribute(9, "aws.local.environment", LOCAL_ENVIRONMENT), written.
+_LOCAL_ENVIRONMENT_FIELD: Final = (
+    b"\x4a\x29\x0a\x15aws.local.environment\x12\x10\x0a\x0elambda:default"
+)
 
 
 def resource(environ: Mapping[str, str], service: str) -> bytes:
     """The ``Resource`` message body: who sent the spans (read once per process)."""
-    attrs: Attributes = [
-        ("service.name", service),
-        ("cloud.provider", "aws"),
-        ("cloud.platform", "aws_lambda"),
-        ("telemetry.sdk.name", SCOPE_NAME),
-        ("telemetry.sdk.language", "python"),
-    ]
+    attrs: Attributes = []
     for variable, name in (
         ("AWS_REGION", "cloud.region"),
         ("AWS_LAMBDA_FUNCTION_NAME", "faas.name"),
@@ -349,7 +249,8 @@ def resource(environ: Mapping[str, str], service: str) -> bytes:
     group = environ.get("AWS_LAMBDA_LOG_GROUP_NAME")
     if group:
         attrs.append(("aws.log.group.names", group))  # a string, as ADOT's Lambda layer sends it
-    return b"".join(attribute(1, name, value) for name, value in attrs)
+    found = [attribute(1, name, value) for name, value in attrs]
+    return attribute(1, "service.name", service) + _FIXED_RESOURCE + b"".join(found)
 
 
 def local_attributes(environ: Mapping[str, str], service: str) -> bytes:
@@ -363,7 +264,7 @@ def local_attributes(environ: Mapping[str, str], service: str) -> bytes:
     return (
         attribute(9, "aws.local.service", service)
         + attribute(9, "aws.local.operation", operation)
-        + attribute(9, "aws.local.environment", LOCAL_ENVIRONMENT)
+        + _LOCAL_ENVIRONMENT_FIELD
     )
 
 

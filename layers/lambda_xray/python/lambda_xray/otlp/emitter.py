@@ -26,7 +26,7 @@ from _thread import allocate_lock
 from binascii import b2a_base64
 from os import environ
 
-from lambda_xray import _log, config
+from lambda_xray import config
 from lambda_xray import header as _header
 from lambda_xray.emitter import UDPEmitter
 from lambda_xray.otlp._proto import attribute, bytes_field
@@ -106,9 +106,7 @@ class OTLPEmitter:
             self._add(sub)
         except Exception:
             self.lost += 1
-            _log.warning_once(
-                "otlp-encode", "lambda_xray: a span could not be encoded; it was not sent"
-            )
+            _warn_once("otlp-encode", "lambda_xray: a span could not be encoded; it was not sent")
 
     def send_aws_call(
         self,
@@ -167,10 +165,19 @@ class OTLPEmitter:
 
     def _short_parts(self, sub: Subsegment) -> tuple[ModuleType, Envelope, bool] | None:
         """What both short ways need: the short-way module, the cached envelope
-        and whether the call's trace is recorded; ``None`` when it is not loaded yet."""
-        calls = self._calls or self._short_way()
+        and whether the call's trace is recorded; ``None`` when it is not loaded yet.
+
+        The module (:mod:`._calls`) is loaded once the process's first batch has
+        left: the first invocation (the cold start) loads neither it nor
+        ``_struct``, and its few calls take the general way (the same bytes).
+        """
+        calls = self._calls
         if calls is None:
-            return None
+            if not self._warm:
+                return None
+            from lambda_xray.otlp import _calls
+
+            calls = self._calls = _calls
         trace_header = getattr(sub.invocation, "header", None)
         recorded = trace_header is None or trace_header.mode == _header.RECORD
         return calls, self._envelope or self._make_envelope(), recorded
@@ -205,17 +212,6 @@ class OTLPEmitter:
                 self._enter(invocation)
             body = encode_span(sub, local, self._seen, limit - 4)
             self._append(sub, invocation, bytes_field(2, body), limit)
-
-    def _short_way(self) -> ModuleType | None:
-        """:mod:`._calls`, once the process's first batch has left: the first
-        invocation (the cold start) loads neither it nor ``_struct``, and its
-        few calls take the general way (the same bytes)."""
-        if not self._warm:
-            return None
-        from lambda_xray.otlp import _calls
-
-        self._calls = _calls
-        return _calls
 
     def _keep(self, sub: Subsegment, invocation: object, span_field: bytes, limit: int) -> None:
         """Batch ``span_field``, a span written the short way (it has no exception)."""
@@ -267,7 +263,7 @@ class OTLPEmitter:
 
     def _lose(self, count: int) -> None:
         self.lost += count
-        _log.warning_once(
+        _warn_once(
             "otlp-lost",
             "lambda_xray: %d span(s) could not be sent to the daemon; later losses are "
             "counted, not logged",
@@ -281,3 +277,10 @@ class OTLPEmitter:
         limit = MAX_REQUEST - len(resource_field) - len(scope_field) - 16
         self._envelope = (resource_field, scope_field, local_attributes(environ, service), limit)
         return self._envelope
+
+
+def _warn_once(key: str, message: str, *args: object) -> None:
+    """``_log.warning_once``, its module loaded only when there is something to say."""
+    from lambda_xray import _log
+
+    _log.warning_once(key, message, *args)
