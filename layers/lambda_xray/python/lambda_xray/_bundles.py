@@ -278,12 +278,13 @@ class Bundles:
             if name in modules or name not in self._modules:
                 continue
             try:
-                module = self.create_module(self.find_spec(name))  # all module_from_spec does
+                spec = self.find_spec(name)
+                module = self.create_module(spec)  # all module_from_spec does
                 modules[name] = module
                 self.exec_module(module)
                 # As import leaves it: without it every later import of the module
                 # looks for the attribute, and raises and drops an AttributeError.
-                module.__spec__._initializing = False
+                spec._initializing = False
                 parent, _, child = name.rpartition(".")
                 setattr(modules[parent], child, module)
             except Exception:
