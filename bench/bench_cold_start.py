@@ -494,6 +494,14 @@ class Workspace:
         return result
 
 
+def assembled_copy(parts: frozenset[str], dest: Path) -> Path:
+    """A read-only copy at ``dest`` of this Python's layer with the core and ``parts``."""
+    runtime = _bytecode.runtime_name(sys.version_info[1])
+    return _read_only_copy(
+        _bytecode.assemble_layer(_bytecode.default_builds_path(), runtime, parts), dest
+    )
+
+
 def _read_only_copy(tree: Path, dest: Path) -> Path:
     shutil.copytree(
         tree, dest, ignore=shutil.ignore_patterns("__pycache__") if tree == LAYER_SOURCE else None

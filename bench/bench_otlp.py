@@ -181,33 +181,46 @@ class ColdStart:
         self.adot_python = adot_python or ""
         self.adot_opt = root / "adot-opt"
         self.adot_opt.mkdir()
-        self.adot_preload = ""
-        if adot_python is None:  # the layer's cases only (``stages``)
-            return
-        shutil.copy(HARNESS / "adot_layer" / "lx_adot_wrapper.py", self.adot_opt)
-        (self.adot_opt / "lx_bench_adot.py").write_text(ADOT_ENTRY)
-        probe = subprocess.run(
-            [adot_python, "-c", _FIND_SPECS, ",".join(bench_cold_start.PRELOAD)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        )
-        self.adot_preload = probe.stdout.strip()
+        # One set of libraries loaded before the clock for every case: the PRELOAD
+        # libraries both environments have (ADOT's venv holds few of them), so each
+        # tool instruments the same libraries; without ADOT (``stages``) ours.
+        self.preload = ",".join(self.ws.preload)
+        if adot_python is not None:
+            shutil.copy(HARNESS / "adot_layer" / "lx_adot_wrapper.py", self.adot_opt)
+            (self.adot_opt / "lx_bench_adot.py").write_text(ADOT_ENTRY)
+            probe = subprocess.run(
+                [adot_python, "-c", _FIND_SPECS, ",".join(self.ws.preload)],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=True,
+            )
+            self.preload = probe.stdout.strip()
+        # The layer a function that loads those libraries gets: the core, the client
+        # parts they call for (the planner's rule), and the OTLP part in OTLP mode.
+        loaded = {name.partition(".")[0] for name in self.preload.split(",") if name}
+        parts = bench_cold_start.PARTS.items()
+        self.parts = frozenset(n for n, p in parts if loaded & set(p.libraries))
+        self.layers = {
+            case: bench_cold_start.assembled_copy(
+                self.parts | extra, root / f"opt-bench-otlp-{case}"
+            )
+            for case, extra in (("layer", frozenset()), ("otlp", frozenset({"otlp"})))
+        }
 
     def command(self, case: str) -> tuple[list[str], dict[str, str]]:
         ws = self.ws
-        python, preload = sys.executable, ",".join(ws.preload)
+        python, preload = sys.executable, self.preload
         extra: dict[str, str] = {}
         if case in ("layer", "otlp"):
-            layer = ws.layer_otlp if case == "otlp" else ws.layer
+            layer = self.layers[case]
             entry, first, task = "lambda_xray.handler", str(layer / "python"), ws.tasks["layer"]
             extra = {
                 "LAMBDA_XRAY_HANDLER": "lx_bench_app.handler",
                 "LAMBDA_XRAY_FORMAT": "otlp" if case == "otlp" else "xray",
             }
         elif case in ("adot", "adot-none", "adot-noop"):
-            python, preload = self.adot_python, self.adot_preload
+            python = self.adot_python
             task = ws.tasks["noop" if case == "adot-noop" else "none"]
             entry, first = (
                 ("lx_bench_adot", str(self.adot_opt))
@@ -253,6 +266,10 @@ COLD_CASES = ("none", "layer", "otlp", "xray-sdk", "powertools", "adot-none", "a
 def _cold_rows(adot_python: str) -> tuple[list[dict[str, Any]], dict[str, float]]:
     with tempfile.TemporaryDirectory() as tmp:
         cold = ColdStart(Path(tmp), adot_python)
+        setup = (
+            f"every case loads {cold.preload.replace(',', ', ') or 'no library'} before the "
+            f"clock; the layer holds core + {', '.join(sorted(cold.parts | {'otlp'}))}"
+        )
         try:
             for case in COLD_CASES:  # page cache
                 cold.run(case)
@@ -286,6 +303,7 @@ def _cold_rows(adot_python: str) -> tuple[list[dict[str, Any]], dict[str, float]
                 f"rounds; X-Ray format: {others}; no tracer "
                 f"{statistics.median(samples['none']):.0f} ms; with a closing gc.collect(): "
                 + ", ".join(f"{c} {v:+.1f} ms" for c, v in with_gc.items())
+                + f"; {setup}"
             ),
         ),
         _row(
