@@ -425,20 +425,13 @@ class Workspace:
     pip installs (the "pip" setting), in a temp dir."""
 
     def __init__(self, root: Path) -> None:
-        runtime = _bytecode.runtime_name(sys.version_info[1])
         builds = _bytecode.default_builds_path()
         built = _bytecode.ensure_built(LAYER_SOURCE, builds, minors=(sys.version_info[1],))[0]
         self.cache_tag = built.cache_tag
-        # What a boto3 function gets (the core part), and what an OTLP one gets.
-        core = _bytecode.assemble_layer(builds, runtime, frozenset())
-        otlp = _bytecode.assemble_layer(builds, runtime, frozenset({"otlp"}))
-        self.layer = _read_only_copy(core, root / "opt")
-        self.layer_otlp = _read_only_copy(otlp, root / "opt-otlp")
-        # What a function that ships the PRELOAD clients gets: the core and the client parts.
-        clients = frozenset(name for name, part in PARTS.items() if part.libraries)
-        self.layer_clients = _read_only_copy(
-            _bytecode.assemble_layer(builds, runtime, clients), root / "opt-clients"
-        )
+        self._root = root
+        self._layers: dict[frozenset[str], Path] = {}
+        #: Another layer tree run in this one's place (``compare``).
+        self.other: Path | None = None
         self.bare = _read_only_copy(LAYER_SOURCE, root / "opt-source")
         self.tasks: dict[str, Path] = {}
         self.preload = installed(PRELOAD)
@@ -459,16 +452,34 @@ class Workspace:
         for tool, requirements in TOOL_REQUIREMENTS.items():
             self.sites[tool] = site_folder(base + requirements, root / "site" / tool)
 
+    def layer_for(self, clients: bool, wire: str = "xray") -> Path:
+        """The layer a function gets (read-only, made once): the core, the client parts
+        when it ships PRELOAD's clients (``clients``), the OTLP part in OTLP ``wire``."""
+        parts = frozenset(name for name, part in PARTS.items() if clients and part.libraries)
+        parts |= frozenset({"otlp"}) if wire == "otlp" else frozenset()
+        if parts not in self._layers:
+            name = "-".join(["opt", *sorted(parts)])
+            self._layers[parts] = assembled_copy(parts, self._root / name)
+        return self._layers[parts]
+
     def command(
-        self, tool: str, mode: str = "cold", setting: str = "preloaded", function: str = ""
+        self,
+        tool: str,
+        mode: str = "cold",
+        setting: str = "preloaded",
+        function: str = "",
+        wire: str = "xray",
     ) -> list[str]:
         """The child's command line for ``tool`` (``none``, ``layer``, ... or ``noop``);
-        ``function`` names another tool's function folder (``noop``: the trivial one)."""
+        ``function`` names another tool's function folder (``noop``: the trivial one);
+        ``wire`` the layer's format (its OTLP part)."""
         layered = tool.startswith("layer")
-        layer = {"layer": self.layer, "layer, no .pyc": self.bare}.get(tool)
         compared = mode in ("cold", "shipped")  # the tools compared
-        if tool == "layer" and compared and setting != "pip":  # PRELOAD's clients: their parts
-            layer = self.layer_clients
+        layer = None
+        if tool == "layer":  # with the PRELOAD clients' parts where they are loaded
+            layer = self.other or self.layer_for(compared and setting != "pip", wire)
+        elif tool == "layer, no .pyc":
+            layer = self.bare
         entry = "lambda_xray.handler" if layered else "lx_bench_app"
         task = self.tasks[function or tool]
         args = [entry, mode, str(layer / "python") if layer else "", str(task)]
@@ -726,7 +737,8 @@ def instruction_count(
     ``extra_env`` adds variables (the stages mode's stop and wire format), ``function``
     runs another tool's function (see :meth:`Workspace.command`)."""
     env = {**_env(ws.tasks[function or tool]), "PYTHONHASHSEED": "0", **(extra_env or {})}
-    return counted(ws.command(tool, "cold", setting, function), env)
+    wire = env.get("LAMBDA_XRAY_FORMAT", "xray")
+    return counted(ws.command(tool, "cold", setting, function, wire), env)
 
 
 def counted(command: list[str], env: dict[str, str]) -> int | None:
@@ -903,15 +915,10 @@ def stage_costs(ws: Workspace, setting: str, wire: str, function: str) -> dict[s
     the same function without a tracer.
     """
     env = {"LAMBDA_XRAY_FORMAT": wire}
-    saved = ws.layer
-    ws.layer = ws.layer_otlp if wire == "otlp" else ws.layer
-    try:
-        lay = {
-            s: instruction_count(ws, "layer", setting, {**env, "LX_BENCH_STOP_AT": s}, function)
-            for s in STAGES
-        }
-    finally:
-        ws.layer = saved
+    lay = {
+        s: instruction_count(ws, "layer", setting, {**env, "LX_BENCH_STOP_AT": s}, function)
+        for s in STAGES
+    }
     bare = {
         s: instruction_count(ws, "none", setting, {"LX_BENCH_STOP_AT": s}, function)
         for s in ("start", "init", "first")
@@ -1015,7 +1022,7 @@ def module_costs(ws: Workspace, wire: str) -> tuple[int, list[tuple[str, int, in
     instructions to find and unmarshal it, instructions to make and run it)``."""
     from concurrent.futures import ThreadPoolExecutor
 
-    layer = ws.layer_otlp if wire == "otlp" else ws.layer
+    layer = ws.layer_for(False, wire)  # the boto3 function's: no other clients
     task = ws.tasks["layer"]
     env = {**_env(task), "PYTHONHASHSEED": "0", "LAMBDA_XRAY_FORMAT": wire}
     init = ",".join(_init_modules())
@@ -1078,21 +1085,22 @@ def _print_stages(setting: str) -> None:
 
 
 def _compare(other_tree: Path, rounds: int) -> None:
-    """CPU ms over no tracer of another layer build (``_layer_builds/python3XY`` of another
-    checkout) against this one, interleaved in the same rounds, in both settings."""
+    """CPU ms over no tracer of another layer tree (an assembled core-only layer of another
+    checkout) against this one's core, interleaved in the same rounds, in the "pip"
+    setting (a boto3 function: the core alone, in both)."""
     with tempfile.TemporaryDirectory() as tmp:
         ws = Workspace(Path(tmp))
-        current, other = ws.layer, _read_only_copy(other_tree, Path(tmp) / "opt-other")
+        other = _read_only_copy(other_tree, Path(tmp) / "opt-other")
         tools = ("none", "other", "this", "xray-sdk", "powertools")
         try:
-            for setting in SETTINGS:
+            for setting in ("pip",):
                 samples: dict[str, list[dict[str, Any]]] = {t: [] for t in tools}
                 for i in range(rounds):
                     for tool in tools if i % 2 == 0 else tools[::-1]:
-                        ws.layer = other if tool == "other" else current
+                        ws.other = other if tool == "other" else None
                         name = "layer" if tool in ("other", "this") else tool
                         samples[tool].append(ws.run(name, "cold", setting))
-                ws.layer = current
+                ws.other = None
                 over = {t: _over(samples, t) for t in tools if t != "none"}
                 print(
                     f"{SETTING_NAMES[setting]}: "
