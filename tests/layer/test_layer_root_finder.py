@@ -29,7 +29,9 @@ pytestmark = pytest.mark.timeout(120)
 # Each name: the cheap finder's answer and a fresh FileFinder's, as (origin, search
 # locations, loader type); then real imports, pkgutil's listing, and what a later
 # module needs to be found ("mtime": the folder's time changes; "invalidate":
-# importlib.invalidate_caches(), the folder's time unchanged).
+# importlib.invalidate_caches(), the folder's time unchanged; "fixed": a folder
+# writable by no one, made writable by its owner for the write and its time
+# changed, which is not looked at: the module is found after invalidate_caches()).
 PROBE = r"""
 import importlib, importlib.util, json, os, pkgutil, sys
 
@@ -67,12 +69,22 @@ except ModuleNotFoundError as exc:
 if late:
     assert importlib.util.find_spec("late_mod") is None  # a miss, with the listing read
     stat = os.stat(root)
+    if late == "fixed":
+        os.chmod(root, stat.st_mode | 0o200)
     with open(os.path.join(root, "late_mod.py"), "w") as file:
         file.write("VALUE = 'late'\n")
-    if late == "mtime":
+    if late == "fixed":
+        os.chmod(root, stat.st_mode)
+    if late in ("mtime", "fixed"):
         os.utime(root, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
     else:
         os.utime(root, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+        importlib.invalidate_caches()
+    if late == "fixed":
+        try:
+            import late_mod
+        except ModuleNotFoundError:
+            out["before invalidate"] = "not found"
         importlib.invalidate_caches()
     import late_mod
     out["late"] = late_mod.VALUE
@@ -154,4 +166,13 @@ def test_a_module_written_into_the_root_later_is_found(refresh: str, tmp_path: P
     """As with ``FileFinder``: a new modification time, or ``importlib.invalidate_caches()``."""
     out = _probe(_layer_root(tmp_path / "opt", read_only=False), refresh)
     assert out["finder"] == "LayerRoot"
+    assert out["late"] == "late"
+
+
+def test_a_folder_no_one_may_write_is_listed_once(tmp_path: Path) -> None:
+    """Read-only (Lambda's ``/opt``, or writable by no one): no ``stat`` per miss; a module
+    written anyway is found after ``importlib.invalidate_caches()``, as Python promises."""
+    out = _probe(_layer_root(tmp_path / "opt", read_only=True), "fixed")
+    assert out["finder"] == "LayerRoot"
+    assert out["before invalidate"] == "not found"
     assert out["late"] == "late"
