@@ -97,6 +97,10 @@ def _callback(target: str) -> Callback:
     return patch_target
 
 
+# The bundle loader's Bundles.preload in a built layer (None from the source).
+_preload = getattr(globals().get("__loader__"), "preload", None)
+
+
 def _apply(target: str, module: ModuleType) -> None:
     if target in _done:
         return
@@ -104,7 +108,9 @@ def _apply(target: str, module: ModuleType) -> None:
     try:
         name = _TARGETS[target]
         try:
-            __import__(name)
+            if _preload is not None:  # served from bundles: past import's per-module walk
+                _preload((name,))
+            __import__(name)  # a no-op when preloaded; raises as import does otherwise
         except ModuleNotFoundError as exc:
             if exc.name == name:  # its layer part is not in this function's layer
                 _missing_part(target, exc)
