@@ -53,7 +53,6 @@ another checkout's layer build against this one, interleaved (CPU).
 from __future__ import annotations
 
 import functools
-import io
 import json
 import os
 import re
@@ -62,7 +61,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -527,16 +525,6 @@ def _make_writable(root: Path) -> None:
         path.chmod(path.stat().st_mode | 0o200)
 
 
-def zip_kb(tree: Path) -> float:
-    """The tree zipped with deflate (level 9), as CDK's asset packaging does."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        for path in sorted(tree.rglob("*")):
-            if path.is_file():
-                archive.write(path, path.relative_to(tree).as_posix())
-    return len(buffer.getvalue()) / 1024
-
-
 _row = functools.partial(_make_row, "cold")
 
 
@@ -835,8 +823,8 @@ def _zips() -> list[dict[str, Any]]:
         built = _bytecode.read_manifest(builds, runtime)
         if built is None or not _bytecode.tree_path(builds, runtime).is_dir():
             continue
-        size = zip_kb(_bytecode.assemble_layer(builds, runtime, frozenset()))
-        every = zip_kb(_bytecode.assemble_layer(builds, runtime, frozenset(PARTS)))
+        size = _bytecode.zipped_kb(_bytecode.assemble_layer(builds, runtime, frozenset()))
+        every = _bytecode.zipped_kb(_bytecode.assemble_layer(builds, runtime, frozenset(PARTS)))
         contents = f"{built.cache_tag} bytecode" if built.cache_tag else "source only"
         rows.append(
             _row(

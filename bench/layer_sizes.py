@@ -12,9 +12,7 @@ against the goal).
 
 from __future__ import annotations
 
-import io
 import sys
-import zipfile
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -22,16 +20,6 @@ sys.path.insert(0, str(REPO_ROOT / "constructs"))
 
 from cdk_lambda_xray import _bytecode  # noqa: E402
 from cdk_lambda_xray._layer_parts import PARTS, with_required  # noqa: E402
-
-
-def zip_kb(tree: Path) -> float:
-    """The tree zipped with deflate (level 9), as CDK's asset packaging does."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        for path in sorted(tree.rglob("*")):
-            if path.is_file():
-                archive.write(path, path.relative_to(tree).as_posix())
-    return len(buffer.getvalue()) / 1024
 
 
 def combinations() -> list[tuple[str, frozenset[str]]]:
@@ -56,7 +44,9 @@ def main(builds: Path) -> None:
         if built is None:
             continue
         label = runtime if built.has_bytecode else f"{runtime} (source only)"
-        sizes = [zip_kb(_bytecode.assemble_layer(builds, runtime, p)) for _, p in columns]
+        sizes = [
+            _bytecode.zipped_kb(_bytecode.assemble_layer(builds, runtime, p)) for _, p in columns
+        ]
         print(f"| {label} | " + " | ".join(f"{kb:.1f}" for kb in sizes) + " |")
 
 

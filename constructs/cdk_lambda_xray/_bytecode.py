@@ -49,12 +49,14 @@ and prints one line per version.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,6 +82,7 @@ __all__ = [
     "runtime_name",
     "slim_source",
     "tree_path",
+    "zipped_kb",
 ]
 
 #: Python 3 minor versions the layer serves, oldest first (python3.10 ... python3.14).
@@ -350,6 +353,17 @@ def _belongs(rel: str, built: BuildResult, chosen: list[str]) -> bool:
         part = bundle_of.get(rel)
         return part is None or part == CORE or part in chosen
     return not rel.endswith(".py") or part_of_module(rel) in (CORE, *chosen)
+
+
+def zipped_kb(tree: Path) -> float:
+    """KB of ``tree`` zipped with deflate level 9, as CDK zips an asset folder: the size
+    of the layer version a function downloads (docs/bytecode.md, "Sizes and cold start")."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for path in sorted(tree.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(tree).as_posix())
+    return len(buffer.getvalue()) / 1024
 
 
 def assemble_layer(builds: Path, runtime: str, parts: frozenset[str]) -> Path:
