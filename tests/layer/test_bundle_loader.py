@@ -11,7 +11,6 @@ Runtime API server, as ``test_awslambdaric_runtime.py`` does.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import shutil
 import subprocess
@@ -29,7 +28,8 @@ import lambda_xray
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "harness"))
 
-from lx_runtime_api import LambdaProcess, RuntimeApi, new_trace_id, trace_documents, trace_header
+from lx_built_layer import traced_function
+from lx_runtime_api import new_trace_id, trace_documents, trace_header
 from lx_schema import validate_subsegment
 from lx_servers import QuietServer
 
@@ -418,35 +418,13 @@ def collector() -> Iterator[Collector]:
         yield c
 
 
-@contextlib.contextmanager
-def lambda_runtime(
-    layer: Path, task: Path, collector: Collector, log: Path
-) -> Iterator[tuple[RuntimeApi, LambdaProcess]]:
-    with contextlib.ExitStack() as stack:
-        api = stack.enter_context(RuntimeApi())
-        proc = stack.enter_context(
-            LambdaProcess(
-                api,
-                handler="lambda_xray.handler.handler",
-                task_root=task,
-                layer_python=layer,
-                log_path=log,
-                env={
-                    "AWS_XRAY_DAEMON_ADDRESS": collector.address,
-                    "LAMBDA_XRAY_HANDLER": "app.handler",
-                },
-            )
-        )
-        yield api, proc
-
-
 def test_under_the_lambda_runtime_a_layer_of_bundles_traces(
     builds: Path, task_root: Path, collector: Collector, tmp_path: Path
 ) -> None:
     # The function uses the user API: the planner gives it the core and the api part.
     runtime = _bytecode.runtime_name(sys.version_info[1])
     layer = read_only_layer(builds, runtime, {"api"}, tmp_path / "opt")
-    with lambda_runtime(layer, task_root, collector, tmp_path / "log") as (api, proc):
+    with traced_function(layer, task_root, collector, tmp_path / "log") as (api, proc):
         trace_id = new_trace_id()
         outcome = api.invoke({}, trace_id=trace_header(trace_id), timeout=30)
         assert outcome.kind == "response", proc.log()[-3000:]
@@ -465,7 +443,7 @@ def test_a_layer_built_for_another_python_runs_the_handler_untraced(
     if built is None or not built.has_bytecode:
         pytest.skip(f"no {other} interpreter here")
     layer = read_only_layer(builds, other, set(), tmp_path / "opt")
-    with lambda_runtime(layer, task_root, collector, tmp_path / "log") as (api, proc):
+    with traced_function(layer, task_root, collector, tmp_path / "log") as (api, proc):
         api.wait_polling()  # Init is over: the line is already there
         assert "tracing is off" in proc.log()
         trace_id = new_trace_id()

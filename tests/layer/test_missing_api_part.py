@@ -13,7 +13,6 @@ to a local server, the documents over real UDP to the local collector.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import shutil
 import subprocess
@@ -26,6 +25,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "harness"))
 
+from lx_built_layer import read_only_layer, traced_function
 from lx_runtime_api import LambdaProcess, RuntimeApi, new_trace_id, trace_documents, trace_header
 from lx_schema import validate_subsegment
 from lx_servers import Canned, CannedServer
@@ -99,40 +99,6 @@ def task_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def _layer(parts: set[str], dest: Path) -> Path:
-    """A read-only copy of the layer of this Python with the core and ``parts``; its ``python/``."""
-    builds = layer_builds_path()
-    _bytecode.ensure_built(layer_asset_path(), builds)
-    runtime = _bytecode.runtime_name(sys.version_info[1])
-    tree = _bytecode.assemble_layer(builds, runtime, frozenset(parts))
-    shutil.copytree(tree, dest)
-    for path in [dest, *dest.rglob("*")]:
-        path.chmod(path.stat().st_mode & ~0o222)
-    return dest / "python"
-
-
-@contextlib.contextmanager
-def _function(
-    layer: Path, task: Path, server: CannedServer, collector: Collector, log: Path
-) -> Iterator[tuple[RuntimeApi, LambdaProcess]]:
-    with (
-        RuntimeApi() as api,
-        LambdaProcess(
-            api,
-            handler="lambda_xray.handler.handler",
-            task_root=task,
-            layer_python=layer,
-            log_path=log,
-            env={
-                "AWS_XRAY_DAEMON_ADDRESS": collector.address,
-                "LAMBDA_XRAY_HANDLER": "app.handler",
-                "TEST_URL": server.url,
-            },
-        ) as proc,
-    ):
-        yield api, proc
-
-
 def _call(api: RuntimeApi, proc: LambdaProcess) -> str:
     trace_id = new_trace_id()
     outcome = api.invoke({}, trace_id=trace_header(trace_id), timeout=30)
@@ -148,8 +114,10 @@ def _named(docs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 def test_without_the_part_the_api_does_nothing_the_rest_is_traced_and_said_once(
     task_root: Path, server: CannedServer, collector: Collector, tmp_path: Path
 ) -> None:
-    layer = _layer(set(), tmp_path / "opt")
-    with _function(layer, task_root, server, collector, tmp_path / "log") as (api, proc):
+    layer = read_only_layer(set(), tmp_path / "opt")
+    with traced_function(
+        layer, task_root, collector, tmp_path / "log", {"TEST_URL": server.url}
+    ) as (api, proc):
         first = _call(api, proc)
         second = _call(api, proc)
         for trace_id in (first, second):
@@ -175,8 +143,10 @@ def test_without_the_part_the_api_does_nothing_the_rest_is_traced_and_said_once(
 def test_with_the_part_the_annotations_are_in_the_documents_and_nothing_is_said(
     task_root: Path, server: CannedServer, collector: Collector, tmp_path: Path
 ) -> None:
-    layer = _layer({"api"}, tmp_path / "opt")
-    with _function(layer, task_root, server, collector, tmp_path / "log") as (api, proc):
+    layer = read_only_layer({"api"}, tmp_path / "opt")
+    with traced_function(
+        layer, task_root, collector, tmp_path / "log", {"TEST_URL": server.url}
+    ) as (api, proc):
         trace_id = _call(api, proc)
         docs = _named(trace_documents(collector, trace_id, 5, log=proc.log, timeout=10, settle=0.2))
         log = proc.log()

@@ -13,8 +13,6 @@ UDP to the local collector.
 
 from __future__ import annotations
 
-import contextlib
-import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,11 +21,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "harness"))
 
+from lx_built_layer import read_only_layer, traced_function
 from lx_runtime_api import LambdaProcess, RuntimeApi, new_trace_id, trace_documents, trace_header
 from lx_servers import Canned, CannedServer
 
-from cdk_lambda_xray import _bytecode
-from cdk_lambda_xray.layer import layer_asset_path, layer_builds_path
 from cdk_lambda_xray.local.collector import Collector
 
 pytestmark = pytest.mark.timeout(180)
@@ -73,40 +70,6 @@ def task_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def _layer(parts: set[str], dest: Path) -> Path:
-    """A read-only copy of the layer of this Python with the core and ``parts``; its ``python/``."""
-    builds = layer_builds_path()
-    _bytecode.ensure_built(layer_asset_path(), builds)
-    runtime = _bytecode.runtime_name(sys.version_info[1])
-    tree = _bytecode.assemble_layer(builds, runtime, frozenset(parts))
-    shutil.copytree(tree, dest)
-    for path in [dest, *dest.rglob("*")]:
-        path.chmod(path.stat().st_mode & ~0o222)
-    return dest / "python"
-
-
-@contextlib.contextmanager
-def _function(
-    layer: Path, task: Path, server: CannedServer, collector: Collector, log: Path
-) -> Iterator[tuple[RuntimeApi, LambdaProcess]]:
-    with (
-        RuntimeApi() as api,
-        LambdaProcess(
-            api,
-            handler="lambda_xray.handler.handler",
-            task_root=task,
-            layer_python=layer,
-            log_path=log,
-            env={
-                "AWS_XRAY_DAEMON_ADDRESS": collector.address,
-                "LAMBDA_XRAY_HANDLER": "app.handler",
-                "TEST_URL": server.url,
-            },
-        ) as proc,
-    ):
-        yield api, proc
-
-
 def _call(api: RuntimeApi, proc: LambdaProcess, client: str) -> str:
     trace_id = new_trace_id()
     outcome = api.invoke({"client": client}, trace_id=trace_header(trace_id), timeout=30)
@@ -122,8 +85,10 @@ def _remote(docs: list[dict[str, object]]) -> list[str]:
 def test_without_their_parts_the_libraries_work_and_the_log_says_once_what_to_add(
     task_root: Path, server: CannedServer, collector: Collector, tmp_path: Path
 ) -> None:
-    layer = _layer(set(), tmp_path / "opt")
-    with _function(layer, task_root, server, collector, tmp_path / "log") as (api, proc):
+    layer = read_only_layer(set(), tmp_path / "opt")
+    with traced_function(
+        layer, task_root, collector, tmp_path / "log", {"TEST_URL": server.url}
+    ) as (api, proc):
         first = _call(api, proc, "requests")
         _call(api, proc, "httpx")
         _call(api, proc, "requests")
@@ -147,8 +112,10 @@ def test_without_their_parts_the_libraries_work_and_the_log_says_once_what_to_ad
 def test_with_its_part_requests_is_patched_and_nothing_is_said(
     task_root: Path, server: CannedServer, collector: Collector, tmp_path: Path
 ) -> None:
-    layer = _layer({"requests"}, tmp_path / "opt")
-    with _function(layer, task_root, server, collector, tmp_path / "log") as (api, proc):
+    layer = read_only_layer({"requests"}, tmp_path / "opt")
+    with traced_function(
+        layer, task_root, collector, tmp_path / "log", {"TEST_URL": server.url}
+    ) as (api, proc):
         trace_id = _call(api, proc, "requests")
         docs = trace_documents(collector, trace_id, 2, log=proc.log, timeout=10, settle=0.2)
         # One call, redirect included, in the one subsegment of the requests patch.
