@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from typing import Any
 
 import pytest
+from lx_built_layer import read_only_layer
 
 from cdk_lambda_xray import _bytecode
-from cdk_lambda_xray.layer import layer_asset_path, layer_builds_path
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -74,15 +73,9 @@ def probed(
     python = _bytecode.find_interpreter(minor)
     if python is None:
         pytest.skip(f"no python3.{minor} here")
-    builds = layer_builds_path()
-    _bytecode.ensure_built(layer_asset_path(), builds, minors=(minor,))
-    runtime = _bytecode.runtime_name(minor)
-    dest = tmp_path_factory.mktemp("opt") / "opt"
-    shutil.copytree(_bytecode.assemble_layer(builds, runtime, frozenset({"compat"})), dest)
-    for path in [dest, *dest.rglob("*")]:
-        path.chmod(path.stat().st_mode & ~0o222)
+    layer = read_only_layer({"compat"}, tmp_path_factory.mktemp("opt") / "opt", minor)
     done = subprocess.run(
-        [python, "-c", PROBE, str(dest / "python")],
+        [python, "-c", PROBE, str(layer)],
         env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONDONTWRITEBYTECODE": "1"},
         capture_output=True,
         text=True,
