@@ -61,6 +61,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -450,14 +451,15 @@ class Workspace:
         for tool, requirements in TOOL_REQUIREMENTS.items():
             self.sites[tool] = site_folder(base + requirements, root / "site" / tool)
 
-    def layer_for(self, clients: bool, wire: str = "xray") -> Path:
-        """The layer a function gets (read-only, made once): the core, the client parts
-        when it ships PRELOAD's clients (``clients``), the OTLP part in OTLP ``wire``."""
-        parts = frozenset(name for name, part in PARTS.items() if clients and part.libraries)
-        parts |= frozenset({"otlp"}) if wire == "otlp" else frozenset()
+    def layer_for(self, loaded: Iterable[str], wire: str = "xray") -> Path:
+        """The layer a function that loads the modules ``loaded`` gets (read-only, made
+        once): the core, the client parts they call for, the OTLP part in OTLP ``wire``."""
+        parts = client_parts(loaded) | (frozenset({"otlp"}) if wire == "otlp" else frozenset())
         if parts not in self._layers:
-            name = "-".join(["opt", *sorted(parts)])
-            self._layers[parts] = assembled_copy(parts, self._root / name)
+            runtime = _bytecode.runtime_name(sys.version_info[1])
+            tree = _bytecode.assemble_layer(_bytecode.default_builds_path(), runtime, parts)
+            dest = self._root / "-".join(["opt", *sorted(parts)])
+            self._layers[parts] = _read_only_copy(tree, dest)
         return self._layers[parts]
 
     def command(
@@ -475,7 +477,8 @@ class Workspace:
         compared = mode in ("cold", "shipped")  # the tools compared
         layer = None
         if tool == "layer":  # with the PRELOAD clients' parts where they are loaded
-            layer = self.other or self.layer_for(compared and setting != "pip", wire)
+            loaded = self.preload if compared and setting != "pip" else ()
+            layer = self.other or self.layer_for(loaded, wire)
         elif tool == "layer, no .pyc":
             layer = self.bare
         entry = "lambda_xray.handler" if layered else "lx_bench_app"
@@ -503,12 +506,11 @@ class Workspace:
         return result
 
 
-def assembled_copy(parts: frozenset[str], dest: Path) -> Path:
-    """A read-only copy at ``dest`` of this Python's layer with the core and ``parts``."""
-    runtime = _bytecode.runtime_name(sys.version_info[1])
-    return _read_only_copy(
-        _bytecode.assemble_layer(_bytecode.default_builds_path(), runtime, parts), dest
-    )
+def client_parts(loaded: Iterable[str]) -> frozenset[str]:
+    """The layer parts a function that loads the modules ``loaded`` gets for them (the
+    planner's rule: a part whose libraries the function ships), in the parts' order."""
+    tops = {name.partition(".")[0] for name in loaded}
+    return frozenset(name for name, part in PARTS.items() if tops & set(part.libraries))
 
 
 def _read_only_copy(tree: Path, dest: Path) -> Path:
@@ -1010,7 +1012,7 @@ def module_costs(ws: Workspace, wire: str) -> tuple[int, list[tuple[str, int, in
     instructions to find and unmarshal it, instructions to make and run it)``."""
     from concurrent.futures import ThreadPoolExecutor
 
-    layer = ws.layer_for(False, wire)  # the boto3 function's: no other clients
+    layer = ws.layer_for((), wire)  # the boto3 function's: no other clients
     task = ws.tasks["layer"]
     env = {**_env(task), "PYTHONHASHSEED": "0", "LAMBDA_XRAY_FORMAT": wire}
     init = ",".join(_init_modules())

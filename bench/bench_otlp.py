@@ -199,24 +199,16 @@ class ColdStart:
                 check=True,
             )
             self.preload = probe.stdout.strip()
-        # The layer a function that loads those libraries gets: the core, the client
-        # parts they call for (the planner's rule), and the OTLP part in OTLP mode.
-        loaded = {name.partition(".")[0] for name in self.preload.split(",") if name}
-        parts = bench_cold_start.PARTS.items()
-        self.parts = frozenset(n for n, p in parts if loaded & set(p.libraries))
-        self.layers = {
-            case: bench_cold_start.assembled_copy(
-                self.parts | extra, root / f"opt-bench-otlp-{case}"
-            )
-            for case, extra in (("layer", frozenset()), ("otlp", frozenset({"otlp"})))
-        }
+        # The layer a function that loads those libraries gets (core, their client
+        # parts, the OTLP part in OTLP mode): bench_cold_start's Workspace.layer_for.
+        self.loaded = [name for name in self.preload.split(",") if name]
 
     def command(self, case: str) -> tuple[list[str], dict[str, str]]:
         ws = self.ws
         python, preload = sys.executable, self.preload
         extra: dict[str, str] = {}
         if case in ("layer", "otlp"):
-            layer = self.layers[case]
+            layer = ws.layer_for(self.loaded, "otlp" if case == "otlp" else "xray")
             entry, first, task = "lambda_xray.handler", str(layer / "python"), ws.tasks["layer"]
             extra = {
                 "LAMBDA_XRAY_HANDLER": "lx_bench_app.handler",
@@ -269,9 +261,10 @@ COLD_CASES = ("none", "layer", "otlp", "xray-sdk", "powertools", "adot-none", "a
 def _cold_rows(adot_python: str) -> tuple[list[dict[str, Any]], dict[str, float]]:
     with tempfile.TemporaryDirectory() as tmp:
         cold = ColdStart(Path(tmp), adot_python)
+        parts = sorted(cold.cold.client_parts(cold.loaded) | {"otlp"})
         setup = (
-            f"every case loads {cold.preload.replace(',', ', ') or 'no library'} before the "
-            f"clock; the layer holds core + {', '.join(sorted(cold.parts | {'otlp'}))}"
+            f"every case loads {', '.join(cold.loaded) or 'no library'} before the "
+            f"clock; the layer holds core + {', '.join(parts)}"
         )
         try:
             for case in COLD_CASES:  # page cache
