@@ -185,9 +185,7 @@ def attribute(field: int, name: str, value: object) -> bytes:
                 size,
                 value_body,
             )
-    body = b"\x0a" + varint(len(label)) + label if label else b""
-    body += b"\x12" + varint(len(value_body)) + value_body
-    return bytes_field(field, body)
+    return bytes_field(field, _key_value(name, value_body))
 
 
 def any_value(value: object, _depth: int = 0, _path: frozenset[int] = frozenset()) -> bytes:
